@@ -1,0 +1,42 @@
+"""The Celery app: named queues, routes by module, a static beat schedule."""
+
+import os
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+QUEUES = ("default", "reviews", "notifications", "imports")
+
+app.conf.update(
+    task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
+    task_default_queue="default",
+    task_default_exchange="default",
+    task_default_routing_key="default",
+    task_routes={
+        "portal.tasks.*": {"queue": "default"},
+        "portal.notifications.*": {"queue": "notifications"},
+        "employers.tasks.*": {"queue": "reviews"},
+        "enrollment.tasks.import_*": {"queue": "imports"},
+        "enrollment.tasks.*": {"queue": "reviews"},
+        "contributions.tasks.*": {"queue": "default"},
+    },
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_track_started=True,
+    result_expires=24 * 3600,
+    timezone="Asia/Shanghai",
+    enable_utc=True,
+    broker_connection_retry_on_startup=True,
+    beat_schedule={},
+)
+
+app.autodiscover_tasks()

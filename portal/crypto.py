@@ -1,0 +1,157 @@
+"""Personal data at rest: AES-256-GCM envelopes and an HMAC-SHA256 blind index.
+
+ID numbers, phone numbers and bank accounts (PIPL art. 28 sensitive or identifying data) are
+stored only as ciphertext. Exact look-ups and unique constraints use a keyed hash of the
+normalised value, kept in a column of its own. Both keys come from settings (the environment),
+never from the database; the encryption key list allows rotation: the first key encrypts, every
+listed key decrypts, and ``manage.py rotate_pii_keys`` re-encrypts old rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+ENVELOPE_VERSION = "v1"
+NONCE_BYTES = 12
+
+
+def _derive_key(raw: str) -> bytes:
+    """Return 32 key bytes from a configured key (base64 of 32 bytes, or any passphrase)."""
+    try:
+        decoded = base64.b64decode(raw, validate=True)
+    except ValueError:
+        decoded = b""
+    if len(decoded) == 32:
+        return decoded
+    return hashlib.sha256(raw.encode()).digest()
+
+
+@lru_cache(maxsize=8)
+def _parse_keys(spec: str) -> tuple[tuple[str, bytes], ...]:
+    keys = []
+    for item in spec.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key_id, sep, raw = item.partition(":")
+        if not sep or not key_id or not raw or ":" in key_id:
+            raise ImproperlyConfigured("PII_ENCRYPTION_KEYS must look like 'id:key,id:key'")
+        keys.append((key_id, _derive_key(raw)))
+    if not keys:
+        raise ImproperlyConfigured("PII_ENCRYPTION_KEYS is empty")
+    return tuple(keys)
+
+
+def encryption_keys() -> tuple[tuple[str, bytes], ...]:
+    return _parse_keys(settings.PII_ENCRYPTION_KEYS)
+
+
+def encrypt(plaintext: str) -> str:
+    """Encrypt text with the current key; the result names the key that was used."""
+    key_id, key = encryption_keys()[0]
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), key_id.encode())
+    return f"{ENVELOPE_VERSION}:{key_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+
+def decrypt(envelope: str) -> str:
+    """Decrypt an envelope made by :func:`encrypt` with whichever configured key made it."""
+    version, key_id, payload = envelope.split(":", 2)
+    if version != ENVELOPE_VERSION:
+        raise ValueError(f"unknown envelope version {version!r}")
+    key = dict(encryption_keys()).get(key_id)
+    if key is None:
+        raise ImproperlyConfigured(f"no PII encryption key with id {key_id!r} is configured")
+    data = base64.b64decode(payload)
+    return AESGCM(key).decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode()).decode()
+
+
+def envelope_key_id(envelope: str) -> str:
+    return envelope.split(":", 2)[1]
+
+
+def normalise(kind: str, value: str) -> str:
+    """Return the canonical form of a personal-data value for indexing and storage."""
+    value = "".join(str(value).split())
+    if kind in {"id_number", "document_number"}:
+        return value.upper()
+    if kind in {"phone", "bank_account"}:
+        return value.replace("-", "")
+    return value
+
+
+def blind_index(kind: str, value: str) -> str:
+    """Return the keyed hash used to find or de-duplicate a value without storing it."""
+    message = f"{kind}:{normalise(kind, value)}".encode()
+    return hmac.new(settings.PII_INDEX_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+class EncryptedTextField(models.TextField):
+    """A text column holding only ciphertext; Python code sees the normalised plain value."""
+
+    def __init__(self, *args, kind: str = "text", **kwargs):
+        self.kind = kind
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["kind"] = self.kind
+        return name, path, args, kwargs
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        return decrypt(value)
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.startswith(f"{ENVELOPE_VERSION}:"):
+            return decrypt(value)
+        return value
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return encrypt(normalise(self.kind, value))
+
+    def get_lookup(self, lookup_name):
+        # Ciphertext is randomised: only null checks make sense; use the blind index to search.
+        if lookup_name not in {"isnull"}:
+            return None
+        return super().get_lookup(lookup_name)
+
+
+class BlindIndexField(models.CharField):
+    """The keyed hash of another field's value, filled in on every save."""
+
+    def __init__(self, *args, source: str = "", kind: str = "text", **kwargs):
+        self.source = source
+        self.kind = kind
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("db_index", True)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        kwargs["kind"] = self.kind
+        for key, default in (("max_length", 64), ("editable", False), ("db_index", True)):
+            if kwargs.get(key) == default:
+                kwargs.pop(key)
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        plain = getattr(model_instance, self.source)
+        value = blind_index(self.kind, plain) if plain else (None if self.null else "")
+        setattr(model_instance, self.attname, value)
+        return value

@@ -1,0 +1,148 @@
+"""Chinese identifiers: resident ID (GB 11643-1999), USCC (GB 32100-2015), mobile numbers.
+
+One implementation for the whole portal. Validators raise ValidationError with a Chinese message;
+helpers derive birth date and sex from a resident ID and mask values for display
+(GB/T 35273 display limits).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# GB 11643-1999: ISO 7064 MOD 11-2 over the first 17 digits.
+ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+ID_CHECK_CHARS = "10X98765432"
+ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
+
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100-2015: no I, O, S, V, Z
+USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
+USCC_PATTERN = re.compile(rf"^[{USCC_CHARS}]{{18}}$")
+
+MOBILE_PATTERN = re.compile(r"^1\d{10}$")
+
+
+def normalise_resident_id(value: str) -> str:
+    """Strip spaces and upper-case the check character (a lower-case x is common)."""
+    return "".join(str(value).split()).upper()
+
+
+def resident_id_check_char(first17: str) -> str:
+    """Return the GB 11643 check character for 17 digits."""
+    total = sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS, strict=True))
+    return ID_CHECK_CHARS[total % 11]
+
+
+def _birth_date(number: str) -> datetime.date | None:
+    try:
+        return datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+
+
+def validate_resident_id(value: str) -> None:
+    """Check an 18-character resident ID number: format, real past birth date, check character.
+
+    The six-digit area code is not checked: abolished codes stay valid on cards already issued
+    (the standard's own example 440524188001010014 carries one).
+    """
+    number = normalise_resident_id(value)
+    if not ID_PATTERN.match(number):
+        raise ValidationError(
+            _("身份证号码应为18位:17位数字加1位校验码(数字或X)。"), code="id_format"
+        )
+    birth = _birth_date(number)
+    if birth is None or birth > timezone.localdate() or birth.year < 1900:
+        raise ValidationError(_("身份证号码中的出生日期无效,请核对。"), code="id_birth_date")
+    if resident_id_check_char(number[:17]) != number[17]:
+        raise ValidationError(
+            _("身份证号码校验位不正确,请逐位核对后重新输入。"), code="id_checksum"
+        )
+
+
+def resident_id_birth_date(value: str) -> datetime.date:
+    """Return the birth date encoded in positions 7–14 of a valid resident ID."""
+    validate_resident_id(value)
+    return _birth_date(normalise_resident_id(value))
+
+
+def resident_id_sex(value: str) -> str:
+    """Return "male" or "female" from the 17th digit (odd for men, even for women)."""
+    validate_resident_id(value)
+    return "male" if int(normalise_resident_id(value)[16]) % 2 else "female"
+
+
+def normalise_uscc(value: str) -> str:
+    return "".join(str(value).split()).upper()
+
+
+def uscc_check_char(first17: str) -> str:
+    """Return the GB 32100 check character for the first 17 characters."""
+    total = sum(USCC_CHARS.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
+    return USCC_CHARS[(31 - total % 31) % 31]
+
+
+def validate_uscc_format(value: str) -> None:
+    """Check length and alphabet only (early pilot codes may legally fail the check character)."""
+    if not USCC_PATTERN.match(normalise_uscc(value)):
+        raise ValidationError(
+            _("统一社会信用代码应为18位,由数字和大写字母组成(不含I、O、S、V、Z)。"),
+            code="uscc_format",
+        )
+
+
+def uscc_checksum_ok(value: str) -> bool:
+    code = normalise_uscc(value)
+    return bool(USCC_PATTERN.match(code)) and uscc_check_char(code[:17]) == code[17]
+
+
+def validate_uscc(value: str) -> None:
+    """Check an 18-character unified social credit code, including its check character."""
+    validate_uscc_format(value)
+    if not uscc_checksum_ok(value):
+        raise ValidationError(
+            _("统一社会信用代码校验位不正确,请对照营业执照核对。"), code="uscc_checksum"
+        )
+
+
+def normalise_mobile(value: str) -> str:
+    digits = "".join(str(value).split()).replace("-", "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    return digits
+
+
+def validate_mobile(value: str) -> None:
+    """Check a mainland mobile number: 11 digits starting with 1."""
+    if not MOBILE_PATTERN.match(normalise_mobile(value)):
+        raise ValidationError(
+            _("请输入11位手机号码,以数字1开头。"), code="mobile_format"
+        )
+
+
+def mask_id_number(value: str) -> str:
+    """Keep the first 6 and last 4 characters: 110105********1234."""
+    value = normalise_resident_id(value or "")
+    if len(value) <= 10:
+        return "*" * len(value)
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_phone(value: str) -> str:
+    """Keep the first 3 and last 4 digits: 138****5678."""
+    value = normalise_mobile(value or "")
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_bank_account(value: str) -> str:
+    """Keep the last 4 digits of a bank account: **** **** 1234 style."""
+    value = "".join(str(value or "").split())
+    if len(value) <= 4:
+        return "*" * len(value)
+    return "*" * (len(value) - 4) + value[-4:]

@@ -1,0 +1,260 @@
+"""Settings for the portal, driven by environment variables.
+
+Without any variable set this is the embedded default: DEBUG on, SQLite under var/, no Redis,
+Celery tasks run eagerly in the web process. DJANGO_ENV=production switches to the production
+mode, which refuses to start without a real SECRET_KEY and ALLOWED_HOSTS.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+PRODUCTION = os.environ.get("DJANGO_ENV", "development").lower() == "production"
+DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
+
+DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdefghij"
+SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# Keys for personal data at rest (portal.crypto). They are kept apart from SECRET_KEY and out of
+# the database: ID numbers have little entropy, so whoever holds the index key can test guesses.
+# PII_ENCRYPTION_KEYS is "id:base64key,id:base64key"; the first one encrypts, all decrypt.
+DEV_PII_ENCRYPTION_KEYS = "k1:ZGV2LW9ubHktcGlpLWVuY3J5cHRpb24ta2V5LTMyYg=="
+DEV_PII_INDEX_KEY = "dev-only-blind-index-key"
+PII_ENCRYPTION_KEYS = os.environ.get("PII_ENCRYPTION_KEYS", DEV_PII_ENCRYPTION_KEYS)
+PII_INDEX_KEY = os.environ.get("PII_INDEX_KEY", DEV_PII_INDEX_KEY)
+
+if PRODUCTION:
+    problems = []
+    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+        problems.append("SECRET_KEY must be set to a random value of at least 50 characters")
+    if not ALLOWED_HOSTS:
+        problems.append("ALLOWED_HOSTS must list the host names the portal is served on")
+    if PII_ENCRYPTION_KEYS == DEV_PII_ENCRYPTION_KEYS or PII_INDEX_KEY == DEV_PII_INDEX_KEY:
+        problems.append("PII_ENCRYPTION_KEYS and PII_INDEX_KEY must be set")
+    if DEBUG:
+        problems.append("DJANGO_DEBUG must be off in production")
+    if problems:
+        raise ImproperlyConfigured("Refusing to start in production mode: " + "; ".join(problems))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "portal",
+    "employers",
+    "enrollment",
+    "contributions",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+AUTH_USER_MODEL = "portal.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.portal",
+            ],
+        },
+    },
+]
+
+# Database: SQLite under var/ unless DATABASE_URL names another one (PostgreSQL in production).
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}",
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # A file, not memory, so that a worker process started by a test sees the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_portal.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache and Celery: Redis when REDIS_URL is set, otherwise the database cache and eager tasks.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal",
+            "TIMEOUT": 300,
+        }
+    }
+else:
+    # Shared by every process on the machine (runserver reloads, management commands): the
+    # counters of rate limits must never live in one process's memory.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+        }
+    }
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute limit; the idle limit is enforced by middleware
+SESSION_IDLE_TIMEOUT = 30 * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+
+PASSWORD_HASHERS = [
+    # Argon2id (argon2-cffi's RFC 9106 low-memory profile: t=3, m=64 MiB, p=4).
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+LOGIN_URL = "/"
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# Celery: named queues; see portal/celery.py and README ("Background work").
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Longer than the longest task and any countdown: a worker killed outright has its
+    # unacknowledged tasks redelivered only after this many seconds.
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+}
+
+# Portal-specific settings.
+SERVICE_HOTLINE = "12333"
+PORTAL_NAME = _("单位社保网上服务大厅")
+
+# One place for every rate limit and code lifetime (DESIGN.md section 11).
+RATE_LIMITS = {
+    "password_failures_per_agent": 5,
+    "login_attempts_per_ip_per_minute": 20,
+    "sms_code_digits": 6,
+    "sms_code_ttl_seconds": 5 * 60,
+    "sms_resend_seconds": 60,
+    "sms_sends_per_phone_per_day": 10,
+    "sms_sends_per_ip_per_day": 50,
+    "sms_code_wrong_entries": 5,
+    "penny_drop_wrong_entries": 3,
+    "penny_drop_answer_days": 7,
+    "penny_drop_transfers_per_day": 3,
+    "session_idle_seconds": SESSION_IDLE_TIMEOUT,
+    "session_absolute_seconds": SESSION_COOKIE_AGE,
+    "dormant_agent_days": 90,
+}
+
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "structured": {
+            "format": "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        }
+    },
+    "filters": {"redact_pii": {"()": "portal.logging.RedactPersonalDataFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "structured",
+            "filters": ["redact_pii"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    X_FRAME_OPTIONS = "DENY"

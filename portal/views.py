@@ -1,0 +1,21 @@
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.generic import TemplateView
+
+from portal.health import run_checks
+
+
+class HomeView(TemplateView):
+    template_name = "portal/home.html"
+
+
+@never_cache
+def healthz(request):
+    """Report database, cache and broker status; 200 when all are up, 503 otherwise."""
+    results = run_checks()
+    healthy = all(ok for ok, _ in results.values())
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in results.items()},
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
