@@ -85,7 +85,9 @@ class Agent(models.Model):
     """A person acting for one unit (经办人); logs in through the linked user."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, verbose_name=_("登录账号"), on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登录账号"),
+        on_delete=models.CASCADE,
         related_name="agent",
     )
     employer = models.ForeignKey(

@@ -1,0 +1,66 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from employers.models import Agent, Employer, OpenedAccount
+from portal.identifiers import mask_phone
+
+
+@admin.register(OpenedAccount)
+class OpenedAccountAdmin(admin.ModelAdmin):
+    list_display = ["ss_number", "uscc", "name", "region", "legal_rep_name", "opened_on"]
+    list_filter = ["region"]
+    search_fields = ["ss_number", "uscc", "name"]
+    list_select_related = ["region"]
+    date_hierarchy = "opened_on"
+
+
+class AgentInline(admin.TabularInline):
+    model = Agent
+    fields = ["name", "masked_id_number", "masked_phone", "roles", "is_active"]
+    readonly_fields = ["name", "masked_id_number", "masked_phone", "roles"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("身份证号"))
+    def masked_id_number(self, obj):
+        return obj.masked_id_number
+
+    @admin.display(description=_("手机号"))
+    def masked_phone(self, obj):
+        return obj.masked_phone
+
+
+@admin.register(Employer)
+class EmployerAdmin(admin.ModelAdmin):
+    list_display = ["name", "ss_number", "uscc", "region", "status", "masked_contact_phone"]
+    list_filter = ["status", "region"]
+    search_fields = ["name", "ss_number", "uscc"]
+    list_select_related = ["region"]
+    readonly_fields = ["account", "name", "uscc", "ss_number", "region", "created_at"]
+    inlines = [AgentInline]
+
+    @admin.display(description=_("联系人手机号"))
+    def masked_contact_phone(self, obj):
+        return mask_phone(obj.contact_phone)
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ["name", "employer", "masked_id_number", "masked_phone", "is_active"]
+    list_filter = ["is_active", "employer__region"]
+    search_fields = ["name", "employer__name", "employer__ss_number"]
+    list_select_related = ["employer"]
+    readonly_fields = ["user", "employer", "created_at"]
+    exclude = ["id_number_index", "phone_index"]
+
+    @admin.display(description=_("身份证号"))
+    def masked_id_number(self, obj):
+        return obj.masked_id_number
+
+    @admin.display(description=_("手机号"))
+    def masked_phone(self, obj):
+        return obj.masked_phone

@@ -1,0 +1,115 @@
+"""Load the demo data: a region, opened accounts, one active unit with agents, a clerk."""
+
+import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from employers.models import Employer, OpenedAccount, Role
+from employers.selectors import agent_find
+from employers.services import agent_create, employer_create
+from portal.identifiers import resident_id_check_char, uscc_check_char
+from portal.models import Region
+
+DEMO_PASSWORD = "Demo2026portal"
+CLERK_USERNAME = "clerk"
+
+
+def demo_resident_id(prefix17: str) -> str:
+    return prefix17 + resident_id_check_char(prefix17)
+
+
+def demo_uscc(prefix17: str) -> str:
+    return prefix17 + uscc_check_char(prefix17)
+
+
+DEMO_UNITS = [
+    # ss_number, USCC prefix (17), name, legal representative
+    ("11000000001", "91110105MA01A1B20", "北京演示科技有限公司", "王建国"),
+    ("11000000002", "91110108MA01C3D41", "北京示例餐饮管理有限公司", "李秀英"),
+    ("11000000003", "91110106MA01E5F62", "演示物流(北京)有限公司", "张伟"),
+]
+
+DEMO_AGENTS = [
+    # name, ID prefix (17), phone, roles
+    ("赵敏", "11010519850312002", "13800000001", [Role.UNIT_ADMIN]),
+    ("钱磊", "11010819900707003", "13800000002", [Role.ENROLMENT, Role.QUERIES]),
+    ("孙悦", "11010619921120004", "13800000003", [Role.CONTRIBUTIONS, Role.QUERIES]),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "载入演示数据(可重复执行):统筹区、已开户单位、"
+        "一个已激活单位及其经办人、一个经办员超级用户。"
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default=DEMO_PASSWORD, help="演示账号的密码")
+
+    @transaction.atomic
+    def handle(self, *args, password, **options):
+        region, _ = Region.objects.get_or_create(code="110000", defaults={"name": "北京市(演示)"})
+        accounts = []
+        for ss_number, uscc_prefix, name, legal_rep in DEMO_UNITS:
+            account, _ = OpenedAccount.objects.update_or_create(
+                ss_number=ss_number,
+                defaults={
+                    "uscc": demo_uscc(uscc_prefix),
+                    "name": name,
+                    "region": region,
+                    "legal_rep_name": legal_rep,
+                    "opened_on": datetime.date(2020, 3, 1),
+                },
+            )
+            accounts.append(account)
+
+        account = accounts[0]
+        employer = Employer.objects.filter(account=account).first()
+        if employer is None:
+            employer = employer_create(
+                account=account,
+                legal_rep_id_number=demo_resident_id("11010519700101001"),
+                contact_phone="13800000000",
+                bank_name="中国工商银行北京演示支行",
+                bank_account="6222020200001234567",
+                bank_account_name=account.name,
+                status=Employer.Status.ACTIVE,
+            )
+
+        lines = []
+        for name, id_prefix, phone, roles in DEMO_AGENTS:
+            id_number = demo_resident_id(id_prefix)
+            agent = agent_find(employer=employer, id_number=id_number)
+            if agent is None:
+                agent = agent_create(
+                    employer=employer,
+                    name=name,
+                    id_number=id_number,
+                    phone=phone,
+                    password=password,
+                    roles=roles,
+                )
+            lines.append((agent, id_number))
+
+        User = get_user_model()
+        clerk = User.objects.filter(username=CLERK_USERNAME).first()
+        if clerk is None:
+            User.objects.create_superuser(CLERK_USERNAME, "clerk@example.invalid", password)
+
+        out = self.stdout.write
+        out(self.style.SUCCESS("演示数据已就绪(演示数据,非真实单位与人员)。"))
+        out(f"  经办管理后台 /admin/  用户名 {CLERK_USERNAME}  密码 {password}")
+        out(
+            f"  演示单位 {employer.name}  单位社保编号 {employer.ss_number}"
+            f"  信用代码 {employer.uscc}"
+        )
+        for agent, id_number in lines:
+            out(
+                f"  经办人 {agent.name}  身份证号 {id_number}  密码 {password}  角色 "
+                + "、".join(str(label) for label in agent.role_labels())
+            )
+        out("  另有两个已开户、尚未注册的单位可用于演示注册:")
+        for account in accounts[1:]:
+            out(f"    {account.name}  单位社保编号 {account.ss_number}  信用代码 {account.uscc}")
