@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from employers.models import Agent, Employer, OpenedAccount, Role
 from portal.audit import audit_log
-from portal.identifiers import normalise_mobile, normalise_resident_id
+from portal.identifiers import (
+    normalise_mobile,
+    normalise_resident_id,
+    normalise_uscc,
+    uscc_checksum_ok,
+    validate_uscc_format,
+)
+from portal.models import Region
 
 
 @transaction.atomic
@@ -83,3 +93,97 @@ def agent_create(
         details={"roles": roles},
     )
     return agent
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+
+
+ACCOUNT_COLUMNS = ("ss_number", "uscc", "name", "region", "legal_rep_name", "opened_on")
+
+
+def _parse_account_row(row: dict[str, str], regions: dict[str, Region]) -> dict:
+    values = {key: (row.get(key) or "").strip() for key in ACCOUNT_COLUMNS}
+    missing = [key for key in ACCOUNT_COLUMNS if not values[key]]
+    if missing:
+        raise ValidationError(f"缺少字段 {', '.join(missing)}")
+    values["uscc"] = normalise_uscc(values["uscc"])
+    validate_uscc_format(values["uscc"])
+    region = regions.get(values["region"])
+    if region is None:
+        raise ValidationError(f"统筹区代码 {values['region']} 不存在,请先在后台添加统筹区")
+    values["region"] = region
+    try:
+        values["opened_on"] = datetime.date.fromisoformat(values["opened_on"])
+    except ValueError:
+        raise ValidationError("开户日期应为 YYYY-MM-DD 格式") from None
+    return values
+
+
+def opened_accounts_import(
+    *, rows: Iterable[tuple[int, dict[str, str]]], actor=None
+) -> ImportReport:
+    """Load registry rows (line number → row); bad rows are reported, good rows still load.
+
+    Idempotent: a row is keyed by its social-security number, and a row equal to what is stored
+    changes nothing. A USCC that fails the GB 32100 check is loaded (early pilot codes are legal)
+    and reported as a warning, because only the registry can vouch for such a code.
+    """
+    report = ImportReport()
+    regions = {region.code: region for region in Region.objects.all()}
+    for line, row in rows:
+        try:
+            values = _parse_account_row(row, regions)
+            with transaction.atomic():
+                outcome = _opened_account_upsert(values)
+        except ValidationError as exc:
+            report.errors.append((line, ";".join(exc.messages)))
+            continue
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        if not uscc_checksum_ok(values["uscc"]):
+            report.warnings.append(
+                (line, f"信用代码 {values['uscc']} 未通过校验位检查,按登记簿导入")
+            )
+    with transaction.atomic():
+        audit_log(
+            action="registry.imported",
+            actor=actor,
+            details={
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "errors": len(report.errors),
+            },
+        )
+    return report
+
+
+def _opened_account_upsert(values: dict) -> str:
+    clash = (
+        OpenedAccount.objects.filter(uscc=values["uscc"])
+        .exclude(ss_number=values["ss_number"])
+        .first()
+    )
+    if clash is not None:
+        raise ValidationError(f"信用代码已登记在单位社保编号 {clash.ss_number} 下")
+    account = (
+        OpenedAccount.objects.select_for_update().filter(ss_number=values["ss_number"]).first()
+    )
+    if account is None:
+        account = OpenedAccount(**values)
+        account.full_clean()
+        account.save()
+        return "created"
+    changed = [key for key, value in values.items() if getattr(account, key) != value]
+    if not changed:
+        return "unchanged"
+    for key in changed:
+        setattr(account, key, values[key])
+    account.full_clean()
+    account.save(update_fields=[*changed, "imported_at"])
+    return "updated"
