@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
+from portal.identifiers import normalise_mobile, normalise_resident_id
+
 ENVELOPE_VERSION = "v1"
 NONCE_BYTES = 12
 
@@ -45,6 +47,9 @@ def _parse_keys(spec: str) -> tuple[tuple[str, bytes], ...]:
         key_id, sep, raw = item.partition(":")
         if not sep or not key_id or not raw or ":" in key_id:
             raise ImproperlyConfigured("PII_ENCRYPTION_KEYS must look like 'id:key,id:key'")
+        # A repeated id would encrypt with the first key and decrypt with the last one.
+        if key_id in {existing for existing, _ in keys}:
+            raise ImproperlyConfigured(f"PII_ENCRYPTION_KEYS lists key id {key_id!r} twice")
         keys.append((key_id, _derive_key(raw)))
     if not keys:
         raise ImproperlyConfigured("PII_ENCRYPTION_KEYS is empty")
@@ -81,10 +86,13 @@ def envelope_key_id(envelope: str) -> str:
 
 def normalise(kind: str, value: str) -> str:
     """Return the canonical form of a personal-data value for indexing and storage."""
-    value = "".join(str(value).split())
     if kind in {"id_number", "document_number"}:
-        return value.upper()
-    if kind in {"phone", "bank_account"}:
+        return normalise_resident_id(value)
+    if kind == "phone":
+        # The same form the validator accepts: "+86 138-1234-5678" and "13812345678" are one value.
+        return normalise_mobile(value)
+    value = "".join(str(value).split())
+    if kind == "bank_account":
         return value.replace("-", "")
     return value
 

@@ -17,13 +17,14 @@ from django.utils.translation import gettext_lazy as _
 # GB 11643-1999: ISO 7064 MOD 11-2 over the first 17 digits.
 ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 ID_CHECK_CHARS = "10X98765432"
-ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
+# ASCII only: \d would also match full-width and other Unicode digits, which int() accepts.
+ID_PATTERN = re.compile(r"[0-9]{17}[0-9X]")
 
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100-2015: no I, O, S, V, Z
 USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
-USCC_PATTERN = re.compile(rf"^[{USCC_CHARS}]{{18}}$")
+USCC_PATTERN = re.compile(rf"[{USCC_CHARS}]{{18}}")
 
-MOBILE_PATTERN = re.compile(r"^1\d{10}$")
+MOBILE_PATTERN = re.compile(r"1[0-9]{10}")
 
 
 def normalise_resident_id(value: str) -> str:
@@ -51,12 +52,13 @@ def validate_resident_id(value: str) -> None:
     (the standard's own example 440524188001010014 carries one).
     """
     number = normalise_resident_id(value)
-    if not ID_PATTERN.match(number):
+    if not ID_PATTERN.fullmatch(number):
         raise ValidationError(
             _("身份证号码应为18位:17位数字加1位校验码(数字或X)。"), code="id_format"
         )
     birth = _birth_date(number)
-    if birth is None or birth > timezone.localdate() or birth.year < 1900:
+    # No lower bound on the year: the standard's own example was born in 1880.
+    if birth is None or birth > timezone.localdate():
         raise ValidationError(_("身份证号码中的出生日期无效,请核对。"), code="id_birth_date")
     if resident_id_check_char(number[:17]) != number[17]:
         raise ValidationError(
@@ -88,7 +90,7 @@ def uscc_check_char(first17: str) -> str:
 
 def validate_uscc_format(value: str) -> None:
     """Check length and alphabet only (early pilot codes may legally fail the check character)."""
-    if not USCC_PATTERN.match(normalise_uscc(value)):
+    if not USCC_PATTERN.fullmatch(normalise_uscc(value)):
         raise ValidationError(
             _("统一社会信用代码应为18位,由数字和大写字母组成(不含I、O、S、V、Z)。"),
             code="uscc_format",
@@ -97,7 +99,7 @@ def validate_uscc_format(value: str) -> None:
 
 def uscc_checksum_ok(value: str) -> bool:
     code = normalise_uscc(value)
-    return bool(USCC_PATTERN.match(code)) and uscc_check_char(code[:17]) == code[17]
+    return bool(USCC_PATTERN.fullmatch(code)) and uscc_check_char(code[:17]) == code[17]
 
 
 def validate_uscc(value: str) -> None:
@@ -118,10 +120,8 @@ def normalise_mobile(value: str) -> str:
 
 def validate_mobile(value: str) -> None:
     """Check a mainland mobile number: 11 digits starting with 1."""
-    if not MOBILE_PATTERN.match(normalise_mobile(value)):
-        raise ValidationError(
-            _("请输入11位手机号码,以数字1开头。"), code="mobile_format"
-        )
+    if not MOBILE_PATTERN.fullmatch(normalise_mobile(value)):
+        raise ValidationError(_("请输入11位手机号码,以数字1开头。"), code="mobile_format")
 
 
 def mask_id_number(value: str) -> str:
@@ -141,7 +141,7 @@ def mask_phone(value: str) -> str:
 
 
 def mask_bank_account(value: str) -> str:
-    """Keep the last 4 digits of a bank account: **** **** 1234 style."""
+    """Keep the last 4 digits of a bank account: ***************4567."""
     value = "".join(str(value or "").split())
     if len(value) <= 4:
         return "*" * len(value)

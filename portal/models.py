@@ -12,6 +12,16 @@ class User(AbstractUser):
         verbose_name_plural = _("用户")
 
 
+class AuditEventQuerySet(models.QuerySet):
+    """Refuse bulk changes: the audit log is append-only (等保 2.0 security audit)."""
+
+    def update(self, **kwargs):
+        raise RuntimeError("audit events are append-only")
+
+    def delete(self):
+        raise RuntimeError("audit events are append-only")
+
+
 class AuditEvent(models.Model):
     """One security or business event (等保 2.0 security audit); rows are never changed."""
 
@@ -38,6 +48,8 @@ class AuditEvent(models.Model):
     object_id = models.CharField(_("对象ID"), max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(_("地址"), null=True, blank=True)
     details = models.JSONField(_("详情"), default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("审计日志")
@@ -103,3 +115,23 @@ class Region(models.Model):
 
     def __str__(self):
         return f"{self.name}({self.code})"
+
+
+class SmsCode(models.Model):
+    """A one-time SMS verification code; only its keyed hash is stored."""
+
+    purpose = models.CharField(_("用途"), max_length=32)
+    phone_index = models.CharField(_("手机号索引"), max_length=64, db_index=True)
+    code_hash = models.CharField(_("验证码摘要"), max_length=64)
+    created_at = models.DateTimeField(_("发送时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("过期时间"))
+    wrong_attempts = models.PositiveSmallIntegerField(_("错误次数"), default=0)
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("短信验证码")
+        verbose_name_plural = _("短信验证码")
+        indexes = [models.Index(fields=["purpose", "phone_index", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.purpose} {self.created_at:%Y-%m-%d %H:%M}"
