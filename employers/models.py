@@ -32,6 +32,7 @@ class Employer(models.Model):
     """A unit registered on the portal (单位)."""
 
     class Status(models.TextChoices):
+        UNVERIFIED = "unverified", _("待身份认证")
         PENDING = "pending", _("审核中")
         REJECTED = "rejected", _("审核未通过")
         APPROVED = "approved", _("审核通过,待激活")
@@ -128,3 +129,178 @@ class Agent(models.Model):
 
     def role_labels(self) -> list[str]:
         return [Role(role).label for role in self.roles if role in Role.values]
+
+
+class VerificationMethod(models.TextChoices):
+    CA = "ca", _("CA数字证书")
+    FACE = "face", _("法定代表人人脸识别")
+    BANK = "bank", _("对公账户小额打款")
+
+
+class RegistrationApplication(models.Model):
+    """A unit's registration (单位注册): the answers, the identity proof, then review."""
+
+    class State(models.TextChoices):
+        VERIFYING = "verifying", _("待身份认证")
+        SUBMITTED = "submitted", _("已提交,等待审核")
+
+    class Flag(models.TextChoices):
+        USCC_CHECKSUM = "uscc_checksum", _("信用代码未通过校验位检查(登记簿早期试点代码)")
+
+    reference = models.CharField(_("申请编号"), max_length=24, unique=True)
+    account = models.ForeignKey(
+        OpenedAccount,
+        verbose_name=_("开户登记"),
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    employer = models.OneToOneField(
+        Employer, verbose_name=_("单位"), on_delete=models.CASCADE, related_name="application"
+    )
+    state = models.CharField(
+        _("状态"), max_length=16, choices=State.choices, default=State.VERIFYING, db_index=True
+    )
+    verification_method = models.CharField(
+        _("认证方式"), max_length=8, choices=VerificationMethod.choices, blank=True
+    )
+    verified_at = models.DateTimeField(_("认证时间"), null=True, blank=True)
+    verification_evidence = models.JSONField(_("认证凭据"), default=dict, blank=True)
+    flags = models.JSONField(_("提示"), default=list, blank=True)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("单位注册申请")
+        verbose_name_plural = _("单位注册申请")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.reference} {self.employer.name}"
+
+
+class TrustedCARoot(models.Model):
+    """A CA root certificate that ops trust for unit certificates (USB-Key)."""
+
+    name = models.CharField(_("名称"), max_length=200)
+    certificate_pem = models.TextField(_("根证书(PEM)"))
+    fingerprint_sha256 = models.CharField(_("SHA-256指纹"), max_length=64, unique=True)
+    subject = models.CharField(_("主题"), max_length=500)
+    not_after = models.DateTimeField(_("有效期至"))
+    is_active = models.BooleanField(_("启用"), default=True)
+    added_at = models.DateTimeField(_("添加时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("受信任CA根证书")
+        verbose_name_plural = _("受信任CA根证书")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class CertificateRevocationList(models.Model):
+    """The latest CRL ops loaded for one issuer."""
+
+    issuer = models.CharField(_("签发者"), max_length=500)
+    issuer_key_hash = models.CharField(_("签发者标识"), max_length=64, unique=True)
+    crl_der = models.BinaryField(_("CRL(DER)"))
+    this_update = models.DateTimeField(_("本次更新"))
+    next_update = models.DateTimeField(_("下次更新"), null=True, blank=True)
+    revoked_count = models.PositiveIntegerField(_("吊销证书数"), default=0)
+    loaded_at = models.DateTimeField(_("导入时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("证书吊销列表")
+        verbose_name_plural = _("证书吊销列表")
+        ordering = ["issuer"]
+
+    def __str__(self):
+        return self.issuer
+
+
+class CAChallenge(models.Model):
+    """A single-use challenge the unit's USB-Key signs; discarded once used or expired."""
+
+    class Purpose(models.TextChoices):
+        REGISTRATION = "registration", _("注册认证")
+        LOGIN = "login", _("证书登录")
+
+    nonce = models.CharField(_("挑战值"), max_length=64, unique=True)
+    purpose = models.CharField(_("用途"), max_length=16, choices=Purpose.choices)
+    application = models.ForeignKey(
+        RegistrationApplication,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="ca_challenges",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("过期时间"))
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("证书挑战")
+        verbose_name_plural = _("证书挑战")
+
+    def __str__(self):
+        return f"{self.get_purpose_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class FaceVerificationSession(models.Model):
+    """A face-recognition session at the provider for the unit's legal representative."""
+
+    class State(models.TextChoices):
+        CREATED = "created", _("等待识别")
+        PASSED = "passed", _("识别通过")
+        FAILED = "failed", _("识别未通过")
+
+    token = models.CharField(_("会话标识"), max_length=64, unique=True)
+    application = models.ForeignKey(
+        RegistrationApplication, on_delete=models.CASCADE, related_name="face_sessions"
+    )
+    provider = models.CharField(_("服务商"), max_length=32)
+    id_number_index = models.CharField(_("身份证号索引"), max_length=64)
+    state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.CREATED)
+    failure_reason = models.CharField(_("未通过原因"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("过期时间"))
+    callback_at = models.DateTimeField(_("回调时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("人脸识别会话")
+        verbose_name_plural = _("人脸识别会话")
+
+    def __str__(self):
+        return f"{self.provider} {self.get_state_display()}"
+
+
+class PennyDropTransfer(models.Model):
+    """A small transfer to the unit's corporate account; the unit proves receipt by its amount."""
+
+    class State(models.TextChoices):
+        SENT = "sent", _("已汇出")
+        VERIFIED = "verified", _("验证通过")
+        FAILED = "failed", _("验证失败")
+        EXPIRED = "expired", _("已过期")
+
+    application = models.ForeignKey(
+        RegistrationApplication, on_delete=models.CASCADE, related_name="penny_drops"
+    )
+    amount_fen = models.PositiveSmallIntegerField(_("金额(分)"))
+    memo_code = models.CharField(_("附言验证码"), max_length=8)
+    bank_reference = models.CharField(_("银行流水号"), max_length=64, unique=True)
+    state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.SENT)
+    wrong_attempts = models.PositiveSmallIntegerField(_("错误次数"), default=0)
+    requested_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    arrives_on = models.DateField(_("预计到账日"))
+    expires_at = models.DateTimeField(_("回填截止时间"))
+    verified_at = models.DateTimeField(_("验证时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("对公账户小额打款")
+        verbose_name_plural = _("对公账户小额打款")
+        ordering = ["-requested_at"]
+
+    def __str__(self):
+        return f"{self.bank_reference} {self.get_state_display()}"
