@@ -1,0 +1,51 @@
+"""Template helpers for the portal layout: the current module's menu and message styling."""
+
+from django import template
+from django.contrib.messages import constants
+from django.urls import reverse
+
+from portal.navigation import MenuItem, Module, module_by_key
+
+register = template.Library()
+
+# Bootstrap has no "error" or "debug" alert; map Django's message levels onto its colours.
+ALERT_CLASSES = {
+    constants.DEBUG: "secondary",
+    constants.INFO: "info",
+    constants.SUCCESS: "success",
+    constants.WARNING: "warning",
+    constants.ERROR: "danger",
+}
+
+
+@register.filter
+def module_for_key(key: str) -> Module | None:
+    """Return the navigation module whose key is given, or None."""
+    return module_by_key(key) if key else None
+
+
+@register.simple_tag
+def menu_item_url(item: MenuItem) -> str:
+    """Return the URL of a menu item, or "" while the item has no page yet."""
+    return reverse(item.url_name) if item.url_name else ""
+
+
+@register.simple_tag
+def module_url(module: Module) -> str:
+    """Return the URL of a module's first page, or its tile on the home page until it has one."""
+    for item in module.items:
+        if item.url_name:
+            return reverse(item.url_name)
+    return f"{reverse('home')}#module-{module.key}"
+
+
+@register.filter
+def alert_class(message) -> str:
+    """Return the Bootstrap alert colour for a Django message."""
+    return ALERT_CLASSES.get(message.level, "info")
+
+
+@register.filter
+def is_urgent(message) -> bool:
+    """Tell whether a message should interrupt a screen reader (role="alert")."""
+    return message.level >= constants.WARNING

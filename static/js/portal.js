@@ -1,0 +1,25 @@
+/* 单位社保网上服务大厅 — small progressive enhancements; every page works without them. */
+(function () {
+  "use strict";
+
+  // Move focus to a form's error summary so that screen readers announce it first.
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) {
+    summary.focus();
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a[href^='#']");
+      if (!link) {
+        return;
+      }
+      var field = document.getElementById(link.getAttribute("href").slice(1));
+      if (!field) {
+        return;
+      }
+      event.preventDefault();
+      // Show the label with the field: scroll to it, then focus without jumping again.
+      var label = document.querySelector("label[for='" + field.id + "']");
+      (label || field).scrollIntoView({ block: "center" });
+      field.focus({ preventScroll: true });
+    });
+  }
+})();
