@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
@@ -30,14 +29,27 @@ def check_cache() -> tuple[bool, str]:
     return (True, "ok") if ok else (False, "value not read back")
 
 
+# Seconds to wait for the broker: /healthz must answer quickly when the broker is down.
+BROKER_TIMEOUT_SECONDS = 2.0
+
+
 def check_broker() -> tuple[bool, str]:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return True, "eager (tasks run in the web process)"
+    """Connect to the broker the Celery app publishes to (it does not ask a worker to answer)."""
     from portal.celery import app
 
+    # The Celery app, not django.conf.settings: its configuration is what task calls use.
+    if app.conf.task_always_eager:
+        return True, "eager (tasks run in the web process)"
+    transport_options = {
+        **(app.conf.broker_transport_options or {}),
+        "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+        "socket_timeout": BROKER_TIMEOUT_SECONDS,
+    }
     try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+        with app.connection_for_write(
+            connect_timeout=BROKER_TIMEOUT_SECONDS, transport_options=transport_options
+        ) as conn:
+            conn.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001
         return False, type(exc).__name__
     return True, "ok"
