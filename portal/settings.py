@@ -210,6 +210,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 
 # Portal-specific settings.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.sms.ConsoleBackend")
+# Sandbox face provider and bank play the outside parties in development (never in production).
+SANDBOX_PROVIDERS = env_bool("SANDBOX_PROVIDERS", DEBUG)
+FACE_PROVIDER = os.environ.get("FACE_PROVIDER", "sandbox")
+FACE_CALLBACK_SECRET = os.environ.get("FACE_CALLBACK_SECRET", "dev-only-face-callback-secret")
+BANK_ADAPTER = os.environ.get("BANK_ADAPTER", "sandbox")
 SERVICE_HOTLINE = "12333"
 PORTAL_NAME = _("单位社保网上服务大厅")
 

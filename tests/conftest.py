@@ -18,3 +18,26 @@ def _fast_password_hasher(settings):
     # Argon2 is the production hasher (checked in tests/portal/test_settings.py); tests hash
     # thousands of passwords and use a fast one.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox(settings):
+    """Capture SMS in memory: tests read codes from ``portal.sms.outbox``."""
+    from portal import sms
+
+    settings.SMS_BACKEND = "portal.sms.LocmemBackend"
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Rate-limit counters live in the cache: start every test with none."""
+    from django.core.cache import cache
+
+    try:
+        cache.clear()
+    except Exception:  # noqa: BLE001 — the cache table may not exist outside db tests
+        pass
+    yield

@@ -1,0 +1,45 @@
+"""Fixed-window counters in the shared cache (database or Redis, never process memory)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+
+class RateLimitUnavailable(Exception):
+    """The counter store could not be reached: callers refuse the action (fail closed)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after: int  # seconds until the window ends; 0 when allowed
+
+
+def hit(key: str, *, limit: int, window: int) -> Verdict:
+    """Count one attempt against ``key``; refuse it when the window already holds ``limit``.
+
+    Keys must not contain personal data: pass a blind index, not a phone number.
+    """
+    now = int(time.time())
+    window_start = now - now % window
+    cache_key = f"rl:{key}:{window}:{window_start}"
+    try:
+        cache.add(cache_key, 0, timeout=window + 5)
+        count = cache.incr(cache_key)
+    except Exception as exc:  # noqa: BLE001 — any store failure means refuse
+        raise RateLimitUnavailable(str(type(exc).__name__)) from exc
+    if count > limit:
+        return Verdict(False, window_start + window - now)
+    return Verdict(True, 0)
+
+
+def peek(key: str, *, window: int) -> int:
+    """Return the count in the current window without adding to it."""
+    now = int(time.time())
+    try:
+        return cache.get(f"rl:{key}:{window}:{now - now % window}", 0)
+    except Exception as exc:  # noqa: BLE001
+        raise RateLimitUnavailable(str(type(exc).__name__)) from exc
