@@ -17,6 +17,8 @@ from django.conf import settings as django_settings
 BASE_DIR = Path(__file__).resolve().parents[2]
 # Variables the settings read: each subprocess starts without them, then sets its own.
 SETTINGS_VARIABLES = (
+    # Set by the browser tests in this process; production must never run with it.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
     "DJANGO_ENV",
     "DJANGO_DEBUG",
     "DJANGO_STATIC_MANIFEST",
