@@ -64,3 +64,4 @@ class AgentAdmin(admin.ModelAdmin):
     @admin.display(description=_("手机号"))
     def masked_phone(self, obj):
         return obj.masked_phone
+from employers import admin_ca  # noqa: E402,F401  CA roots and CRLs

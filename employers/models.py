@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.crypto import BlindIndexField, EncryptedTextField
@@ -292,7 +293,7 @@ class PennyDropTransfer(models.Model):
     bank_reference = models.CharField(_("银行流水号"), max_length=64, unique=True)
     state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.SENT)
     wrong_attempts = models.PositiveSmallIntegerField(_("错误次数"), default=0)
-    requested_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    requested_at = models.DateTimeField(_("申请时间"), default=timezone.now)
     arrives_on = models.DateField(_("预计到账日"))
     expires_at = models.DateTimeField(_("回填截止时间"))
     verified_at = models.DateTimeField(_("验证时间"), null=True, blank=True)

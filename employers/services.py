@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -10,8 +11,17 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from employers.models import Agent, Employer, OpenedAccount, Role
+from employers.models import (
+    Agent,
+    Employer,
+    OpenedAccount,
+    RegistrationApplication,
+    Role,
+    VerificationMethod,
+)
 from portal.audit import audit_log
 from portal.identifiers import (
     normalise_mobile,
@@ -21,6 +31,7 @@ from portal.identifiers import (
     validate_uscc_format,
 )
 from portal.models import Region
+from portal.workdays import add_working_days
 
 
 @transaction.atomic
@@ -187,3 +198,147 @@ def _opened_account_upsert(values: dict) -> str:
     account.full_clean()
     account.save(update_fields=[*changed, "imported_at"])
     return "updated"
+
+
+REVIEW_WORKING_DAYS = 3  # the promise on the status page: reviewed within 1–3 working days
+
+
+def _new_reference() -> str:
+    return f"ZC{timezone.localdate():%Y%m%d}{secrets.token_hex(4).upper()}"
+
+
+@transaction.atomic
+def registration_start(
+    *,
+    account: OpenedAccount,
+    legal_rep_id_number: str,
+    contact_phone: str,
+    bank_name: str,
+    bank_account: str,
+    bank_account_name: str,
+    agent_name: str,
+    agent_id_number: str,
+    agent_phone: str,
+    password: str,
+    request=None,
+) -> RegistrationApplication:
+    """Record the unit's answers: the unit (unverified), its first administrator, the application.
+
+    A unit registers once: a registered unit or one under review is refused. An earlier
+    application that never got past identity verification is replaced.
+    """
+    account = OpenedAccount.objects.select_for_update().get(pk=account.pk)
+    existing = Employer.objects.filter(account=account).first()
+    if existing is not None:
+        if existing.status != Employer.Status.UNVERIFIED:
+            raise ValidationError(
+                ALREADY_REGISTERED.get(existing.status, ALREADY_REGISTERED["default"]),
+                code="already_registered",
+            )
+        get_user_model().objects.filter(agent__employer=existing).delete()
+        existing.delete()
+    employer = employer_create(
+        account=account,
+        legal_rep_id_number=legal_rep_id_number,
+        contact_phone=contact_phone,
+        bank_name=bank_name,
+        bank_account=bank_account,
+        bank_account_name=bank_account_name,
+        status=Employer.Status.UNVERIFIED,
+    )
+    agent_create(
+        employer=employer,
+        name=agent_name,
+        id_number=agent_id_number,
+        phone=agent_phone,
+        password=password,
+        roles=[Role.UNIT_ADMIN],
+    )
+    flags = [] if uscc_checksum_ok(account.uscc) else [RegistrationApplication.Flag.USCC_CHECKSUM]
+    application = RegistrationApplication(
+        reference=_new_reference(), account=account, employer=employer, flags=flags
+    )
+    application.full_clean()
+    application.save()
+    audit_log(
+        action="registration.started",
+        employer_id=employer.pk,
+        obj=application,
+        request=request,
+        details={"flags": flags},
+    )
+    return application
+
+
+ALREADY_REGISTERED = {
+    Employer.Status.PENDING: _(
+        "本单位的注册申请正在审核中,请等待审核结果短信,或登录查看审核进度。"
+    ),
+    Employer.Status.REJECTED: _(
+        "本单位已提交过注册申请且未通过审核,请登录后按审核意见修改并重新提交。"
+    ),
+    "default": _("本单位已完成网上注册,请直接登录;如忘记密码,请使用“忘记密码”。"),
+}
+
+
+@transaction.atomic
+def registration_record_certificate(
+    *, application: RegistrationApplication, check, request=None
+) -> RegistrationApplication:
+    """Record a verified CA certificate as the application's identity proof."""
+    application = RegistrationApplication.objects.select_for_update().get(pk=application.pk)
+    application.verification_method = VerificationMethod.CA
+    application.verified_at = timezone.now()
+    application.verification_evidence = {
+        "method": "ca",
+        "subject": check.subject,
+        "issuer": check.issuer,
+        "serial": check.serial,
+        "fingerprint": check.fingerprint,
+        "not_after": check.not_after.isoformat(),
+        "crl_status": check.crl_status,
+    }
+    application.save(
+        update_fields=["verification_method", "verified_at", "verification_evidence", "updated_at"]
+    )
+    return application
+
+
+@transaction.atomic
+def registration_submit(
+    *, application: RegistrationApplication, request=None
+) -> RegistrationApplication:
+    """Put a verified application into the review queue."""
+    application = (
+        RegistrationApplication.objects.select_for_update()
+        .select_related("employer")
+        .get(pk=application.pk)
+    )
+    if application.state == RegistrationApplication.State.SUBMITTED:
+        return application  # a double click submits once
+    if application.verified_at is None:
+        raise ValidationError(
+            _("请先完成身份认证(CA证书、人脸识别或对公账户打款任选一种)。"), code="unverified"
+        )
+    application.state = RegistrationApplication.State.SUBMITTED
+    application.submitted_at = timezone.now()
+    application.save(update_fields=["state", "submitted_at", "updated_at"])
+    employer = application.employer
+    employer.status = Employer.Status.PENDING
+    employer.save(update_fields=["status"])
+    audit_log(
+        action="registration.submitted",
+        employer_id=employer.pk,
+        obj=application,
+        request=request,
+        details={"method": application.verification_method},
+    )
+    return application
+
+
+def registration_due_date(application: RegistrationApplication) -> datetime.date | None:
+    """The date by which the review is promised, in working days after submission."""
+    if application.submitted_at is None:
+        return None
+    submitted = timezone.localdate(application.submitted_at)
+    return add_working_days(submitted, REVIEW_WORKING_DAYS)

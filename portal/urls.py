@@ -15,6 +15,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("", include("employers.urls")),
+    path("verify/", include("employers.verification_urls")),
 ]
 
 if settings.DEBUG:

@@ -1,0 +1,191 @@
+import re
+
+import pytest
+
+from employers.models import Agent, Employer, PennyDropTransfer, RegistrationApplication
+from portal.models import AuditEvent
+from tests.factories import OpenedAccountFactory, make_resident_id
+
+pytestmark = pytest.mark.django_db
+
+LEGAL_REP_ID = make_resident_id("19700101", "male")
+AGENT_ID = make_resident_id("19900202", "female")
+
+
+@pytest.fixture
+def account():
+    return OpenedAccountFactory(name="注册测试有限公司", legal_rep_name="王测试")
+
+
+def unit_data(account, **changes):
+    data = {
+        "name": account.name,
+        "uscc": account.uscc,
+        "ss_number": account.ss_number,
+        "legal_rep_name": account.legal_rep_name,
+        "legal_rep_id_number": LEGAL_REP_ID,
+    }
+    return {**data, **changes}
+
+
+def code_from(outbox) -> str:
+    return re.search(r"验证码 (\d{6})", outbox[-1].text).group(1)
+
+
+def fill_wizard(client, account, outbox, django_capture_on_commit_callbacks):
+    response = client.post("/register/unit/", unit_data(account))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/register/contact/", {"contact_phone": "13911112222", "send_code": "1"})
+    client.post(
+        "/register/contact/", {"contact_phone": "13911112222", "contact_code": code_from(outbox)}
+    )
+    response = client.post(
+        "/register/bank/",
+        {
+            "bank_name": "测试银行",
+            "bank_account": "6222 0202 0000 5555",
+            "bank_account_name": account.name,
+        },
+    )
+    assert response["Location"] == "/register/agent/"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/register/agent/", {"agent_phone": "13933334444", "send_code": "1"})
+    response = client.post(
+        "/register/agent/",
+        {
+            "agent_name": "李经办",
+            "agent_id_number": AGENT_ID,
+            "agent_phone": "13933334444",
+            "agent_code": code_from(outbox),
+            "password": "Portal2026ok",
+            "password2": "Portal2026ok",
+        },
+    )
+    assert response["Location"] == "/register/confirm/"
+    response = client.post("/register/confirm/")
+    assert response.status_code == 302
+    return RegistrationApplication.objects.get(account=account)
+
+
+def test_registration_with_penny_drop_reaches_status_page(
+    client, account, sms_outbox, django_capture_on_commit_callbacks
+):
+    application = fill_wizard(client, account, sms_outbox, django_capture_on_commit_callbacks)
+    assert application.employer.status == Employer.Status.UNVERIFIED
+    admin = Agent.objects.get(employer=application.employer)
+    assert admin.roles == ["unit_admin"] and admin.user.check_password("Portal2026ok")
+
+    url = f"/registration/{application.reference}/verify/bank/"
+    client.post(url, {"request_transfer": "1"})
+    transfer = PennyDropTransfer.objects.get(application=application)
+    wrong = f"0.{(transfer.amount_fen % 99) + 1:02d}"
+    response = client.post(url, {"amount": wrong})
+    assert "不正确" in response.content.decode() or "错误" in response.content.decode()
+    response = client.post(url, {"amount": f"{transfer.amount_fen / 100:.2f}"})
+    assert response["Location"] == f"/registration/{application.reference}/"
+
+    application.refresh_from_db()
+    assert application.state == RegistrationApplication.State.SUBMITTED
+    assert application.employer.status == Employer.Status.PENDING
+    page = client.get(response["Location"]).content.decode()
+    assert "已提交,等待审核" in page and "预计审核完成" in page
+    assert AuditEvent.objects.filter(action="registration.submitted").exists()
+
+
+def test_registry_mismatch_shows_the_message_and_keeps_input(client, account):
+    response = client.post("/register/unit/", unit_data(account, ss_number="99999999999"))
+    body = response.content.decode()
+    assert "信用代码与社保编号不一致,请联系社保经办机构核实" in body
+    assert account.uscc in body and "99999999999" in body  # nothing typed is lost
+
+
+def test_bad_id_number_gets_a_field_message(client, account):
+    bad = LEGAL_REP_ID[:-1] + ("0" if LEGAL_REP_ID[-1] != "0" else "1")
+    response = client.post("/register/unit/", unit_data(account, legal_rep_id_number=bad))
+    assert "校验位不正确" in response.content.decode()
+
+
+def test_going_back_keeps_what_was_typed(client, account):
+    client.post("/register/unit/", unit_data(account))
+    body = client.get("/register/unit/").content.decode()
+    assert account.uscc in body and account.name in body
+
+
+def test_later_step_cannot_be_skipped_to(client, account):
+    response = client.get("/register/bank/")
+    assert response["Location"] == "/register/unit/"
+
+
+def test_wrong_sms_code_is_refused_next_to_the_field(
+    client, account, sms_outbox, django_capture_on_commit_callbacks
+):
+    client.post("/register/unit/", unit_data(account))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/register/contact/", {"contact_phone": "13911112222", "send_code": "1"})
+    code = code_from(sms_outbox)
+    wrong = f"{(int(code) + 1) % 1000000:06d}"
+    response = client.post(
+        "/register/contact/", {"contact_phone": "13911112222", "contact_code": wrong}
+    )
+    assert "验证码不正确" in response.content.decode()
+    assert "13911112222" in response.content.decode()
+
+
+def test_weak_password_is_refused(client, account, sms_outbox, django_capture_on_commit_callbacks):
+    client.post("/register/unit/", unit_data(account))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/register/contact/", {"contact_phone": "13911112222", "send_code": "1"})
+    client.post(
+        "/register/contact/",
+        {"contact_phone": "13911112222", "contact_code": code_from(sms_outbox)},
+    )
+    client.post(
+        "/register/bank/",
+        {
+            "bank_name": "测试银行",
+            "bank_account": "62220202000055",
+            "bank_account_name": account.name,
+        },
+    )
+    response = client.post(
+        "/register/agent/",
+        {
+            "agent_name": "李经办",
+            "agent_id_number": AGENT_ID,
+            "agent_phone": "13933334444",
+            "agent_code": "123456",
+            "password": "abcdefgh",
+            "password2": "abcdefgh",
+        },
+    )
+    assert "同时包含字母和数字" in response.content.decode()
+
+
+def test_unit_under_review_cannot_register_again(
+    client, account, sms_outbox, django_capture_on_commit_callbacks
+):
+    application = fill_wizard(client, account, sms_outbox, django_capture_on_commit_callbacks)
+    RegistrationApplication.objects.filter(pk=application.pk).update(state="submitted")
+    Employer.objects.filter(pk=application.employer_id).update(status=Employer.Status.PENDING)
+    from django.test import Client
+
+    other = Client()
+    from django.core.cache import cache
+
+    cache.clear()
+    fill_kwargs = (other, account, sms_outbox, django_capture_on_commit_callbacks)
+    with pytest.raises(AssertionError):
+        fill_wizard(*fill_kwargs)
+    response = other.post("/register/confirm/")
+    assert "正在审核中" in response.content.decode()
+
+
+def test_status_page_is_only_for_the_browser_that_applied(
+    client, account, sms_outbox, django_capture_on_commit_callbacks
+):
+    application = fill_wizard(client, account, sms_outbox, django_capture_on_commit_callbacks)
+    from django.test import Client
+
+    assert Client().get(f"/registration/{application.reference}/").status_code == 404
+    assert client.get(f"/registration/{application.reference}/").status_code == 200
