@@ -289,15 +289,7 @@ def registration_record_certificate(
     application = RegistrationApplication.objects.select_for_update().get(pk=application.pk)
     application.verification_method = VerificationMethod.CA
     application.verified_at = timezone.now()
-    application.verification_evidence = {
-        "method": "ca",
-        "subject": check.subject,
-        "issuer": check.issuer,
-        "serial": check.serial,
-        "fingerprint": check.fingerprint,
-        "not_after": check.not_after.isoformat(),
-        "crl_status": check.crl_status,
-    }
+    application.verification_evidence = check.as_evidence()
     application.save(
         update_fields=["verification_method", "verified_at", "verification_evidence", "updated_at"]
     )

@@ -189,3 +189,84 @@ def test_status_page_is_only_for_the_browser_that_applied(
 
     assert Client().get(f"/registration/{application.reference}/").status_code == 404
     assert client.get(f"/registration/{application.reference}/").status_code == 200
+
+
+def test_registration_with_ca_certificate(
+    client, account, sms_outbox, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from employers import ca_testing
+    from employers.ca_services import ca_root_trust
+
+    now = timezone.now()
+    ca = ca_testing.create_test_ca(now=now)
+    ca_root_trust(pem=ca_testing.certificate_pem(ca.certificate), name="测试CA")
+    key, cert = ca_testing.issue_unit_certificate(ca, uscc=account.uscc, now=now)
+    application = fill_wizard(client, account, sms_outbox, django_capture_on_commit_callbacks)
+
+    url = f"/registration/{application.reference}/verify/ca/"
+    page = client.get(url).content.decode()
+    nonce = client.session["ca_challenge"]
+    assert nonce in page
+    upload = SimpleUploadedFile("unit.pem", ca_testing.certificate_pem(cert))
+    signature = ca_testing.sign_challenge(ca_testing.key_pem(key), nonce)
+    response = client.post(url, {"certificate": upload, "signature": signature})
+    assert response["Location"] == f"/registration/{application.reference}/"
+    application.refresh_from_db()
+    assert application.verification_method == "ca"
+    assert application.verification_evidence["uscc"] == account.uscc
+    assert application.state == RegistrationApplication.State.SUBMITTED
+
+
+def test_certificate_of_another_unit_is_refused_next_to_the_field(
+    client, account, sms_outbox, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from employers import ca_testing
+    from employers.ca_services import ca_root_trust
+    from tests.factories import make_uscc
+
+    now = timezone.now()
+    ca = ca_testing.create_test_ca(now=now)
+    ca_root_trust(pem=ca_testing.certificate_pem(ca.certificate), name="测试CA")
+    key, cert = ca_testing.issue_unit_certificate(ca, uscc=make_uscc(), now=now)
+    application = fill_wizard(client, account, sms_outbox, django_capture_on_commit_callbacks)
+    url = f"/registration/{application.reference}/verify/ca/"
+    client.get(url)
+    nonce = client.session["ca_challenge"]
+    response = client.post(
+        url,
+        {
+            "certificate": SimpleUploadedFile("unit.pem", ca_testing.certificate_pem(cert)),
+            "signature": ca_testing.sign_challenge(ca_testing.key_pem(key), nonce),
+        },
+    )
+    assert "证书不属于本单位" in response.content.decode()
+    application.refresh_from_db()
+    assert application.verified_at is None
+
+
+@pytest.mark.urls("portal.urls")
+def test_registration_with_face_recognition_in_the_sandbox(
+    client, account, sms_outbox, django_capture_on_commit_callbacks, settings
+):
+    settings.SANDBOX_PROVIDERS = True
+    application = fill_wizard(client, account, sms_outbox, django_capture_on_commit_callbacks)
+    url = f"/registration/{application.reference}/verify/face/"
+    response = client.post(url)
+    sandbox_url = response["Location"]
+    assert "/verify/sandbox/face/" in sandbox_url
+    assert "人脸识别" in client.get(sandbox_url).content.decode()
+    response = client.post(sandbox_url, {"result": "pass"})
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.verification_method == "face"
+    assert "人脸识别已通过" in client.get(url).content.decode()
+    response = client.post(url)
+    assert response["Location"] == f"/registration/{application.reference}/"
+    application.refresh_from_db()
+    assert application.state == RegistrationApplication.State.SUBMITTED

@@ -101,7 +101,7 @@ def test_collectstatic_with_manifest_storage_succeeds(settings, tmp_path):
 def test_anonymous_visitor_sees_login_and_register_links(home):
     content = home.content.decode()
     assert 'href="/#login"' in content
-    assert 'href="/#register"' in content
+    assert 'href="/register/"' in content
     assert "退出" not in content
 
 
