@@ -270,3 +270,19 @@ def test_registration_with_face_recognition_in_the_sandbox(
     assert response["Location"] == f"/registration/{application.reference}/"
     application.refresh_from_db()
     assert application.state == RegistrationApplication.State.SUBMITTED
+
+
+def test_uscc_with_wrong_check_character_is_refused_next_to_the_field(client, account):
+    wrong = account.uscc[:-1] + ("0" if account.uscc[-1] != "0" else "1")
+    response = client.post("/register/unit/", unit_data(account, uscc=wrong))
+    assert "统一社会信用代码校验位不正确" in response.content.decode()
+
+
+def test_pilot_code_in_the_registry_is_accepted_and_flagged(
+    client, sms_outbox, django_capture_on_commit_callbacks
+):
+    pilot = OpenedAccountFactory(
+        uscc="91350100M0001TGQXM", name="早期试点单位", legal_rep_name="林芳"
+    )
+    application = fill_wizard(client, pilot, sms_outbox, django_capture_on_commit_callbacks)
+    assert application.flags == [RegistrationApplication.Flag.USCC_CHECKSUM]
