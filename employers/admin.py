@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from employers import admin_ca  # noqa: F401 (registers CA roots and CRLs)
 from employers.models import Agent, Employer, OpenedAccount
 from portal.identifiers import mask_phone
 
@@ -64,4 +65,3 @@ class AgentAdmin(admin.ModelAdmin):
     @admin.display(description=_("手机号"))
     def masked_phone(self, obj):
         return obj.masked_phone
-from employers import admin_ca  # noqa: E402,F401  CA roots and CRLs
