@@ -9,17 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from employers.ca_services import ca_root_set_active
 from employers.models import CertificateRevocationList, TrustedCARoot
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from portal.admin import ReadOnlyAdmin
 
 
 @admin.register(TrustedCARoot)
