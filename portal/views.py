@@ -1,5 +1,6 @@
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.views.generic import TemplateView
 
 from portal.health import run_checks
@@ -7,6 +8,12 @@ from portal.health import run_checks
 
 class HomeView(TemplateView):
     template_name = "portal/home.html"
+
+
+class DashboardView(LoginRequiredMixin, TemplateView):
+    """The agent's workbench after login (filled in by the agents-and-roles work)."""
+
+    template_name = "portal/dashboard.html"
 
 
 @never_cache
