@@ -123,6 +123,13 @@ class UnitForm(forms.Form):
 class ContactForm(forms.Form):
     contact_phone = MobileField(label=_("联系人手机号"))
     contact_code = SmsCodeField()
+    contact_email = forms.EmailField(
+        label=_("联系邮箱(选填)"),
+        required=False,
+        max_length=254,
+        error_messages={"invalid": _("邮箱格式不正确,例如 hr@example.com。")},
+        help_text=_("填写后,审核结果除短信外也会发送到该邮箱。"),
+    )
 
 
 class BankForm(forms.Form):
@@ -230,3 +237,19 @@ class PennyAmountForm(forms.Form):
         error_messages=REQUIRED,
         help_text=_("请查看对公账户流水中附言为“账户验证”的一笔入账,填写其金额,如 0.35。"),
     )
+
+
+class ResubmitForm(forms.Form):
+    """The answers a rejected unit may correct before resubmitting (the registry fixes the rest)."""
+
+    legal_rep_id_number = ResidentIdField(label=_("法定代表人身份证号"))
+    contact_email = ContactForm.base_fields["contact_email"]
+    bank_name = BankForm.base_fields["bank_name"]
+    bank_account = BankForm.base_fields["bank_account"]
+    bank_account_name = BankForm.base_fields["bank_account_name"]
+
+    def __init__(self, *args, unit_name: str = "", **kwargs):
+        self.unit_name = unit_name
+        super().__init__(*args, **kwargs)
+
+    clean_bank_account = BankForm.clean_bank_account

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.crypto import BlindIndexField, EncryptedTextField
 from portal.identifiers import mask_bank_account, mask_id_number, mask_phone
+from portal.models import ReviewableModel
 
 
 class OpenedAccount(models.Model):
@@ -52,6 +53,9 @@ class Employer(models.Model):
     legal_rep_name = models.CharField(_("法定代表人姓名"), max_length=50)
     legal_rep_id_number = EncryptedTextField(_("法定代表人身份证号"), kind="id_number")
     contact_phone = EncryptedTextField(_("联系人手机号"), kind="phone")
+    contact_email = models.EmailField(
+        _("联系邮箱"), blank=True, help_text=_("填写后审核结果也会发送到该邮箱。")
+    )
     bank_name = models.CharField(_("开户行"), max_length=100)
     bank_account = EncryptedTextField(_("银行账号"), kind="bank_account")
     bank_account_name = models.CharField(_("户名"), max_length=200)
@@ -138,7 +142,7 @@ class VerificationMethod(models.TextChoices):
     BANK = "bank", _("对公账户小额打款")
 
 
-class RegistrationApplication(models.Model):
+class RegistrationApplication(ReviewableModel):
     """A unit's registration (单位注册): the answers, the identity proof, then review."""
 
     class State(models.TextChoices):
@@ -167,7 +171,6 @@ class RegistrationApplication(models.Model):
     verified_at = models.DateTimeField(_("认证时间"), null=True, blank=True)
     verification_evidence = models.JSONField(_("认证凭据"), default=dict, blank=True)
     flags = models.JSONField(_("提示"), default=list, blank=True)
-    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -175,9 +178,29 @@ class RegistrationApplication(models.Model):
         verbose_name = _("单位注册申请")
         verbose_name_plural = _("单位注册申请")
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["review_state", "due_at"], name="registration_queue")]
 
     def __str__(self):
         return f"{self.reference} {self.employer.name}"
+
+    # Review hooks (portal.review); the rules live in employers.registration_review.
+    def review_employer_id(self) -> int | None:
+        return self.employer_id
+
+    def review_prechecks(self) -> list[dict]:
+        from employers.registration_review import registration_prechecks
+
+        return registration_prechecks(self)
+
+    def review_on_decided(self, *, actor, decision: str, comment: str) -> None:
+        from employers.registration_review import registration_on_decided
+
+        registration_on_decided(self, actor=actor, decision=decision)
+
+    def review_notifications(self, *, decision: str, comment: str) -> list[dict]:
+        from employers.registration_review import registration_notifications
+
+        return registration_notifications(self, decision=decision)
 
 
 class TrustedCARoot(models.Model):

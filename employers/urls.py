@@ -29,6 +29,11 @@ urlpatterns = [
         name="register_verify_bank",
     ),
     path(
+        "registration/<str:reference>/resubmit/",
+        views.RegistrationResubmitView.as_view(),
+        name="register_resubmit",
+    ),
+    path(
         "registration/<str:reference>/",
         views.RegistrationStatusView.as_view(),
         name="register_status",

@@ -5,9 +5,26 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import AuditEvent, Region, User, WorkdayCalendarYear, WorkdayOverride
+from portal.identifiers import mask_phone
+from portal.models import (
+    AuditEvent,
+    Notification,
+    Region,
+    ReviewPolicy,
+    ReviewTransition,
+    User,
+    WorkdayCalendarYear,
+    WorkdayOverride,
+)
 
-admin.site.register(User, UserAdmin)
+
+@admin.register(User)
+class PortalUserAdmin(UserAdmin):
+    fieldsets = [
+        *UserAdmin.fieldsets,
+        (_("经办区域"), {"fields": ["regions"]}),
+    ]
+    filter_horizontal = [*UserAdmin.filter_horizontal, "regions"]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -80,3 +97,67 @@ class AuditEventAdmin(ReadOnlyAdmin):
     def details_display(self, obj):
         text = json.dumps(obj.details, ensure_ascii=False, indent=2, sort_keys=True)
         return format_html("<pre>{}</pre>", text)
+
+
+@admin.register(ReviewPolicy)
+class ReviewPolicyAdmin(admin.ModelAdmin):
+    list_display = ["item_type", "region", "due_working_days", "realtime_approval"]
+    list_filter = ["item_type", "realtime_approval"]
+    list_select_related = ["region"]
+
+
+@admin.register(ReviewTransition)
+class ReviewTransitionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "content_type",
+        "object_id",
+        "action",
+        "from_state",
+        "to_state",
+        "actor_label",
+    ]
+    list_filter = ["action", "content_type"]
+    list_select_related = ["content_type"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    """Delivery status only: bodies may hold verification codes and are not shown to clerks."""
+
+    list_display = [
+        "created_at",
+        "channel",
+        "template",
+        "masked_recipient",
+        "status",
+        "attempts",
+        "delivered_at",
+    ]
+    list_filter = ["status", "channel", "template"]
+    date_hierarchy = "created_at"
+    fields = [
+        "created_at",
+        "channel",
+        "template",
+        "masked_recipient",
+        "employer_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "provider",
+        "delivered_at",
+        "idempotency_key",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    @admin.display(description=_("接收方"))
+    def masked_recipient(self, obj):
+        if obj.channel == Notification.Channel.SMS:
+            return mask_phone(obj.recipient)
+        name, _sep, domain = obj.recipient.partition("@")
+        return f"{name[:1]}***@{domain}"

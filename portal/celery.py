@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -20,6 +21,7 @@ app.conf.update(
     task_routes={
         "portal.tasks.*": {"queue": "default"},
         "portal.notifications.*": {"queue": "notifications"},
+        "portal.review.*": {"queue": "reviews"},
         "employers.tasks.*": {"queue": "reviews"},
         "enrollment.tasks.import_*": {"queue": "imports"},
         "enrollment.tasks.*": {"queue": "reviews"},
@@ -36,7 +38,20 @@ app.conf.update(
     timezone="Asia/Shanghai",
     enable_utc=True,
     broker_connection_retry_on_startup=True,
-    beat_schedule={},
+    beat_schedule={
+        "notifications-resend-due": {
+            "task": "portal.notifications.resend_due",
+            "schedule": 60.0,
+        },
+        "review-watch-deadlines": {
+            "task": "portal.review.watch_deadlines",
+            "schedule": 5 * 60.0,
+        },
+        "agents-disable-dormant": {
+            "task": "employers.tasks.agents_disable_dormant",
+            "schedule": crontab(hour=2, minute=30),  # daily, at night (Asia/Shanghai)
+        },
+    },
 )
 
 app.autodiscover_tasks()

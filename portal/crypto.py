@@ -91,6 +91,8 @@ def normalise(kind: str, value: str) -> str:
     if kind == "phone":
         # The same form the validator accepts: "+86 138-1234-5678" and "13812345678" are one value.
         return normalise_mobile(value)
+    if kind == "message":
+        return str(value)  # free text (a message body): kept exactly as written
     value = "".join(str(value).split())
     if kind == "bank_account":
         return value.replace("-", "")

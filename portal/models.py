@@ -1,11 +1,25 @@
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from portal.crypto import EncryptedTextField
 
 
 class User(AbstractUser):
     """A login: a clerk (staff) or the account behind an employer's agent (employers.Agent)."""
+
+    regions = models.ManyToManyField(
+        "portal.Region",
+        verbose_name=_("经办区域"),
+        blank=True,
+        related_name="clerks",
+        help_text=_("经办人员只能审核所选统筹区的业务;不选表示不限区域。"),
+    )
 
     class Meta:
         verbose_name = _("用户")
@@ -135,3 +149,199 @@ class SmsCode(models.Model):
 
     def __str__(self):
         return f"{self.purpose} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ReviewState(models.TextChoices):
+    """The review workflow every reviewable item goes through (DESIGN.md section 8)."""
+
+    SUBMITTED = "submitted", _("已提交")
+    PRECHECKED = "prechecked", _("已预审")
+    PENDING = "pending", _("待审核")
+    APPROVED = "approved", _("审核通过")
+    REJECTED = "rejected", _("审核未通过")
+    RESUBMITTED = "resubmitted", _("已重新提交")
+
+
+OPEN_REVIEW_STATES = (
+    ReviewState.SUBMITTED,
+    ReviewState.PRECHECKED,
+    ReviewState.PENDING,
+    ReviewState.RESUBMITTED,
+)
+
+
+class ReviewableModel(models.Model):
+    """Fields shared by everything a clerk reviews; the workflow lives in portal.review."""
+
+    review_state = models.CharField(
+        _("审核状态"), max_length=16, choices=ReviewState.choices, blank=True, db_index=True
+    )
+    review_region = models.ForeignKey(
+        "portal.Region",
+        verbose_name=_("统筹区"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    due_at = models.DateTimeField(_("审核时限"), null=True, blank=True)
+    is_overdue = models.BooleanField(_("已超期"), default=False)
+    reminded_at = models.DateTimeField(_("到期提醒时间"), null=True, blank=True)
+    prechecked_at = models.DateTimeField(_("预审时间"), null=True, blank=True)
+    precheck_results = models.JSONField(_("预审结果"), default=list, blank=True)
+    prechecks_passed = models.BooleanField(_("预审通过"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    review_comment = models.TextField(_("审核意见"), blank=True)
+
+    class Meta:
+        abstract = True
+        # Concrete models name their own queue index on ("review_state", "due_at"): index
+        # names are limited to 30 characters.
+
+    @property
+    def review_is_open(self) -> bool:
+        return self.review_state in OPEN_REVIEW_STATES
+
+    # Hooks a reviewable model overrides.
+    def review_prechecks(self) -> list[dict]:
+        """Return pre-check results: [{"key", "label", "passed", "detail"}]."""
+        return []
+
+    def review_employer_id(self) -> int | None:
+        return None
+
+    def review_summary(self) -> str:
+        return str(self)
+
+    def review_on_decided(self, *, actor, decision: str, comment: str) -> None:
+        """Apply an approval or rejection to the item's own data (inside the transaction)."""
+
+    def review_notifications(self, *, decision: str, comment: str) -> list[dict]:
+        """Return notifications to queue for a decision: kwargs for notification_create."""
+        return []
+
+
+class ReviewTransition(models.Model):
+    """One recorded step of a review: who, when, from which state to which, and why."""
+
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, verbose_name=_("业务类型")
+    )
+    object_id = models.PositiveBigIntegerField(_("业务ID"))
+    action = models.CharField(_("操作"), max_length=16)
+    from_state = models.CharField(_("原状态"), max_length=16, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("操作人标识"), max_length=150, blank=True)
+    comment = models.TextField(_("意见"), blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("审核记录")
+        verbose_name_plural = _("审核记录")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["content_type", "object_id", "created_at"])]
+
+    def __str__(self):
+        return f"{self.action} {self.from_state}→{self.to_state}"
+
+
+class ReviewPolicy(models.Model):
+    """Review time limit and real-time approval per item type, optionally per region."""
+
+    item_type = models.CharField(
+        _("业务类型"), max_length=100, help_text=_("如 employers.registrationapplication")
+    )
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("统筹区"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        help_text=_("留空表示所有统筹区的默认设置"),
+    )
+    due_working_days = models.PositiveSmallIntegerField(
+        _("审核时限(工作日)"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(3)],
+    )
+    realtime_approval = models.BooleanField(
+        _("实时审核"), default=False, help_text=_("预审全部通过时自动审核通过")
+    )
+
+    class Meta:
+        verbose_name = _("审核时限设置")
+        verbose_name_plural = _("审核时限设置")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item_type", "region"], name="review_policy_unique_type_region"
+            ),
+            models.UniqueConstraint(
+                fields=["item_type"],
+                condition=models.Q(region__isnull=True),
+                name="review_policy_unique_type_default",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.item_type} {self.region or _('默认')}"
+
+
+class Notification(models.Model):
+    """An outbox row: written with the state change it reports, sent after commit, once."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("短信")
+        EMAIL = "email", _("电子邮件")
+
+    class Status(models.TextChoices):
+        CREATED = "created", _("待发送")
+        SENDING = "sending", _("发送中")
+        DELIVERED = "delivered", _("已送达")
+        TEMPORARY_FAILURE = "temporary-failure", _("暂时失败,待重试")
+        PERMANENT_FAILURE = "permanent-failure", _("永久失败")
+        TECHNICAL_FAILURE = "technical-failure", _("技术故障")
+
+    idempotency_key = models.UUIDField(_("幂等键"), default=uuid.uuid4, unique=True, editable=False)
+    channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
+    template = models.CharField(_("模板"), max_length=64)
+    recipient = EncryptedTextField(_("接收方"), kind="message")
+    subject = models.CharField(_("主题"), max_length=200, blank=True)
+    body = EncryptedTextField(_("内容"), kind="message")
+    employer_id = models.BigIntegerField(_("单位ID"), null=True, blank=True, db_index=True)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=Status.choices, default=Status.CREATED
+    )
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次尝试时间"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("开始发送时间"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("失效时间"), null=True, blank=True)
+    last_error = models.CharField(_("最近错误"), max_length=200, blank=True)
+    provider = models.CharField(_("服务商"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, db_index=True)
+    delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} {self.template} {self.get_status_display()}"

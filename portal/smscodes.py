@@ -18,8 +18,8 @@ from portal import ratelimit
 from portal.audit import audit_log
 from portal.crypto import blind_index
 from portal.identifiers import normalise_mobile, validate_mobile
-from portal.models import SmsCode
-from portal.sms import send_sms
+from portal.models import Notification, SmsCode
+from portal.notifications import notification_create
 
 PURPOSE_TEXTS = {
     "registration": "单位注册",
@@ -80,15 +80,17 @@ def sms_code_send(*, purpose: str, phone: str, ip_address: str | None = None) ->
             expires_at=timezone.now() + datetime.timedelta(seconds=ttl),
         )
         audit_log(action="sms_code.sent", obj=sms_code, details={"purpose": purpose})
-        text = _(
-            "【社保网上服务大厅】验证码 %(code)s,用于%(purpose)s,%(minutes)d分钟内有效。"
-            "请勿向任何人透露。"
-        ) % {
-            "code": code,
-            "purpose": PURPOSE_TEXTS.get(purpose, purpose),
-            "minutes": ttl // 60,
-        }
-        transaction.on_commit(lambda: send_sms(phone, text))
+        notification_create(
+            channel=Notification.Channel.SMS,
+            recipient=phone,
+            template="sms_code",
+            context={
+                "code": code,
+                "purpose": PURPOSE_TEXTS.get(purpose, purpose),
+                "minutes": ttl // 60,
+            },
+            expires_at=sms_code.expires_at,
+        )
     return sms_code
 
 

@@ -14,3 +14,46 @@ def record_worker_heartbeat(token: str) -> int:
     """Write an audit row from the worker: proves the worker reaches the same database."""
     event = audit_log(action="worker.heartbeat", details={"token": token})
     return event.pk
+
+
+@shared_task(name="portal.notifications.deliver", ignore_result=True)
+def notification_deliver_task(pk: int) -> str:
+    """Send one outbox row; a temporary failure is tried again after its backoff."""
+    from portal.models import Notification
+    from portal.notifications import notification_deliver
+
+    status = notification_deliver(pk)
+    if (
+        status == Notification.Status.TEMPORARY_FAILURE
+        and not notification_deliver_task.request.is_eager
+    ):
+        next_at = (
+            Notification.objects.filter(pk=pk).values_list("next_attempt_at", flat=True).first()
+        )
+        if next_at is not None:
+            notification_deliver_task.apply_async((pk,), eta=next_at)
+    return status
+
+
+@shared_task(name="portal.notifications.resend_due", ignore_result=True)
+def notifications_resend_due_task() -> int:
+    """Queue outbox rows that are due again (beat, every minute)."""
+    from portal.notifications import notifications_resend_due
+
+    return notifications_resend_due()
+
+
+@shared_task(name="portal.review.precheck", ignore_result=True)
+def review_precheck_task(model_label: str, pk: int) -> str:
+    """Run the automatic pre-checks of one submitted item."""
+    from portal.review import review_precheck
+
+    return review_precheck(model_label=model_label, pk=pk)
+
+
+@shared_task(name="portal.review.watch_deadlines", ignore_result=True)
+def review_watch_deadlines_task() -> dict:
+    """Mark overdue items and remind clerks before deadlines (beat, every few minutes)."""
+    from portal.review import review_watch_deadlines
+
+    return review_watch_deadlines()

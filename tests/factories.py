@@ -73,3 +73,42 @@ def create_agent(employer: Employer | None = None, roles=(Role.UNIT_ADMIN,), **f
         password=fields.pop("password", "Test2026pass"),
         roles=roles,
     )
+
+
+def create_submitted_application(employer: Employer | None = None, method: str = "bank"):
+    """A registration with its identity proof, submitted (pre-checks run when on-commit runs)."""
+    from django.utils import timezone
+
+    from employers.models import RegistrationApplication
+    from employers.services import registration_submit
+
+    employer = employer or create_employer(status=Employer.Status.UNVERIFIED)
+    application = RegistrationApplication.objects.create(
+        reference=f"ZC{next(_serial):012d}",
+        account=employer.account,
+        employer=employer,
+        verification_method=method,
+        verified_at=timezone.now(),
+        verification_evidence={"method": method, "bank_reference": "SANDBOX-TEST"},
+    )
+    return registration_submit(application=application)
+
+
+def create_clerk(username: str = "clerk", regions=(), **fields):
+    """A staff user in the clerk group (permissions from ``setup_roles``)."""
+    from django.contrib.auth import get_user_model
+
+    from portal.review import clerk_group_setup
+
+    group, _codenames = clerk_group_setup()
+    user = get_user_model().objects.create_user(
+        username=username,
+        password=fields.pop("password", "Clerk2026pass"),
+        is_staff=True,
+        email=fields.pop("email", f"{username}@si.example"),
+        **fields,
+    )
+    user.groups.add(group)
+    if regions:
+        user.regions.set(regions)
+    return user

@@ -89,7 +89,7 @@ def test_registration_with_penny_drop_reaches_status_page(
     assert application.state == RegistrationApplication.State.SUBMITTED
     assert application.employer.status == Employer.Status.PENDING
     page = client.get(response["Location"]).content.decode()
-    assert "已提交,等待审核" in page and "预计审核完成" in page
+    assert "审核中" in page and "预计审核完成" in page
     assert AuditEvent.objects.filter(action="registration.submitted").exists()
 
 

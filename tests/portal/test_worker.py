@@ -94,13 +94,13 @@ def worker_database_url() -> str:
 class Worker:
     """A `celery worker` subprocess whose output goes to a file (a pipe could fill and block)."""
 
-    def __init__(self, env: dict[str, str], log_path: Path):
+    def __init__(self, env: dict[str, str], log_path: Path, extra_args: tuple[str, ...] = ()):
         self.log_path = log_path
         urls = f"REDIS_URL={env['REDIS_URL']} DATABASE_URL={env['DATABASE_URL']}"
         self.description = re.sub(r"://([^:@/]*):[^@/]*@", r"://\1:***@", urls)  # no passwords
         self._log = open(log_path, "wb")  # closed in stop()
         self.process = subprocess.Popen(
-            WORKER_COMMAND,
+            [*WORKER_COMMAND, *extra_args],
             cwd=BASE_DIR,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -157,9 +157,8 @@ class Worker:
         return async_result.get(timeout=5)
 
 
-@pytest.fixture(scope="module")
-def worker(django_db_setup, redis_url, tmp_path_factory):
-    """One worker for this module, on the test database (its name is known after setup)."""
+def worker_env(redis_url: str) -> dict[str, str]:
+    """The environment of a worker process on this test session's Redis and database."""
     env = dict(os.environ)
     for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "DJANGO_ENV"):
         env.pop(name, None)
@@ -170,7 +169,13 @@ def worker(django_db_setup, redis_url, tmp_path_factory):
         DJANGO_SETTINGS_MODULE="portal.settings",
         PYTHONUNBUFFERED="1",
     )
-    process = Worker(env, tmp_path_factory.mktemp("celery") / "worker.log")
+    return env
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup, redis_url, tmp_path_factory):
+    """One worker for this module, on the test database (its name is known after setup)."""
+    process = Worker(worker_env(redis_url), tmp_path_factory.mktemp("celery") / "worker.log")
     try:
         yield process
     finally:

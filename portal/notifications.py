@@ -1,0 +1,183 @@
+"""The notification outbox (DESIGN.md section 12).
+
+A notification is written in the transaction of the change it reports
+(``notification_create``) and sent by a Celery task after commit (``notification_deliver``).
+Sending claims the row with a guarded UPDATE, calls the provider outside any transaction with
+the row's idempotency key, then records the outcome: a message is sent at most once even when
+a worker dies between the provider's answer and the database write, because the resend carries
+the same key. Rows still unsent after a while are picked up by a beat task
+(``notifications_resend_due``). Verification codes stop retrying when the code expires.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from portal.models import Notification
+from portal.sms import SmsPermanentError, SmsTemporaryError, send_sms
+
+logger = logging.getLogger(__name__)
+
+Status = Notification.Status
+
+
+def _settings() -> dict:
+    return settings.NOTIFICATIONS
+
+
+def notification_create(
+    *,
+    channel: str,
+    recipient: str,
+    template: str,
+    context: dict | None = None,
+    employer_id: int | None = None,
+    expires_at: datetime.datetime | None = None,
+) -> Notification:
+    """Write an outbox row from ``notifications/<channel>/<template>.txt``; send after commit.
+
+    Call it inside the transaction of the state change, so that the message exists exactly
+    when the change does.
+    """
+    context = dict(context or {})
+    body = render_to_string(f"notifications/{channel}/{template}.txt", context).strip()
+    subject = ""
+    if channel == Notification.Channel.EMAIL:
+        subject, _sep, body = body.partition("\n")
+        body = body.strip()
+    notification = Notification.objects.create(
+        channel=channel,
+        recipient=recipient,
+        template=template,
+        subject=subject[:200],
+        body=body,
+        employer_id=employer_id,
+        expires_at=expires_at,
+    )
+    transaction.on_commit(lambda: _enqueue(notification.pk))
+    return notification
+
+
+def _enqueue(pk: int) -> None:
+    from portal.tasks import notification_deliver_task
+
+    try:
+        notification_deliver_task.delay(pk)
+    except Exception:  # noqa: BLE001 — broker down: the beat task resends from the outbox
+        logger.warning("notification %s not queued; the resend task will pick it up", pk)
+
+
+def _backoff(attempts: int) -> datetime.timedelta:
+    conf = _settings()
+    seconds = min(conf["retry_base_seconds"] * 2 ** max(attempts - 1, 0), conf["retry_max_seconds"])
+    return datetime.timedelta(seconds=seconds)
+
+
+def _claim(pk: int, now: datetime.datetime) -> bool:
+    """Take the row for sending; False when it is delivered, failed, or someone else has it."""
+    lease = now - datetime.timedelta(seconds=_settings()["sending_lease_seconds"])
+    due = Q(status__in=[Status.CREATED, Status.TEMPORARY_FAILURE]) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    stale = Q(status=Status.SENDING, claimed_at__lt=lease)
+    with transaction.atomic():
+        row = Notification.objects.select_for_update().filter(due | stale, pk=pk).first()
+        if row is None:
+            return False
+        row.status = Status.SENDING
+        row.claimed_at = now
+        row.attempts += 1
+        row.save(update_fields=["status", "claimed_at", "attempts"])
+    return True
+
+
+def notification_deliver(pk: int) -> str:
+    """Send one outbox row if it is due; return its status afterwards."""
+    now = timezone.now()
+    if not _claim(pk, now):
+        return Notification.objects.filter(pk=pk).values_list("status", flat=True).first() or ""
+    notification = Notification.objects.get(pk=pk)
+    if notification.expires_at and notification.expires_at <= now:
+        return _finish(notification, Status.PERMANENT_FAILURE, error="expired before sending")
+    try:
+        provider = _send(notification)
+    except SmsPermanentError as exc:
+        return _finish(notification, Status.PERMANENT_FAILURE, error=str(exc))
+    except SmsTemporaryError as exc:
+        return _retry_later(notification, str(exc))
+    except Exception as exc:  # noqa: BLE001 — a bug or an unexpected provider answer
+        logger.exception("notification %s: unexpected error while sending", pk)
+        if notification.attempts >= _settings()["max_attempts"]:
+            return _finish(notification, Status.TECHNICAL_FAILURE, error=type(exc).__name__)
+        return _retry_later(notification, type(exc).__name__)
+    return _finish(notification, Status.DELIVERED, provider=provider)
+
+
+def _send(notification: Notification) -> str:
+    key = str(notification.idempotency_key)
+    if notification.channel == Notification.Channel.SMS:
+        return send_sms(notification.recipient, notification.body, idempotency_key=key)
+    try:
+        EmailMessage(
+            notification.subject,
+            notification.body,
+            settings.DEFAULT_FROM_EMAIL,
+            [notification.recipient],
+            headers={"X-Idempotency-Key": key},
+        ).send()
+    except OSError as exc:
+        raise SmsTemporaryError(type(exc).__name__) from None
+    return "email"
+
+
+def _retry_later(notification: Notification, error: str) -> str:
+    now = timezone.now()
+    give_up = notification.attempts >= _settings()["max_attempts"] or (
+        notification.expires_at is not None and notification.expires_at <= now
+    )
+    if give_up:
+        return _finish(notification, Status.TECHNICAL_FAILURE, error=error)
+    notification.status = Status.TEMPORARY_FAILURE
+    notification.next_attempt_at = now + _backoff(notification.attempts)
+    notification.last_error = error[:200]
+    notification.save(update_fields=["status", "next_attempt_at", "last_error"])
+    return notification.status
+
+
+def _finish(notification: Notification, status: str, *, error: str = "", provider: str = "") -> str:
+    notification.status = status
+    notification.last_error = error[:200]
+    notification.provider = provider[:64]
+    fields = ["status", "last_error", "provider"]
+    if status == Status.DELIVERED:
+        notification.delivered_at = timezone.now()
+        fields.append("delivered_at")
+    notification.save(update_fields=fields)
+    return status
+
+
+def notifications_resend_due(*, now: datetime.datetime | None = None, limit: int = 500) -> int:
+    """Queue rows due again: retries whose time has come, rows never queued, stale sends."""
+    now = now or timezone.now()
+    conf = _settings()
+    unqueued = now - datetime.timedelta(seconds=conf["resend_after_seconds"])
+    lease = now - datetime.timedelta(seconds=conf["sending_lease_seconds"])
+    due = (
+        Q(status=Status.TEMPORARY_FAILURE, next_attempt_at__lte=now)
+        | Q(status=Status.CREATED, created_at__lte=unqueued)
+        | Q(status=Status.SENDING, claimed_at__lt=lease)
+    )
+    pks = list(
+        Notification.objects.filter(due).order_by("created_at").values_list("pk", flat=True)[:limit]
+    )
+    for pk in pks:
+        _enqueue(pk)
+    return len(pks)

@@ -1,0 +1,433 @@
+"""The one review workflow for everything a clerk decides (DESIGN.md section 8).
+
+submitted → (pre-checks, a Celery task after commit) → pre-checked → pending review →
+approved / rejected (a comment is required) → resubmitted → ... Every step is a
+ReviewTransition (who, when, from, to, comment) and an audit event. Decisions take a row lock:
+of two clerks deciding one item at once, the first decides, and the second is told who did.
+Deciding again the same way is a no-op; deciding against an earlier decision is refused.
+
+A reviewable model subclasses portal.models.ReviewableModel and overrides its hooks
+(pre-checks, what a decision changes, which notifications it sends). This module imports no app.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.audit import audit_log
+from portal.models import (
+    OPEN_REVIEW_STATES,
+    Notification,
+    ReviewableModel,
+    ReviewPolicy,
+    ReviewState,
+    ReviewTransition,
+)
+from portal.notifications import notification_create
+from portal.workdays import add_working_days
+
+CLERK_GROUP = "社保经办审核员"
+
+DECISIONS = {"approve": ReviewState.APPROVED, "reject": ReviewState.REJECTED}
+
+
+def reviewable_models() -> list[type[ReviewableModel]]:
+    """Every concrete model that goes through review."""
+    return [m for m in apps.get_models() if issubclass(m, ReviewableModel)]
+
+
+def review_item_type(model) -> str:
+    return model._meta.label_lower
+
+
+@dataclass(frozen=True)
+class PolicyTerms:
+    due_working_days: int
+    realtime_approval: bool
+
+
+def review_policy_for(*, model, region_id: int | None) -> PolicyTerms:
+    """The region's terms for this item type, else the type's default, else the setting."""
+    rows = {
+        row.region_id: row
+        for row in ReviewPolicy.objects.filter(item_type=review_item_type(model)).filter(
+            Q(region_id=region_id) | Q(region__isnull=True)
+        )
+    }
+    row = rows.get(region_id) or rows.get(None)
+    if row is None:
+        return PolicyTerms(settings.REVIEW_DEFAULT_WORKING_DAYS, False)
+    return PolicyTerms(row.due_working_days, row.realtime_approval)
+
+
+def review_due_at(submitted_at: datetime.datetime, working_days: int) -> datetime.datetime:
+    """The close of the n-th working day after submission, on the Chinese calendar."""
+    due_date = add_working_days(timezone.localdate(submitted_at), working_days)
+    hour, minute = (int(part) for part in settings.REVIEW_DUE_TIME.split(":"))
+    naive = datetime.datetime.combine(due_date, datetime.time(hour, minute))
+    return timezone.make_aware(naive, timezone.get_current_timezone())
+
+
+def _record(item, *, action: str, from_state: str, actor=None, comment: str = "", request=None):
+    ReviewTransition.objects.create(
+        content_type=ContentType.objects.get_for_model(item, for_concrete_model=True),
+        object_id=item.pk,
+        action=action,
+        from_state=from_state,
+        to_state=item.review_state,
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=actor.get_username() if actor is not None else _("系统"),
+        comment=comment,
+    )
+    audit_log(
+        action=f"review.{action}",
+        actor=actor,
+        employer_id=item.review_employer_id(),
+        obj=item,
+        request=request,
+        details={"from": from_state, "to": item.review_state},
+    )
+
+
+def review_history(item) -> list[ReviewTransition]:
+    """The item's transitions, oldest first."""
+    return list(
+        ReviewTransition.objects.filter(
+            content_type=ContentType.objects.get_for_model(item, for_concrete_model=True),
+            object_id=item.pk,
+        ).select_related("actor")
+    )
+
+
+def review_submit(*, item: ReviewableModel, actor=None, request=None) -> ReviewableModel:
+    """Put an item (locked by the caller, inside its transaction) into the review queue.
+
+    A rejected item comes back as resubmitted; its pre-checks run again after commit.
+    """
+    from_state = item.review_state
+    if from_state in OPEN_REVIEW_STATES:
+        return item  # already queued: a double submission queues once
+    if from_state == ReviewState.APPROVED:
+        raise ValidationError(_("该业务已审核通过,无需再次提交。"), code="already_approved")
+    now = timezone.now()
+    terms = review_policy_for(model=type(item), region_id=item.review_region_id)
+    resubmission = from_state == ReviewState.REJECTED
+    item.review_state = ReviewState.RESUBMITTED if resubmission else ReviewState.SUBMITTED
+    item.submitted_at = now
+    item.due_at = review_due_at(now, terms.due_working_days)
+    item.is_overdue = False
+    item.reminded_at = None
+    item.prechecked_at = None
+    item.precheck_results = []
+    item.prechecks_passed = None
+    item.decided_at = None
+    item.decided_by = None
+    item.save(
+        update_fields=[
+            "review_state",
+            "submitted_at",
+            "due_at",
+            "is_overdue",
+            "reminded_at",
+            "prechecked_at",
+            "precheck_results",
+            "prechecks_passed",
+            "decided_at",
+            "decided_by",
+        ]
+    )
+    _record(
+        item,
+        action="resubmit" if resubmission else "submit",
+        from_state=from_state,
+        actor=actor,
+        request=request,
+    )
+    label, pk = item._meta.label, item.pk
+    transaction.on_commit(lambda: _enqueue_precheck(label, pk))
+    return item
+
+
+def _enqueue_precheck(label: str, pk: int) -> None:
+    from portal.tasks import review_precheck_task
+
+    try:
+        review_precheck_task.delay(label, pk)
+    except Exception:  # noqa: BLE001 — broker down: the deadline watcher re-queues it
+        import logging
+
+        logging.getLogger(__name__).warning("pre-check for %s %s not queued", label, pk)
+
+
+def review_precheck(*, model_label: str, pk: int) -> str:
+    """Run an item's pre-checks once; queue it for a clerk, or approve it in real-time regions."""
+    model = apps.get_model(model_label)
+    with transaction.atomic():
+        item = model.objects.select_for_update().filter(pk=pk).first()
+        if item is None or item.review_state not in (
+            ReviewState.SUBMITTED,
+            ReviewState.RESUBMITTED,
+        ):
+            return item.review_state if item is not None else ""
+        results = item.review_prechecks()
+        from_state = item.review_state
+        item.precheck_results = results
+        item.prechecks_passed = all(result["passed"] for result in results)
+        item.prechecked_at = timezone.now()
+        item.review_state = ReviewState.PRECHECKED
+        item.save(
+            update_fields=["precheck_results", "prechecks_passed", "prechecked_at", "review_state"]
+        )
+        _record(item, action="precheck", from_state=from_state)
+        terms = review_policy_for(model=model, region_id=item.review_region_id)
+        if terms.realtime_approval and item.prechecks_passed:
+            _apply_decision(
+                item, decision="approve", actor=None, comment=_("预审全部通过,实时审核通过。")
+            )
+        else:
+            item.review_state = ReviewState.PENDING
+            item.save(update_fields=["review_state"])
+            _record(item, action="queue", from_state=ReviewState.PRECHECKED)
+        return item.review_state
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    item: ReviewableModel
+    changed: bool
+    message: str
+
+
+def clerk_may_review(actor, model, region_id: int | None) -> bool:
+    """Staff with change permission on the type, limited to their regions when they have any."""
+    if actor is None or not actor.is_active or not actor.is_staff:
+        return False
+    opts = model._meta
+    if not actor.has_perm(f"{opts.app_label}.change_{opts.model_name}"):
+        return False
+    if actor.is_superuser:
+        return True
+    region_ids = {region.pk for region in actor.regions.all()}
+    return not region_ids or region_id in region_ids
+
+
+def review_decide(
+    *, model, pk: int, actor, decision: str, comment: str = "", request=None
+) -> DecisionResult:
+    """Approve or reject one item under a row lock; raise ValidationError with the reason."""
+    if decision not in DECISIONS:
+        raise ValidationError(_("未知的审核操作。"), code="bad_decision")
+    comment = (comment or "").strip()
+    if decision == "reject" and not comment:
+        raise ValidationError(
+            {"comment": _("不予通过时必须填写审核意见,告诉单位需要如何修改。")},
+            code="comment_required",
+        )
+    item = model.objects.filter(pk=pk).first()
+    if item is None:
+        raise ValidationError(_("该业务不存在或已删除。"), code="missing")
+    if not clerk_may_review(actor, model, item.review_region_id):
+        # Recorded outside the decision's transaction, so the refusal stays in the audit log.
+        audit_log(
+            action=f"review.{decision}",
+            actor=actor,
+            employer_id=item.review_employer_id(),
+            obj=item,
+            request=request,
+            outcome="failure",
+            details={"reason": "forbidden"},
+        )
+        raise ValidationError(_("您没有审核该业务的权限。"), code="forbidden")
+    with transaction.atomic():
+        item = model.objects.select_for_update().get(pk=pk)
+        target = DECISIONS[decision]
+        if item.review_state == target:
+            return DecisionResult(
+                item,
+                False,
+                _("该业务已是“%s”状态,无需重复操作。") % item.get_review_state_display(),
+            )
+        if item.review_state not in OPEN_REVIEW_STATES:
+            who = item.decided_by.get_username() if item.decided_by else _("系统")
+            when = (
+                timezone.localtime(item.decided_at).strftime("%Y-%m-%d %H:%M")
+                if item.decided_at
+                else ""
+            )
+            raise ValidationError(
+                _("该业务已由 %(who)s 于 %(when)s 审核为“%(state)s”,不能再作相反的决定。")
+                % {"who": who, "when": when, "state": item.get_review_state_display()},
+                code="already_decided",
+            )
+        _apply_decision(item, decision=decision, actor=actor, comment=comment, request=request)
+    return DecisionResult(item, True, _("已审核:%s") % item.get_review_state_display())
+
+
+def _apply_decision(item, *, decision: str, actor, comment: str, request=None) -> None:
+    from_state = item.review_state
+    item.review_state = DECISIONS[decision]
+    item.decided_at = timezone.now()
+    item.decided_by = actor if actor is not None and actor.pk else None
+    item.review_comment = comment
+    item.is_overdue = False
+    item.save(
+        update_fields=["review_state", "decided_at", "decided_by", "review_comment", "is_overdue"]
+    )
+    _record(
+        item, action=decision, from_state=from_state, actor=actor, comment=comment, request=request
+    )
+    item.review_on_decided(actor=actor, decision=decision, comment=comment)
+    for kwargs in item.review_notifications(decision=decision, comment=comment):
+        notification_create(**kwargs)
+
+
+def review_bulk_approve(*, model, pks, actor, request=None) -> tuple[int, list[str]]:
+    """Approve several items one by one; return how many changed and the refusals."""
+    changed, refusals = 0, []
+    for pk in pks:
+        try:
+            result = review_decide(
+                model=model, pk=pk, actor=actor, decision="approve", request=request
+            )
+        except ValidationError as exc:
+            refusals.append(f"#{pk}: {' '.join(exc.messages)}")
+            continue
+        changed += int(result.changed)
+    return changed, refusals
+
+
+def review_watch_deadlines(*, now: datetime.datetime | None = None) -> dict:
+    """Mark overdue items; remind the region's clerks once before each deadline."""
+    now = now or timezone.now()
+    lead = datetime.timedelta(hours=settings.REVIEW_REMINDER_LEAD_HOURS)
+    summary = {"overdue": 0, "reminded": 0, "requeued": 0}
+    for model in reviewable_models():
+        open_items = model.objects.filter(review_state__in=OPEN_REVIEW_STATES)
+        summary["overdue"] += open_items.filter(due_at__lt=now, is_overdue=False).update(
+            is_overdue=True
+        )
+        # Pre-checks whose task never ran (broker down at submission) are queued again.
+        stale = now - datetime.timedelta(minutes=10)
+        for pk in open_items.filter(
+            review_state__in=[ReviewState.SUBMITTED, ReviewState.RESUBMITTED],
+            submitted_at__lt=stale,
+        ).values_list("pk", flat=True)[:500]:
+            _enqueue_precheck(model._meta.label, pk)
+            summary["requeued"] += 1
+        summary["reminded"] += _remind(model, open_items, now, lead)
+    return summary
+
+
+def _remind(model, open_items, now, lead) -> int:
+    due_soon = open_items.filter(reminded_at__isnull=True, due_at__gte=now, due_at__lte=now + lead)
+    by_region: dict[int | None, list[int]] = {}
+    for pk, region_id in due_soon.values_list("pk", "review_region_id"):
+        by_region.setdefault(region_id, []).append(pk)
+    reminded = 0
+    for region_id, pks in by_region.items():
+        with transaction.atomic():
+            # The guarded UPDATE makes a reminder go out once even when two beats overlap.
+            claimed = model.objects.filter(pk__in=pks, reminded_at__isnull=True).update(
+                reminded_at=now
+            )
+            if not claimed:
+                continue
+            reminded += claimed
+            for clerk in _region_clerks(region_id):
+                notification_create(
+                    channel=Notification.Channel.EMAIL,
+                    recipient=clerk.email,
+                    template="review_reminder",
+                    context={
+                        "count": claimed,
+                        "type": model._meta.verbose_name,
+                        "hours": int(lead.total_seconds() // 3600),
+                    },
+                )
+    return reminded
+
+
+def _region_clerks(region_id: int | None):
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True, groups__name=CLERK_GROUP)
+        .exclude(email="")
+    )
+    if region_id is not None:
+        users = users.filter(Q(regions__isnull=True) | Q(regions=region_id))
+    return users.distinct()
+
+
+def review_queue_report() -> list[dict]:
+    """Counts by type, region and state, with overdue counts (for ``manage.py review_report``)."""
+    from django.db.models import Count
+
+    rows = []
+    for model in reviewable_models():
+        grouped = (
+            model.objects.exclude(review_state="")
+            .values("review_region__name", "review_state")
+            .annotate(total=Count("pk"), overdue=Count("pk", filter=Q(is_overdue=True)))
+            .order_by("review_region__name", "review_state")
+        )
+        for row in grouped:
+            rows.append(
+                {
+                    "type": str(model._meta.verbose_name),
+                    "region": row["review_region__name"] or "-",
+                    "state": str(ReviewState(row["review_state"]).label),
+                    "total": row["total"],
+                    "overdue": row["overdue"],
+                }
+            )
+    return rows
+
+
+# What the clerk group may do besides reviewing (``manage.py setup_roles``); labels, so that this
+# module imports no app. Clerks read units and agents, unlock agents, answer the message board.
+CLERK_EXTRA_PERMISSIONS = (
+    "employers.view_openedaccount",
+    "employers.change_openedaccount",
+    "employers.view_employer",
+    "employers.view_agent",
+    "employers.change_agent",
+    "portal.view_reviewtransition",
+    "portal.view_notification",
+    "portal.view_auditevent",
+)
+
+
+def clerk_group_setup():
+    """Create or update the clerk group: review every reviewable type, plus the extras above."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _created = Group.objects.get_or_create(name=CLERK_GROUP)
+    wanted = []
+    for model in reviewable_models():
+        opts = model._meta
+        wanted += [
+            f"{opts.app_label}.view_{opts.model_name}",
+            f"{opts.app_label}.change_{opts.model_name}",
+        ]
+    wanted += CLERK_EXTRA_PERMISSIONS
+    permissions = []
+    for label in wanted:
+        app_label, codename = label.split(".")
+        permission = Permission.objects.filter(
+            content_type__app_label=app_label, codename=codename
+        ).first()
+        if permission is not None:
+            permissions.append(permission)
+    group.permissions.set(permissions)
+    return group, [p.codename for p in permissions]

@@ -1,0 +1,290 @@
+"""The review workflow (portal.review) on unit registrations."""
+
+import datetime
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from employers.models import Employer, RegistrationApplication
+from portal.models import AuditEvent, Notification, ReviewPolicy, ReviewState, WorkdayOverride
+from portal.review import (
+    review_bulk_approve,
+    review_decide,
+    review_due_at,
+    review_history,
+    review_watch_deadlines,
+)
+from tests.factories import (
+    RegionFactory,
+    create_clerk,
+    create_employer,
+    create_submitted_application,
+)
+
+pytestmark = pytest.mark.django_db
+
+Model = RegistrationApplication
+
+
+@pytest.fixture
+def application(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return create_submitted_application()
+
+
+@pytest.fixture
+def clerk():
+    return create_clerk()
+
+
+def refresh(item):
+    item.refresh_from_db()
+    return item
+
+
+def test_submission_is_prechecked_and_queued_for_a_clerk(application):
+    application = refresh(application)
+    assert application.review_state == ReviewState.PENDING
+    assert application.prechecks_passed is True
+    assert {r["key"] for r in application.precheck_results} == {
+        "registry_match",
+        "no_duplicate",
+        "evidence",
+    }
+    assert [t.action for t in review_history(application)] == ["submit", "precheck", "queue"]
+    assert application.employer.status == Employer.Status.PENDING
+
+
+def test_precheck_waits_for_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        application = create_submitted_application()
+    assert refresh(application).review_state == ReviewState.SUBMITTED
+    assert callbacks, "the pre-check task is queued after commit"
+
+
+def test_due_time_counts_working_days_over_holidays_and_adjusted_weekends():
+    # Submitted Friday 2026-06-05: Saturday 06-06 is an adjusted working day (调休), Monday
+    # 06-08 works, Tuesday 06-09 is a holiday, so the third working day is Wednesday 06-10.
+    WorkdayOverride.objects.create(date=datetime.date(2026, 6, 6), is_working_day=True)
+    WorkdayOverride.objects.create(date=datetime.date(2026, 6, 9), is_working_day=False)
+    tz = timezone.get_current_timezone()
+    submitted = datetime.datetime(2026, 6, 5, 10, 0, tzinfo=tz)
+    due = timezone.localtime(review_due_at(submitted, 3))
+    assert due.date() == datetime.date(2026, 6, 10)
+    assert due.time() == datetime.time(17, 30)
+
+
+def test_region_policy_sets_the_time_limit(django_capture_on_commit_callbacks):
+    region = RegionFactory()
+    ReviewPolicy.objects.create(
+        item_type="employers.registrationapplication", region=region, due_working_days=1
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        application = create_submitted_application(
+            create_employer(status=Employer.Status.UNVERIFIED, region=region)
+        )
+    submitted = timezone.localdate(application.submitted_at)
+    assert timezone.localdate(refresh(application).due_at) > submitted
+
+
+def test_realtime_region_approves_when_all_prechecks_pass(
+    django_capture_on_commit_callbacks, sms_outbox
+):
+    ReviewPolicy.objects.create(
+        item_type="employers.registrationapplication", due_working_days=1, realtime_approval=True
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        application = create_submitted_application()
+    application = refresh(application)
+    assert application.review_state == ReviewState.APPROVED
+    assert application.employer.status == Employer.Status.APPROVED
+    assert "已审核通过" in sms_outbox[-1].text
+
+
+def test_clerk_approves_and_the_unit_gets_one_sms(
+    application, clerk, sms_outbox, django_capture_on_commit_callbacks
+):
+    sms_outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = review_decide(model=Model, pk=application.pk, actor=clerk, decision="approve")
+    assert result.changed
+    application = refresh(application)
+    assert application.review_state == ReviewState.APPROVED
+    assert application.decided_by == clerk
+    assert application.employer.status == Employer.Status.APPROVED
+    assert len(sms_outbox) == 1
+    assert application.employer.name in sms_outbox[0].text
+    assert application.employer.contact_phone == sms_outbox[0].phone
+    notification = Notification.objects.get(template="registration_approved")
+    assert notification.status == Notification.Status.DELIVERED
+    assert AuditEvent.objects.filter(action="review.approve", actor=clerk).exists()
+
+
+def test_email_is_a_second_channel_when_the_unit_gave_one(
+    clerk, django_capture_on_commit_callbacks, mailoutbox
+):
+    employer = create_employer(status=Employer.Status.UNVERIFIED)
+    employer.contact_email = "hr@unit.example"
+    employer.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        application = create_submitted_application(employer)
+    with django_capture_on_commit_callbacks(execute=True):
+        review_decide(
+            model=Model,
+            pk=application.pk,
+            actor=clerk,
+            decision="reject",
+            comment="开户行与账号不符",
+        )
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["hr@unit.example"]
+    assert "未通过审核" in mailoutbox[0].subject
+
+
+def test_reject_requires_a_comment_and_changes_nothing(application, clerk):
+    with pytest.raises(ValidationError) as exc:
+        review_decide(model=Model, pk=application.pk, actor=clerk, decision="reject", comment="  ")
+    assert "必须填写审核意见" in str(exc.value)
+    assert refresh(application).review_state == ReviewState.PENDING
+    assert len(review_history(application)) == 3
+
+
+def test_rejected_application_is_resubmitted_and_prechecked_again(
+    application, clerk, django_capture_on_commit_callbacks
+):
+    from employers.services import registration_resubmit
+
+    review_decide(
+        model=Model,
+        pk=application.pk,
+        actor=clerk,
+        decision="reject",
+        comment="户名与单位名称不一致",
+    )
+    application = refresh(application)
+    assert application.employer.status == Employer.Status.REJECTED
+    assert application.review_comment == "户名与单位名称不一致"
+    with django_capture_on_commit_callbacks(execute=True):
+        registration_resubmit(
+            application=application,
+            legal_rep_id_number=application.employer.legal_rep_id_number,
+            contact_email="",
+            bank_name="测试银行",
+            bank_account="6222020200001111222",
+            bank_account_name=application.employer.name,
+        )
+    application = refresh(application)
+    assert application.review_state == ReviewState.PENDING
+    assert application.employer.status == Employer.Status.PENDING
+    assert application.employer.bank_account == "6222020200001111222"
+    actions = [t.action for t in review_history(application)]
+    assert actions[-3:] == ["resubmit", "precheck", "queue"]
+
+
+def test_deciding_twice_the_same_way_is_a_no_op(application, clerk):
+    review_decide(model=Model, pk=application.pk, actor=clerk, decision="approve")
+    again = review_decide(model=Model, pk=application.pk, actor=clerk, decision="approve")
+    assert not again.changed
+    assert "无需重复操作" in again.message
+    assert [t.action for t in review_history(application)].count("approve") == 1
+
+
+def test_deciding_against_an_earlier_decision_is_refused(application, clerk):
+    review_decide(model=Model, pk=application.pk, actor=clerk, decision="approve")
+    other = create_clerk("clerk2")
+    with pytest.raises(ValidationError) as exc:
+        review_decide(
+            model=Model, pk=application.pk, actor=other, decision="reject", comment="材料不全"
+        )
+    assert "clerk" in str(exc.value) and "审核通过" in str(exc.value)
+    assert refresh(application).review_state == ReviewState.APPROVED
+
+
+def test_staff_without_the_clerk_permissions_cannot_decide(application, django_user_model):
+    staff = django_user_model.objects.create_user("helpdesk", password="x", is_staff=True)
+    with pytest.raises(ValidationError) as exc:
+        review_decide(model=Model, pk=application.pk, actor=staff, decision="approve")
+    assert "没有审核该业务的权限" in str(exc.value)
+    assert refresh(application).review_state == ReviewState.PENDING
+    assert AuditEvent.objects.filter(action="review.approve", outcome="failure").exists()
+
+
+def test_clerk_limited_to_another_region_cannot_decide(application):
+    other_region = RegionFactory(code="310000", name="上海市(测试)")
+    clerk = create_clerk("sh-clerk", regions=[other_region])
+    with pytest.raises(ValidationError):
+        review_decide(model=Model, pk=application.pk, actor=clerk, decision="approve")
+    own = create_clerk("bj-clerk", regions=[application.review_region])
+    assert review_decide(model=Model, pk=application.pk, actor=own, decision="approve").changed
+
+
+def test_bulk_approve_reports_refusals(clerk, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        items = [create_submitted_application() for _ in range(3)]
+    review_decide(model=Model, pk=items[0].pk, actor=clerk, decision="reject", comment="请补充材料")
+    changed, refusals = review_bulk_approve(model=Model, pks=[i.pk for i in items], actor=clerk)
+    assert changed == 2
+    assert len(refusals) == 1 and f"#{items[0].pk}" in refusals[0]
+
+
+def test_deadline_watch_marks_overdue_and_reminds_once(
+    application, clerk, mailoutbox, django_capture_on_commit_callbacks
+):
+    due = refresh(application).due_at
+    with django_capture_on_commit_callbacks(execute=True):
+        first = review_watch_deadlines(now=due - datetime.timedelta(hours=1))
+        second = review_watch_deadlines(now=due - datetime.timedelta(minutes=30))
+    assert first["reminded"] == 1 and second["reminded"] == 0
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == [clerk.email]
+    assert not refresh(application).is_overdue
+    summary = review_watch_deadlines(now=due + datetime.timedelta(minutes=1))
+    assert summary["overdue"] == 1
+    assert refresh(application).is_overdue
+    assert review_watch_deadlines(now=due + datetime.timedelta(minutes=2))["overdue"] == 0
+
+
+def test_review_report_prints_counts_by_type_region_and_state(application, capsys):
+    call_command("review_report")
+    out = capsys.readouterr().out
+    assert "单位注册申请" in out and "待审核" in out and "北京市" in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clerks_deciding_at_once_produce_one_decision(django_capture_on_commit_callbacks):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are exercised on PostgreSQL (run 2 of .ci/run)")
+    with django_capture_on_commit_callbacks(execute=True):
+        application = create_submitted_application()
+    clerks = [create_clerk("a"), create_clerk("b")]
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def decide(clerk, decision):
+        from django.db import connection as thread_connection
+
+        try:
+            barrier.wait()
+            review_decide(
+                model=Model, pk=application.pk, actor=clerk, decision=decision, comment="意见"
+            )
+            outcomes.append("ok")
+        except ValidationError as exc:
+            outcomes.append(exc.code if hasattr(exc, "code") else "error")
+        finally:
+            thread_connection.close()
+
+    threads = [
+        threading.Thread(target=decide, args=(clerks[0], "approve")),
+        threading.Thread(target=decide, args=(clerks[1], "reject")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["already_decided", "ok"]
+    decisions = [t.action for t in review_history(application) if t.action in ("approve", "reject")]
+    assert len(decisions) == 1
