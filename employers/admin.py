@@ -1,7 +1,15 @@
-from django.contrib import admin
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from employers import admin_ca  # noqa: F401 (registers CA roots and CRLs)
+from employers import (
+    admin_ca,  # noqa: F401 (registers CA roots and CRLs)
+    admin_registration,  # noqa: F401 (registers the registration queue)
+)
+from employers.auth_services import agent_unlock
 from employers.models import Agent, Employer, OpenedAccount
 from portal.identifiers import mask_phone
 
@@ -51,12 +59,41 @@ class EmployerAdmin(admin.ModelAdmin):
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
-    list_display = ["name", "employer", "masked_id_number", "masked_phone", "is_active"]
+    list_display = ["name", "employer", "masked_id_number", "masked_phone", "is_active", "locked"]
     list_filter = ["is_active", "employer__region"]
     search_fields = ["name", "employer__name", "employer__ss_number"]
-    list_select_related = ["employer"]
+    list_select_related = ["employer", "user"]
     readonly_fields = ["user", "employer", "created_at"]
     exclude = ["id_number_index", "phone_index"]
+    actions = ["unlock_agents"]
+
+    def get_queryset(self, request):
+        # django-axes keeps failures under the agent's login name (employers.backends).
+        failures = (
+            AccessAttempt.objects.filter(username=OuterRef("user__username"))
+            .values("username")
+            .annotate(total=Sum("failures_since_start"))
+            .values("total")
+        )
+        return (
+            super().get_queryset(request).annotate(login_failures=Coalesce(Subquery(failures), 0))
+        )
+
+    @admin.display(description=_("登录锁定"), boolean=True)
+    def locked(self, obj):
+        return obj.login_failures >= settings.AXES_FAILURE_LIMIT
+
+    @admin.action(description=_("解除所选经办人的登录锁定"), permissions=["change"])
+    def unlock_agents(self, request, queryset):
+        unlocked = 0
+        for agent in queryset.filter(login_failures__gt=0).select_related("user"):
+            agent_unlock(agent=agent, actor=request.user, request=request, via="admin")
+            unlocked += 1
+        self.message_user(
+            request,
+            _("已解除 %(count)d 名经办人的登录锁定(清除失败记录)。") % {"count": unlocked},
+            messages.SUCCESS,
+        )
 
     @admin.display(description=_("身份证号"))
     def masked_id_number(self, obj):
