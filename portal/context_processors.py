@@ -1,6 +1,17 @@
 from django.conf import settings
 
-from portal.navigation import MODULES
+from portal.navigation import MODULES, modules_for
+
+
+def nav_modules_for(request) -> list:
+    """The modules an agent may use; visitors and clerks see the whole catalogue."""
+    # The top of the project may import every app (DESIGN.md section 2).
+    from employers.permissions import agent_has_permission, request_agent
+
+    agent = request_agent(request)
+    if agent is None:
+        return MODULES
+    return modules_for(lambda permission: agent_has_permission(agent, permission))
 
 
 def portal(request):
@@ -8,5 +19,5 @@ def portal(request):
     return {
         "portal_name": settings.PORTAL_NAME,
         "service_hotline": settings.SERVICE_HOTLINE,
-        "nav_modules": MODULES,
+        "nav_modules": nav_modules_for(request),
     }

@@ -1,6 +1,7 @@
 """The portal's modules: top navigation and the left menu of each (DESIGN.md section 1)."""
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from django.utils.translation import gettext_lazy as _
 
@@ -8,8 +9,9 @@ from django.utils.translation import gettext_lazy as _
 @dataclass(frozen=True)
 class MenuItem:
     label: str
-    url_name: str = ""
-    role: str = ""  # the employers.Role an agent needs to see the item; "" for every agent
+    url_name: str = ""  # "" while the item has no page yet
+    # The permission (employers.permissions.PERMISSIONS) an agent needs to see the item.
+    permission: str = ""
 
 
 @dataclass(frozen=True)
@@ -24,43 +26,53 @@ MODULES = [
         "unit",
         _("单位信息管理"),
         [
-            MenuItem(_("单位基本信息")),
-            MenuItem(_("经办人管理"), role="unit_admin"),
-            MenuItem(_("银行账户信息"), role="unit_admin"),
+            MenuItem(_("单位基本信息"), permission="unit.view"),
+            MenuItem(_("经办人管理"), "agents:list", permission="agents.manage"),
+            MenuItem(_("银行账户信息"), permission="unit.manage"),
         ],
     ),
     Module(
         "enrollment",
         _("职工参保管理"),
         [
-            MenuItem(_("新增参保人员"), role="enrolment"),
-            MenuItem(_("批量增员"), role="enrolment"),
-            MenuItem(_("人员减员"), role="enrolment"),
-            MenuItem(_("参保人员花名册"), role="enrolment"),
+            MenuItem(_("新增参保人员"), permission="enrollment.add"),
+            MenuItem(_("批量增员"), permission="enrollment.batch"),
+            MenuItem(_("人员减员"), permission="enrollment.remove"),
+            MenuItem(_("参保人员花名册"), permission="enrollment.roster"),
         ],
     ),
     Module(
         "contributions",
         _("缴费申报"),
         [
-            MenuItem(_("缴费基数申报"), role="contributions"),
-            MenuItem(_("月度核定"), role="contributions"),
-            MenuItem(_("缴费确认"), role="contributions"),
+            MenuItem(_("缴费基数申报"), permission="contributions.declare"),
+            MenuItem(_("月度核定"), permission="contributions.monthly"),
+            MenuItem(_("缴费确认"), permission="contributions.pay"),
         ],
     ),
     Module(
         "queries",
         _("查询统计"),
         [
-            MenuItem(_("缴费记录查询"), role="queries"),
-            MenuItem(_("参保人员查询"), role="queries"),
-            MenuItem(_("数据导出"), role="queries"),
+            MenuItem(_("缴费记录查询"), permission="queries.view"),
+            MenuItem(_("参保人员查询"), permission="queries.view"),
+            MenuItem(_("数据导出"), permission="queries.export"),
         ],
     ),
-    Module("benefits", _("待遇申领"), [MenuItem(_("待遇申领"), role="benefits")]),
-    Module("proofs", _("打印证明"), [MenuItem(_("参保缴费证明"), role="queries")]),
+    Module("benefits", _("待遇申领"), [MenuItem(_("待遇申领"), permission="benefits.claim")]),
+    Module("proofs", _("打印证明"), [MenuItem(_("参保缴费证明"), permission="proofs.print")]),
 ]
 
 
 def module_by_key(key: str) -> Module | None:
     return next((module for module in MODULES if module.key == key), None)
+
+
+def modules_for(allowed: Callable[[str], bool]) -> list[Module]:
+    """Return the modules with only the items whose permission ``allowed`` grants; empty ones go."""
+    modules = []
+    for module in MODULES:
+        items = [item for item in module.items if allowed(item.permission)]
+        if items:
+            modules.append(replace(module, items=items))
+    return modules

@@ -19,9 +19,13 @@ ALERT_CLASSES = {
 
 
 @register.filter
-def module_for_key(key: str) -> Module | None:
-    """Return the navigation module whose key is given, or None."""
-    return module_by_key(key) if key else None
+def module_for_key(key: str, modules=None) -> Module | None:
+    """Return the module whose key is given, from ``modules`` (the agent's) when passed."""
+    if not key:
+        return None
+    if modules is None:
+        return module_by_key(key)
+    return next((module for module in modules if module.key == key), None)
 
 
 @register.simple_tag

@@ -1,0 +1,11 @@
+"""Celery tasks of the employers app: thin wrappers around services."""
+
+from celery import shared_task
+
+from employers.services import agents_disable_dormant as agents_disable_dormant_service
+
+
+@shared_task(name="employers.tasks.agents_disable_dormant", ignore_result=True)
+def agents_disable_dormant() -> int:
+    """Disable agents with no login for the dormancy period (daily beat); idempotent."""
+    return agents_disable_dormant_service()

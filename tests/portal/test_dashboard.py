@@ -1,0 +1,107 @@
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from employers.models import Role
+from portal.models import User
+from tests.factories import create_agent, create_employer
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = "/dashboard/"
+# session, user, agent with its unit (shared by the view and the menus), agent counts (admins)
+ADMIN_QUERIES = 4
+AGENT_QUERIES = 3
+
+
+@pytest.fixture
+def unit():
+    return create_employer(name="工作台测试有限公司")
+
+
+def page(client, agent) -> str:
+    client.force_login(agent.user)
+    response = client.get(DASHBOARD)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_dashboard_url_is_named():
+    assert reverse("dashboard") == DASHBOARD
+
+
+def test_unit_admin_sees_the_unit_masked_its_roles_shortcuts_and_agent_count(client, unit):
+    admin = create_agent(employer=unit, roles=[Role.UNIT_ADMIN], name="管理员甲")
+    create_agent(employer=unit, roles=[Role.QUERIES])
+    body = page(client, admin)
+    assert "工作台测试有限公司" in body and unit.ss_number in body
+    assert unit.contact_phone not in body and unit.contact_phone[-4:] in body
+    assert unit.bank_account not in body and unit.masked_bank_account in body
+    assert "正常" in body
+    assert "管理员甲" in body and admin.masked_id_number in body and "单位管理员" in body
+    assert 'data-agent-count="2"' in body and "共 2 人,其中启用 2 人" in body
+    assert f'href="{reverse("agents:list")}"' in body
+    for key in ["unit", "enrollment", "contributions", "queries", "benefits", "proofs"]:
+        assert f'data-module="{key}"' in body
+
+
+def test_queries_agent_sees_only_its_shortcuts_and_no_agent_count(client, unit):
+    agent = create_agent(employer=unit, roles=[Role.QUERIES])
+    body = page(client, agent)
+    shortcuts = body[body.index('id="shortcuts-title"') :]
+    assert "缴费记录查询" in shortcuts and "参保缴费证明" in shortcuts
+    assert "新增参保人员" not in shortcuts and "经办人管理" not in shortcuts
+    assert 'data-module="enrollment"' not in shortcuts
+    assert "data-agent-count" not in body
+    assert "信息查询员" in body
+
+
+def test_agent_without_roles_is_told_to_ask_the_admin(client, unit):
+    agent = create_agent(employer=unit, roles=[])
+    assert "请联系本单位管理员" in page(client, agent)
+
+
+def test_last_login_is_shown(client, unit):
+    agent = create_agent(employer=unit)
+    client.force_login(agent.user)  # sets last_login to now
+    agent.user.refresh_from_db()
+    body = client.get(DASHBOARD).content.decode()
+    assert timezone.localtime(agent.user.last_login).strftime("%Y-%m-%d %H:%M") in body
+
+
+def test_anonymous_visitor_is_sent_to_login(client):
+    response = client.get(DASHBOARD)
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('accounts:login')}?next={DASHBOARD}"
+
+
+def test_clerk_without_an_agent_gets_403(client):
+    client.force_login(User.objects.create_user(username="clerk-d", password="x", is_staff=True))
+    assert client.get(DASHBOARD).status_code == 403
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_admin_dashboard_takes_a_constant_number_of_queries(
+    client, unit, count, django_assert_num_queries
+):
+    admin = create_agent(employer=unit, roles=[Role.UNIT_ADMIN])
+    for _n in range(count - 1):
+        create_agent(employer=unit, roles=[Role.ENROLMENT])
+    client.force_login(admin.user)
+    client.get(DASHBOARD)  # the first request after login settles the session
+    with django_assert_num_queries(ADMIN_QUERIES):
+        response = client.get(DASHBOARD)
+    assert f'data-agent-count="{count}"' in response.content.decode()
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_agent_dashboard_takes_a_constant_number_of_queries(
+    client, unit, count, django_assert_num_queries
+):
+    agent = create_agent(employer=unit, roles=[Role.QUERIES])
+    for _n in range(count - 1):
+        create_agent(employer=unit, roles=[Role.ENROLMENT])
+    client.force_login(agent.user)
+    client.get(DASHBOARD)
+    with django_assert_num_queries(AGENT_QUERIES):
+        assert client.get(DASHBOARD).status_code == 200

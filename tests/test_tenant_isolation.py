@@ -1,0 +1,253 @@
+"""Tenant isolation: no URL the project defines lets an agent of unit A reach unit B's data.
+
+The walk takes every pattern from the URL resolver, so a new URL is covered the day it is added.
+Path parameters are filled with objects of unit B; a parameter this file does not know fails the
+test with a message saying where to add it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls.resolvers import RoutePattern
+from django.utils import timezone
+
+from employers.models import Agent, FaceVerificationSession, RegistrationApplication, Role
+from tests.factories import create_agent, create_employer
+
+pytestmark = pytest.mark.django_db
+
+POSITIONAL = "(positional)"
+
+# Parameters that name an object of a unit: filled with unit B's object.
+UNIT_B_PARAMS = {
+    "agent_id": lambda b: b.agent.pk,
+    "reference": lambda b: b.application.reference,
+    "token": lambda b: b.face_session.token,
+    # The admin's generic object parameters.
+    "object_id": lambda b: b.agent.pk,
+    "id": lambda b: b.agent.user_id,
+    "pk": lambda b: b.agent.pk,
+    # An unnamed regex group (django-simple-history's admin views): taken to name an object.
+    POSITIONAL: lambda b: b.agent.pk,
+}
+
+# Parameters that name no unit's data: any valid value will do.
+PLAIN_PARAMS = {
+    "step": lambda b: "unit",
+    "key": lambda b: "0" * 40,
+    "path": lambda b: "nothing.txt",
+    "app_label": lambda b: "employers",
+    "content_type_id": lambda b: ContentType.objects.get_for_model(Agent).pk,
+    "url": lambda b: "no-such-page/",
+}
+
+# Public pages, not walked: they serve visitors and hold no unit's data.
+PUBLIC = {
+    "home": "the public landing page",
+    "healthz": "health endpoint: database, cache and broker status only",
+    "set_language": "switches the interface language",
+    "employers:register": "registration wizard: works on the visitor's own draft in the session",
+    "employers:register_step": "registration wizard: works on the visitor's own draft",
+    "employers:register_confirm": "registration wizard: works on the visitor's own draft",
+    "accounts:login": "login page",
+    "accounts:login_ca": "CA-certificate login page",
+    "accounts:logout": "ends the caller's own session",
+    "accounts:password_forgot": "password recovery: never reveals whether an account exists",
+    "accounts:password_reset": "password recovery, second step: bound to the caller's session",
+    "captcha-image": "captcha image of django-simple-captcha: a random key, no unit data",
+    "captcha-image-2x": "captcha image (high resolution)",
+    "captcha-audio": "captcha audio",
+    "captcha-refresh": "a new captcha",
+    "verification:face_callback": "the face provider's callback, authenticated by its signature",
+    "verification:sandbox_face": (
+        "plays the face provider in development only (SANDBOX_PROVIDERS, off in production); "
+        "its random token is the capability, as at the real provider"
+    ),
+    "verification:sandbox_bank": "plays the bank in development only (SANDBOX_PROVIDERS)",
+}
+
+REFUSED = {403, 404}
+
+
+@dataclass
+class Unit:
+    agent: Agent
+    application: RegistrationApplication
+    face_session: FaceVerificationSession
+    markers: list[str]
+
+
+@dataclass
+class Route:
+    display: str  # the URL name, or the pattern for an unnamed URL
+    parts: list  # (pattern object) from the root resolver down
+    params: list[str]
+    callback: object
+
+
+def walk(patterns, parts=(), namespace=""):
+    for entry in patterns:
+        here = [*parts, entry.pattern]
+        if isinstance(entry, URLResolver):
+            inner = namespace
+            if entry.namespace:
+                inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from walk(entry.url_patterns, here, inner)
+        elif isinstance(entry, URLPattern):
+            params = []
+            for p in here:
+                params += list(p.regex.groupindex)
+                params += [POSITIONAL] * (p.regex.groups - len(p.regex.groupindex))
+            if entry.name:
+                display = f"{namespace}:{entry.name}" if namespace else entry.name
+            else:
+                display = "".join(str(p) for p in here)
+            yield Route(display, here, params, entry.callback)
+
+
+def all_routes() -> list[Route]:
+    return list(walk(get_resolver().url_patterns))
+
+
+def build(route: Route, values: dict[str, str]) -> str:
+    """Turn the route's patterns into a concrete path with the given parameter values."""
+    url = ""
+    for pattern in route.parts:
+        text = str(pattern)
+        if isinstance(pattern, RoutePattern):
+            text = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), text)
+        else:
+            text = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m.group(1)]), text)
+            text = re.sub(r"\((?!\?)[^)]*\)", lambda m: str(values[POSITIONAL]), text)
+            text = text.lstrip("^").rstrip("$").replace("\\", "")
+        url += text
+    return "/" + url
+
+
+def make_unit(label: str) -> Unit:
+    employer = create_employer(name=f"{label}隔离测试有限公司")
+    agent = create_agent(employer=employer, roles=list(Role.values), name=f"{label}单位经办人")
+    application = RegistrationApplication.objects.create(
+        reference=f"ZC{label.encode().hex().upper()[:10]}X",
+        account=employer.account,
+        employer=employer,
+    )
+    face_session = FaceVerificationSession.objects.create(
+        token=f"face-{label.encode().hex()}",
+        application=application,
+        provider="sandbox",
+        id_number_index="x",
+        expires_at=timezone.now() + datetime.timedelta(hours=1),
+    )
+    return Unit(
+        agent,
+        application,
+        face_session,
+        markers=[employer.name, agent.name, application.reference, agent.masked_id_number],
+    )
+
+
+@pytest.fixture
+def units():
+    return make_unit("甲"), make_unit("乙")
+
+
+def accepts_post(callback) -> bool:
+    view_class = getattr(callback, "view_class", None)
+    if view_class is None:
+        return True  # a function view: try it
+    return hasattr(view_class, "post") and "post" in view_class.http_method_names
+
+
+def reveals(location: str, b: Unit, values: dict) -> bool:
+    """Tell whether a redirect target shows unit B's data (the login's ?next= echoes the ask)."""
+    path = urlsplit(location).path
+    segments = set(path.strip("/").split("/"))
+    leaked = {str(values[name]) for name in values if name in UNIT_B_PARAMS}
+    return bool(segments & leaked) or any(marker in path for marker in b.markers)
+
+
+def unknown_params_message(route: Route) -> str | None:
+    unknown = [p for p in route.params if p not in UNIT_B_PARAMS and p not in PLAIN_PARAMS]
+    if not unknown:
+        return None
+    return (
+        f"URL {route.display} has path parameter(s) {unknown} that the tenant-isolation walk "
+        "does not know: add each to UNIT_B_PARAMS (it names an object of a unit: give unit B's) "
+        "or PLAIN_PARAMS (it names no unit's data) in tests/test_tenant_isolation.py."
+    )
+
+
+def test_every_url_refuses_unit_a_the_objects_of_unit_b(units):
+    a, b = units
+    client = Client()
+    problems, walked = [], 0
+    for route in all_routes():
+        if route.display in PUBLIC:
+            continue
+        message = unknown_params_message(route)
+        if message:
+            pytest.fail(message)
+        values = {name: (UNIT_B_PARAMS.get(name) or PLAIN_PARAMS[name])(b) for name in route.params}
+        url = build(route, values)
+        assert resolve(url).func == route.callback, f"{route.display}: built {url} wrongly"
+        names_b_object = any(name in UNIT_B_PARAMS for name in route.params)
+        methods = ["get", "post"] if accepts_post(route.callback) else ["get"]
+        for method in methods:
+            client.force_login(a.agent.user)
+            response = getattr(client, method)(url)
+            walked += 1
+            status = response.status_code
+            where = f"{method.upper()} {url} ({route.display}) answered {status}"
+            if status in REFUSED or (method == "post" and status == 405):
+                continue
+            if status in (301, 302, 303, 307, 308):
+                if reveals(response["Location"], b, values):
+                    problems.append(f"{where}, redirecting to B's data: {response['Location']}")
+                continue
+            if names_b_object:
+                problems.append(f"{where}: a URL naming unit B's object must be 403 or 404")
+                continue
+            body = response.content.decode(errors="replace")
+            leaked = [marker for marker in b.markers if marker in body]
+            if leaked:
+                problems.append(f"{where} and shows unit B's {leaked}")
+    assert walked > 50
+    assert problems == []
+
+
+def test_unit_b_registration_pages_are_not_found_for_unit_a(client, units):
+    a, b = units
+    client.force_login(a.agent.user)
+    reference = b.application.reference
+    for suffix in ["", "verify/", "verify/bank/", "verify/face/", "verify/ca/"]:
+        assert client.get(f"/registration/{reference}/{suffix}").status_code == 404, suffix
+
+
+def test_unit_a_reaches_its_own_agents_so_the_walk_can_tell_the_difference(client, units):
+    a, b = units
+    client.force_login(a.agent.user)
+    assert client.get(f"/unit/agents/{a.agent.pk}/roles/").status_code == 200
+    assert client.get(f"/unit/agents/{b.agent.pk}/roles/").status_code == 404
+
+
+def test_every_public_entry_names_an_existing_url():
+    displays = {route.display for route in all_routes()}
+    stale = sorted(set(PUBLIC) - displays)
+    assert stale == [], f"remove these from PUBLIC or fix their names: {stale}"
+
+
+def test_unknown_parameters_fail_with_a_message_naming_the_fix():
+    route = Route("demo:thing", [RoutePattern("thing/<int:gadget_id>/")], ["gadget_id"], None)
+    message = unknown_params_message(route)
+    assert "gadget_id" in message and "UNIT_B_PARAMS" in message and "demo:thing" in message
+    known = Route("agents:roles", [RoutePattern("x/<int:agent_id>/")], ["agent_id"], None)
+    assert unknown_params_message(known) is None
