@@ -18,16 +18,20 @@ from employers.ca import CertificateRejected
 from employers.ca_services import ca_challenge_issue, ca_challenge_redeem
 from employers.face import face_session_start
 from employers.models import CAChallenge, PennyDropTransfer, RegistrationApplication
+from employers.permissions import request_agent
 from employers.selectors import application_get, opened_account_match
 from employers.services import (
     registration_due_date,
     registration_record_certificate,
+    registration_resubmit,
     registration_start,
     registration_submit,
 )
 from portal.audit import client_ip
 from portal.crypto import decrypt, encrypt
 from portal.identifiers import mask_bank_account, mask_id_number, mask_phone
+from portal.models import ReviewState
+from portal.review import review_history
 from portal.smscodes import sms_code_send, sms_code_verify
 
 DRAFT_KEY = "registration_draft"
@@ -187,6 +191,7 @@ class RegistrationConfirmView(TemplateView):
             ("unit", _("法定代表人"), d["legal_rep_name"]),
             ("unit", _("法定代表人身份证号"), mask_id_number(d["legal_rep_id_number"])),
             ("contact", _("联系人手机号"), mask_phone(d["contact_phone"])),
+            ("contact", _("联系邮箱"), d.get("contact_email") or _("未填写")),
             ("bank", _("开户行"), d["bank_name"]),
             ("bank", _("对公账号"), mask_bank_account(d["bank_account"])),
             ("bank", _("户名"), d["bank_account_name"]),
@@ -204,6 +209,7 @@ class RegistrationConfirmView(TemplateView):
                 account=account,
                 legal_rep_id_number=d["legal_rep_id_number"],
                 contact_phone=d["contact_phone"],
+                contact_email=d.get("contact_email", ""),
                 bank_name=d["bank_name"],
                 bank_account=d["bank_account"],
                 bank_account_name=d["bank_account_name"],
@@ -228,13 +234,13 @@ class ApplicationMixin:
     """Pages of one application: only the browser session that created it may open them."""
 
     require_verifying = True
+    # The status page also opens for a logged-in agent of the application's unit.
+    allow_unit_agent = False
 
     def dispatch(self, request, *args, **kwargs):
         reference = kwargs["reference"]
-        if reference not in request.session.get(APPLICATIONS_KEY, []):
-            raise Http404
         self.application = application_get(reference=reference)
-        if self.application is None:
+        if self.application is None or not self.may_open(request):
             raise Http404
         if (
             self.require_verifying
@@ -242,6 +248,12 @@ class ApplicationMixin:
         ):
             return redirect("employers:register_status", reference=reference)
         return super().dispatch(request, *args, **kwargs)
+
+    def may_open(self, request) -> bool:
+        if self.application.reference in request.session.get(APPLICATIONS_KEY, []):
+            return True
+        agent = request_agent(request) if self.allow_unit_agent else None
+        return agent is not None and agent.employer_id == self.application.employer_id
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -349,12 +361,67 @@ class VerifyBankView(ApplicationMixin, SubmitMixin, FormView):
         return self.submit()
 
 
+class RegistrationResubmitView(ApplicationMixin, FormView):
+    """Correct a rejected application's answers, keeping the earlier ones, and resubmit."""
+
+    template_name = "employers/register/resubmit.html"
+    form_class = forms.ResubmitForm
+    require_verifying = False
+    allow_unit_agent = True
+
+    def get(self, request, *args, **kwargs):
+        if self.application.review_state != ReviewState.REJECTED:
+            return redirect("employers:register_status", reference=self.application.reference)
+        return super().get(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "unit_name": self.application.employer.name}
+
+    def get_initial(self):
+        employer = self.application.employer
+        return {
+            "legal_rep_id_number": employer.legal_rep_id_number,
+            "contact_email": employer.contact_email,
+            "bank_name": employer.bank_name,
+            "bank_account": employer.bank_account,
+            "bank_account_name": employer.bank_account_name,
+        }
+
+    def post(self, request, *args, **kwargs):
+        if self.application.review_state != ReviewState.REJECTED:
+            return redirect("employers:register_status", reference=self.application.reference)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            registration_resubmit(
+                application=self.application,
+                actor=self.request.user if self.request.user.is_authenticated else None,
+                request=self.request,
+                **form.cleaned_data,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+            return self.form_invalid(form)
+        messages.success(self.request, _("已重新提交,请等待审核。"))
+        return redirect("employers:register_status", reference=self.application.reference)
+
+
 class RegistrationStatusView(ApplicationMixin, TemplateView):
     template_name = "employers/register/status.html"
     require_verifying = False
+    allow_unit_agent = True
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(due_date=registration_due_date(self.application), **kwargs)
+        return super().get_context_data(
+            due_date=registration_due_date(self.application),
+            history=[
+                step
+                for step in review_history(self.application)
+                if step.action in ("approve", "reject")
+            ],
+            **kwargs,
+        )
 
 
 class RegistrationStartView(View):

@@ -5,6 +5,7 @@ Celery tasks run eagerly in the web process. DJANGO_ENV=production switches to t
 mode, which refuses to start without a real SECRET_KEY and ALLOWED_HOSTS.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -67,6 +68,12 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "employers.captcha_config.CaptchaConfig",
+    "simple_history",
     "portal",
     "employers",
     "enrollment",
@@ -81,8 +88,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "employers.middleware.AgentSessionMiddleware",
+    # Last, as django-axes requires: it turns a lockout flagged during the request into a response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -115,7 +126,12 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        # Writers take the lock when the transaction begins, so two processes (web and worker)
+        # wait for each other instead of failing at once with "database is locked".
+        timeout=20,
+        transaction_mode="IMMEDIATE",
+    )
     # A file, not memory, so that a worker process started by a test sees the same database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_portal.sqlite3")}
 
@@ -150,9 +166,18 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 
 PASSWORD_HASHERS = [
-    # Argon2id (argon2-cffi's RFC 9106 low-memory profile: t=3, m=64 MiB, p=4).
+    # Argon2id with parameters chosen for 2 cores: see portal/hashers.py and bench/login_bench.py.
+    "portal.hashers.PortalArgon2PasswordHasher",
+    # Hashes made with Django's default Argon2 parameters still verify (and are upgraded on login).
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked agent before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "employers.backends.AgentPasswordBackend",
+    "employers.backends.AgentCertificateBackend",
+    "employers.backends.ClerkBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -195,7 +220,7 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-LOGIN_URL = "/"
+LOGIN_URL = "accounts:login"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Celery: named queues; see portal/celery.py and README ("Background work").
@@ -211,11 +236,32 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 
 # Portal-specific settings.
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.sms.ConsoleBackend")
+# HTTP gateway providers, tried in order: a JSON list of {"name", "url", "key_id", "secret"}.
+SMS_GATEWAYS = json.loads(os.environ.get("SMS_GATEWAYS", "[]"))
+SMS_GATEWAY_TIMEOUT = float(os.environ.get("SMS_GATEWAY_TIMEOUT", "10"))
+# The notification outbox (portal/notifications.py): retries with backoff for hours.
+NOTIFICATIONS = {
+    "retry_base_seconds": 30,
+    "retry_max_seconds": 3600,
+    "max_attempts": 12,
+    "resend_after_seconds": 120,  # a row never picked up (broker down) is queued again
+    "sending_lease_seconds": 300,  # a send claimed longer ago than this died with its worker
+}
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@si-portal.example")
+# Review queue (portal/review.py): clerks are reminded this long before an item's deadline.
+REVIEW_REMINDER_LEAD_HOURS = int(os.environ.get("REVIEW_REMINDER_LEAD_HOURS", "4"))
+REVIEW_DEFAULT_WORKING_DAYS = 3
+REVIEW_DUE_TIME = "17:30"  # reviews are due at the close of the last working day
 # Sandbox face provider and bank play the outside parties in development (never in production).
 SANDBOX_PROVIDERS = env_bool("SANDBOX_PROVIDERS", DEBUG)
 FACE_PROVIDER = os.environ.get("FACE_PROVIDER", "sandbox")
 FACE_CALLBACK_SECRET = os.environ.get("FACE_CALLBACK_SECRET", "dev-only-face-callback-secret")
 BANK_ADAPTER = os.environ.get("BANK_ADAPTER", "sandbox")
+# Clerks are privileged users: the admin asks for a TOTP code after the password (等保 2.0
+# level 3). Turn it off only on a developer's own machine.
+ADMIN_REQUIRE_OTP = env_bool("ADMIN_REQUIRE_OTP", True)
+OTP_TOTP_ISSUER = "社保网上服务大厅"
 SERVICE_HOTLINE = "12333"
 PORTAL_NAME = _("单位社保网上服务大厅")
 
@@ -236,6 +282,48 @@ RATE_LIMITS = {
     "session_absolute_seconds": SESSION_COOKIE_AGE,
     "dormant_agent_days": 90,
 }
+
+# Login lockout (django-axes): 5 consecutive password failures lock the agent until a clerk or
+# `manage.py unlock_agent` unlocks it (no cool-off). Locking by username only: locking an address
+# would lock every agent behind one company NAT; addresses are throttled by portal.ratelimit.
+AXES_FAILURE_LIMIT = RATE_LIMITS["password_failures_per_agent"]
+AXES_COOLOFF_TIME = None
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# The key axes stores is the agent's login name (no personal data), never the ID number typed in.
+AXES_USERNAME_CALLABLE = "employers.backends.axes_username"
+AXES_LOCKOUT_CALLABLE = "employers.backends.axes_lockout_response"
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "unit",
+    "id_number",
+    "phone",
+    "code",
+    "signature",
+    "captcha_0",
+    "captcha_1",
+    "csrfmiddlewaretoken",
+]
+AXES_VERBOSE = False
+# Logins are in the audit log (portal.audit); axes keeps only the failure counts.
+AXES_DISABLE_ACCESS_LOG = True
+# axes.W006 warns that AXES_LOCKOUT_PARAMETERS lacks "ip_address": intended, see above.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Image captcha (django-simple-captcha): 4 characters without look-alikes, large and upright
+# enough to read, light dots only around the letters (no arcs or lines across them). A challenge
+# is deleted on its first attempt and expires after CAPTCHA_TIMEOUT minutes.
+CAPTCHA_CHALLENGE_FUNCT = "employers.auth_forms.captcha_challenge"
+CAPTCHA_LENGTH = 4
+CAPTCHA_TIMEOUT = 5
+CAPTCHA_FONT_SIZE = 34
+CAPTCHA_IMAGE_SIZE = (160, 52)
+CAPTCHA_LETTER_ROTATION = (-12, 12)
+CAPTCHA_BACKGROUND_COLOR = "#f4f7fb"
+CAPTCHA_FOREGROUND_COLOR = "#0b3d91"
+CAPTCHA_NOISE_FUNCTIONS = ("employers.auth_forms.captcha_light_noise",)
+CAPTCHA_FILTER_FUNCTIONS = ()
+CAPTCHA_2X_IMAGE = False
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {

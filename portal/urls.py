@@ -3,8 +3,13 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django_otp.admin import OTPAdminSite
 
 from portal import views
+
+if settings.ADMIN_REQUIRE_OTP:
+    # django-otp's documented way to make the default admin site ask for the second factor.
+    admin.site.__class__ = OTPAdminSite
 
 admin.site.site_header = _("单位社保网上服务大厅 · 经办管理")
 admin.site.site_title = _("社保经办管理")
@@ -13,10 +18,14 @@ admin.site.index_title = _("经办业务")
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
+    path("unit/agents/", include("employers.agent_urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("dev/outbox/", views.dev_outbox, name="dev_outbox"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("employers.urls")),
+    path("", include("employers.auth_urls")),
+    path("captcha/", include("captcha.urls")),
     path("verify/", include("employers.verification_urls")),
 ]
 

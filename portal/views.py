@@ -1,19 +1,37 @@
-from django.http import JsonResponse
+from django.conf import settings
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.views.generic import TemplateView
 
+from employers.permissions import AgentRequiredMixin, agent_has_permission
+from employers.selectors import agent_counts_for_agent
+from portal.context_processors import nav_modules_for
 from portal.health import run_checks
+from portal.identifiers import mask_phone
+from portal.models import Notification
 
 
 class HomeView(TemplateView):
     template_name = "portal/home.html"
 
 
-class DashboardView(LoginRequiredMixin, TemplateView):
-    """The agent's workbench after login (filled in by the agents-and-roles work)."""
+class DashboardView(AgentRequiredMixin, TemplateView):
+    """The agent's workbench after login: the unit, the agent's roles and its shortcuts."""
 
     template_name = "portal/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        agent = self.agent
+        is_admin = agent_has_permission(agent, "agents.manage")
+        return super().get_context_data(
+            agent=agent,
+            employer=agent.employer,
+            masked_contact_phone=mask_phone(agent.employer.contact_phone),
+            shortcut_modules=nav_modules_for(self.request),
+            agent_counts=agent_counts_for_agent(agent=agent) if is_admin else None,
+            **kwargs,
+        )
 
 
 @never_cache
@@ -26,3 +44,12 @@ def healthz(request):
         "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in results.items()},
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@never_cache
+def dev_outbox(request):
+    """The last messages the outbox sent or tried (DEBUG only): see SMS codes while developing."""
+    if not settings.DEBUG:
+        raise Http404
+    rows = Notification.objects.order_by("-created_at")[:50]
+    return render(request, "portal/dev_outbox.html", {"rows": rows})

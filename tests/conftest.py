@@ -41,3 +41,23 @@ def _clear_cache():
     except Exception:  # noqa: BLE001 — the cache table may not exist outside db tests
         pass
     yield
+
+
+def otp_verify(client, user):
+    """Log ``user`` in with a confirmed TOTP device, as the admin's second factor asks."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(
+        user=user, confirmed=True
+    ).first() or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session["otp_device_id"] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def admin_client(db, admin_user, client):
+    """pytest-django's admin_client, with the admin's second factor passed."""
+    return otp_verify(client, admin_user)

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from portal.models import User
 from portal.navigation import MODULES
+from tests.conftest import otp_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +101,7 @@ def test_collectstatic_with_manifest_storage_succeeds(settings, tmp_path):
 
 def test_anonymous_visitor_sees_login_and_register_links(home):
     content = home.content.decode()
-    assert 'href="/#login"' in content
+    assert 'href="/login/"' in content
     assert 'href="/register/"' in content
     assert "退出" not in content
 
@@ -111,13 +112,13 @@ def test_logged_in_agent_sees_name_and_logout(client):
     content = client.get(reverse("home")).content.decode()
     assert "您好，王" in content
     assert "退出" in content
-    assert 'href="/#login"' not in content
+    assert 'href="/login/"' not in content
     assert reverse("admin:index") not in content
 
 
 def test_clerk_logs_out_from_the_portal_header(client):
     clerk = User.objects.create_user(username="clerk1", password="x", is_staff=True)
-    client.force_login(clerk)
+    otp_verify(client, clerk)  # a clerk in the admin has passed the second factor
     content = client.get(reverse("home")).content.decode()
     assert f'action="{reverse("admin:logout")}"' in content
     assert f'href="{reverse("admin:index")}"' in content

@@ -146,7 +146,7 @@ def test_language_time_zone_and_password_hasher():
     assert django_settings.USE_TZ is True
     # tests/conftest.py swaps settings.PASSWORD_HASHERS for a fast one: read the module itself.
     configured = importlib.import_module("portal.settings").PASSWORD_HASHERS
-    assert configured[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert configured[0] == "portal.hashers.PortalArgon2PasswordHasher"
 
     from django.contrib.auth.hashers import Argon2PasswordHasher
 

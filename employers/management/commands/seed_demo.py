@@ -5,12 +5,15 @@ import datetime
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from contributions.services import policy_seed_demo
 from employers.models import Employer, OpenedAccount, Role
 from employers.selectors import agent_find
 from employers.services import agent_create, employer_create
 from portal.identifiers import resident_id_check_char, uscc_check_char
 from portal.models import Region
+from portal.review import clerk_group_setup
 
 DEMO_PASSWORD = "Demo2026portal"
 CLERK_USERNAME = "clerk"
@@ -51,6 +54,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, password, **options):
         region, _ = Region.objects.get_or_create(code="110000", defaults={"name": "北京市(演示)"})
+        policies = policy_seed_demo(region=region)
         accounts = []
         for ss_number, uscc_prefix, name, legal_rep in DEMO_UNITS:
             account, _ = OpenedAccount.objects.update_or_create(
@@ -96,11 +100,18 @@ class Command(BaseCommand):
         User = get_user_model()
         clerk = User.objects.filter(username=CLERK_USERNAME).first()
         if clerk is None:
-            User.objects.create_superuser(CLERK_USERNAME, "clerk@example.invalid", password)
+            clerk = User.objects.create_superuser(CLERK_USERNAME, "clerk@example.invalid", password)
+        clerk_group, _codenames = clerk_group_setup()
+        clerk.groups.add(clerk_group)
+        otp_device = TOTPDevice.objects.filter(user=clerk, confirmed=True).first()
+        if otp_device is None:
+            otp_device = TOTPDevice.objects.create(user=clerk, name="演示动态口令", confirmed=True)
 
         out = self.stdout.write
         out(self.style.SUCCESS("演示数据已就绪(演示数据,非真实单位与人员)。"))
         out(f"  经办管理后台 /admin/  用户名 {CLERK_USERNAME}  密码 {password}")
+        out(f"    第二认证因子(TOTP):把此链接加入身份验证器 {otp_device.config_url}")
+        out(f"    或开发时用 python manage.py clerk_otp {CLERK_USERNAME} --token 查看当前动态口令")
         out(
             f"  演示单位 {employer.name}  单位社保编号 {employer.ss_number}"
             f"  信用代码 {employer.uscc}"
@@ -109,6 +120,12 @@ class Command(BaseCommand):
             out(
                 f"  经办人 {agent.name}  身份证号 {id_number}  密码 {password}  角色 "
                 + "、".join(str(label) for label in agent.role_labels())
+            )
+        for result in policies:
+            period = result.period
+            out(
+                f"  缴费政策(演示数据) {period.starts_on:%Y-%m-%d} 至 {period.ends_on:%Y-%m-%d}"
+                f"  缴费基数 {period.base_lower}–{period.base_upper} 元"
             )
         out("  另有两个已开户、尚未注册的单位可用于演示注册:")
         for account in accounts[1:]:
