@@ -20,16 +20,14 @@ from portal.models import AuditEvent, Notification, ReviewState
 from portal.notifications import notifications_resend_due
 from portal.review import review_watch_deadlines
 from tests.factories import create_submitted_application
+from tests.portal import test_worker
 from tests.portal.test_notifications import SECRET, StubGateway
 from tests.portal.test_worker import Worker, _drop_connections, worker_env
-from tests.portal.test_worker import redis_url as redis_url_fixture  # noqa: F401
 from tests.portal.worker_tasks import slow_heartbeat
 
 pytestmark = [pytest.mark.redis, pytest.mark.worker]
 
-@pytest.fixture(scope="session")
-def redis_url(redis_url_fixture):
-    return redis_url_fixture
+redis_url = test_worker.redis_url  # the same session fixture: Redis, or a failure under CI
 
 
 # Short, so that a killed worker's unacknowledged task is restored within the test.
