@@ -97,3 +97,10 @@ def test_console_handler_uses_the_filter():
     assert (
         settings.LOGGING["filters"]["redact_pii"]["()"] == "portal.logging.RedactPersonalDataFilter"
     )
+
+
+def test_decimal_fractions_such_as_task_timings_are_not_taken_for_accounts():
+    from portal.logging import redact
+
+    text = "Task succeeded in 0.10723112200003015s"
+    assert redact(text) == text
