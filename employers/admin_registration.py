@@ -24,6 +24,23 @@ class RegistrationApplicationAdmin(ReviewAdmin):
     def get_list_select_related(self, request):
         return ["review_region", "employer"]
 
+    def get_search_results(self, request, queryset, search_term):
+        """Look the term up by its shape: exact codes use indexes; only names are substrings.
+
+        The admin's default ORs a substring match over four columns across a join, which no
+        index serves (bench/review_queue.py: 500 ms at 100,000 items).
+        """
+        term = "".join(search_term.split()).upper()
+        if not term:
+            return queryset, False
+        if term.startswith("ZC"):
+            return queryset.filter(reference=term), False
+        if len(term) == 18 and term.isalnum() and not term.isdigit():
+            return queryset.filter(employer__uscc=term), False
+        if term.isdigit():
+            return queryset.filter(employer__ss_number=term), False
+        return queryset.filter(employer__name__icontains=search_term.strip()), False
+
     @admin.display(description=_("单位全称"), ordering="employer__name")
     def unit_name(self, obj):
         return obj.employer.name

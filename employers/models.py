@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.crypto import BlindIndexField, EncryptedTextField
 from portal.identifiers import mask_bank_account, mask_id_number, mask_phone
-from portal.models import ReviewableModel
+from portal.models import OPEN_REVIEW_STATES, ReviewableModel
 
 
 class OpenedAccount(models.Model):
@@ -178,7 +178,21 @@ class RegistrationApplication(ReviewableModel):
         verbose_name = _("单位注册申请")
         verbose_name_plural = _("单位注册申请")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["review_state", "due_at"], name="registration_queue")]
+        indexes = [
+            models.Index(fields=["review_state", "due_at"], name="registration_queue"),
+            # The clerk's default queue: open items by due time, with or without a region
+            # (bench/review_queue.py: a sorted scan of 100,000 rows became an index scan).
+            models.Index(
+                fields=["due_at", "id"],
+                condition=models.Q(review_state__in=list(OPEN_REVIEW_STATES)),
+                name="registration_open_due",
+            ),
+            models.Index(
+                fields=["review_region", "due_at", "id"],
+                condition=models.Q(review_state__in=list(OPEN_REVIEW_STATES)),
+                name="registration_open_region",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.reference} {self.employer.name}"

@@ -61,3 +61,18 @@ def otp_verify(client, user):
 def admin_client(db, admin_user, client):
     """pytest-django's admin_client, with the admin's second factor passed."""
     return otp_verify(client, admin_user)
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager():
+    """Run tasks in the test process (as the embedded default does) even when REDIS_URL is set.
+
+    The worker tests (tests/portal/test_worker*.py) switch this off and use a real worker.
+    """
+    from portal.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
