@@ -1,10 +1,11 @@
 """The clerk's queue of unit registrations (portal.admin_review.ReviewAdmin)."""
 
 from django.contrib import admin
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from employers.models import RegistrationApplication
+from employers.models import Employer, RegistrationApplication
 from portal.admin_review import ReviewAdmin
 from portal.identifiers import mask_id_number, mask_phone
 
@@ -35,10 +36,10 @@ class RegistrationApplicationAdmin(ReviewAdmin):
             return queryset, False
         if term.startswith("ZC"):
             return queryset.filter(reference=term), False
-        if len(term) == 18 and term.isalnum() and not term.isdigit():
-            return queryset.filter(employer__uscc=term), False
-        if term.isdigit():
-            return queryset.filter(employer__ss_number=term), False
+        if term.isalnum() and any(ch.isdigit() for ch in term):
+            # A USCC (18 characters, possibly all digits) or a social-security number.
+            units = Employer.objects.filter(Q(uscc=term) | Q(ss_number=term)).values("pk")
+            return queryset.filter(employer__in=units), False
         return queryset.filter(employer__name__icontains=search_term.strip()), False
 
     @admin.display(description=_("单位全称"), ordering="employer__name")

@@ -231,7 +231,7 @@ def test_unqueued_rows_are_resent_by_the_beat_task(sms_outbox):
     notification = make()  # on-commit never ran: as if the broker was down at the time
     assert sms_outbox == []
     assert notifications_resend_due(now=timezone.now()) == 0
-    assert notifications_resend_due(now=timezone.now() + datetime.timedelta(minutes=5)) == 1
+    assert notifications_resend_due(now=timezone.now() + datetime.timedelta(minutes=11)) == 1
     notification.refresh_from_db()
     assert notification.status == Notification.Status.DELIVERED
     assert len(sms_outbox) == 1

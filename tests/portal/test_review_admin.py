@@ -213,3 +213,10 @@ def test_admin_login_with_password_and_totp(client):
     )
     assert response.status_code == 302, response.context["form"].errors
     assert client.get(reverse(CHANGELIST)).status_code == 200
+
+
+def test_queue_search_by_reference_ss_number_and_part_of_the_name(clerk_client, queued):
+    target = queued[2]
+    for term in (target.reference, target.employer.ss_number, target.employer.name[2:6]):
+        body = clerk_client.get(reverse(CHANGELIST), {"q": term}).content.decode()
+        assert target.reference in body, term
