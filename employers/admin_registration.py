@@ -36,7 +36,7 @@ class RegistrationApplicationAdmin(ReviewAdmin):
             return queryset, False
         if term.startswith("ZC"):
             return queryset.filter(reference=term), False
-        if term.isalnum() and any(ch.isdigit() for ch in term):
+        if term.isascii() and term.isalnum() and any(ch.isdigit() for ch in term):
             # A USCC (18 characters, possibly all digits) or a social-security number.
             units = Employer.objects.filter(Q(uscc=term) | Q(ss_number=term)).values("pk")
             return queryset.filter(employer__in=units), False
