@@ -284,8 +284,24 @@ class AddEmployeeFiling(ReviewableModel):
     def get_absolute_url(self):
         return reverse("enrollment:add_detail", kwargs={"reference": self.reference})
 
+    # Review hooks (portal.review); the rules live in enrollment.review_hooks.
     def review_employer_id(self):
         return self.employer_id
+
+    def review_prechecks(self) -> list[dict]:
+        from enrollment.review_hooks import add_filing_prechecks
+
+        return add_filing_prechecks(self)
+
+    def review_on_decided(self, *, actor, decision: str, comment: str) -> None:
+        from enrollment.review_hooks import add_filing_on_decided
+
+        add_filing_on_decided(self, actor=actor, decision=decision)
+
+    def review_notifications(self, *, decision: str, comment: str) -> list[dict]:
+        from enrollment.review_hooks import add_filing_notifications
+
+        return add_filing_notifications(self, decision=decision)
 
 
 class Attachment(models.Model):
@@ -366,8 +382,24 @@ class RemoveEmployeeFiling(ReviewableModel):
     def get_absolute_url(self):
         return reverse("enrollment:remove_detail", kwargs={"reference": self.reference})
 
+    # Review hooks (portal.review); the rules live in enrollment.removal_review.
     def review_employer_id(self):
         return self.employer_id
+
+    def review_prechecks(self) -> list[dict]:
+        from enrollment.removal_review import removal_prechecks
+
+        return removal_prechecks(self)
+
+    def review_on_decided(self, *, actor, decision: str, comment: str) -> None:
+        from enrollment.removal_review import removal_on_decided
+
+        removal_on_decided(self, actor=actor, decision=decision)
+
+    def review_notifications(self, *, decision: str, comment: str) -> list[dict]:
+        from enrollment.removal_review import removal_notifications
+
+        return removal_notifications(self, decision=decision, comment=comment)
 
 
 def import_upload_to(instance, filename: str) -> str:

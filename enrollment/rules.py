@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from contributions.policy import PolicyError, validate_base
+from contributions.policy import validate_base
 from enrollment.models import (
     AddEmployeeFiling,
     CouplingRule,
@@ -182,7 +182,7 @@ def base_check(*, region, start_month: datetime.date, base: Decimal) -> None:
     """The declared monthly wage must lie within the region's published bounds for that month."""
     try:
         validate_base(region, first_of_month(start_month), base)
-    except PolicyError as exc:
+    except ValidationError as exc:  # out of bounds, or PolicyError: no published bounds
         raise ValidationError({"contribution_base": exc.messages}, code="base") from None
 
 

@@ -35,10 +35,10 @@ MODULES = [
         "enrollment",
         _("职工参保管理"),
         [
-            MenuItem(_("新增参保人员"), permission="enrollment.add"),
-            MenuItem(_("批量增员"), permission="enrollment.batch"),
-            MenuItem(_("人员减员"), permission="enrollment.remove"),
-            MenuItem(_("参保人员花名册"), permission="enrollment.roster"),
+            MenuItem(_("新增参保人员"), "enrollment:add", permission="enrollment.add"),
+            MenuItem(_("批量增员"), "enrollment:batch", permission="enrollment.batch"),
+            MenuItem(_("人员减员"), "enrollment:remove", permission="enrollment.remove"),
+            MenuItem(_("参保人员花名册"), "enrollment:roster", permission="enrollment.roster"),
         ],
     ),
     Module(

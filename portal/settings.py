@@ -244,7 +244,10 @@ NOTIFICATIONS = {
     "retry_base_seconds": 30,
     "retry_max_seconds": 3600,
     "max_attempts": 12,
-    "resend_after_seconds": 120,  # a row never picked up (broker down) is queued again
+    # A row still "created" this long after it was written is queued again (the broker was
+    # down at commit). Longer than a month-end backlog: re-queueing a row that is only waiting
+    # is harmless (the claim lets one send through) but adds work when the worker is behind.
+    "resend_after_seconds": 600,
     "sending_lease_seconds": 300,  # a send claimed longer ago than this died with its worker
 }
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -253,6 +256,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@si-portal.exa
 REVIEW_REMINDER_LEAD_HOURS = int(os.environ.get("REVIEW_REMINDER_LEAD_HOURS", "4"))
 REVIEW_DEFAULT_WORKING_DAYS = 3
 REVIEW_DUE_TIME = "17:30"  # reviews are due at the close of the last working day
+# Attachments of enrolment filings (DESIGN.md §9): JPG/PNG/PDF, checked by content.
+ENROLMENT_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
 # Sandbox face provider and bank play the outside parties in development (never in production).
 SANDBOX_PROVIDERS = env_bool("SANDBOX_PROVIDERS", DEBUG)
 FACE_PROVIDER = os.environ.get("FACE_PROVIDER", "sandbox")

@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +18,7 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("unit/agents/", include("employers.agent_urls")),
+    path("enrollment/", include("enrollment.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("dev/outbox/", views.dev_outbox, name="dev_outbox"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -29,5 +29,5 @@ urlpatterns = [
     path("verify/", include("employers.verification_urls")),
 ]
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files (attachments, generated forms, import reports) are never served as static media,
+# not even in development: views check the unit or the clerk's permission before sending them.

@@ -31,6 +31,8 @@ UNIT_B_PARAMS = {
     "agent_id": lambda b: b.agent.pk,
     "reference": lambda b: b.application.reference,
     "token": lambda b: b.face_session.token,
+    "enrolment_id": lambda b: unit_enrolment(b).pk,
+    "attachment_id": lambda b: unit_attachment(b).pk,
     # The admin's generic object parameters.
     "object_id": lambda b: b.agent.pk,
     "id": lambda b: b.agent.user_id,
@@ -155,9 +157,53 @@ def make_unit(label: str) -> Unit:
     )
 
 
+def unit_enrolment(unit: Unit):
+    """An active enrolment of the unit's (made once), for the roster and 减员 URLs."""
+    if not hasattr(unit, "enrolment"):
+        from tests.enrollment.enrolment_helpers import create_enrolment
+
+        unit.enrolment = create_enrolment(unit.agent.employer, name=f"{unit.agent.name}的职工")
+        unit.markers += [unit.enrolment.person.name, unit.enrolment.person.masked_document_number]
+    return unit.enrolment
+
+
+def unit_attachment(unit: Unit):
+    """An attachment of an add-employee filing of the unit's (made once)."""
+    if not hasattr(unit, "attachment"):
+        import uuid
+
+        from django.core.files.base import ContentFile
+
+        from enrollment.models import AddEmployeeFiling, Attachment
+
+        employer = unit.agent.employer
+        filing = AddEmployeeFiling.objects.create(
+            reference=f"ZY{unit.application.reference[2:]}",
+            employer=employer,
+            enrolment=unit_enrolment(unit),
+            submitted_by=unit.agent,
+            idempotency_key=uuid.uuid4(),
+        )
+        unit.attachment = Attachment(
+            filing=filing,
+            employer_id=employer.pk,
+            kind=Attachment.Kind.ID_SCAN,
+            original_name="scan.pdf",
+            content_type="application/pdf",
+            size=8,
+            sha256="0" * 64,
+        )
+        unit.attachment.file.save("scan.pdf", ContentFile(b"%PDF-1.4"), save=True)
+        unit.markers.append(filing.reference)
+    return unit.attachment
+
+
 @pytest.fixture
 def units():
-    return make_unit("甲"), make_unit("乙")
+    a, b = make_unit("甲"), make_unit("乙")
+    unit_enrolment(b)  # B employs someone, so that the roster pages are checked for leaks
+    unit_attachment(b)  # and has an add filing, so that the filing lists are checked too
+    return a, b
 
 
 def accepts_post(callback) -> bool:
@@ -216,7 +262,8 @@ def test_every_url_refuses_unit_a_the_objects_of_unit_b(units):
             if names_b_object:
                 problems.append(f"{where}: a URL naming unit B's object must be 403 or 404")
                 continue
-            body = response.content.decode(errors="replace")
+            raw = b"".join(response.streaming_content) if response.streaming else response.content
+            body = raw.decode(errors="replace")  # exports stream; a CSV is checked like a page
             leaked = [marker for marker in b.markers if marker in body]
             if leaked:
                 problems.append(f"{where} and shows unit B's {leaked}")

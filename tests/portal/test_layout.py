@@ -146,9 +146,7 @@ def test_left_menu_lists_the_current_module_items(rf):
     for item in enrollment.items:
         assert str(item.label) in content
     assert 'id="portal-sidemenu-title">职工参保管理</h2>' in content
-    assert re.search(
-        r'active" href="/#module-enrollment"\s+aria-current="page">职工参保管理', content
-    )
+    assert re.search(r'active" href="/enrollment/add/"\s+aria-current="page">职工参保管理', content)
     assert "单位基本信息" not in content
 
 

@@ -1,0 +1,273 @@
+"""Clerk screens of enrolment: the 增员 review queue, reference data, persons and enrolments."""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from enrollment import admin_removal  # noqa: F401 — registers the 减员 review queue
+from enrollment.models import (
+    AddEmployeeFiling,
+    CouplingRule,
+    EmploymentForm,
+    Enrolment,
+    InsuranceCode,
+    Person,
+    RegionEnrolmentSettings,
+)
+from enrollment.services import registration_form_generate
+from portal.admin import ReadOnlyAdmin
+from portal.admin_review import ReviewAdmin
+from portal.audit import audit_log
+
+HIDDEN_FILING_FIELDS = {"registration_form", "idempotency_key"}
+
+
+@admin.register(AddEmployeeFiling)
+class AddEmployeeFilingAdmin(ReviewAdmin):
+    review_columns = ["reference", "unit_name", "person_name", "insurance_types", "start_month"]
+    search_fields = ["reference", "employer__name", "employer__uscc", "employer__ss_number"]
+
+    def get_list_select_related(self, request):
+        return ["review_region", "employer", "enrolment__person"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The stored form is reached through the checked view below, never a raw media URL.
+        return [
+            name
+            for name in super().get_readonly_fields(request, obj)
+            if name not in HIDDEN_FILING_FIELDS
+        ]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    @admin.display(description=_("单位全称"), ordering="employer__name")
+    def unit_name(self, obj):
+        return obj.employer.name
+
+    @admin.display(description=_("姓名"), ordering="enrolment__person__name")
+    def person_name(self, obj):
+        return obj.enrolment.person.name
+
+    @admin.display(description=_("参保险种"))
+    def insurance_types(self, obj):
+        return "、".join(obj.enrolment.insurance_codes)
+
+    @admin.display(description=_("参保起始年月"), ordering="enrolment__start_month")
+    def start_month(self, obj):
+        return obj.enrolment.start_month.strftime("%Y-%m")
+
+    def review_evidence(self, obj):
+        enrolment = obj.enrolment
+        person = enrolment.person
+        employer = obj.employer
+        opts = self.model._meta
+        attachments = format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}">{}:{}</a>',
+            (
+                (
+                    reverse(
+                        f"admin:{opts.app_label}_{opts.model_name}_attachment",
+                        args=[obj.pk, attachment.pk],
+                    ),
+                    attachment.get_kind_display(),
+                    attachment.original_name,
+                )
+                for attachment in obj.attachments.order_by("kind", "uploaded_at")
+            ),
+        )
+        pdf_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_form", args=[obj.pk])
+        rows = [
+            (_("单位全称"), employer.name),
+            (_("统一社会信用代码"), employer.uscc),
+            (_("单位社保编号"), employer.ss_number),
+            (_("姓名"), person.name),
+            (_("证件"), f"{person.get_document_type_display()} {person.masked_document_number}"),
+            (_("性别"), person.get_sex_display()),
+            (_("出生日期"), person.birth_date.strftime("%Y-%m-%d")),
+            (_("国籍"), person.nationality),
+            (_("户籍类型"), person.get_hukou_type_display()),
+            (_("用工形式"), enrolment.employment_form.name),
+            (
+                _("参保险种"),
+                "、".join(str(InsuranceCode(code).label) for code in enrolment.insurance_codes),
+            ),
+            (_("月缴费工资"), f"{enrolment.contribution_base} 元"),
+            (_("参保起始年月"), enrolment.start_month.strftime("%Y-%m")),
+            (
+                _("用工日期"),
+                enrolment.employment_start.strftime("%Y-%m-%d")
+                if enrolment.employment_start
+                else "—",
+            ),
+            (_("参保状态"), enrolment.get_status_display()),
+            (_("附件"), attachments or _("未上传")),
+            (_("新增参保人员登记表"), format_html('<a href="{}">{}</a>', pdf_url, _("下载PDF"))),
+        ]
+        for flag in obj.flags:
+            rows.append((_("提示"), AddEmployeeFiling.Flag(flag).label))
+        return rows
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path(
+                "<path:object_id>/attachments/<int:attachment_id>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name=f"{opts.app_label}_{opts.model_name}_attachment",
+            ),
+            path(
+                "<path:object_id>/form.pdf",
+                self.admin_site.admin_view(self.form_view),
+                name=f"{opts.app_label}_{opts.model_name}_form",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _filing_for_clerk(self, request, object_id) -> AddEmployeeFiling:
+        # get_queryset limits a clerk to the regions assigned to them.
+        filing = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_view_permission(request, filing):
+            raise PermissionDenied
+        return filing
+
+    def _serve(self, request, obj, field_file, *, filename, content_type, action, employer_id):
+        audit_log(
+            action=action, actor=request.user, employer_id=employer_id, obj=obj, request=request
+        )
+        response = FileResponse(
+            field_file.open("rb"), as_attachment=True, filename=filename, content_type=content_type
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def attachment_view(self, request, object_id, attachment_id):
+        filing = self._filing_for_clerk(request, object_id)
+        attachment = filing.attachments.filter(pk=attachment_id).first()
+        if attachment is None or not attachment.file:
+            raise Http404
+        return self._serve(
+            request,
+            attachment,
+            attachment.file,
+            filename=attachment.original_name,
+            content_type=attachment.content_type,
+            action="enrollment.attachment_viewed_by_clerk",
+            employer_id=filing.employer_id,
+        )
+
+    def form_view(self, request, object_id):
+        filing = self._filing_for_clerk(request, object_id)
+        if not filing.registration_form:
+            filing = registration_form_generate(filing_id=filing.pk)
+        return self._serve(
+            request,
+            filing,
+            filing.registration_form,
+            filename=f"新增参保人员登记表-{filing.reference}.pdf",
+            content_type="application/pdf",
+            action="enrollment.form_viewed_by_clerk",
+            employer_id=filing.employer_id,
+        )
+
+
+@admin.register(EmploymentForm)
+class EmploymentFormAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "region", "is_active", "sort_order"]
+    list_filter = ["is_active", "region"]
+    list_editable = ["is_active", "sort_order"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(CouplingRule)
+class CouplingRuleAdmin(admin.ModelAdmin):
+    list_display = ["message", "region", "hukou_type", "employment_form_code"]
+    list_filter = ["region", "hukou_type"]
+    search_fields = ["message", "employment_form_code"]
+
+
+@admin.register(RegionEnrolmentSettings)
+class RegionEnrolmentSettingsAdmin(admin.ModelAdmin):
+    list_display = ["region", "backdate_months", "filing_deadline_days"]
+
+
+@admin.register(Person)
+class PersonAdmin(ReadOnlyAdmin):
+    """Persons change only through filings; numbers are shown masked."""
+
+    list_display = [
+        "name",
+        "document_type",
+        "masked_document_number",
+        "sex",
+        "birth_date",
+        "hukou_type",
+    ]
+    list_filter = ["document_type", "hukou_type", "sex"]
+    search_fields = ["name"]
+    fields = [
+        "name",
+        "document_type",
+        "masked_document_number",
+        "sex",
+        "birth_date",
+        "nationality",
+        "hukou_type",
+        "masked_phone",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("证件号码"))
+    def masked_document_number(self, obj):
+        return obj.masked_document_number
+
+    @admin.display(description=_("手机号"))
+    def masked_phone(self, obj):
+        return obj.masked_phone or "—"
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    """Enrolments change only through reviewed filings; the history shows every change."""
+
+    list_display = [
+        "person",
+        "masked_document_number",
+        "employer",
+        "status",
+        "start_month",
+        "contribution_base",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["person", "employer"]
+    search_fields = ["person__name", "employer__name", "employer__ss_number"]
+    fields = [
+        "person",
+        "masked_document_number",
+        "employer",
+        "employment_form",
+        "insurance_codes",
+        "start_month",
+        "employment_start",
+        "contribution_base",
+        "status",
+        "last_contribution_month",
+        "ended_on",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+    raw_id_fields = ["person", "employer"]
+
+    @admin.display(description=_("证件号码"))
+    def masked_document_number(self, obj):
+        return obj.person.masked_document_number

@@ -1,0 +1,121 @@
+"""The roster (参保人员花名册): reads of the unit's enrolments, always scoped to the agent's unit.
+
+Document numbers are stored encrypted with random nonces, so they can be searched only as a
+whole, through the blind index; names are searched as substrings.
+"""
+
+from __future__ import annotations
+
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
+from django.shortcuts import get_object_or_404
+
+from enrollment.models import Enrolment, InsuranceCode, Person
+from portal.crypto import blind_index
+
+PAGE_SIZE = 50
+# Columns a roster row never shows: not loading them saves decrypting a phone per row.
+ROW_DEFERRED = ("person__phone", "person__created_at", "person__updated_at")
+
+
+def looks_like_document_number(q: str) -> bool:
+    """A search term with a digit is a document number; names have none."""
+    return any(ch.isdigit() for ch in q)
+
+
+def _insurance_code_filter(queryset: QuerySet, code: str) -> QuerySet:
+    if connection.features.supports_json_field_contains:
+        # PostgreSQL: jsonb @> '["110"]'.
+        return queryset.filter(insurance_codes__contains=[code])
+    # SQLite stores the list as JSON text; a quoted three-digit code cannot match anything but
+    # that list element.
+    return queryset.alias(codes_text=Cast("insurance_codes", TextField())).filter(
+        codes_text__contains=f'"{code}"'
+    )
+
+
+def roster_for_agent(agent, *, q: str = "", status: str = "", insurance_code: str = "") -> QuerySet:
+    """Return the unit's enrolments, newest first, filtered by name or document number,
+    status and insurance type (unknown filter values are ignored)."""
+    queryset = Enrolment.objects.filter(employer_id=agent.employer_id)
+    q = " ".join((q or "").split())
+    if q:
+        if looks_like_document_number(q):
+            number = q.replace(" ", "").upper()
+            # Resolve the person first: an indexed look-up, then a join-free filter.
+            person_ids = Person.objects.filter(
+                document_index=blind_index("document_number", number)
+            ).values("pk")
+            queryset = queryset.filter(person_id__in=person_ids)
+        elif q.isascii() or any(ch.isascii() and ch.isalpha() for ch in q):
+            queryset = queryset.filter(person__name__icontains=q)  # a foreigner's Latin name
+        else:
+            # Chinese has no letter case: a plain LIKE spares UPPER() on every row scanned.
+            queryset = queryset.filter(person__name__contains=q)
+    if status in Enrolment.Status.values:
+        queryset = queryset.filter(status=status)
+    if insurance_code in InsuranceCode.values:
+        queryset = _insurance_code_filter(queryset, insurance_code)
+    return queryset
+
+
+def roster_rows(queryset: QuerySet) -> QuerySet:
+    """Load what a roster row shows in the same query."""
+    return queryset.select_related("person", "employment_form").defer(*ROW_DEFERRED).order_by("-pk")
+
+
+class RosterPaginator(Paginator):
+    """Pages of the filtered enrolments, newest first.
+
+    A page is picked by id in a subquery and only its 50 rows are joined to their persons: a
+    plain OFFSET would join (and decrypt nothing, but still read) every row it skips, which
+    made page 1000 of 100,000 take over 150 ms on PostgreSQL.
+    """
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        ids = self.object_list.order_by("-pk").values("pk")[bottom : bottom + self.per_page]
+        rows = roster_rows(Enrolment.objects.filter(pk__in=ids))
+        return self._get_page(list(rows), number, self)
+
+
+def roster_page(queryset: QuerySet, page_number) -> Page:
+    """Return one page of 50 rows; a bad or too large page number gives the nearest page."""
+    return RosterPaginator(queryset.order_by("-pk"), PAGE_SIZE).get_page(page_number)
+
+
+def roster_enrolment_get_for_agent(*, agent, enrolment_id: int) -> Enrolment:
+    """Return one enrolment of the agent's unit; 404 whether missing or another unit's."""
+    return get_object_or_404(
+        Enrolment.objects.select_related("person", "employment_form"),
+        pk=enrolment_id,
+        employer_id=agent.employer_id,
+    )
+
+
+def roster_enrolment_history(enrolment: Enrolment) -> dict:
+    """Return the enrolment's recorded versions, its filings, and the person's other
+    enrolments with the same unit (never another unit's)."""
+    from enrollment.models import AddEmployeeFiling, RemoveEmployeeFiling
+
+    versions = list(
+        enrolment.history.select_related("history_user").order_by("-history_date", "-history_id")
+    )
+    add_filing = AddEmployeeFiling.objects.filter(enrolment_id=enrolment.pk).first()
+    remove_filings = list(
+        RemoveEmployeeFiling.objects.filter(enrolment_id=enrolment.pk).order_by("-created_at")
+    )
+    others = list(
+        Enrolment.objects.filter(person_id=enrolment.person_id, employer_id=enrolment.employer_id)
+        .exclude(pk=enrolment.pk)
+        .order_by("-start_month")
+    )
+    return {
+        "versions": versions,
+        "add_filing": add_filing,
+        "remove_filings": remove_filings,
+        "other_enrolments": others,
+    }

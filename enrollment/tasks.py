@@ -1,0 +1,28 @@
+"""Background work of enrolment filings (routed to the reviews queue by "enrollment.tasks.*")."""
+
+from celery import shared_task
+
+
+@shared_task(name="enrollment.tasks.registration_form_generate", ignore_result=True)
+def registration_form_generate_task(filing_id: int) -> None:
+    """Render and store a filing's 《新增参保人员登记表》; does nothing when it exists."""
+    from enrollment.services import registration_form_generate
+
+    registration_form_generate(filing_id=filing_id)
+
+
+@shared_task(name="enrollment.tasks.import_batch_add", ignore_result=True)
+def import_batch_add(batch_import_id: int) -> None:
+    """Process an uploaded 批量增员 workbook (imports queue); a finished import is left alone."""
+    from enrollment.batch import batch_process
+
+    batch_process(batch_import_id)
+
+
+@shared_task(name="enrollment.tasks.filings_precheck", ignore_result=True)
+def filings_precheck(model_label: str, pks: list[int]) -> None:
+    """Run the review pre-checks of filings a batch import submitted together (one message)."""
+    from portal.review import review_precheck
+
+    for pk in pks:
+        review_precheck(model_label=model_label, pk=pk)

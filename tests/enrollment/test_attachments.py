@@ -1,0 +1,101 @@
+"""Attachments are judged by content: type, size, image sanity, PDF structure."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from PIL import Image
+
+from enrollment.attachments import attachment_check
+from tests.enrollment.add_helpers import jpg_bytes, pdf_bytes, png_bytes, upload
+
+
+def refusal(name, data, content_type="") -> str:
+    with pytest.raises(ValidationError) as caught:
+        attachment_check(upload(name, data, content_type))
+    return " ".join(caught.value.messages)
+
+
+@pytest.mark.parametrize(
+    ("name", "maker", "content_type", "expected"),
+    [
+        ("scan.jpg", jpg_bytes, "image/jpeg", "image/jpeg"),
+        ("SCAN.JPEG", jpg_bytes, "", "image/jpeg"),
+        ("scan.png", png_bytes, "image/png", "image/png"),
+        ("contract.pdf", pdf_bytes, "application/pdf", "application/pdf"),
+        ("contract.pdf", pdf_bytes, "application/octet-stream", "application/pdf"),
+    ],
+)
+def test_real_files_pass_with_their_verified_type(name, maker, content_type, expected):
+    checked = attachment_check(upload(name, maker(), content_type))
+    assert checked.content_type == expected
+    assert len(checked.sha256) == 64 and checked.size == len(checked.data)
+
+
+def test_renamed_exe_is_refused_as_a_program():
+    message = refusal("contract.pdf", b"MZ\x90\x00" + b"\x00" * 200, "application/pdf")
+    assert "可执行程序" in message
+
+
+def test_html_called_jpg_is_refused_as_a_web_page():
+    message = refusal("photo.jpg", b"<!DOCTYPE html><html><script>alert(1)</script></html>")
+    assert "网页" in message
+
+
+def test_six_megabyte_file_is_refused_with_the_limit():
+    data = jpg_bytes() + b"\x00" * (6 * 1024 * 1024)
+    message = refusal("big.jpg", data, "image/jpeg")
+    assert "5 MB" in message and "6.0 MB" in message
+
+
+def test_limit_comes_from_settings(settings):
+    settings.ENROLMENT_ATTACHMENT_MAX_BYTES = 100
+    assert "上限" in refusal("scan.png", png_bytes(), "image/png")
+
+
+def test_decompression_bomb_is_refused(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    message = refusal("bomb.png", png_bytes(size=(200, 200)), "image/png")
+    assert "像素过大" in message
+
+
+def test_far_oversized_image_raising_pillow_error_is_refused(monkeypatch):
+    # More than twice the limit makes Pillow raise DecompressionBombError itself.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    assert "像素过大" in refusal("bomb.jpg", jpg_bytes(size=(100, 100)), "image/jpeg")
+
+
+def test_fake_pdf_with_only_a_header_is_refused():
+    message = refusal("contract.pdf", b"%PDF-1.7\nnot really a pdf\n", "application/pdf")
+    assert "PDF文件结构" in message
+
+
+def test_truncated_pdf_is_refused():
+    data = pdf_bytes()
+    assert "PDF文件结构" in refusal("contract.pdf", data[: len(data) // 2], "application/pdf")
+
+
+def test_pdf_with_markers_but_garbage_body_is_refused_by_the_parser():
+    data = b"%PDF-1.4\ngarbage garbage\ntrailer\n<<>>\nstartxref\n9999\n%%EOF\n"
+    assert "PDF" in refusal("contract.pdf", data, "application/pdf")
+
+
+def test_extension_must_match_content():
+    message = refusal("scan.png", jpg_bytes(), "image/png")
+    assert ".png" in message and "JPG" in message
+
+
+def test_declared_content_type_must_match_content():
+    assert "不一致" in refusal("scan.jpg", jpg_bytes(), "application/pdf")
+
+
+def test_unknown_extension_is_refused():
+    assert ".gif" in refusal("scan.gif", b"GIF89a" + b"\x00" * 20, "image/gif")
+
+
+def test_truncated_image_is_refused():
+    data = png_bytes()
+    assert "损坏" in refusal("scan.png", data[:40], "image/png")
+
+
+def test_empty_file_is_refused():
+    with pytest.raises(ValidationError):
+        attachment_check(upload("scan.jpg", b"", "image/jpeg"))

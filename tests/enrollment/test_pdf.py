@@ -1,0 +1,49 @@
+"""The 《新增参保人员登记表》 PDF carries the filing's Chinese text."""
+
+import io
+
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from enrollment.pdf import registration_form_pdf
+from enrollment.services import add_employee_filing_submit, registration_form_generate
+from tests.enrollment.add_helpers import service_fields, unit_with_agent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def filing():
+    _employer, agent = unit_with_agent()
+    return add_employee_filing_submit(
+        agent=agent, generate_form=False, **service_fields(name="欧阳明月")
+    )
+
+
+def pdf_text(data: bytes) -> str:
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_pdf_contains_title_name_reference_and_unit(filing):
+    text = pdf_text(registration_form_pdf(filing))
+    assert "新增参保人员登记表" in text
+    assert "欧阳明月" in text
+    assert filing.reference in text
+    assert filing.employer.name in text
+    assert "9,000.00" in text and "职工基本医疗保险" in text
+
+
+def test_generation_stores_the_form_once(filing):
+    first = registration_form_generate(filing_id=filing.pk).registration_form.name
+    second = registration_form_generate(filing_id=filing.pk).registration_form.name
+    assert first == second and first.startswith(f"forms/{filing.employer_id}/")
+
+
+def test_download_renders_a_missing_form_on_demand(client, filing):
+    client.force_login(filing.submitted_by.user)
+    response = client.get(reverse("enrollment:add_form_pdf", args=[filing.reference]))
+    assert response.status_code == 200
+    assert "欧阳明月" in pdf_text(b"".join(response.streaming_content))
+    filing.refresh_from_db()
+    assert filing.registration_form

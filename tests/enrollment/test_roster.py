@@ -1,0 +1,304 @@
+"""The roster: search, filters, pages, person detail with history, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from openpyxl import load_workbook
+
+from employers.models import Role
+from enrollment.models import Enrolment, RemovalReason
+from enrollment.removal import remove_employee_filing_submit
+from enrollment.roster import roster_for_agent
+from enrollment.rules import first_of_month
+from portal.models import AuditEvent
+from tests.enrollment.enrolment_helpers import create_enrolment, unique_resident_id
+from tests.factories import create_agent, create_employer
+
+pytestmark = pytest.mark.django_db
+
+URL = "/enrollment/roster/"
+XLSX = "/enrollment/roster/export.xlsx"
+CSV = "/enrollment/roster/export.csv"
+
+
+@pytest.fixture
+def employer():
+    return create_employer()
+
+
+@pytest.fixture
+def agent(employer):
+    return create_agent(employer, roles=[Role.ENROLMENT], name="花名册经办人")
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    client.force_login(agent.user)
+    return client
+
+
+@pytest.fixture
+def people(employer):
+    """Three of the unit's enrolments and one of another unit."""
+    return {
+        "zhang": create_enrolment(employer, name="张三", document_number="11010519900307001X"),
+        "li": create_enrolment(employer, name="李四", status=Enrolment.Status.TERMINATED),
+        "wang": create_enrolment(employer, name="王五", insurance_codes=["410"]),
+        "other": create_enrolment(create_employer(), name="赵外单位"),
+    }
+
+
+def names(response) -> set[str]:
+    return {row.person.name for row in response.context["page"].object_list}
+
+
+# The list -----------------------------------------------------------------------------------
+
+
+def test_list_shows_only_the_units_people_masked(agent_client, people):
+    response = agent_client.get(URL)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert names(response) == {"张三", "李四", "王五"}
+    assert "赵外单位" not in body
+    assert people["zhang"].person.masked_document_number in body
+    assert "11010519900307001X" not in body
+    assert "完整号码" in body  # the help says why a partial number finds nothing
+
+
+def test_search_by_part_of_the_name(agent_client, people):
+    assert names(agent_client.get(URL, {"q": "三"})) == {"张三"}
+
+
+def test_search_by_the_full_document_number_with_a_lower_case_x(agent_client, people):
+    assert names(agent_client.get(URL, {"q": "11010519900307001x"})) == {"张三"}
+    assert names(agent_client.get(URL, {"q": " 110105 19900307001X "})) == {"张三"}
+
+
+def test_a_partial_document_number_finds_nobody(agent_client, people):
+    response = agent_client.get(URL, {"q": "110105"})
+    assert names(response) == set()
+    assert "没有符合条件的参保人员" in response.content.decode()
+
+
+def test_another_units_document_number_finds_nobody(agent_client, people):
+    number = people["other"].person.document_number
+    assert names(agent_client.get(URL, {"q": number})) == set()
+
+
+def test_filter_by_status(agent_client, people):
+    assert names(agent_client.get(URL, {"status": "terminated"})) == {"李四"}
+    assert names(agent_client.get(URL, {"status": "active"})) == {"张三", "王五"}
+
+
+def test_filter_by_insurance_type(agent_client, people):
+    assert names(agent_client.get(URL, {"insurance_code": "110"})) == {"张三", "李四"}
+    assert names(agent_client.get(URL, {"insurance_code": "410"})) == {"张三", "李四", "王五"}
+    assert names(agent_client.get(URL, {"insurance_code": "510"})) == set()
+
+
+def test_filters_combine(agent_client, people):
+    response = agent_client.get(URL, {"insurance_code": "110", "status": "active", "q": "张"})
+    assert names(response) == {"张三"}
+
+
+@pytest.mark.parametrize(
+    "params", [{"status": "bogus"}, {"insurance_code": "999"}, {"insurance_code": '"1'}]
+)
+def test_unknown_filter_values_are_ignored(agent_client, people, params):
+    assert names(agent_client.get(URL, params)) == {"张三", "李四", "王五"}
+
+
+def test_pages_of_fifty(agent_client, employer):
+    for index in range(53):
+        create_enrolment(employer, name=f"员工{index:02d}")
+    first = agent_client.get(URL)
+    assert len(first.context["page"].object_list) == 50
+    assert first.context["page"].paginator.count == 53
+    second = agent_client.get(URL, {"page": 2})
+    assert len(second.context["page"].object_list) == 3
+    # A bad or too large page number gives the nearest page, not an error.
+    assert agent_client.get(URL, {"page": "abc"}).context["page"].number == 1
+    assert agent_client.get(URL, {"page": 999}).context["page"].number == 2
+    assert "page=2" in first.content.decode()
+
+
+def test_query_count_is_the_same_for_3_and_40_enrolments(
+    agent_client, employer, django_assert_num_queries
+):
+    for index in range(3):
+        create_enrolment(employer, name=f"甲{index}")
+    agent_client.get(URL)  # session and permissions warmed the same way for both runs
+    with CaptureQueriesContext(connection) as few:
+        agent_client.get(URL)
+    for index in range(37):
+        create_enrolment(employer, name=f"乙{index}")
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = agent_client.get(URL)
+    assert len(response.context["page"].object_list) == 40
+    assert len(few.captured_queries) <= 6
+
+
+def test_roster_selector_is_scoped_to_the_agents_unit(agent, people):
+    assert set(roster_for_agent(agent).values_list("person__name", flat=True)) == {
+        "张三",
+        "李四",
+        "王五",
+    }
+
+
+# The detail ---------------------------------------------------------------------------------
+
+
+def test_detail_shows_history_and_filings(agent_client, agent, people):
+    enrolment = people["zhang"]
+    enrolment.contribution_base = 9000
+    enrolment.save()
+    filing = remove_employee_filing_submit(
+        agent=agent,
+        idempotency_key=uuid.uuid4(),
+        enrolment=enrolment,
+        reason=RemovalReason.RETIRED,
+        voluntary=False,
+        last_contribution_month=first_of_month(enrolment.created_at.date()),
+    )
+    response = agent_client.get(f"{URL}{enrolment.pk}/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert len(response.context["versions"]) == 2
+    assert "9000" in body and "8000" in body
+    assert filing.reference in body
+    assert enrolment.person.masked_document_number in body
+    assert enrolment.person.document_number not in body
+
+
+def test_detail_of_another_unit_or_unknown_id_is_404(agent_client, people):
+    assert agent_client.get(f"{URL}{people['other'].pk}/").status_code == 404
+    assert agent_client.get(f"{URL}999999/").status_code == 404
+
+
+# Permissions --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [URL, XLSX, CSV, "detail"])
+def test_agent_without_the_roster_role_gets_403(client, employer, people, url):
+    if url == "detail":
+        url = f"{URL}{people['zhang'].pk}/"
+    payer = create_agent(employer, roles=[Role.CONTRIBUTIONS, Role.QUERIES])
+    client.force_login(payer.user)
+    assert client.get(url).status_code == 403
+
+
+def test_anonymous_visitor_is_sent_to_login(client, people):
+    response = client.get(URL)
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+# Exports ------------------------------------------------------------------------------------
+
+
+def read_xlsx(response):
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    sheet = workbook.active
+    return sheet, [[cell.value for cell in row] for row in sheet.iter_rows()]
+
+
+def read_csv(response) -> tuple[bytes, list[list[str]]]:
+    raw = b"".join(response.streaming_content)
+    return raw, list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+
+
+def test_xlsx_export_is_masked_and_keeps_ids_as_text(agent_client, people):
+    response = agent_client.get(XLSX)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in response["Content-Disposition"]
+    sheet, rows = read_xlsx(response)
+    assert rows[0][:3] == ["姓名", "证件类型", "证件号码"]
+    by_name = {row[0]: row for row in rows[1:]}
+    assert set(by_name) == {"张三", "李四", "王五"}
+    assert by_name["张三"][2] == "110105********001X"
+    phone = people["zhang"].person.phone
+    assert by_name["张三"][4] == phone[:3] + "****" + phone[-4:]
+    assert sheet.cell(row=2, column=3).number_format == "@"
+    assert sheet.cell(row=2, column=3).data_type == "s"
+    assert not AuditEvent.objects.filter(action="roster.export_full").exists()
+    assert AuditEvent.objects.filter(action="roster.export").count() == 1
+
+
+def test_csv_export_has_a_bom_and_is_masked(agent_client, people):
+    response = agent_client.get(CSV)
+    assert response["Content-Type"].startswith("text/csv")
+    raw, rows = read_csv(response)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert rows[0][0] == "姓名"
+    by_name = {row[0]: row for row in rows[1:]}
+    assert by_name["张三"][2] == "110105********001X"
+    assert "11010519900307001X" not in raw.decode("utf-8-sig")
+    assert "赵外单位" not in raw.decode("utf-8-sig")
+
+
+def test_export_follows_the_filters(agent_client, people):
+    _raw, rows = read_csv(agent_client.post(CSV, {"status": "terminated"}))
+    assert [row[0] for row in rows[1:]] == ["李四"]
+
+
+def test_full_export_is_refused_without_the_export_permission(agent_client, people):
+    response = agent_client.post(XLSX, {"full": "1"})
+    assert response.status_code == 403
+    assert not AuditEvent.objects.filter(action="roster.export_full").exists()
+
+
+def test_full_export_by_an_agent_who_may_export_is_complete_and_audited(client, employer, people):
+    exporter = create_agent(employer, roles=[Role.ENROLMENT, Role.QUERIES])
+    client.force_login(exporter.user)
+    sheet, rows = read_xlsx(client.post(XLSX, {"full": "on"}))
+    by_name = {row[0]: row for row in rows[1:]}
+    assert by_name["张三"][2] == "11010519900307001X"
+    assert by_name["张三"][4] == "1990-01-01"  # the full export adds the birth date
+    assert by_name["张三"][5] == people["zhang"].person.phone
+    event = AuditEvent.objects.get(action="roster.export_full")
+    assert event.employer_id == employer.pk and event.actor == exporter.user
+    assert event.details["format"] == "xlsx"
+    assert "11010519900307001X" not in str(event.details)
+
+
+def test_full_csv_export_by_the_unit_admin_is_audited(client, employer, people):
+    admin = create_agent(employer, roles=[Role.UNIT_ADMIN])
+    client.force_login(admin.user)
+    _raw, rows = read_csv(client.post(CSV, {"full": "1", "q": "11010519900307001X"}))
+    assert [row[2] for row in rows[1:]] == ["11010519900307001X"]
+    event = AuditEvent.objects.get(action="roster.export_full")
+    assert event.details == {
+        "format": "csv",
+        "status": "",
+        "insurance_code": "",
+        "searched": True,
+    }
+
+
+def test_full_is_ignored_on_a_get(client, employer, people):
+    admin = create_agent(employer, roles=[Role.UNIT_ADMIN])
+    client.force_login(admin.user)
+    _raw, rows = read_csv(client.get(CSV, {"full": "1"}))
+    assert "110105********001X" in [row[2] for row in rows[1:]]
+    assert not AuditEvent.objects.filter(action="roster.export_full").exists()
+
+
+def test_page_offers_full_export_only_to_agents_who_may_use_it(client, agent_client, employer):
+    assert 'name="full"' not in agent_client.get(URL).content.decode()
+    exporter = create_agent(employer, roles=[Role.ENROLMENT, Role.QUERIES])
+    client.force_login(exporter.user)
+    assert 'name="full"' in client.get(URL).content.decode()
+
+
+def test_cells_that_look_like_formulas_are_neutralised(agent_client, employer):
+    create_enrolment(employer, name="=HYPERLINK(1)", document_number=unique_resident_id())
+    _raw, rows = read_csv(agent_client.get(CSV))
+    assert rows[1][0] == "'=HYPERLINK(1)"
