@@ -12,6 +12,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# A TrueType CJK font that reportlab embeds in the printed forms (新增参保人员登记表 and proofs).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first (declared in pyproject.toml; the project itself installs no package), so
 # that a change to the code does not reinstall them. They are expected to install from wheels
 # (psycopg[binary], cryptography, argon2-cffi, pillow, reportlab): there is no compiler here.

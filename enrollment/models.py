@@ -9,7 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from portal.crypto import BlindIndexField, EncryptedTextField
 from portal.identifiers import mask_id_number, mask_phone
-from portal.models import ReviewableModel
+from portal.models import OPEN_REVIEW_STATES, ReviewableModel
 
 
 class DocumentType(models.TextChoices):
@@ -276,7 +276,15 @@ class AddEmployeeFiling(ReviewableModel):
         verbose_name = _("增员申请")
         verbose_name_plural = _("增员申请")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["review_state", "due_at"], name="add_filing_queue")]
+        indexes = [
+            models.Index(fields=["review_state", "due_at"], name="add_filing_queue"),
+            # The clerk's default queue: open items by due time (see employers' registrations).
+            models.Index(
+                fields=["due_at", "id"],
+                condition=models.Q(review_state__in=list(OPEN_REVIEW_STATES)),
+                name="add_filing_open_due",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.reference} {self.enrolment.person.name}"
@@ -374,7 +382,15 @@ class RemoveEmployeeFiling(ReviewableModel):
         verbose_name = _("减员申请")
         verbose_name_plural = _("减员申请")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["review_state", "due_at"], name="remove_filing_queue")]
+        indexes = [
+            models.Index(fields=["review_state", "due_at"], name="remove_filing_queue"),
+            # The clerk's default queue: open items by due time (see employers' registrations).
+            models.Index(
+                fields=["due_at", "id"],
+                condition=models.Q(review_state__in=list(OPEN_REVIEW_STATES)),
+                name="remove_filing_open_due",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.reference} {self.enrolment.person.name}"

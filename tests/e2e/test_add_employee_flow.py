@@ -1,6 +1,6 @@
 """An enrolment agent adds an employee with attachments in real Chromium, downloads the
-registration form (its text holds the name in Chinese), a clerk approves it in the admin and
-the filing shows 正常."""
+registration form (its text holds the name in Chinese), a clerk approves it in the admin, the
+filing shows 正常 and the roster lists the person as 正常."""
 
 import io
 
@@ -80,3 +80,9 @@ def test_agent_adds_employee_downloads_form_and_clerk_approves(
 
     page.reload()
     expect(page.locator("[data-enrolment-status]")).to_have_text("正常")
+
+    # The roster lists the person, active.
+    page.goto(live_server.url + "/enrollment/roster/")
+    row = page.locator("tbody tr", has=page.locator("th", has_text="陈美玲"))
+    expect(row).to_have_count(1)
+    expect(row.locator("td").last).to_have_text("正常")
