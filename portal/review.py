@@ -405,6 +405,12 @@ CLERK_EXTRA_PERMISSIONS = (
     "portal.view_reviewtransition",
     "portal.view_notification",
     "portal.view_auditevent",
+    # The yearly contribution policy (bounds, rates, rounding) is kept up to date by clerks.
+    *(
+        f"contributions.{verb}_{model}"
+        for model in ("policyperiod", "policyrate", "roundingrule")
+        for verb in ("view", "add", "change")
+    ),
 )
 
 

@@ -220,3 +220,9 @@ def test_queue_search_by_reference_ss_number_and_part_of_the_name(clerk_client, 
     for term in (target.reference, target.employer.ss_number, target.employer.name[2:6]):
         body = clerk_client.get(reverse(CHANGELIST), {"q": term}).content.decode()
         assert target.reference in body, term
+
+
+def test_clerk_group_may_maintain_the_contribution_policy(client):
+    otp_verify(client, create_clerk("policy-clerk"))
+    assert client.get("/admin/contributions/policyperiod/").status_code == 200
+    assert client.get("/admin/contributions/policyperiod/add/").status_code == 200
