@@ -247,30 +247,44 @@ def generated_upload_to(instance, filename: str) -> str:
     return f"forms/{instance.employer_id}/{uuid.uuid4().hex}.pdf"
 
 
-class AddEmployeeFiling(ReviewableModel):
+class EmployeeFiling(ReviewableModel):
+    """What 增员 and 减员 filings share: a number, the unit, the agent, the submission key."""
+
+    reference = models.CharField(_("业务编号"), max_length=24, unique=True)
+    employer = models.ForeignKey(
+        "employers.Employer", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_by = models.ForeignKey(
+        "employers.Agent", verbose_name=_("经办人"), on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.UUIDField(_("提交标识"), unique=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.reference} {self.enrolment.person.name}"
+
+    def review_employer_id(self):
+        return self.employer_id
+
+
+class AddEmployeeFiling(EmployeeFiling):
     """增员: a request to start a person's enrolment with the unit, reviewed by a clerk."""
 
     class Flag(models.TextChoices):
         BACKDATED = "backdated", _("参保起始年月早于当月(补登记)")
         LATE = "late", _("超过用工之日起30日办理")
 
-    reference = models.CharField(_("业务编号"), max_length=24, unique=True)
-    employer = models.ForeignKey(
-        "employers.Employer", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+"
-    )
     enrolment = models.OneToOneField(
         Enrolment, verbose_name=_("参保登记"), on_delete=models.PROTECT, related_name="add_filing"
     )
-    submitted_by = models.ForeignKey(
-        "employers.Agent", verbose_name=_("经办人"), on_delete=models.PROTECT, related_name="+"
-    )
-    idempotency_key = models.UUIDField(_("提交标识"), unique=True)
     flags = models.JSONField(_("提示"), default=list, blank=True)
     registration_form = models.FileField(
         _("新增参保人员登记表"), upload_to=generated_upload_to, blank=True
     )
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("增员申请")
@@ -286,16 +300,10 @@ class AddEmployeeFiling(ReviewableModel):
             ),
         ]
 
-    def __str__(self):
-        return f"{self.reference} {self.enrolment.person.name}"
-
     def get_absolute_url(self):
         return reverse("enrollment:add_detail", kwargs={"reference": self.reference})
 
     # Review hooks (portal.review); the rules live in enrollment.review_hooks.
-    def review_employer_id(self):
-        return self.employer_id
-
     def review_prechecks(self) -> list[dict]:
         from enrollment.review_hooks import add_filing_prechecks
 
@@ -355,28 +363,18 @@ class RemovalReason(models.TextChoices):
     OTHER = "other", _("其他")
 
 
-class RemoveEmployeeFiling(ReviewableModel):
+class RemoveEmployeeFiling(EmployeeFiling):
     """减员: a request to end a person's enrolment with the unit, reviewed by a clerk."""
 
-    reference = models.CharField(_("业务编号"), max_length=24, unique=True)
-    employer = models.ForeignKey(
-        "employers.Employer", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+"
-    )
     enrolment = models.ForeignKey(
         Enrolment,
         verbose_name=_("参保登记"),
         on_delete=models.PROTECT,
         related_name="remove_filings",
     )
-    submitted_by = models.ForeignKey(
-        "employers.Agent", verbose_name=_("经办人"), on_delete=models.PROTECT, related_name="+"
-    )
-    idempotency_key = models.UUIDField(_("提交标识"), unique=True)
     reason = models.CharField(_("减员原因"), max_length=24, choices=RemovalReason.choices)
     voluntary = models.BooleanField(_("本人自愿离职"), default=False)
     last_contribution_month = models.DateField(_("末次缴费年月"))
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("减员申请")
@@ -392,16 +390,10 @@ class RemoveEmployeeFiling(ReviewableModel):
             ),
         ]
 
-    def __str__(self):
-        return f"{self.reference} {self.enrolment.person.name}"
-
     def get_absolute_url(self):
         return reverse("enrollment:remove_detail", kwargs={"reference": self.reference})
 
     # Review hooks (portal.review); the rules live in enrollment.removal_review.
-    def review_employer_id(self):
-        return self.employer_id
-
     def review_prechecks(self) -> list[dict]:
         from enrollment.removal_review import removal_prechecks
 
