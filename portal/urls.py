@@ -19,6 +19,8 @@ urlpatterns = [
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("unit/agents/", include("employers.agent_urls")),
     path("enrollment/", include("enrollment.urls")),
+    path("contributions/", include("contributions.urls")),
+    path("proof/", include("contributions.public_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("dev/outbox/", views.dev_outbox, name="dev_outbox"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,0 +1,71 @@
+"""Small helpers the contribution features share: references, months, insurance types."""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from collections.abc import Iterable, Iterator
+
+from django.utils import timezone
+
+from contributions.models import InsuranceType
+
+# The order insurance types are shown and billed in.
+TYPE_ORDER = (
+    InsuranceType.PENSION.value,
+    InsuranceType.MEDICAL.value,
+    InsuranceType.UNEMPLOYMENT.value,
+    InsuranceType.WORK_INJURY.value,
+)
+
+# Enrolment insurance codes (enrollment.models.InsuranceCode) to contribution insurance types:
+# 生育 (510) has been collected together with medical insurance (310) since 2019.
+CODE_TO_TYPE = {
+    "110": InsuranceType.PENSION.value,
+    "210": InsuranceType.UNEMPLOYMENT.value,
+    "310": InsuranceType.MEDICAL.value,
+    "410": InsuranceType.WORK_INJURY.value,
+    "510": InsuranceType.MEDICAL.value,
+}
+
+
+def new_reference(prefix: str) -> str:
+    """A business number: the prefix, today's date, 8 random hex digits (unique index backs it)."""
+    return f"{prefix}{timezone.localdate():%Y%m%d}{secrets.token_hex(4).upper()}"
+
+
+def contribution_types(insurance_codes: Iterable[str]) -> list[str]:
+    """The contribution insurance types an enrolment's codes give, in TYPE_ORDER, no repeats."""
+    wanted = {CODE_TO_TYPE[code] for code in insurance_codes if code in CODE_TO_TYPE}
+    return [kind for kind in TYPE_ORDER if kind in wanted]
+
+
+def month_start(value: datetime.date) -> datetime.date:
+    return value.replace(day=1)
+
+
+def add_months(month: datetime.date, count: int) -> datetime.date:
+    index = month.year * 12 + month.month - 1 + count
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def months_between(first: datetime.date, last: datetime.date) -> Iterator[datetime.date]:
+    """Each month from first to last inclusive (both given as any day of the month)."""
+    month, last = month_start(first), month_start(last)
+    while month <= last:
+        yield month
+        month = add_months(month, 1)
+
+
+def parse_month(text: str) -> datetime.date:
+    """Parse "2026-07" or "2026-07-01" (or "202607") into the first day of that month.
+
+    Raises ValueError for anything else.
+    """
+    text = (text or "").strip()
+    for fmt in ("%Y-%m", "%Y-%m-%d", "%Y%m", "%Y/%m"):
+        try:
+            return month_start(datetime.datetime.strptime(text, fmt).date())  # noqa: DTZ007
+        except ValueError:
+            continue
+    raise ValueError(f"not a month: {text!r}")

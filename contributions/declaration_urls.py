@@ -1,0 +1,3 @@
+"""URLs of one contribution feature, included by contributions.urls."""
+
+urlpatterns: list = []
