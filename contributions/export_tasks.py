@@ -1,0 +1,1 @@
+"""Celery tasks of one contribution feature (explicit names under contributions.tasks.*)."""

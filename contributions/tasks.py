@@ -1,0 +1,10 @@
+"""Celery tasks of the contributions app.
+
+Each feature defines its tasks in its own module with an explicit name under
+``contributions.tasks.`` (the routes in portal.celery match on it); this module imports them so
+that Celery's autodiscovery finds them.
+"""
+
+from contributions.billing_tasks import *  # noqa: F403
+from contributions.export_tasks import *  # noqa: F403
+from contributions.payment_tasks import *  # noqa: F403
