@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 
 class RateLimitUnavailable(Exception):
@@ -29,6 +30,11 @@ def hit(key: str, *, limit: int, window: int) -> Verdict:
     try:
         cache.add(cache_key, 0, timeout=window + 5)
         count = cache.incr(cache_key)
+        if not isinstance(caches["default"], RedisCache):
+            # Django's generic incr() (the database cache uses it) stores the new value with the
+            # default timeout (300 s), which would end a day-long window after five quiet
+            # minutes; Redis keeps the key's expiry. Put the window's end back.
+            cache.touch(cache_key, timeout=window_start + window + 5 - now)
     except Exception as exc:  # noqa: BLE001 — any store failure means refuse
         raise RateLimitUnavailable(str(type(exc).__name__)) from exc
     if count > limit:
