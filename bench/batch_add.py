@@ -1,6 +1,7 @@
 """Benchmark: 批量增员 of 10,000 rows, validation and filing creation end to end, on PostgreSQL.
 
-    .venv/bin/python bench/batch_add.py [--rows 10000]
+    PORTAL_VAR_DIR=/tmp/b .venv/bin/python bench/batch_add.py [--rows 10000] [--phases]
+        [--profile FILE]
 
 Drops and creates the database named in DATABASE_URL (default bench_batch on 127.0.0.1),
 migrates it, creates a unit with an enrolment agent and the demo policy bounds, and generates a
@@ -13,6 +14,11 @@ counts. A second upload of the same file must give only duplicates and no new fi
 Celery is not eager here: the review pre-check each filing queues after commit goes to the
 in-memory broker, as it would go to Redis for the reviews workers, instead of running inline.
 The target is under 20 s for 10,000 rows.
+
+--phases prints the seconds spent in each step (upload check, parse, row checks, the inserts per
+table, the report); --profile FILE writes a cProfile of the first upload (profiling inflates
+Python-heavy steps several times over). On a loaded machine read the CPU line: the seconds of
+this process plus those of its PostgreSQL backend are about what the import takes idle.
 """
 
 from __future__ import annotations
@@ -119,6 +125,21 @@ def seed():
     )
 
 
+def backend_cpu_seconds() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend (same machine only)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+
 class QueryCounter:
     def __init__(self):
         self.count = 0
@@ -135,6 +156,8 @@ def run(agent, data: bytes, label: str):
     from enrollment.batch import batch_import_create, batch_process
 
     counter = QueryCounter()
+    backend_before = backend_cpu_seconds()
+    cpu_started = time.process_time()
     with connection.execute_wrapper(counter):
         started = time.perf_counter()
         upload = SimpleUploadedFile("名单.xlsx", data)
@@ -142,6 +165,8 @@ def run(agent, data: bytes, label: str):
         uploaded = time.perf_counter()
         batch = batch_process(batch.pk)
         finished = time.perf_counter()
+    cpu = time.process_time() - cpu_started
+    backend = backend_cpu_seconds() - backend_before
     total = finished - started
     rows = batch.total_rows
     print(
@@ -151,12 +176,105 @@ def run(agent, data: bytes, label: str):
         f"status {batch.status}, created {batch.created_count}, "
         f"duplicates {batch.duplicate_count}, errors {batch.error_count}"
     )
+    # On a loaded machine the wall-clock time says little: CPU seconds of this process and of
+    # its PostgreSQL backend are what the import itself cost (their sum is about the idle time
+    # when the two do not overlap, which they mostly do not: the import waits for each query).
+    print(
+        f"  CPU: this process {cpu:.2f} s, PostgreSQL backend {backend:.2f} s, "
+        f"sum {cpu + backend:.2f} s"
+    )
     return batch, total
+
+
+class PhaseTimings:
+    """Seconds spent in named functions, measured by wrapping them (--phases)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    def wrap(self, owner, attribute: str, label: str) -> None:
+        original = getattr(owner, attribute)
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - started
+                self.seconds[label] = self.seconds.get(label, 0.0) + elapsed
+
+        setattr(owner, attribute, timed)
+
+    def clear(self) -> None:
+        self.seconds.clear()
+
+    def summary(self) -> str:
+        return ", ".join(f"{label} {value:.2f} s" for label, value in self.seconds.items())
+
+
+def time_phases() -> PhaseTimings:
+    from enrollment import batch
+
+    timings = PhaseTimings()
+    for attribute, label in [
+        ("batch_read_cells", "upload check"),
+        ("batch_parse", "parse"),
+        ("_existing_filings", "key look-up"),
+        ("_known_documents", "known persons"),
+        ("_bulk_file", "bulk writes"),
+        ("batch_report_workbook", "report"),
+    ]:
+        if hasattr(batch, attribute):
+            timings.wrap(batch, attribute, label)
+    timings.wrap(batch._BulkContext, "check", "row checks")
+
+    from enrollment import bulk_insert
+
+    def timed_insert(owner):
+        original_insert = owner.insert_many
+
+        def insert_many(model, objs, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original_insert(model, objs, *args, **kwargs)
+            finally:
+                label = f"  insert {model.__name__}"
+                timings.seconds[label] = timings.seconds.get(label, 0.0) + (
+                    time.perf_counter() - started
+                )
+
+        owner.insert_many = insert_many
+
+    timed_insert(batch)
+    timed_insert(bulk_insert)
+
+    from django.db.models.query import QuerySet
+
+    original = QuerySet.bulk_create
+
+    def bulk_create(self, objs, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(self, objs, *args, **kwargs)
+        finally:
+            label = f"  bulk_create {self.model.__name__}"
+            timings.seconds[label] = timings.seconds.get(label, 0.0) + (
+                time.perf_counter() - started
+            )
+
+    QuerySet.bulk_create = bulk_create
+    return timings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument(
+        "--phases", action="store_true", help="also print the seconds spent in each step"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write a cProfile of the first upload to FILE"
+    )
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
@@ -180,9 +298,24 @@ def main() -> None:
         f"in {time.perf_counter() - started:.1f} s"
     )
 
+    timings = time_phases() if args.phases else None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     first, seconds = run(agent, data, "first upload ")
+    if args.profile:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+        print(f"profile written to {args.profile} (profiling slows the run down)")
+    if timings is not None:
+        print("  steps of the first upload: " + timings.summary())
+        timings.clear()
     filings = AddEmployeeFiling.objects.count()
     second, _ = run(agent, data, "second upload")
+    if timings is not None:
+        print("  steps of the second upload: " + timings.summary())
     assert AddEmployeeFiling.objects.count() == filings, "the second upload created filings"
     assert Enrolment.objects.count() == filings
     print(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
+import itertools
 import logging
 import os
 import re
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -31,16 +33,15 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from simple_history.utils import bulk_create_with_history
 
 from contributions.policy import PolicyError, base_bounds
 from enrollment import rules
+from enrollment.bulk_insert import insert_many, insert_many_with_history
 from enrollment.models import (
     AddEmployeeFiling,
     BatchImport,
@@ -52,6 +53,7 @@ from enrollment.models import (
 )
 from enrollment.services import CheckedPerson, add_employee_filing_submit
 from enrollment.services import _new_reference as new_filing_reference
+from enrollment.xlsx_fast import SheetReader, Styled, write_sheet
 from portal.audit import audit_log
 from portal.crypto import blind_index
 from portal.identifiers import resident_id_check_char
@@ -67,7 +69,9 @@ MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 # Stop reading a sheet after this many empty rows in a row (formatted but empty rows).
 MAX_EMPTY_RUN = 2_000
 # Rows checked and written per transaction of the bulk path; progress is saved after each.
-CHUNK_ROWS = 250
+CHUNK_ROWS = 500
+# How long the upload check's cells wait in the cache for the import task (then it re-reads).
+CELLS_CACHE_SECONDS = 3600
 
 DATA_SHEET = "增员名单"
 LISTS_SHEET = "代码表"
@@ -315,25 +319,39 @@ def _open_rows(file) -> Iterator[tuple[int, tuple]]:
     """Yield (Excel row number, cells) of the data rows after checking the header row."""
     xlsx_file_check(file)
     try:
-        workbook = load_workbook(file, read_only=True, data_only=True)
+        reader = SheetReader(file, preferred_sheet=DATA_SHEET)
     except Exception:  # noqa: BLE001 — openpyxl raises many types for a broken package
         raise ValidationError(NOT_XLSX, code="not_xlsx") from None
+    width = len(HEADERS)
     try:
-        if DATA_SHEET in workbook.sheetnames:
-            sheet = workbook[DATA_SHEET]
-        else:
-            sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = [_cell_text(value) for value in next(rows, ())]
+        rows = reader.rows()
+        try:
+            first = next(rows, None)
+        except Exception:  # noqa: BLE001 — a sheet that is not well-formed XML
+            raise ValidationError(NOT_XLSX, code="not_xlsx") from None
+        pending = []
+        header_cells: list = []
+        if first is not None and first[0] == 1:
+            header_cells = first[1]
+        elif first is not None:
+            pending.append(first)  # no row 1: an empty header, refused below
+        header = [_cell_text(value) for value in header_cells]
         while header and not header[-1]:
             header.pop()
         if header == [*HEADERS, *RESULT_HEADERS]:
-            header = header[: len(HEADERS)]  # a result report, corrected and uploaded again
+            header = header[:width]  # a result report, corrected and uploaded again
         if header != HEADERS:
             raise ValidationError(_header_message(header), code="template")
         empty_run = 0
-        for number, cells in enumerate(rows, start=2):
-            cells = tuple(cells[: len(HEADERS)]) + (None,) * (len(HEADERS) - len(cells))
+        expected = 2  # rows the file leaves out are empty rows
+        for number, cells in _checked_rows(itertools.chain(pending, rows)):
+            if number < expected:
+                continue
+            empty_run += number - expected
+            if empty_run >= MAX_EMPTY_RUN:
+                break
+            expected = number + 1
+            cells = tuple(cells[:width]) + (None,) * (width - len(cells))
             if all(_cell_text(value) == "" for value in cells):
                 empty_run += 1
                 if empty_run >= MAX_EMPTY_RUN:
@@ -344,7 +362,19 @@ def _open_rows(file) -> Iterator[tuple[int, tuple]]:
                 continue
             yield number, cells
     finally:
-        workbook.close()
+        reader.close()
+
+
+def _checked_rows(rows: Iterator[tuple[int, list]]) -> Iterator[tuple[int, list]]:
+    """Pass the rows on; a sheet that stops being readable part-way is not an XLSX file."""
+    while True:
+        try:
+            item = next(rows)
+        except StopIteration:
+            return
+        except Exception:  # noqa: BLE001 — broken XML, a shared string that does not exist
+            raise ValidationError(NOT_XLSX, code="not_xlsx") from None
+        yield item
 
 
 def _header_message(header: list[str]) -> str:
@@ -368,16 +398,47 @@ def _header_message(header: list[str]) -> str:
 
 def batch_inspect(file) -> int:
     """Check an upload (format, header, row cap) and return its number of data rows."""
-    count = 0
-    for _number, _cells in _open_rows(file):
-        count += 1
-        if count > MAX_ROWS:
+    return len(batch_read_cells(file))
+
+
+def batch_read_cells(file) -> list[tuple[int, tuple]]:
+    """Check an upload (format, header, row cap) and return (row number, cells) of its rows."""
+    cells = []
+    for item in _open_rows(file):
+        cells.append(item)
+        if len(cells) > MAX_ROWS:
             raise ValidationError(_too_many_rows_message(), code="too_many_rows")
-    if count == 0:
+    if not cells:
         raise ValidationError(
             _("文件中没有需要导入的人员(示例行不导入)。请从第3行起填写后再上传。"), code="empty"
         )
-    return count
+    return cells
+
+
+def _cells_cache_key(sha256: str) -> str:
+    return f"enrollment:batch-cells:{sha256}"
+
+
+def _cache_cells(sha256: str, cells: list[tuple[int, tuple]]) -> None:
+    """Keep what the upload check read for the import task, so the file is parsed once.
+
+    Keyed by the file's SHA-256: the task finds exactly the cells of the stored file. A cache
+    that is down or has evicted the entry only means the task reads the file again.
+    """
+    try:
+        cache.set(_cells_cache_key(sha256), cells, CELLS_CACHE_SECONDS)
+    except Exception:  # noqa: BLE001 — an optimisation only
+        logger.warning("batch import cells not cached")
+
+
+def _cached_cells(sha256: str) -> list[tuple[int, tuple]] | None:
+    try:
+        cells = cache.get(_cells_cache_key(sha256))
+        if cells is not None:
+            cache.delete(_cells_cache_key(sha256))
+    except Exception:  # noqa: BLE001
+        return None
+    return cells if isinstance(cells, list) else None
 
 
 def _too_many_rows_message() -> str:
@@ -416,15 +477,21 @@ class BatchRow:
         return ";".join(parts)
 
 
-def batch_parse(file, *, forms: dict[str, EmploymentForm] | None = None) -> list[BatchRow]:
+def batch_parse(
+    file,
+    *,
+    forms: dict[str, EmploymentForm] | None = None,
+    cells_read: list[tuple[int, tuple]] | None = None,
+) -> list[BatchRow]:
     """Read an upload into rows with typed fields; a cell that cannot be read is a row error.
 
     Raises ValidationError for a problem with the whole file (not an XLSX, a wrong header, more
     than MAX_ROWS rows). ``forms`` (from employment_forms_for) maps 用工形式 to its row; without
-    it the column is left as text.
+    it the column is left as text. ``cells_read`` (from batch_read_cells) is used instead of
+    reading ``file`` again.
     """
     rows = []
-    for number, cells in _open_rows(file):
+    for number, cells in _open_rows(file) if cells_read is None else cells_read:
         if len(rows) >= MAX_ROWS:
             raise ValidationError(_too_many_rows_message(), code="too_many_rows")
         row = BatchRow(number=number, cells=cells)
@@ -593,12 +660,14 @@ def batch_import_create(*, agent, file, request=None) -> BatchImport:
     """Store an uploaded workbook as a queued import and start its task after commit."""
     from enrollment.tasks import import_batch_add
 
-    total_rows = batch_inspect(file)
+    cells = batch_read_cells(file)
+    total_rows = len(cells)
     file.seek(0)
     digest = hashlib.sha256()
     for chunk in iter(lambda: file.read(1024 * 1024), b""):
         digest.update(chunk)
     file.seek(0)
+    _cache_cells(digest.hexdigest(), cells)
     batch = BatchImport(
         reference=_new_reference(),
         employer=agent.employer,
@@ -712,8 +781,12 @@ def batch_process(batch_import_id: int, *, bulk: bool = True) -> BatchImport:
     employer = batch.employer
     try:
         forms = employment_forms_for(employer.region)
-        with batch.file.open("rb") as handle:
-            rows = batch_parse(io.BytesIO(handle.read()), forms=forms)
+        cells = _cached_cells(batch.file_sha256)
+        if cells is not None:
+            rows = batch_parse(None, forms=forms, cells_read=cells)
+        else:
+            with batch.file.open("rb") as handle:
+                rows = batch_parse(io.BytesIO(handle.read()), forms=forms)
     except ValidationError as exc:
         return _fail(batch, " ".join(exc.messages))
     if batch.total_rows != len(rows):
@@ -886,7 +959,7 @@ class _BulkContext:
         """
         data = row.fields
         required = ("start_month", "contribution_base", "employment_form")
-        if not " ".join(data["name"].split()) or any(data[name] is None for name in required):
+        if not _person_fields_valid(data) or any(data[name] is None for name in required):
             return None
         try:
             number, sex, birth_date = rules.person_facts(
@@ -926,6 +999,8 @@ class _BulkContext:
         codes = sorted({str(code) for code in data["insurance_codes"] or ()})
         if form is None or not self.coupling_passes(data["hukou_type"], form.code, codes):
             return None
+        if sex not in PERSON_SEXES or not isinstance(birth_date, datetime.date):
+            return None
         self.seen_documents.add(document)
         return CheckedPerson(
             document_type=data["document_type"],
@@ -938,6 +1013,29 @@ class _BulkContext:
             flags=sorted(set(flags)),
             person=None,
         )
+
+
+PERSON_SEXES = frozenset(Person.Sex.values)
+PERSON_DOCUMENT_TYPES = frozenset(DocumentType.values)
+PERSON_HUKOU_TYPES = frozenset(HukouType.values)
+NAME_MAX = Person._meta.get_field("name").max_length
+NATIONALITY_MAX = Person._meta.get_field("nationality").max_length
+
+
+def _person_fields_valid(data: dict) -> bool:
+    """What Person.full_clean checks of a row's own values, without building a model per row.
+
+    A row that fails goes through the service, whose full_clean words the message.
+    """
+    name = " ".join(data["name"].split())
+    nationality = data["nationality"] or ""
+    return (
+        0 < len(name) <= NAME_MAX
+        and 0 < len(nationality) <= NATIONALITY_MAX
+        and data["document_type"] in PERSON_DOCUMENT_TYPES
+        and data["hukou_type"] in PERSON_HUKOU_TYPES
+        and bool(data["document_number"])
+    )
 
 
 def _known_documents(rows: list[BatchRow]) -> set[tuple[str, str]]:
@@ -988,9 +1086,9 @@ def _bulk_file(
             hukou_type=data["hukou_type"],
             phone=data["phone"],
         )
-        person.full_clean(validate_unique=False, validate_constraints=False)
+        # No full_clean per row: _BulkContext.check passed only rows whose values it allows.
         persons.append(person)
-    Person.objects.bulk_create(persons)
+    insert_many(Person, persons)
     for (index, _key, checked), person in zip(candidates, persons, strict=True):
         data = rows[index].fields
         enrolments.append(
@@ -1004,7 +1102,7 @@ def _bulk_file(
                 contribution_base=Decimal(data["contribution_base"]),
             )
         )
-    bulk_create_with_history(enrolments, Enrolment)
+    insert_many_with_history(Enrolment, enrolments)
     now = timezone.now()
     due_at = review_due_at(now, context.review_terms.due_working_days)
     filings = [
@@ -1023,20 +1121,23 @@ def _bulk_file(
         )
         for (_index, key, checked), enrolment in zip(candidates, enrolments, strict=True)
     ]
-    AddEmployeeFiling.objects.bulk_create(filings)
+    insert_many(AddEmployeeFiling, filings)
     content_type = ContentType.objects.get_for_model(AddEmployeeFiling)
-    ReviewTransition.objects.bulk_create(
-        ReviewTransition(
-            content_type=content_type,
-            object_id=filing.pk,
-            action="submit",
-            from_state="",
-            to_state=ReviewState.SUBMITTED,
-            actor=user,
-            actor_label=user.get_username(),
-            comment="",
-        )
-        for filing in filings
+    insert_many(
+        ReviewTransition,
+        [
+            ReviewTransition(
+                content_type=content_type,
+                object_id=filing.pk,
+                action="submit",
+                from_state="",
+                to_state=ReviewState.SUBMITTED,
+                actor=user,
+                actor_label=user.get_username(),
+                comment="",
+            )
+            for filing in filings
+        ],
     )
     events = []
     for filing in filings:
@@ -1061,7 +1162,7 @@ def _bulk_file(
                 **common,
             )
         )
-    AuditEvent.objects.bulk_create(events)
+    insert_many(AuditEvent, events)
     label = AddEmployeeFiling._meta.label
     pks = [filing.pk for filing in filings]
     transaction.on_commit(lambda: _enqueue_prechecks(label, pks))
@@ -1110,42 +1211,30 @@ def _submitter(batch: BatchImport):
 
 def batch_report_workbook(rows: list[BatchRow], results: dict[int, str]) -> bytes:
     """Return the report: the uploaded columns, then 结果 and 错误原因 for every row."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("导入结果"))
-    for index, column in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.column_dimensions[get_column_letter(len(COLUMNS) + 1)].width = 44
-    sheet.column_dimensions[get_column_letter(len(COLUMNS) + 2)].width = 60
-    bold = Font(bold=True)
-    header = []
-    for text in [*HEADERS, *RESULT_HEADERS]:
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
+    widths = {index: column.width for index, column in enumerate(COLUMNS, start=1)}
+    widths[len(COLUMNS) + 1] = 44
+    widths[len(COLUMNS) + 2] = 60
     text_columns = [index for index, column in enumerate(COLUMNS) if column.text]
     id_column = HEADERS.index(LABELS["document_number"])
-    red = Font(color="C00000")
-    for index, row in enumerate(rows):
-        values = list(row.cells)
-        for position in text_columns:
-            if values[position] is not None:
-                values[position] = _cell_text(values[position])
-        if values[id_column] is not None:
-            # Keep the ID column as text, so that a corrected report can be uploaded again.
-            cell = WriteOnlyCell(sheet, value=values[id_column])
-            cell.number_format = "@"
-            values[id_column] = cell
-        if row.errors:
-            result = WriteOnlyCell(sheet, value=_("未导入"))
-            result.font = red
-            values += [result, row.error_text()]
-        else:
-            values += [results.get(index, ""), ""]
-        sheet.append(values)
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
+    failed = Styled(_("未导入"), "red")
+
+    def lines():
+        yield [Styled(text, "bold") for text in [*HEADERS, *RESULT_HEADERS]]
+        for index, row in enumerate(rows):
+            values = list(row.cells)
+            for position in text_columns:
+                if values[position] is not None:
+                    values[position] = _cell_text(values[position])
+            if values[id_column] is not None:
+                # Keep the ID column as text, so that a corrected report can be uploaded again.
+                values[id_column] = Styled(values[id_column], "text")
+            if row.errors:
+                values += [failed, row.error_text()]
+            else:
+                values += [results.get(index, ""), ""]
+            yield values
+
+    return write_sheet(title=_("导入结果"), rows=lines(), widths=widths)
 
 
 # ---------------------------------------------------------------------------------------------

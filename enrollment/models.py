@@ -182,6 +182,48 @@ class Person(models.Model):
         return mask_phone(self.phone) if self.phone else ""
 
 
+# One bit per insurance code, for Enrolment.insurance_mask (never renumber: rows store them).
+INSURANCE_BITS = {
+    InsuranceCode.PENSION: 1,
+    InsuranceCode.UNEMPLOYMENT: 2,
+    InsuranceCode.MEDICAL: 4,
+    InsuranceCode.WORK_INJURY: 8,
+    InsuranceCode.MATERNITY: 16,
+}
+
+
+def insurance_mask_of(codes) -> int:
+    """The bitmask of a list of insurance codes (unknown codes add nothing)."""
+    mask = 0
+    for code in codes or ():
+        mask |= INSURANCE_BITS.get(str(code), 0)
+    return mask
+
+
+def insurance_masks_with(code: str) -> list[int]:
+    """Every mask that includes ``code``: an IN list an index can serve (16 values)."""
+    bit = INSURANCE_BITS[code]
+    return [mask for mask in range(1 << len(INSURANCE_BITS)) if mask & bit]
+
+
+class InsuranceMaskField(models.PositiveSmallIntegerField):
+    """Enrolment.insurance_codes as a bitmask, derived on every save and bulk_create.
+
+    pre_save runs for save(), create() and bulk_create(), so no write path can forget it;
+    queryset.update() and bulk_update() of insurance_codes must set it too (none do).
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("default", 0)
+        super().__init__(*args, **kwargs)
+
+    def pre_save(self, model_instance, add):
+        value = insurance_mask_of(model_instance.insurance_codes)
+        setattr(model_instance, self.attname, value)
+        return value
+
+
 class Enrolment(models.Model):
     """A person's insurance with one unit; at most one open enrolment per person nationwide."""
 
@@ -205,6 +247,8 @@ class Enrolment(models.Model):
         EmploymentForm, verbose_name=_("用工形式"), on_delete=models.PROTECT, related_name="+"
     )
     insurance_codes = models.JSONField(_("参保险种"), default=list)
+    # Derived from insurance_codes (see InsuranceMaskField): the roster filters on it.
+    insurance_mask = InsuranceMaskField(_("参保险种位图"))
     start_month = models.DateField(_("参保起始年月"), help_text=_("当月1日"))
     employment_start = models.DateField(_("用工日期"), null=True, blank=True)
     contribution_base = models.DecimalField(_("月缴费工资"), max_digits=10, decimal_places=2)
@@ -229,7 +273,10 @@ class Enrolment(models.Model):
                 name="enrolment_one_open_per_person",
             )
         ]
-        indexes = [models.Index(fields=["employer", "status"], name="enrolment_roster")]
+        # The roster: the unit's rows, by status and insurance type (index-only counts).
+        indexes = [
+            models.Index(fields=["employer", "status", "insurance_mask"], name="enrolment_roster")
+        ]
 
     def __str__(self):
         return f"{self.person} @ {self.employer_id} ({self.get_status_display()})"

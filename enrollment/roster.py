@@ -7,12 +7,10 @@ whole, through the blind index; names are searched as substrings.
 from __future__ import annotations
 
 from django.core.paginator import Page, Paginator
-from django.db import connection
-from django.db.models import QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from enrollment.models import Enrolment, InsuranceCode, Person
+from enrollment.models import Enrolment, InsuranceCode, Person, insurance_masks_with
 from portal.crypto import blind_index
 
 PAGE_SIZE = 50
@@ -26,14 +24,10 @@ def looks_like_document_number(q: str) -> bool:
 
 
 def _insurance_code_filter(queryset: QuerySet, code: str) -> QuerySet:
-    if connection.features.supports_json_field_contains:
-        # PostgreSQL: jsonb @> '["110"]'.
-        return queryset.filter(insurance_codes__contains=[code])
-    # SQLite stores the list as JSON text; a quoted three-digit code cannot match anything but
-    # that list element.
-    return queryset.alias(codes_text=Cast("insurance_codes", TextField())).filter(
-        codes_text__contains=f'"{code}"'
-    )
+    """Enrolments that include the insurance type, by the indexed bitmask (not the JSON list):
+    ``insurance_mask IN (16 masks)`` is an index condition on enrolment_roster, so the page's
+    COUNT is an index-only scan instead of reading and parsing every row's JSON."""
+    return queryset.filter(insurance_mask__in=insurance_masks_with(code))
 
 
 def roster_for_agent(agent, *, q: str = "", status: str = "", insurance_code: str = "") -> QuerySet:
@@ -82,8 +76,34 @@ class RosterPaginator(Paginator):
         return self._get_page(list(rows), number, self)
 
 
-def roster_page(queryset: QuerySet, page_number) -> Page:
+class MatchedIdsPaginator(Paginator):
+    """Pages of a name search: the matching ids are read once, and count and page come from them.
+
+    A name is matched with LIKE '%…%', which no index serves for a two-character Chinese name
+    (pg_trgm needs three): the COUNT and the page query would each scan every person. One scan
+    for the ids (integers only, newest first) and one query for the page's 50 rows instead.
+    """
+
+    def __init__(self, queryset: QuerySet, per_page: int):
+        super().__init__(list(queryset.order_by("-pk").values_list("pk", flat=True)), per_page)
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        ids = self.object_list[bottom : bottom + self.per_page]
+        rows = roster_rows(Enrolment.objects.filter(pk__in=ids))
+        return self._get_page(list(rows), number, self)
+
+
+def is_name_search(q: str) -> bool:
+    q = " ".join((q or "").split())
+    return bool(q) and not looks_like_document_number(q)
+
+
+def roster_page(queryset: QuerySet, page_number, *, name_search: bool = False) -> Page:
     """Return one page of 50 rows; a bad or too large page number gives the nearest page."""
+    if name_search:
+        return MatchedIdsPaginator(queryset, PAGE_SIZE).get_page(page_number)
     return RosterPaginator(queryset.order_by("-pk"), PAGE_SIZE).get_page(page_number)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView, View
@@ -16,14 +18,20 @@ from employers.permissions import (
 from enrollment.exports import roster_csv_chunks, roster_export_rows, roster_xlsx
 from enrollment.models import Enrolment, InsuranceCode
 from enrollment.roster import (
+    is_name_search,
     roster_enrolment_get_for_agent,
     roster_enrolment_history,
     roster_for_agent,
     roster_page,
 )
+from portal import ratelimit
 from portal.audit import audit_log
+from portal.models import AuditEvent
 
 FULL_EXPORT_PERMISSION = "queries.export"  # the unit admin holds it too
+# Wrong passwords on the full-export form: at most RATE_LIMITS["password_failures_per_agent"]
+# per agent in this window (the login lockout counts login attempts only).
+PASSWORD_WINDOW_SECONDS = 15 * 60
 
 
 class RosterFilterForm(forms.Form):
@@ -47,6 +55,50 @@ class RosterFilterForm(forms.Form):
         return {name: data.get(name) or "" for name in ("q", "status", "insurance_code")}
 
 
+class FullExportPasswordForm(forms.Form):
+    """The agent's own password, typed again before a full (unmasked) export."""
+
+    password = forms.CharField(
+        label=_("登录密码"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+        error_messages={"required": _("请输入您的登录密码。")},
+        help_text=_("完整导出包含完整的证件号码、手机号和出生日期,须再次输入登录密码确认。"),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self._reason = "missing"
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        key = f"roster-export-password:{self.user.pk}"
+        limit = settings.RATE_LIMITS["password_failures_per_agent"]
+        try:
+            tried = ratelimit.peek(key, window=PASSWORD_WINDOW_SECONDS)
+        except ratelimit.RateLimitUnavailable:
+            tried = limit  # fail closed
+        if tried >= limit:
+            self._reason = "too_many"
+            raise forms.ValidationError(
+                _("密码输错次数过多,请%(minutes)d分钟后再试。")
+                % {"minutes": PASSWORD_WINDOW_SECONDS // 60},
+                code="too_many",
+            )
+        if not self.user.check_password(password):
+            self._reason = "password"
+            try:
+                ratelimit.hit(key, limit=limit, window=PASSWORD_WINDOW_SECONDS)
+            except ratelimit.RateLimitUnavailable:
+                pass
+            raise forms.ValidationError(_("密码不正确,未导出任何数据。"), code="password_incorrect")
+        return password
+
+    def failure_reason(self) -> str:
+        return self._reason
+
+
 class RosterMixin(PermissionRequiredMixin):
     permission = "enrollment.roster"
 
@@ -60,7 +112,11 @@ class RosterView(RosterMixin, TemplateView):
     def get_context_data(self, **kwargs):
         form = RosterFilterForm(self.request.GET)
         filters = form.filters()
-        page = roster_page(roster_for_agent(self.agent, **filters), self.request.GET.get("page"))
+        page = roster_page(
+            roster_for_agent(self.agent, **filters),
+            self.request.GET.get("page"),
+            name_search=is_name_search(filters["q"]),
+        )
         query = self.request.GET.copy()
         query.pop("page", None)
         return super().get_context_data(
@@ -102,7 +158,37 @@ class RosterExportView(RosterMixin, View):
         full = request.POST.get("full") in ("1", "on", "true")
         if full and not agent_has_permission(self.agent, FULL_EXPORT_PERMISSION):
             return permission_denied_response(request, FULL_EXPORT_PERMISSION)
+        if full:
+            # DESIGN.md §11: sensitive actions need the password again. The roster page's
+            # checkbox leads to this small form; only the right password exports anything.
+            form = FullExportPasswordForm(
+                request.POST if "password" in request.POST else None, user=request.user
+            )
+            if not form.is_bound or not form.is_valid():
+                if form.is_bound:
+                    audit_log(
+                        action="roster.export_full",
+                        actor=request.user,
+                        employer_id=self.agent.employer_id,
+                        request=request,
+                        outcome=AuditEvent.Outcome.FAILURE,
+                        details={"format": self.fmt, "reason": form.failure_reason()},
+                    )
+                return self.password_page(form)
         return self.export(request.POST, full=full)
+
+    def password_page(self, form):
+        filters = RosterFilterForm(self.request.POST).filters()
+        return TemplateResponse(
+            self.request,
+            "enrollment/roster_export_full.html",
+            {
+                "form": form,
+                "filters": filters,
+                "fmt": self.fmt,
+                "current_module": "enrollment",
+            },
+        )
 
     def export(self, data, *, full: bool):
         filters = RosterFilterForm(data).filters()

@@ -27,8 +27,6 @@ from enrollment.models import (
 from portal.crypto import blind_index
 from portal.identifiers import (
     normalise_resident_id,
-    resident_id_birth_date,
-    resident_id_sex,
     validate_resident_id,
 )
 
@@ -70,7 +68,10 @@ def person_facts(
         except ValidationError as exc:
             raise ValidationError({"document_number": exc.messages}) from None
         number = normalise_resident_id(number)
-        sex, birth_date = resident_id_sex(number), resident_id_birth_date(number)
+        # The number is valid: read sex and birth date straight from it (resident_id_sex and
+        # resident_id_birth_date would each validate it again; the batch import does 10,000).
+        sex = "male" if int(number[16]) % 2 else "female"
+        birth_date = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     else:
         errors = {}
         if len(number) < 5 or len(number) > 30 or not number.isalnum():

@@ -26,3 +26,11 @@ def filings_precheck(model_label: str, pks: list[int]) -> None:
 
     for pk in pks:
         review_precheck(model_label=model_label, pk=pk)
+
+
+@shared_task(name="enrollment.tasks.cleanup_orphan_files", ignore_result=True)
+def cleanup_orphan_files_task(older_than_hours: float = 24) -> dict:
+    """Daily (beat): delete enrolment files left without a row by rolled-back transactions."""
+    from enrollment.orphans import cleanup_orphan_files
+
+    return cleanup_orphan_files(older_than_hours=older_than_hours).as_dict()

@@ -23,6 +23,7 @@ from tests.factories import create_agent, create_employer
 pytestmark = pytest.mark.django_db
 
 URL = "/enrollment/roster/"
+PASSWORD = "Test2026pass"  # tests.factories.create_agent's default
 XLSX = "/enrollment/roster/export.xlsx"
 CSV = "/enrollment/roster/export.csv"
 
@@ -258,12 +259,12 @@ def test_full_export_is_refused_without_the_export_permission(agent_client, peop
 def test_full_export_by_an_agent_who_may_export_is_complete_and_audited(client, employer, people):
     exporter = create_agent(employer, roles=[Role.ENROLMENT, Role.QUERIES])
     client.force_login(exporter.user)
-    sheet, rows = read_xlsx(client.post(XLSX, {"full": "on"}))
+    sheet, rows = read_xlsx(client.post(XLSX, {"full": "on", "password": PASSWORD}))
     by_name = {row[0]: row for row in rows[1:]}
     assert by_name["张三"][2] == "11010519900307001X"
     assert by_name["张三"][4] == "1990-01-01"  # the full export adds the birth date
     assert by_name["张三"][5] == people["zhang"].person.phone
-    event = AuditEvent.objects.get(action="roster.export_full")
+    event = AuditEvent.objects.get(action="roster.export_full", outcome="success")
     assert event.employer_id == employer.pk and event.actor == exporter.user
     assert event.details["format"] == "xlsx"
     assert "11010519900307001X" not in str(event.details)
@@ -272,9 +273,11 @@ def test_full_export_by_an_agent_who_may_export_is_complete_and_audited(client, 
 def test_full_csv_export_by_the_unit_admin_is_audited(client, employer, people):
     admin = create_agent(employer, roles=[Role.UNIT_ADMIN])
     client.force_login(admin.user)
-    _raw, rows = read_csv(client.post(CSV, {"full": "1", "q": "11010519900307001X"}))
+    _raw, rows = read_csv(
+        client.post(CSV, {"full": "1", "q": "11010519900307001X", "password": PASSWORD})
+    )
     assert [row[2] for row in rows[1:]] == ["11010519900307001X"]
-    event = AuditEvent.objects.get(action="roster.export_full")
+    event = AuditEvent.objects.get(action="roster.export_full", outcome="success")
     assert event.details == {
         "format": "csv",
         "status": "",
@@ -302,3 +305,66 @@ def test_cells_that_look_like_formulas_are_neutralised(agent_client, employer):
     create_enrolment(employer, name="=HYPERLINK(1)", document_number=unique_resident_id())
     _raw, rows = read_csv(agent_client.get(CSV))
     assert rows[1][0] == "'=HYPERLINK(1)"
+
+
+# Full export: the password again (DESIGN.md §11) -----------------------------------------------
+
+
+@pytest.fixture
+def exporter_client(client, employer):
+    client.force_login(create_agent(employer, roles=[Role.ENROLMENT, Role.QUERIES]).user)
+    return client
+
+
+def test_full_export_first_asks_for_the_password_and_exports_nothing(exporter_client, people):
+    response = exporter_client.post(XLSX, {"full": "1", "status": "active"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    body = response.content.decode()
+    assert 'type="password"' in body and "再次输入登录密码" in body
+    assert 'name="status" value="active"' in body  # the filters are carried to the export
+    assert "11010519900307001X" not in body
+    assert not AuditEvent.objects.filter(action="roster.export_full").exists()
+
+
+def test_full_export_with_a_wrong_password_shows_the_message_and_exports_nothing(
+    exporter_client, employer, people
+):
+    response = exporter_client.post(CSV, {"full": "1", "password": "wrong-password"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    body = response.content.decode()
+    assert "密码不正确,未导出任何数据。" in body
+    assert "is-invalid" in body  # the message sits next to the field
+    assert "11010519900307001X" not in body
+    event = AuditEvent.objects.get(action="roster.export_full")
+    assert event.outcome == "failure" and event.employer_id == employer.pk
+    assert event.details == {"format": "csv", "reason": "password"}
+
+    empty = exporter_client.post(CSV, {"full": "1", "password": ""})
+    assert "请输入您的登录密码。" in empty.content.decode()
+
+
+def test_full_export_with_the_right_password_exports_and_audits(exporter_client, people):
+    response = exporter_client.post(CSV, {"full": "1", "password": PASSWORD, "status": "active"})
+    raw, rows = read_csv(response)
+    assert sorted(row[0] for row in rows[1:]) == ["张三", "王五"]
+    assert "11010519900307001X" in raw.decode("utf-8-sig")
+    event = AuditEvent.objects.get(action="roster.export_full")
+    assert event.outcome == "success"
+    assert event.details == {
+        "format": "csv",
+        "status": "active",
+        "insurance_code": "",
+        "searched": False,
+    }
+
+
+def test_wrong_passwords_are_limited_per_agent(exporter_client, people, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_failures_per_agent": 2}
+    for _ in range(2):
+        exporter_client.post(XLSX, {"full": "1", "password": "nope"})
+    response = exporter_client.post(XLSX, {"full": "1", "password": PASSWORD})
+    assert response["Content-Type"].startswith("text/html")
+    assert "密码输错次数过多" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="roster.export_full", outcome="success").exists()
