@@ -129,6 +129,11 @@ def policy_period_save(
                 changed.append("published_at")
             period.save(update_fields=[*changed, "updated_at"])
             outcome = "updated"
+            if period.is_published and {"base_lower", "base_upper"} & set(changed):
+                # Bills computed with the old bounds are recomputed (补缴/退费) after commit.
+                from contributions.billing import bills_recompute_on_commit
+
+                bills_recompute_on_commit(period=period)
         else:
             outcome = "unchanged"
     result = PolicySaveResult(period=period, period_outcome=outcome)

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from contributions.billing_demo import billing_seed_demo
 from contributions.services import policy_seed_demo
 from employers.models import Employer, OpenedAccount, Role
 from employers.selectors import agent_find
@@ -82,6 +83,8 @@ class Command(BaseCommand):
                 status=Employer.Status.ACTIVE,
             )
 
+        demo_bill = billing_seed_demo(employer=employer)
+
         lines = []
         for name, id_prefix, phone, roles in DEMO_AGENTS:
             id_number = demo_resident_id(id_prefix)
@@ -126,6 +129,12 @@ class Command(BaseCommand):
             out(
                 f"  缴费政策(演示数据) {period.starts_on:%Y-%m-%d} 至 {period.ends_on:%Y-%m-%d}"
                 f"  缴费基数 {period.base_lower}–{period.base_upper} 元"
+            )
+        if demo_bill is not None:
+            out(
+                f"  演示核定单 {demo_bill.reference}  费款所属期 {demo_bill.month:%Y-%m}"
+                f"  {demo_bill.person_count} 人  应缴合计 {demo_bill.total} 元"
+                f"({demo_bill.get_status_display()});单位已有模拟银行账户"
             )
         out("  另有两个已开户、尚未注册的单位可用于演示注册:")
         for account in accounts[1:]:
