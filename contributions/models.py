@@ -431,8 +431,37 @@ class BaseDeclaration(ReviewableModel):
     def __str__(self):
         return f"{self.reference} 缴费基数申报"
 
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse(
+            "contributions:declaration_detail",
+            kwargs={"declaration_reference": self.reference},
+        )
+
     def review_employer_id(self):
         return self.employer_id
+
+    # Review hooks (portal.review); the rules live in contributions.declarations.
+    def review_summary(self) -> str:
+        from contributions.declarations import declaration_summary
+
+        return declaration_summary(self)
+
+    def review_prechecks(self) -> list[dict]:
+        from contributions.declarations import declaration_prechecks
+
+        return declaration_prechecks(self)
+
+    def review_on_decided(self, *, actor, decision: str, comment: str) -> None:
+        from contributions.declarations import declaration_on_decided
+
+        declaration_on_decided(self, actor=actor, decision=decision)
+
+    def review_notifications(self, *, decision: str, comment: str) -> list[dict]:
+        from contributions.declarations import declaration_notifications
+
+        return declaration_notifications(self, decision=decision, comment=comment)
 
 
 class BaseDeclarationLine(models.Model):
