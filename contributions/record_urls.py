@@ -1,3 +1,16 @@
-"""URLs of one contribution feature, included by contributions.urls."""
+"""URLs of 查询统计 (/contributions/records/): records, why a record is missing, exports."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from contributions import record_views
+
+urlpatterns = [
+    path("", record_views.RecordListView.as_view(), name="record_list"),
+    path("why/", record_views.MissingCauseView.as_view(), name="record_missing_cause"),
+    path("exports/", record_views.ExportView.as_view(), name="export_list"),
+    path(
+        "exports/<str:export_reference>/download/",
+        record_views.ExportDownloadView.as_view(),
+        name="export_download",
+    ),
+]

@@ -1,0 +1,203 @@
+"""Forms of 查询统计: the record filters, the missing-record question, and exports."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from contributions.common import add_months, parse_month
+from contributions.models import ExportJob, InsuranceType
+from enrollment.models import Enrolment, InsuranceCode
+from portal.ratelimit import RateLimitUnavailable, hit, peek
+
+DEFAULT_MONTHS = 12
+PASSWORD_WINDOW = 15 * 60  # wrong passwords on the export form are counted per 15 minutes
+
+
+def max_months() -> int:
+    return getattr(settings, "CONTRIBUTIONS_RECORDS_MAX_MONTHS", 36)
+
+
+def current_month() -> datetime.date:
+    return timezone.localdate().replace(day=1)
+
+
+class MonthField(forms.CharField):
+    """A month typed as YYYY-MM; never later than the current month."""
+
+    default_error_messages = {
+        "invalid": _("请按“年-月”格式填写,如 2026-07"),
+        "future": _("不能查询未来月份"),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 10)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        try:
+            month = parse_month(value)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if month.year < 1990:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if month > current_month():
+            raise forms.ValidationError(self.error_messages["future"], code="future")
+        return month
+
+
+class RecordFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("姓名或证件号码"),
+        required=False,
+        max_length=50,
+        help_text=_("姓名可输入部分;证件号码须输入完整号码。"),
+    )
+    month_from = MonthField(label=_("起始年月"), help_text=_("如 2026-01"))
+    month_to = MonthField(label=_("截止年月"), help_text=_("如 2026-12,不能晚于本月"))
+    insurance_type = forms.ChoiceField(
+        label=_("险种"), required=False, choices=[("", _("全部")), *InsuranceType.choices]
+    )
+
+    error_messages = {
+        "order": _("截止年月不能早于起始年月"),
+        "too_long": _("一次最多查询 %(max)s 个月,请缩小年月范围"),
+    }
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        month_from, month_to = data.get("month_from"), data.get("month_to")
+        # Without months: the last 12 months up to this one.
+        if month_to is None:
+            month_to = (
+                min(add_months(month_from, DEFAULT_MONTHS - 1), current_month())
+                if month_from
+                else current_month()
+            )
+        if month_from is None:
+            month_from = add_months(month_to, -(DEFAULT_MONTHS - 1))
+        if month_from > month_to:
+            self.add_error("month_to", self.error_messages["order"])
+        elif (month_to.year - month_from.year) * 12 + month_to.month - month_from.month >= (
+            max_months()
+        ):
+            self.add_error("month_to", self.error_messages["too_long"] % {"max": max_months()})
+        data["month_from"], data["month_to"] = month_from, month_to
+        data["q"] = " ".join((data.get("q") or "").split())
+        return data
+
+    def filters(self) -> dict | None:
+        """The valid filters for records_for_agent, or None when the form has errors."""
+        if not self.is_valid():
+            return None
+        return {
+            name: self.cleaned_data[name]
+            for name in ("q", "month_from", "month_to", "insurance_type")
+        }
+
+    def query_params(self) -> dict[str, str]:
+        """The filters as typed (for links and hidden fields)."""
+        return {
+            name: (self.data.get(name) or "")
+            for name in ("q", "month_from", "month_to", "insurance_type")
+        }
+
+
+class MissingCauseForm(forms.Form):
+    """查询某人某月无记录原因: a person (name or full document number) and one month."""
+
+    q = forms.CharField(
+        label=_("姓名或证件号码"),
+        max_length=50,
+        required=False,
+        help_text=_("建议输入完整证件号码;同名人员较多时按姓名无法确定是哪一位。"),
+    )
+    person = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    month = MonthField(label=_("年月"), required=True, help_text=_("如 2026-07"))
+
+    error_messages = {"who": _("请输入姓名或证件号码")}
+
+    def clean(self):
+        data = super().clean()
+        data["q"] = " ".join((data.get("q") or "").split())
+        if not data["q"] and not data.get("person") and "q" not in self.errors:
+            self.add_error("q", self.error_messages["who"])
+        return data
+
+
+class ExportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("导出内容"), choices=ExportJob.Kind.choices)
+    format = forms.ChoiceField(label=_("文件格式"), choices=ExportJob.Format.choices)
+    full = forms.BooleanField(
+        label=_("完整导出(含完整证件号码、手机号)"),
+        required=False,
+        help_text=_("默认导出的证件号码、手机号已脱敏;完整导出须再次输入登录密码,并记入审计日志。"),
+    )
+    password = forms.CharField(
+        label=_("登录密码"),
+        required=False,
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(render_value=False),
+    )
+    # Roster filters (the roster's own names).
+    status = forms.ChoiceField(
+        label=_("参保状态"), required=False, choices=[("", _("全部")), *Enrolment.Status.choices]
+    )
+    insurance_code = forms.ChoiceField(
+        label=_("参保险种"), required=False, choices=[("", _("全部")), *InsuranceCode.choices]
+    )
+
+    error_messages = {
+        "password_required": _("完整导出须输入您的登录密码"),
+        "password_wrong": _("密码不正确,完整导出未执行;如需脱敏导出,请取消勾选“完整导出”"),
+        "password_locked": _("密码连续输错次数过多,请 %(minutes)s 分钟后再试完整导出"),
+        "unavailable": _("系统繁忙,暂不能校验密码,请稍后再试"),
+    }
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        data = super().clean()
+        if data.get("full"):
+            password = data.get("password") or ""
+            if not password:
+                self.add_error("password", self.error_messages["password_required"])
+            else:
+                self._check_password(password)
+        data.pop("password", None)
+        return data
+
+    def _check_password(self, password: str) -> None:
+        """Check the password; wrong ones are counted per user (fixed window, fail closed)."""
+        key = f"export-password:{self.user.pk if self.user else 0}"
+        limit = settings.RATE_LIMITS["password_failures_per_agent"]
+        try:
+            failures = peek(key, window=PASSWORD_WINDOW)
+        except RateLimitUnavailable:
+            self.add_error("password", self.error_messages["unavailable"])
+            return
+        if failures >= limit:
+            self.add_error(
+                "password",
+                self.error_messages["password_locked"] % {"minutes": PASSWORD_WINDOW // 60},
+            )
+            return
+        if self.user is None or not self.user.check_password(password):
+            try:
+                hit(key, limit=limit, window=PASSWORD_WINDOW)
+            except RateLimitUnavailable:
+                pass
+            self.add_error("password", self.error_messages["password_wrong"])
