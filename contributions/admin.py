@@ -7,7 +7,14 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from contributions.models import PolicyPeriod, PolicyRate, RiskClass, RoundingRule
+from contributions.models import (
+    ContributionAccount,
+    PolicyPeriod,
+    PolicyRate,
+    RegionContributionSettings,
+    RiskClass,
+    RoundingRule,
+)
 from contributions.services import policy_admin_change_record
 
 
@@ -94,6 +101,14 @@ class PolicyPeriodAdmin(SimpleHistoryAdmin):
     def demo_figures(self, obj):
         return obj.is_demo
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and obj.is_published and {"base_lower", "base_upper"} & set(form.changed_data):
+            # Bills computed with the old bounds are recomputed (补缴/退费) after commit.
+            from contributions.billing import bills_recompute_on_commit
+
+            bills_recompute_on_commit(period=obj)
+
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)
         for obj in formset.deleted_objects:
@@ -138,3 +153,38 @@ class RoundingRuleAdmin(SimpleHistoryAdmin):
     list_filter = ["region", "insurance_type", "side", "method"]
     list_select_related = ["region"]
     search_fields = ["region__code", "region__name"]
+
+
+@admin.register(RegionContributionSettings)
+class RegionContributionSettingsAdmin(admin.ModelAdmin):
+    list_display = [
+        "region",
+        "declaration_requires_review",
+        "joiner_cutoff_day",
+        "payment_due_day",
+    ]
+    list_select_related = ["region"]
+    search_fields = ["region__code", "region__name"]
+
+
+@admin.register(ContributionAccount)
+class ContributionAccountAdmin(SimpleHistoryAdmin):
+    """A unit's 工伤 risk class and floating factor; bills use them from the next generation."""
+
+    list_display = ["employer", "risk_class", "work_injury_float", "updated_at"]
+    list_filter = ["risk_class"]
+    list_select_related = ["employer"]
+    search_fields = ["employer__name", "employer__ss_number", "employer__uscc"]
+    raw_id_fields = ["employer"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["employer"] if obj else []
+
+
+# Each feature keeps its clerk screens in its own module.
+from contributions import (  # noqa: E402,F401
+    admin_billing,
+    admin_declarations,
+    admin_payments,
+    admin_proofs,
+)

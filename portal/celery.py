@@ -51,6 +51,23 @@ app.conf.update(
             "task": "employers.tasks.agents_disable_dormant",
             "schedule": crontab(hour=2, minute=30),  # daily, at night (Asia/Shanghai)
         },
+        "enrollment-cleanup-orphan-files": {
+            "task": "enrollment.tasks.cleanup_orphan_files",
+            "schedule": crontab(hour=3, minute=45),  # daily: files of rolled-back writes
+        },
+        "contributions-exports-cleanup": {
+            "task": "contributions.tasks.exports_cleanup",
+            "schedule": crontab(hour=3, minute=15),  # daily: export files expire after 7 days
+        },
+        "contributions-bills-generate-all": {
+            "task": "contributions.tasks.bills_generate_all",
+            # The current month's bills of every active unit, on the 1st at 01:00 (Asia/Shanghai).
+            "schedule": crontab(day_of_month=1, hour=1, minute=0),
+        },
+        "contributions-payments-settle-due": {
+            "task": "contributions.tasks.payments_settle_due",
+            "schedule": crontab(minute=5),  # hourly: debited contributions reach 已到账
+        },
     },
 )
 

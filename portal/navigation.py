@@ -45,22 +45,28 @@ MODULES = [
         "contributions",
         _("缴费申报"),
         [
-            MenuItem(_("缴费基数申报"), permission="contributions.declare"),
-            MenuItem(_("月度核定"), permission="contributions.monthly"),
-            MenuItem(_("缴费确认"), permission="contributions.pay"),
+            MenuItem(
+                _("缴费基数申报"), "contributions:declaration", permission="contributions.declare"
+            ),
+            MenuItem(_("月度核定"), "contributions:bill_list", permission="contributions.monthly"),
+            MenuItem(_("缴费确认"), "contributions:bill_awaiting", permission="contributions.pay"),
         ],
     ),
     Module(
         "queries",
         _("查询统计"),
         [
-            MenuItem(_("缴费记录查询"), permission="queries.view"),
+            MenuItem(_("缴费记录查询"), "contributions:record_list", permission="queries.view"),
             MenuItem(_("参保人员查询"), permission="queries.view"),
-            MenuItem(_("数据导出"), permission="queries.export"),
+            MenuItem(_("数据导出"), "contributions:export_list", permission="queries.export"),
         ],
     ),
     Module("benefits", _("待遇申领"), [MenuItem(_("待遇申领"), permission="benefits.claim")]),
-    Module("proofs", _("打印证明"), [MenuItem(_("参保缴费证明"), permission="proofs.print")]),
+    Module(
+        "proofs",
+        _("打印证明"),
+        [MenuItem(_("参保缴费证明"), "contributions:proof_list", permission="proofs.print")],
+    ),
 ]
 
 

@@ -411,6 +411,18 @@ CLERK_EXTRA_PERMISSIONS = (
         for model in ("policyperiod", "policyrate", "roundingrule")
         for verb in ("view", "add", "change")
     ),
+    # Monthly bills are read-only in the admin; the change permission stands for 重新核定.
+    "contributions.view_monthlybill",
+    "contributions.change_monthlybill",
+    "contributions.view_billline",
+    # A unit's 工伤 risk class and floating factor; a region's declaration and billing settings.
+    "contributions.view_contributionaccount",
+    "contributions.change_contributionaccount",
+    "contributions.view_regioncontributionsettings",
+    "contributions.add_regioncontributionsettings",
+    "contributions.change_regioncontributionsettings",
+    # Issued 参保缴费证明, read-only (personal data masked as on the public check page).
+    "contributions.view_contributionproof",
 )
 
 

@@ -263,6 +263,11 @@ SANDBOX_PROVIDERS = env_bool("SANDBOX_PROVIDERS", DEBUG)
 FACE_PROVIDER = os.environ.get("FACE_PROVIDER", "sandbox")
 FACE_CALLBACK_SECRET = os.environ.get("FACE_CALLBACK_SECRET", "dev-only-face-callback-secret")
 BANK_ADAPTER = os.environ.get("BANK_ADAPTER", "sandbox")
+# The bank that debits contributions (contributions/bank.py); the sandbox opens a unit's demo
+# account with this balance and settles in 3–5 working days (a fixed number when set).
+CONTRIBUTION_BANK_ADAPTER = os.environ.get("CONTRIBUTION_BANK_ADAPTER", "sandbox")
+SANDBOX_BANK_DEFAULT_BALANCE = os.environ.get("SANDBOX_BANK_DEFAULT_BALANCE", "1000000.00")
+SANDBOX_BANK_SETTLEMENT_DAYS = None
 # Clerks are privileged users: the admin asks for a TOTP code after the password (等保 2.0
 # level 3). Turn it off only on a developer's own machine.
 ADMIN_REQUIRE_OTP = env_bool("ADMIN_REQUIRE_OTP", True)
@@ -286,7 +291,13 @@ RATE_LIMITS = {
     "session_idle_seconds": SESSION_IDLE_TIMEOUT,
     "session_absolute_seconds": SESSION_COOKIE_AGE,
     "dormant_agent_days": 90,
+    # Public check of a proof's verification code (/proof/), per client address.
+    "proof_checks_per_ip_per_minute": 30,
+    "proof_checks_per_ip_per_day": 300,
 }
+# The address the public reaches the portal at, printed in proofs' QR codes (e.g.
+# https://sbwt.example.gov.cn); empty: the host of the request that issued the proof.
+PORTAL_PUBLIC_BASE_URL = os.environ.get("PORTAL_PUBLIC_BASE_URL", "").rstrip("/")
 
 # Login lockout (django-axes): 5 consecutive password failures lock the agent until a clerk or
 # `manage.py unlock_agent` unlocks it (no cool-off). Locking by username only: locking an address

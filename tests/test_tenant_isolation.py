@@ -33,6 +33,10 @@ UNIT_B_PARAMS = {
     "token": lambda b: b.face_session.token,
     "enrolment_id": lambda b: unit_enrolment(b).pk,
     "attachment_id": lambda b: unit_attachment(b).pk,
+    "declaration_reference": lambda b: unit_declaration(b).reference,
+    "proof_id": lambda b: unit_proof(b).pk,
+    "bill_reference": lambda b: unit_bill(b).reference,
+    "export_reference": lambda b: unit_export_job(b).reference,
     # The admin's generic object parameters.
     "object_id": lambda b: b.agent.pk,
     "id": lambda b: b.agent.user_id,
@@ -74,6 +78,11 @@ PUBLIC = {
         "its random token is the capability, as at the real provider"
     ),
     "verification:sandbox_bank": "plays the bank in development only (SANDBOX_PROVIDERS)",
+    "proof_public:form": "public proof check: a form for a verification code, no unit data",
+    "proof_public:check": (
+        "public proof check: shows a proof only to whoever holds its 79-bit code (what a QR on "
+        "the paper gives), with the person's data masked; rate-limited per address"
+    ),
 }
 
 REFUSED = {403, 404}
@@ -167,6 +176,80 @@ def unit_enrolment(unit: Unit):
     return unit.enrolment
 
 
+def unit_export_job(unit: Unit):
+    """A finished export job of the unit's, with a file (made once)."""
+    if not hasattr(unit, "export_job"):
+        from django.core.files.base import ContentFile
+
+        from contributions.models import ExportJob
+
+        unit.export_job = ExportJob.objects.create(
+            reference=f"DC{unit.application.reference[2:]}",
+            employer=unit.agent.employer,
+            requested_by=unit.agent,
+            kind=ExportJob.Kind.ROSTER,
+            format=ExportJob.Format.CSV,
+            status=ExportJob.Status.DONE,
+            expires_at=timezone.now() + datetime.timedelta(days=7),
+        )
+        unit.export_job.file.save("roster.csv", ContentFile(b"\xef\xbb\xbfname\n"), save=True)
+        unit.markers.append(unit.export_job.reference)
+    return unit.export_job
+
+
+def unit_proof(unit: Unit):
+    """A 参保缴费证明 of the unit's (made once), for the 打印证明 URLs."""
+    if not hasattr(unit, "proof"):
+        from django.core.files.base import ContentFile
+
+        from contributions.models import ContributionProof
+
+        unit.proof = ContributionProof(
+            code=f"PRF{unit.application.reference[2:]}"[:16].upper(),
+            kind=ContributionProof.Kind.UNIT,
+            employer=unit.agent.employer,
+            month_from=datetime.date(2026, 1, 1),
+            month_to=datetime.date(2026, 6, 1),
+            content={"unit": {"name": unit.agent.employer.name}},
+            created_by=unit.agent,
+        )
+        unit.proof.pdf.save("proof.pdf", ContentFile(b"%PDF-1.4"), save=True)
+        unit.markers.append(unit.proof.code)
+    return unit.proof
+
+
+def unit_declaration(unit: Unit):
+    """A 缴费基数申报 of the unit's for its one employee (made once)."""
+    if not hasattr(unit, "declaration"):
+        import uuid
+        from decimal import Decimal
+
+        from contributions.models import BaseDeclaration, BaseDeclarationLine, PolicyPeriod
+
+        employer = unit.agent.employer
+        period = PolicyPeriod.objects.filter(region=employer.region).first()
+        if period is None:
+            from tests.contributions.factories import make_period
+
+            period = make_period(employer.region)
+        unit.declaration = BaseDeclaration.objects.create(
+            reference=f"JS{unit.application.reference[2:]}",
+            employer=employer,
+            period=period,
+            submitted_by=unit.agent,
+            source=BaseDeclaration.Source.SCREEN,
+            idempotency_key=uuid.uuid4(),
+        )
+        BaseDeclarationLine.objects.create(
+            declaration=unit.declaration,
+            enrolment=unit_enrolment(unit),
+            declared_base=Decimal("9000"),
+            wage=Decimal("9000"),
+        )
+        unit.markers.append(unit.declaration.reference)
+    return unit.declaration
+
+
 def unit_attachment(unit: Unit):
     """An attachment of an add-employee filing of the unit's (made once)."""
     if not hasattr(unit, "attachment"):
@@ -198,11 +281,32 @@ def unit_attachment(unit: Unit):
     return unit.attachment
 
 
+def unit_bill(unit: Unit):
+    """A monthly bill of the unit's (made once), for the 月度核定 and 缴费确认 URLs."""
+    if not hasattr(unit, "bill"):
+        from contributions.models import PolicyPeriod
+        from tests.contributions.bill_helpers import create_bill
+        from tests.contributions.factories import make_period
+
+        employer = unit.agent.employer
+        month = datetime.date(2026, 7, 1)
+        if not PolicyPeriod.objects.filter(
+            region=employer.region, starts_on__lte=month, ends_on__gte=month
+        ).exists():
+            make_period(employer.region)
+        unit.bill = create_bill(employer, month, [unit_enrolment(unit)])
+        unit.markers.append(unit.bill.reference)
+    return unit.bill
+
+
 @pytest.fixture
 def units():
     a, b = make_unit("甲"), make_unit("乙")
     unit_enrolment(b)  # B employs someone, so that the roster pages are checked for leaks
     unit_attachment(b)  # and has an add filing, so that the filing lists are checked too
+    unit_declaration(b)  # and a base declaration, for the declaration list
+    unit_proof(b)  # and an issued proof, so that the proof list is checked too
+    unit_bill(b)  # and a monthly bill, so that the bill lists are checked too
     return a, b
 
 
