@@ -8,9 +8,7 @@ The roster's columns and rows come from enrollment.exports; the records' are def
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -23,8 +21,6 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 from contributions.common import new_reference
 from contributions.models import BillKind, BillStatus, ExportJob, InsuranceType
@@ -38,6 +34,7 @@ from enrollment.exports import (
 )
 from enrollment.roster import roster_for_agent
 from portal.audit import audit_log
+from portal.spreadsheets import csv_chunks, xlsx_file
 
 logger = logging.getLogger(__name__)
 
@@ -117,43 +114,19 @@ def record_export_rows(queryset: QuerySet, *, full: bool) -> Iterator[list[str]]
 
 
 def records_xlsx(rows: Iterable[list[str]], *, full: bool) -> tempfile.SpooledTemporaryFile:
-    """Write record rows into a workbook (write-only); ID numbers as text. Return it rewound."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("缴费记录"))
-    sheet.column_dimensions["B"].width = 12
-    sheet.column_dimensions["C"].width = 22
-    sheet.column_dimensions["D"].width = 16
-    sheet.column_dimensions["L"].width = 22
-    sheet.append(record_headers(full=full))
-    for row in rows:
-        cells = list(row)
-        id_cell = WriteOnlyCell(sheet, value=cells[RECORD_ID_COLUMN])
-        id_cell.number_format = "@"
-        cells[RECORD_ID_COLUMN] = id_cell
-        sheet.append(cells)
-    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    workbook.save(out)
-    out.seek(0)
-    return out
-
-
-class _Echo:
-    def write(self, value):
-        return value
+    """Write record rows into a workbook; ID numbers as text. Return it rewound."""
+    return xlsx_file(
+        title=_("缴费记录"),
+        headers=record_headers(full=full),
+        rows=rows,
+        text_columns=(RECORD_ID_COLUMN,),
+        widths={"B": 12, "C": 22, "D": 16, "L": 22},
+    )
 
 
 def records_csv_chunks(rows: Iterable[list[str]], *, full: bool) -> Iterator[str]:
     """Yield CSV text with a UTF-8 byte-order mark, so that Excel opens Chinese correctly."""
-    yield "\ufeff" + csv.writer(_Echo()).writerow(record_headers(full=full))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for count, row in enumerate(rows, 1):
-        writer.writerow(row)
-        if count % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return csv_chunks(headers=record_headers(full=full), rows=rows)
 
 
 # What an export contains --------------------------------------------------------------------

@@ -7,17 +7,14 @@ written as text: Excel keeps only 15 significant digits of a number.
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 from enrollment.models import Enrolment, InsuranceCode
+from portal.spreadsheets import csv_chunks, xlsx_file
 
 CHUNK = 2000
 # Cells starting with these are formulas to a spreadsheet (CSV/formula injection).
@@ -81,39 +78,16 @@ def roster_export_rows(queryset: QuerySet, *, full: bool) -> Iterator[list[str]]
 
 
 def roster_xlsx(rows: Iterable[list[str]], *, full: bool) -> tempfile.SpooledTemporaryFile:
-    """Write the rows into a workbook (openpyxl write-only); return the file, rewound."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("参保人员花名册"))
-    sheet.column_dimensions["A"].width = 12
-    sheet.column_dimensions["C"].width = 22
-    sheet.append(roster_headers(full=full))
-    for row in rows:
-        cells = list(row)
-        id_cell = WriteOnlyCell(sheet, value=cells[ID_COLUMN])
-        id_cell.number_format = "@"
-        cells[ID_COLUMN] = id_cell
-        sheet.append(cells)
-    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    workbook.save(out)
-    out.seek(0)
-    return out
-
-
-class _Echo:
-    def write(self, value):
-        return value
+    """Write the rows into a workbook; return the file, rewound."""
+    return xlsx_file(
+        title=_("参保人员花名册"),
+        headers=roster_headers(full=full),
+        rows=rows,
+        text_columns=(ID_COLUMN,),
+        widths={"A": 12, "C": 22},
+    )
 
 
 def roster_csv_chunks(rows: Iterable[list[str]], *, full: bool) -> Iterator[str]:
     """Yield CSV text with a UTF-8 byte-order mark, so that Excel opens Chinese correctly."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(roster_headers(full=full))
-    buffer = io.StringIO()
-    chunk_writer = csv.writer(buffer)
-    for count, row in enumerate(rows, 1):
-        chunk_writer.writerow(row)
-        if count % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return csv_chunks(headers=roster_headers(full=full), rows=rows)
