@@ -9,10 +9,10 @@ migrates it, bulk-creates the unit's persons with active enrolments and 12 month
 queries role in with force_login, then times /contributions/records/ with django.test.Client:
 all 12 months (totals over 480,000 lines), a deep page, one insurance type, one month, a name,
 a full document number, and one person and one month (with the missing-record cause); the
-"cold totals" row clears the cache before each request, so the per-bill totals are summed from
-the lines again. It prints the median and p95 in ms and the SQL queries per request, then
-EXPLAIN ANALYZE of every query over 20 ms. The target is under 300 ms at a constant number of
-queries (the cold row is shown, not judged).
+"empty cache" row clears the cache before each request (the totals come from the bills' stored
+per-type sums, so it should cost the same). It prints the median and p95 in ms and the SQL
+queries per request, then EXPLAIN ANALYZE of every query over 20 ms. The target is under 300 ms
+at a constant number of queries.
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ def seed_bills(employer, months: int, rng) -> int:
                 person_count=len(enrolments),
                 due_on=month.replace(day=28),
             )
+            per_type: dict[str, list] = {}
             with connection.cursor() as cursor:
                 raw = cursor.connection  # psycopg 3
                 with raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -129,6 +130,17 @@ def seed_bills(employer, months: int, rng) -> int:
                                 )
                             )
                             count += 1
+                            sums = per_type.setdefault(kind, [0, Decimal("0"), Decimal("0")])
+                            sums[0] += 1
+                            sums[1] += employer_amount
+                            sums[2] += personal_amount
+            bill.employer_total = sum(v[1] for v in per_type.values())
+            bill.personal_total = sum(v[2] for v in per_type.values())
+            bill.total = bill.employer_total + bill.personal_total
+            bill.type_totals = {
+                k: [v[0], f"{v[1]:.2f}", f"{v[2]:.2f}"] for k, v in per_type.items()
+            }
+            bill.save(update_fields=["employer_total", "personal_total", "total", "type_totals"])
     rate = count / (time.perf_counter() - started)
     print(f"  {employer.name}: {count:,} bill lines in {months} bills ({rate:,.0f} rows/s)")
     return count
@@ -242,7 +254,7 @@ def main() -> None:
 
     views = [
         (f"{args.months} months, all", whole),
-        (f"{args.months} months, cold totals", whole, cold),
+        (f"{args.months} months, empty cache", whole, cold),
         ("page 2000", whole + "&page=2000"),
         ("insurance_type=pension", whole + "&insurance_type=pension"),
         ("one month", f"{RECORDS}?month_from={last}&month_to={last}"),
@@ -278,8 +290,7 @@ def main() -> None:
             f"{result['sql_median']:7.1f} {result['rows']:5d}  {verdict}",
             flush=True,
         )
-    # The cold row is reported, not judged: it is the first view after every bill changed.
-    worst = max(result["p95"] for label, result in results if "cold" not in label)
+    worst = max(result["p95"] for label, result in results)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"target p95 < {TARGET_MS:.0f} ms: {'met' if worst < TARGET_MS else 'NOT met'} "

@@ -51,6 +51,7 @@ from contributions.common import (
     contribution_types,
     month_start,
     new_reference,
+    type_totals,
 )
 from contributions.models import (
     RATE_DECIMAL_PLACES,
@@ -447,6 +448,10 @@ def _totals(lines: dict[tuple[int, str], Figures]) -> dict[str, Any]:
         "employer_total": employer,
         "personal_total": personal,
         "total": employer + personal,
+        "type_totals": type_totals(
+            (insurance_type, figures.employer_amount, figures.personal_amount)
+            for (_enrolment_id, insurance_type), figures in lines.items()
+        ),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import secrets
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -27,6 +28,21 @@ CODE_TO_TYPE = {
     "410": InsuranceType.WORK_INJURY.value,
     "510": InsuranceType.MEDICAL.value,
 }
+
+
+def type_totals(items: Iterable[tuple[str, Decimal, Decimal]]) -> dict[str, list]:
+    """Per insurance type [lines, "employer sum", "personal sum"] of (type, employer, personal)
+    amounts: what MonthlyBill.type_totals holds (sums as text, JSON has no decimals)."""
+    sums: dict[str, list] = {}
+    for insurance_type, employer, personal in items:
+        entry = sums.setdefault(str(insurance_type), [0, Decimal("0"), Decimal("0")])
+        entry[0] += 1
+        entry[1] += employer
+        entry[2] += personal
+    return {
+        kind: [rows, f"{employer:.2f}", f"{personal:.2f}"]
+        for kind, (rows, employer, personal) in sums.items()
+    }
 
 
 def new_reference(prefix: str) -> str:

@@ -595,6 +595,9 @@ class MonthlyBill(models.Model):
         _("个人缴费合计"), max_digits=14, decimal_places=2, default=Decimal("0")
     )
     total = models.DecimalField(_("应缴合计"), max_digits=14, decimal_places=2, default=0)
+    # {insurance type: [lines, "employer sum", "personal sum"]}, written with the lines
+    # (contributions.common.type_totals): record totals read it instead of summing the lines.
+    type_totals = models.JSONField(_("各险种合计"), default=dict, blank=True)
     due_on = models.DateField(_("缴费截止日"))
     generated_at = models.DateTimeField(_("核定时间"), default=timezone.now)
     confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)

@@ -153,81 +153,38 @@ def records_totals(queryset: QuerySet) -> RecordTotals:
     return _totals_from(per_type)
 
 
-BILL_TOTALS_CACHE_KEY = "contributions:records:bill-totals:%s"
-BILL_TOTALS_TIMEOUT = 90 * 24 * 60 * 60
-
-
-def _bill_version(bill: dict) -> list:
-    return [
-        bill["generated_at"].isoformat(),
-        str(bill["employer_total"]),
-        str(bill["personal_total"]),
-    ]
-
-
 def records_totals_for_agent(
     agent, *, month_from: datetime.date, month_to: datetime.date, insurance_type: str = ""
 ) -> RecordTotals:
-    """The totals of the unit's records of a month range (no person filter), from per-bill
-    totals.
+    """The totals of the unit's records of a month range (no person filter), from the bills.
 
-    A bill's lines are written once and replaced only when the bill is regenerated, which sets
-    a new generated_at (contributions.billing), so the sums of a bill's lines per insurance type
-    are computed once per bill version and kept in the cache, all of a unit's bills in one
-    entry; an entry counts only while the bill's generated_at and totals are unchanged. A 12
-    month view of 10,000 persons then reads 12 bill rows and one cache entry instead of
-    summing 480,000 lines; the first view after a bill changes sums that bill's lines only.
+    Each bill keeps its lines' sums per insurance type (MonthlyBill.type_totals, written with the
+    lines by contributions.billing), so a 12-month view of 10,000 persons reads 12 bill rows
+    instead of summing 480,000 lines. A bill without them (none is made so) is summed from its
+    lines.
     """
-    from django.core.cache import cache
-
     bills = list(
         MonthlyBill.objects.filter(
             employer_id=agent.employer_id, month__gte=month_from, month__lte=month_to
-        ).values("pk", "month", "generated_at", "employer_total", "personal_total")
+        ).values("pk", "month", "type_totals")
     )
     if not bills:
         return RecordTotals()
-    key = BILL_TOTALS_CACHE_KEY % agent.employer_id
-    try:
-        known = cache.get(key) or {}
-    except Exception:  # noqa: BLE001 — without the cache the totals are summed in SQL
-        known = None
-    entries = {}
-    missing = []
-    for bill in bills:
-        entry = (known or {}).get(str(bill["pk"]))
-        if entry is not None and entry["version"] == _bill_version(bill):
-            entries[bill["pk"]] = entry["types"]
-        else:
-            missing.append(bill)
+    entries = {bill["pk"]: bill["type_totals"] for bill in bills if bill["type_totals"]}
+    missing = [bill["pk"] for bill in bills if not bill["type_totals"]]
     if missing:
-        lines = BillLine.objects.filter(
-            employer_id=agent.employer_id, bill_id__in=[bill["pk"] for bill in missing]
-        )
-        computed: dict[int, dict] = {bill["pk"]: {} for bill in missing}
+        lines = BillLine.objects.filter(employer_id=agent.employer_id, bill_id__in=missing)
         for row in _grouped_totals(lines, "bill_id", "insurance_type"):
-            computed[row["bill_id"]][row["insurance_type"]] = [
+            entries.setdefault(row["bill_id"], {})[row["insurance_type"]] = [
                 row["rows"],
                 str(row["employer"] or ZERO),
                 str(row["personal"] or ZERO),
             ]
-        entries.update(computed)
-        if known is not None:
-            known = dict(known)
-            for bill in missing:
-                known[str(bill["pk"])] = {
-                    "version": _bill_version(bill),
-                    "types": computed[bill["pk"]],
-                }
-            try:
-                cache.set(key, known, BILL_TOTALS_TIMEOUT)
-            except Exception:  # noqa: BLE001 — a cache that cannot be written is skipped
-                pass
     wanted = insurance_type if insurance_type in InsuranceType.values else ""
     per_type: dict[str, list] = {}
     month_rows: dict[datetime.date, int] = {}
     for bill in bills:
-        for kind, (rows, employer, personal) in entries[bill["pk"]].items():
+        for kind, (rows, employer, personal) in entries.get(bill["pk"], {}).items():
             total = per_type.setdefault(kind, [0, ZERO, ZERO])
             total[0] += rows
             total[1] += Decimal(employer)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from contributions.common import contribution_types, new_reference
+from contributions.common import contribution_types, new_reference, type_totals
 from contributions.models import (
     BillKind,
     BillLine,
@@ -101,5 +101,8 @@ def create_bill(
     bill.employer_total = sum((line.employer_amount for line in lines), Decimal("0"))
     bill.personal_total = sum((line.personal_amount for line in lines), Decimal("0"))
     bill.total = bill.employer_total + bill.personal_total
+    bill.type_totals = type_totals(
+        (line.insurance_type, line.employer_amount, line.personal_amount) for line in lines
+    )
     bill.save()
     return bill

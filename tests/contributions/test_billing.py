@@ -477,3 +477,39 @@ def test_query_count_does_not_grow_with_staff(regenerate):
         assert bill.person_count == size
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1], counts
+
+
+def summed_by_type(bill) -> dict:
+    """What MonthlyBill.type_totals should hold, summed from the bill's lines."""
+    sums = {}
+    for line in BillLine.objects.filter(bill=bill):
+        entry = sums.setdefault(line.insurance_type, [0, D("0"), D("0")])
+        entry[0] += 1
+        entry[1] += line.employer_amount
+        entry[2] += line.personal_amount
+    return {kind: [rows, f"{e:.2f}", f"{p:.2f}"] for kind, (rows, e, p) in sums.items()}
+
+
+def test_per_type_totals_are_stored_with_the_lines():
+    employer, _agent, period, (first, second) = create_unit_with_staff(2)
+    bill = bill_generate(employer=employer, month=AUG)
+    bill.refresh_from_db()
+    # 2 persons at 8,000: pension 1280/640 each, medical 784/160, unemployment 40/40, injury 16/0
+    assert bill.type_totals == {
+        "pension": [2, "2560.00", "1280.00"],
+        "medical": [2, "1568.00", "320.00"],
+        "unemployment": [2, "80.00", "80.00"],
+        "work_injury": [2, "32.00", "0.00"],
+    }
+    set_base(first, period, "9000.00")
+    bill_generate(employer=employer, month=AUG)  # recomputed in place
+    bill.refresh_from_db()
+    assert bill.type_totals == summed_by_type(bill)
+    assert bill.type_totals["pension"] == [2, "2720.00", "1360.00"]
+    MonthlyBill.objects.filter(pk=bill.pk).update(status=BillStatus.CONFIRMED)
+    set_base(second, period, "7000.00")  # below the lower bound 7,162: billed at the bound
+    supplement = bill_generate(employer=employer, month=AUG)
+    supplement.refresh_from_db()
+    assert supplement.type_totals == summed_by_type(supplement)
+    # 7,162 − 8,000 = −838: a credit of 134.08 / 67.04 on pension
+    assert supplement.type_totals["pension"] == [1, "-134.08", "-67.04"]
