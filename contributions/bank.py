@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from contributions.models import SandboxBankAccount
+from portal.adapters import adapter_from_setting
 from portal.audit import audit_log
 from portal.workdays import add_working_days
 
@@ -115,15 +115,7 @@ ADAPTERS = {"sandbox": SandboxContributionBank}
 
 def contribution_bank() -> ContributionBankAdapter:
     """Return the configured contribution bank."""
-    name = getattr(settings, "CONTRIBUTION_BANK_ADAPTER", "sandbox")
-    if name in ADAPTERS:
-        return ADAPTERS[name]()
-    try:
-        return import_string(name)()
-    except ImportError as exc:
-        raise ImproperlyConfigured(
-            f"CONTRIBUTION_BANK_ADAPTER {name!r} is not a known bank adapter"
-        ) from exc
+    return adapter_from_setting("CONTRIBUTION_BANK_ADAPTER", ADAPTERS, "bank adapter")
 
 
 def sandbox_bank_active() -> bool:

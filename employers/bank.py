@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from employers.models import PennyDropTransfer, RegistrationApplication, VerificationMethod
+from portal.adapters import adapter_from_setting
 from portal.audit import audit_log
 from portal.identifiers import mask_bank_account
 from portal.models import AuditEvent
@@ -78,13 +78,7 @@ ADAPTERS = {"sandbox": SandboxBank}
 
 def bank_adapter() -> BankAdapter:
     """Return the configured bank: a name in ADAPTERS or a dotted path to a class."""
-    name = getattr(settings, "BANK_ADAPTER", "sandbox")
-    if name in ADAPTERS:
-        return ADAPTERS[name]()
-    try:
-        return import_string(name)()
-    except ImportError as exc:
-        raise ImproperlyConfigured(f"BANK_ADAPTER {name!r} is not a known bank adapter") from exc
+    return adapter_from_setting("BANK_ADAPTER", ADAPTERS, "bank adapter")
 
 
 def memo_text(memo_code: str) -> str:

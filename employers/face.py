@@ -16,14 +16,14 @@ import secrets
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from employers.models import FaceVerificationSession, RegistrationApplication, VerificationMethod
+from portal.adapters import adapter_from_setting
 from portal.audit import audit_log
 from portal.crypto import blind_index
 from portal.models import AuditEvent
@@ -92,13 +92,7 @@ PROVIDERS = {"sandbox": SandboxFaceProvider}
 
 def face_provider() -> FaceProvider:
     """Return the configured provider: a name in PROVIDERS or a dotted path to a class."""
-    name = getattr(settings, "FACE_PROVIDER", "sandbox")
-    if name in PROVIDERS:
-        return PROVIDERS[name]()
-    try:
-        return import_string(name)()
-    except ImportError as exc:
-        raise ImproperlyConfigured(f"FACE_PROVIDER {name!r} is not a known provider") from exc
+    return adapter_from_setting("FACE_PROVIDER", PROVIDERS, "provider")
 
 
 def callback_secret() -> str:

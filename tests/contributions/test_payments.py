@@ -8,12 +8,11 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contributions import bank
 from contributions.bank import (
     INSUFFICIENT_FUNDS,
     SandboxContributionBank,
@@ -306,7 +305,7 @@ def test_the_adapter_comes_from_the_setting(settings):
     settings.CONTRIBUTION_BANK_ADAPTER = "contributions.bank.SandboxContributionBank"
     assert isinstance(contribution_bank(), SandboxContributionBank)
     settings.CONTRIBUTION_BANK_ADAPTER = "no.such.Bank"
-    with pytest.raises(bank.ImproperlyConfigured):
+    with pytest.raises(ImproperlyConfigured):
         contribution_bank()
 
 
