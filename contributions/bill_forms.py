@@ -6,10 +6,9 @@ import datetime
 from decimal import Decimal
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contributions.common import parse_month
+from contributions.fields import PastMonthField
 from contributions.payments import MONTH_IN_FUTURE
 
 EARLIEST_MONTH = datetime.date(2000, 1, 1)
@@ -25,36 +24,14 @@ class BillMonthForm(forms.Form):
         "future": MONTH_IN_FUTURE,
     }
 
-    month = forms.CharField(
+    month = PastMonthField(
         label=_("费款所属期"),
-        max_length=10,
+        required=True,
+        earliest=EARLIEST_MONTH,
         help_text=_("格式为“年-月”,如 2026-07;最晚可选当月。"),
-        error_messages={"required": error_messages["required"]},
+        error_messages=error_messages,
         widget=forms.TextInput(attrs={"placeholder": "2026-07", "inputmode": "numeric"}),
     )
-
-    def clean_month(self) -> datetime.date:
-        text = self.cleaned_data["month"].strip()
-        try:
-            month = parse_month(text)
-        except ValueError:
-            raise forms.ValidationError(
-                self.error_messages["invalid"], code="invalid", params={"value": text[:10]}
-            ) from None
-        this_month = timezone.localdate().replace(day=1)
-        if month > this_month:
-            raise forms.ValidationError(
-                self.error_messages["future"],
-                code="future",
-                params={"month": f"{this_month:%Y-%m}"},
-            )
-        if month < EARLIEST_MONTH:
-            raise forms.ValidationError(
-                self.error_messages["too_early"],
-                code="too_early",
-                params={"month": f"{EARLIEST_MONTH:%Y-%m}"},
-            )
-        return month
 
 
 class BillPayForm(forms.Form):

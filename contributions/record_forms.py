@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime
-
 from django import forms
 from django.conf import settings
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contributions.common import add_months, parse_month
+from contributions.common import add_months
+from contributions.fields import PastMonthField, current_month
 from contributions.models import ExportJob, InsuranceType
 from enrollment.models import Enrolment, InsuranceCode
 from portal.ratelimit import RateLimitUnavailable, hit, peek
@@ -22,36 +20,8 @@ def max_months() -> int:
     return getattr(settings, "CONTRIBUTIONS_RECORDS_MAX_MONTHS", 36)
 
 
-def current_month() -> datetime.date:
-    return timezone.localdate().replace(day=1)
-
-
-class MonthField(forms.CharField):
-    """A month typed as YYYY-MM; never later than the current month."""
-
-    default_error_messages = {
-        "invalid": _("请按“年-月”格式填写,如 2026-07"),
-        "future": _("不能查询未来月份"),
-    }
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 10)
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def clean(self, value):
-        value = super().clean(value)
-        if not value:
-            return None
-        try:
-            month = parse_month(value)
-        except ValueError:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
-        if month.year < 1990:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        if month > current_month():
-            raise forms.ValidationError(self.error_messages["future"], code="future")
-        return month
+# The record pages' month field: the shared one with its defaults (from 1990, messages of 查询).
+MonthField = PastMonthField
 
 
 class RecordFilterForm(forms.Form):
