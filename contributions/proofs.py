@@ -41,7 +41,7 @@ from contributions.models import (
 from enrollment.models import Enrolment, InsuranceCode, Person
 from enrollment.roster import roster_for_agent
 from portal.audit import audit_log
-from portal.identifiers import mask_id_number
+from portal.identifiers import mask_id_number, mask_name
 
 # 16 characters of 31 (no 0/O, 1/I/L): about 79 bits, read aloud and typed without confusion.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -119,19 +119,6 @@ def proof_check_url(code: str, request=None) -> str:
 def proof_form_url(request=None) -> str:
     """The absolute address of the public page where a code is typed in."""
     return _absolute(reverse("proof_public:form"), request)
-
-
-# Masking --------------------------------------------------------------------------------------
-
-
-def mask_name(name: str) -> str:
-    """Keep the first and last character: 张三 → 张*, 张小三 → 张*三, 欧阳明月 → 欧**月."""
-    name = " ".join(str(name or "").split())
-    if len(name) <= 1:
-        return "*" * len(name)
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 # Months ---------------------------------------------------------------------------------------

@@ -17,19 +17,12 @@ from django.utils.translation import gettext as _
 
 from enrollment.models import Enrolment, RemoveEmployeeFiling
 from enrollment.removal import NOT_ACTIVE, removal_month_check
+from portal.identifiers import mask_name_to_surname as masked_name
 from portal.models import Notification
 
 
 def _check(key: str, label: str, passed: bool, detail: str = "") -> dict:
     return {"key": key, "label": label, "passed": bool(passed), "detail": detail}
-
-
-def masked_name(name: str) -> str:
-    """Keep the surname only: 张三 → 张*, 欧阳娜娜 → 欧***."""
-    name = (name or "").strip()
-    if not name:
-        return ""
-    return name[0] + "*" * max(len(name) - 1, 1)
 
 
 def last_day_of_month(month: datetime.date) -> datetime.date:

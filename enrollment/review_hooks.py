@@ -16,17 +16,12 @@ from django.utils.translation import gettext as _
 
 from contributions.policy import validate_base
 from enrollment.models import AddEmployeeFiling, Attachment, Enrolment
+from portal.identifiers import mask_name_to_surname as masked_name
 from portal.models import Notification
 
 
 def _check(key: str, label: str, passed: bool, detail: str = "") -> dict:
     return {"key": key, "label": label, "passed": bool(passed), "detail": detail}
-
-
-def masked_name(name: str) -> str:
-    """The surname and stars (张*): enough for the unit to recognise, nothing more in an SMS."""
-    name = (name or "").strip()
-    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
 
 
 def add_filing_prechecks(filing: AddEmployeeFiling) -> list[dict]:

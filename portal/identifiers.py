@@ -146,3 +146,20 @@ def mask_bank_account(value: str) -> str:
     if len(value) <= 4:
         return "*" * len(value)
     return "*" * (len(value) - 4) + value[-4:]
+
+
+def mask_name(name: str) -> str:
+    """Keep the first and last character: 张三 → 张*, 张小三 → 张*三, 欧阳明月 → 欧**月."""
+    name = " ".join(str(name or "").split())
+    if len(name) <= 1:
+        return "*" * len(name)
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_name_to_surname(name: str) -> str:
+    """Keep the surname only (enough for a unit to recognise, nothing more in an SMS):
+    张三 → 张*, 欧阳娜娜 → 欧***, 王 → 王*."""
+    name = (name or "").strip()
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
