@@ -99,3 +99,64 @@ def machine_facts() -> str:
         f"machine: {os.cpu_count()} cores ({cpu}), {memory} RAM, Python "
         f"{platform.python_version()}, PostgreSQL {pg_version} (shared_buffers {shared_buffers})"
     )
+
+
+# Timing pages -----------------------------------------------------------------------------------
+
+SLOW_QUERY_MS = 20.0
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def measure(client, url: str, *, requests: int, warmups: int, count_rows, before=None) -> dict:
+    """Time GET url with the Django test client: median and p95 ms, the query counts seen, the
+    median SQL ms, the rows ``count_rows(content)`` finds on the page, and the queries over
+    SLOW_QUERY_MS. ``before`` (if given) runs before each timed request, untimed."""
+    import statistics
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(warmups):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    times, counts, sql_ms = [], [], []
+    slow: dict[str, dict] = {}
+    rows = 0
+    for _ in range(requests):
+        if before is not None:
+            before()
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(url)
+            elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, (url, response.status_code)
+        rows = count_rows(response.content)
+        times.append(elapsed)
+        counts.append(len(captured.captured_queries))
+        sql_ms.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+        for query in captured.captured_queries:
+            ms = float(query["time"]) * 1000
+            shape = query["sql"][:60]
+            if ms >= SLOW_QUERY_MS and ms > slow.get(shape, {}).get("ms", 0):
+                slow[shape] = {"ms": ms, "sql": query["sql"]}
+    return {
+        "median": statistics.median(times),
+        "p95": percentile(times, 0.95),
+        "queries": sorted(set(counts)),
+        "sql_median": statistics.median(sql_ms),
+        "rows": rows,
+        "slow": list(slow.values()),
+    }
+
+
+def explain(sql: str) -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+        return [row[0] for row in cursor.fetchall()]

@@ -21,7 +21,6 @@ import argparse
 import datetime
 import os
 import random
-import statistics
 import sys
 import time
 from decimal import ROUND_HALF_UP, Decimal
@@ -29,12 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchdb import machine_facts, recreate_database  # noqa: E402
-from roster import explain, percentile, seed_unit  # noqa: E402
+from benchdb import SLOW_QUERY_MS, explain, machine_facts, measure, recreate_database  # noqa: E402
+from roster import seed_unit  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_records"
 TARGET_MS = 300.0
-SLOW_QUERY_MS = 20.0
 RECORDS = "/contributions/records/"
 UNIT_NAME = "缴费记录基准测试有限公司"
 FIRST_MONTH = datetime.date(2025, 11, 1)
@@ -173,43 +171,6 @@ def seed(persons: int, months: int) -> dict:
     return {"agent": agent, "number": numbers[persons // 2]}
 
 
-def measure(client, url: str, *, requests: int, warmups: int, before=None) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(warmups):
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-    times, counts, sql_ms = [], [], []
-    slow: dict[str, dict] = {}
-    rows = 0
-    for _ in range(requests):
-        if before is not None:
-            before()
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response = client.get(url)
-            elapsed = (time.perf_counter() - started) * 1000
-        assert response.status_code == 200, (url, response.status_code)
-        rows = response.content.count(b"<tr data-record>")
-        times.append(elapsed)
-        counts.append(len(captured.captured_queries))
-        sql_ms.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
-        for query in captured.captured_queries:
-            ms = float(query["time"]) * 1000
-            shape = query["sql"][:60]
-            if ms >= SLOW_QUERY_MS and ms > slow.get(shape, {}).get("ms", 0):
-                slow[shape] = {"ms": ms, "sql": query["sql"]}
-    return {
-        "median": statistics.median(times),
-        "p95": percentile(times, 0.95),
-        "queries": sorted(set(counts)),
-        "sql_median": statistics.median(sql_ms),
-        "rows": rows,
-        "slow": list(slow.values()),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--persons", type=int, default=10_000)
@@ -280,6 +241,7 @@ def main() -> None:
             path,
             requests=args.requests,
             warmups=args.warmups,
+            count_rows=lambda content: content.count(b"<tr data-record>"),
             before=next(iter(before), None),
         )
         results.append((label, result))

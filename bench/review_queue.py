@@ -28,7 +28,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchdb import database_url, django_setup, machine_facts, recreate_database  # noqa: E402
+from benchdb import (  # noqa: E402
+    database_url,
+    django_setup,
+    explain,
+    machine_facts,
+    percentile,
+    recreate_database,
+)
 
 TARGET_MS = 300.0
 SLOW_QUERY_MS = 20.0
@@ -66,12 +73,6 @@ STATE_WEIGHTS = [("pending", 80), ("submitted", 8), ("prechecked", 5), ("resubmi
 METHODS = ["bank", "face", "ca"]
 BANKS = ["中国工商银行", "中国建设银行", "招商银行", "中国银行"]
 EPOCH = datetime.date(2000, 1, 1)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def seed(count: int, batch: int = BATCH) -> dict:
@@ -254,14 +255,6 @@ def measure(client, url: str, *, requests: int, warmups: int) -> dict:
         "rows": rows,
         "slow": list(slow.values()),
     }
-
-
-def explain(sql: str) -> list[str]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        return [row[0] for row in cursor.fetchall()]
 
 
 def run_views(views, args, title: str) -> list[tuple[str, dict]]:

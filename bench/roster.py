@@ -18,18 +18,16 @@ import argparse
 import datetime
 import os
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchdb import machine_facts, recreate_database  # noqa: E402
+from benchdb import SLOW_QUERY_MS, explain, machine_facts, measure, recreate_database  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_roster"
 TARGET_MS = 200.0
-SLOW_QUERY_MS = 20.0
 BATCH = 5000
 ROSTER = "/enrollment/roster/"
 UNIT_NAME = "花名册基准测试有限公司"
@@ -40,12 +38,6 @@ CODE_SETS = [
     (["310", "410"], 15),
     (["410"], 5),  # 非全日制: 工伤 only
 ]
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def resident_id(serial: int) -> str:
@@ -130,49 +122,11 @@ def seed(persons: int) -> dict:
     return {"agent": agent, "number": numbers[persons // 2]}
 
 
-def measure(client, url: str, *, requests: int, warmups: int) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(warmups):
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-    times, counts, sql_ms = [], [], []
-    slow: dict[str, dict] = {}
-    rows = 0
-    for _ in range(requests):
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response = client.get(url)
-            elapsed = (time.perf_counter() - started) * 1000
-        assert response.status_code == 200, (url, response.status_code)
-        rows = response.content.count(b'href="/enrollment/roster/') - response.content.count(
-            b'href="/enrollment/roster/"'
-        )
-        times.append(elapsed)
-        counts.append(len(captured.captured_queries))
-        sql_ms.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
-        for query in captured.captured_queries:
-            ms = float(query["time"]) * 1000
-            shape = query["sql"][:60]
-            if ms >= SLOW_QUERY_MS and ms > slow.get(shape, {}).get("ms", 0):
-                slow[shape] = {"ms": ms, "sql": query["sql"]}
-    return {
-        "median": statistics.median(times),
-        "p95": percentile(times, 0.95),
-        "queries": sorted(set(counts)),
-        "sql_median": statistics.median(sql_ms),
-        "rows": rows,
-        "slow": list(slow.values()),
-    }
-
-
-def explain(sql: str) -> list[str]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        return [row[0] for row in cursor.fetchall()]
+def roster_rows(content: bytes) -> int:
+    """The rows of a roster page: links to a person's page (not the roster's own link)."""
+    return content.count(b'href="/enrollment/roster/') - content.count(
+        b'href="/enrollment/roster/"'
+    )
 
 
 def main() -> None:
@@ -224,7 +178,9 @@ def main() -> None:
     print("-" * len(header))
     results = []
     for label, path in views:
-        result = measure(client, path, requests=args.requests, warmups=args.warmups)
+        result = measure(
+            client, path, requests=args.requests, warmups=args.warmups, count_rows=roster_rows
+        )
         results.append((label, result))
         queries = "/".join(str(n) for n in result["queries"])
         verdict = "ok" if result["p95"] < TARGET_MS else "SLOW"
