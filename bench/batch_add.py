@@ -55,7 +55,7 @@ def resident_id(index: int) -> str:
 def workbook(rows: int, start_month: str, employment_start: str) -> bytes:
     from openpyxl import Workbook
 
-    from enrollment.batch import DATA_SHEET, HEADERS
+    from enrollment.batch.process import DATA_SHEET, HEADERS
 
     rng = random.Random(2026)
     book = Workbook(write_only=True)
@@ -87,7 +87,7 @@ def workbook(rows: int, start_month: str, employment_start: str) -> bytes:
 
 
 def seed():
-    from contributions.services import policy_seed_demo
+    from contributions.policy.services import policy_seed_demo
     from employers.models import Employer, OpenedAccount, Role
     from employers.services import agent_create, employer_create
     from portal.identifiers import resident_id_check_char, uscc_check_char
@@ -153,7 +153,7 @@ def run(agent, data: bytes, label: str):
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db import connection
 
-    from enrollment.batch import batch_import_create, batch_process
+    from enrollment.batch.process import batch_import_create, batch_process
 
     counter = QueryCounter()
     backend_before = backend_cpu_seconds()
@@ -213,7 +213,7 @@ class PhaseTimings:
 
 
 def time_phases() -> PhaseTimings:
-    from enrollment import batch
+    from enrollment.batch import process as batch
 
     timings = PhaseTimings()
     for attribute, label in [

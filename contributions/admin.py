@@ -15,7 +15,7 @@ from contributions.models import (
     RiskClass,
     RoundingRule,
 )
-from contributions.services import policy_admin_change_record
+from contributions.policy.services import policy_admin_change_record
 
 
 class PolicyYearFilter(admin.SimpleListFilter):
@@ -105,7 +105,7 @@ class PolicyPeriodAdmin(SimpleHistoryAdmin):
         super().save_model(request, obj, form, change)
         if change and obj.is_published and {"base_lower", "base_upper"} & set(form.changed_data):
             # Bills computed with the old bounds are recomputed (补缴/退费) after commit.
-            from contributions.billing import bills_recompute_on_commit
+            from contributions.billing.engine import bills_recompute_on_commit
 
             bills_recompute_on_commit(period=obj)
 
@@ -182,9 +182,7 @@ class ContributionAccountAdmin(SimpleHistoryAdmin):
 
 
 # Each feature keeps its clerk screens in its own module.
-from contributions import (  # noqa: E402,F401
-    admin_billing,
-    admin_declarations,
-    admin_payments,
-    admin_proofs,
-)
+from contributions.billing import admin as admin_billing  # noqa: E402,F401
+from contributions.declarations import admin as admin_declarations  # noqa: E402,F401
+from contributions.payments import admin as admin_payments  # noqa: E402,F401
+from contributions.proofs import admin as admin_proofs  # noqa: E402,F401

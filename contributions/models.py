@@ -46,7 +46,7 @@ class RiskClass(models.IntegerChoices):
 
 
 class RoundingMethod(models.TextChoices):
-    """How an amount is brought to whole cents; see contributions.policy.round_amount."""
+    """How an amount is brought to whole cents; see contributions.policy.reference.round_amount."""
 
     HALF_UP_CENT = "half_up_cent", _("四舍五入到分")
     CENT_UP_TO_JIAO = "cent_up_to_jiao", _("见分进角")
@@ -442,24 +442,24 @@ class BaseDeclaration(ReviewableModel):
     def review_employer_id(self):
         return self.employer_id
 
-    # Review hooks (portal.review); the rules live in contributions.declarations.
+    # Review hooks (portal.review); the rules live in contributions.declarations.services.
     def review_summary(self) -> str:
-        from contributions.declarations import declaration_summary
+        from contributions.declarations.services import declaration_summary
 
         return declaration_summary(self)
 
     def review_prechecks(self) -> list[dict]:
-        from contributions.declarations import declaration_prechecks
+        from contributions.declarations.services import declaration_prechecks
 
         return declaration_prechecks(self)
 
     def review_on_decided(self, *, actor, decision: str, comment: str) -> None:
-        from contributions.declarations import declaration_on_decided
+        from contributions.declarations.services import declaration_on_decided
 
         declaration_on_decided(self, actor=actor, decision=decision)
 
     def review_notifications(self, *, decision: str, comment: str) -> list[dict]:
-        from contributions.declarations import declaration_notifications
+        from contributions.declarations.services import declaration_notifications
 
         return declaration_notifications(self, decision=decision, comment=comment)
 

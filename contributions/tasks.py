@@ -5,6 +5,6 @@ Each feature defines its tasks in its own module with an explicit name under
 that Celery's autodiscovery finds them.
 """
 
-from contributions.billing_tasks import *  # noqa: F403
-from contributions.export_tasks import *  # noqa: F403
-from contributions.payment_tasks import *  # noqa: F403
+from contributions.billing.tasks import *  # noqa: F403
+from contributions.exports.tasks import *  # noqa: F403
+from contributions.payments.tasks import *  # noqa: F403

@@ -5,8 +5,8 @@ from django.urls import include, path
 app_name = "contributions"
 
 urlpatterns = [
-    path("declarations/", include("contributions.declaration_urls")),
-    path("bills/", include("contributions.bill_urls")),
-    path("records/", include("contributions.record_urls")),
-    path("proofs/", include("contributions.proof_urls")),
+    path("declarations/", include("contributions.declarations.urls")),
+    path("bills/", include("contributions.billing.urls")),
+    path("records/", include("contributions.records.urls")),
+    path("proofs/", include("contributions.proofs.urls")),
 ]

@@ -5,12 +5,10 @@ from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from employers import (
-    admin_ca,  # noqa: F401 (registers CA roots and CRLs)
-    admin_registration,  # noqa: F401 (registers the registration queue)
-)
-from employers.auth_services import agent_unlock
+from employers.accounts.services import agent_unlock
 from employers.models import Agent, Employer, OpenedAccount
+from employers.registration import admin as registration_admin  # noqa: F401 (the queue)
+from employers.verification import admin as verification_admin  # noqa: F401 (CA roots, CRLs)
 from portal.identifiers import mask_phone
 
 
@@ -68,7 +66,7 @@ class AgentAdmin(admin.ModelAdmin):
     actions = ["unlock_agents"]
 
     def get_queryset(self, request):
-        # django-axes keeps failures under the agent's login name (employers.backends).
+        # django-axes keeps failures under the agent's login name (employers.accounts.backends).
         failures = (
             AccessAttempt.objects.filter(username=OuterRef("user__username"))
             .values("username")

@@ -18,7 +18,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from employers.auth_services import (
+from employers.accounts.services import (
     REVIEW_STATES,
     SESSION_LAST_SEEN,
     SESSION_STARTED,

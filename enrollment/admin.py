@@ -10,7 +10,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from enrollment import admin_removal  # noqa: F401 — registers the 减员 review queue
+from enrollment.add.services import registration_form_generate
 from enrollment.models import (
     AddEmployeeFiling,
     CouplingRule,
@@ -20,7 +20,7 @@ from enrollment.models import (
     Person,
     RegionEnrolmentSettings,
 )
-from enrollment.services import registration_form_generate
+from enrollment.removal import admin as admin_removal  # noqa: F401
 from portal.admin import ReadOnlyAdmin
 from portal.admin_review import ReviewAdmin
 from portal.audit import audit_log

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from contributions.policy import validate_base
+from contributions.policy.reference import validate_base
 from enrollment.models import (
     AddEmployeeFiling,
     CouplingRule,

@@ -6,7 +6,7 @@ from celery import shared_task
 @shared_task(name="enrollment.tasks.registration_form_generate", ignore_result=True)
 def registration_form_generate_task(filing_id: int) -> None:
     """Render and store a filing's 《新增参保人员登记表》; does nothing when it exists."""
-    from enrollment.services import registration_form_generate
+    from enrollment.add.services import registration_form_generate
 
     registration_form_generate(filing_id=filing_id)
 
@@ -14,7 +14,7 @@ def registration_form_generate_task(filing_id: int) -> None:
 @shared_task(name="enrollment.tasks.import_batch_add", ignore_result=True)
 def import_batch_add(batch_import_id: int) -> None:
     """Process an uploaded 批量增员 workbook (imports queue); a finished import is left alone."""
-    from enrollment.batch import batch_process
+    from enrollment.batch.process import batch_process
 
     batch_process(batch_import_id)
 

@@ -1,6 +1,9 @@
 from django.urls import path
 
-from enrollment import batch_views, removal_views, roster_views, views
+from enrollment.add import views
+from enrollment.batch import views as batch_views
+from enrollment.removal import views as removal_views
+from enrollment.roster import views as roster_views
 
 app_name = "enrollment"
 

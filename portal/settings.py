@@ -175,9 +175,9 @@ PASSWORD_HASHERS = [
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked agent before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "employers.backends.AgentPasswordBackend",
-    "employers.backends.AgentCertificateBackend",
-    "employers.backends.ClerkBackend",
+    "employers.accounts.backends.AgentPasswordBackend",
+    "employers.accounts.backends.AgentCertificateBackend",
+    "employers.accounts.backends.ClerkBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -307,8 +307,8 @@ AXES_COOLOFF_TIME = None
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_PARAMETERS = ["username"]
 # The key axes stores is the agent's login name (no personal data), never the ID number typed in.
-AXES_USERNAME_CALLABLE = "employers.backends.axes_username"
-AXES_LOCKOUT_CALLABLE = "employers.backends.axes_lockout_response"
+AXES_USERNAME_CALLABLE = "employers.accounts.backends.axes_username"
+AXES_LOCKOUT_CALLABLE = "employers.accounts.backends.axes_lockout_response"
 AXES_SENSITIVE_PARAMETERS = [
     "username",
     "unit",
@@ -329,7 +329,7 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # Image captcha (django-simple-captcha): 4 characters without look-alikes, large and upright
 # enough to read, light dots only around the letters (no arcs or lines across them). A challenge
 # is deleted on its first attempt and expires after CAPTCHA_TIMEOUT minutes.
-CAPTCHA_CHALLENGE_FUNCT = "employers.auth_forms.captcha_challenge"
+CAPTCHA_CHALLENGE_FUNCT = "employers.accounts.forms.captcha_challenge"
 CAPTCHA_LENGTH = 4
 CAPTCHA_TIMEOUT = 5
 CAPTCHA_FONT_SIZE = 34
@@ -337,7 +337,7 @@ CAPTCHA_IMAGE_SIZE = (160, 52)
 CAPTCHA_LETTER_ROTATION = (-12, 12)
 CAPTCHA_BACKGROUND_COLOR = "#f4f7fb"
 CAPTCHA_FOREGROUND_COLOR = "#0b3d91"
-CAPTCHA_NOISE_FUNCTIONS = ("employers.auth_forms.captcha_light_noise",)
+CAPTCHA_NOISE_FUNCTIONS = ("employers.accounts.forms.captcha_light_noise",)
 CAPTCHA_FILTER_FUNCTIONS = ()
 CAPTCHA_2X_IMAGE = False
 

@@ -17,18 +17,18 @@ admin.site.index_title = _("经办业务")
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
-    path("unit/agents/", include("employers.agent_urls")),
+    path("unit/agents/", include("employers.agents.urls")),
     path("enrollment/", include("enrollment.urls")),
     path("contributions/", include("contributions.urls")),
-    path("proof/", include("contributions.public_urls")),
+    path("proof/", include("contributions.proofs.public_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("dev/outbox/", views.dev_outbox, name="dev_outbox"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("", include("employers.urls")),
-    path("", include("employers.auth_urls")),
+    path("", include("employers.registration.urls")),
+    path("", include("employers.accounts.urls")),
     path("captcha/", include("captcha.urls")),
-    path("verify/", include("employers.verification_urls")),
+    path("verify/", include("employers.verification.urls")),
 ]
 
 # Uploaded files (attachments, generated forms, import reports) are never served as static media,

@@ -10,7 +10,7 @@ to any machine:
 
 Prints the base64 signature to paste into the registration page. RSA keys sign with PKCS#1 v1.5,
 EC keys with ECDSA, both over SHA-256 of the UTF-8 challenge — what the portal verifies.
-`manage.py ca_sign_challenge` does the same inside the project (employers.ca_testing).
+`manage.py ca_sign_challenge` does the same inside the project (employers.verification.testing).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Bills written directly (not through contributions.billing), for tests of the features that
+"""Bills written directly (not through contributions.billing.engine), for tests of the features that
 read bills: payments, records, exports and proofs. Figures come from the policy's own amounts.
 """
 
@@ -16,7 +16,7 @@ from contributions.models import (
     ContributionBase,
     MonthlyBill,
 )
-from contributions.policy import load_policy
+from contributions.policy.reference import load_policy
 from tests.contributions.factories import make_period
 from tests.enrollment.enrolment_helpers import create_enrolment
 from tests.factories import create_agent, create_employer

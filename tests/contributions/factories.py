@@ -4,7 +4,7 @@ import datetime
 from decimal import Decimal
 
 from contributions.models import InsuranceType, RiskClass
-from contributions.services import RateInput, RoundingInput, policy_period_save
+from contributions.policy.services import RateInput, RoundingInput, policy_period_save
 
 WORK_INJURY_RATES = ["0.002", "0.004", "0.007", "0.009", "0.011", "0.013", "0.016", "0.019"]
 

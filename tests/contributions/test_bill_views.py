@@ -152,7 +152,7 @@ def test_list_query_count_does_not_grow_with_bills(agent_client, unit):
     ],
 )
 def test_bad_month_is_refused_next_to_the_field(agent_client, unit, typed, message, monkeypatch):
-    from contributions import billing_tasks
+    from contributions.billing import tasks as billing_tasks
 
     calls = []
     monkeypatch.setattr(billing_tasks.bill_generate_unit, "delay", lambda *a: calls.append(a))
@@ -178,7 +178,7 @@ def test_generate_enqueues_the_task_on_commit_and_says_to_refresh(
     assert "正在核定,请稍后刷新" in body(response)
     event = AuditEvent.objects.get(action="bill.generate_requested")
     assert event.employer_id == employer.pk and event.details == {"month": "2026-08"}
-    # The billing task (contributions.billing) ran at commit: the refreshed list shows the bill.
+    # The billing task (billing.engine) ran at commit: the refreshed list shows the bill.
     bill = MonthlyBill.objects.get(employer=employer, month=AUGUST)
     assert bill.total == Decimal("5920.00")
     assert detail(bill) in body(agent_client.get(LIST))
@@ -277,7 +277,7 @@ def test_detail_shows_the_accruing_late_fee(agent_client, bill):
 
 
 def test_confirm_then_pay_then_settle_through_the_pages(agent_client, unit, bill):
-    from contributions.payments import payments_settle_due
+    from contributions.payments.services import payments_settle_due
 
     employer = unit[0]
     response = agent_client.post(confirm_url(bill), follow=True)

@@ -9,7 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contributions.billing import bill_generate, bill_generate_outcome, bills_recompute_period
+from contributions.billing.engine import (
+    bill_generate,
+    bill_generate_outcome,
+    bills_recompute_period,
+)
 from contributions.common import add_months, month_start
 from contributions.models import (
     BillKind,
@@ -21,7 +25,7 @@ from contributions.models import (
     RegionContributionSettings,
     RoundingRule,
 )
-from contributions.services import policy_period_save
+from contributions.policy.services import policy_period_save
 from enrollment.models import Enrolment
 from portal.models import AuditEvent
 from tests.contributions.bill_helpers import create_unit_with_staff

@@ -11,12 +11,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contributions.billing import bills_generate_all
-from contributions.billing_tasks import (
+from contributions.billing.engine import bills_generate_all
+from contributions.billing.tasks import (
     bill_generate_unit,
     bills_recompute_period,
 )
-from contributions.billing_tasks import (
+from contributions.billing.tasks import (
     bills_generate_all as bills_generate_all_task,
 )
 from contributions.common import add_months, month_start

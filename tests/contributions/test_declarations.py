@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from contributions.declarations import (
+from contributions.declarations.services import (
     LineInput,
     base_declaration_submit,
     default_period,
@@ -287,7 +287,7 @@ def test_declare_page_query_count_is_constant(agent_client, unit):
 
 
 def test_large_units_are_sent_to_excel(agent_client, unit, monkeypatch):
-    from contributions import declaration_views
+    from contributions.declarations import views as declaration_views
 
     monkeypatch.setattr(declaration_views, "SCREEN_LIMIT", 2)
     html = agent_client.get(page_url(unit)).content.decode()

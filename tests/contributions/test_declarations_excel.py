@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
-from contributions.declaration_excel import HEADERS, SHEET
+from contributions.declarations.excel import HEADERS, SHEET
 from contributions.models import BaseDeclaration, BaseDeclarationLine, ContributionBase
 from employers.models import Role
 from portal.models import AuditEvent

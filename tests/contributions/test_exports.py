@@ -11,12 +11,12 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from contributions.export_tasks import export_run
-from contributions.exports import export_jobs_cleanup
+from contributions.exports.services import export_jobs_cleanup
+from contributions.exports.tasks import export_run
 from contributions.models import BillStatus, ExportJob
 from employers.models import Role
-from enrollment.exports import roster_headers
 from enrollment.models import Person
+from enrollment.roster.exports import roster_headers
 from portal.models import AuditEvent
 from tests.contributions.bill_helpers import create_bill, create_unit_with_staff
 from tests.factories import create_agent
@@ -154,7 +154,7 @@ def test_export_needs_the_export_permission(client, unit):
     assert client.post(EXPORTS, {**RECORDS_AUG, "format": "csv"}).status_code == 403
 
 
-# Roster (enrollment.exports reused) -------------------------------------------------------------
+# Roster (enrollment.roster.exports reused) --------------------------------------------------
 
 
 def test_roster_xlsx_and_csv(agent_client, unit):

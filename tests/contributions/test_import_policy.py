@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from contributions.models import PolicyPeriod, PolicyRate, RoundingRule
-from contributions.policy import PolicyNotFound, base_bounds, contribution_amounts
+from contributions.policy.reference import PolicyNotFound, base_bounds, contribution_amounts
 from portal.models import AuditEvent
 from tests.contributions.factories import make_period
 from tests.factories import RegionFactory

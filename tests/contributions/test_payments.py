@@ -13,21 +13,21 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contributions.bank import (
+from contributions.models import BillKind, BillStatus, MonthlyBill, Payment, SandboxBankAccount
+from contributions.payments.bank import (
     INSUFFICIENT_FUNDS,
     SandboxContributionBank,
     contribution_bank,
     sandbox_account_for_update,
 )
-from contributions.models import BillKind, BillStatus, MonthlyBill, Payment, SandboxBankAccount
-from contributions.payment_tasks import payments_settle_due as settle_task
-from contributions.payments import (
+from contributions.payments.services import (
     bill_confirm,
     bill_late_fee,
     bill_pay,
     late_fee,
     payments_settle_due,
 )
+from contributions.payments.tasks import payments_settle_due as settle_task
 from portal.models import AuditEvent, WorkdayOverride
 from tests.contributions.bill_helpers import create_bill, create_unit_with_staff
 
@@ -302,7 +302,7 @@ def test_audit_rows_hold_no_personal_data(unit):
 def test_the_adapter_comes_from_the_setting(settings):
     settings.CONTRIBUTION_BANK_ADAPTER = "sandbox"
     assert isinstance(contribution_bank(), SandboxContributionBank)
-    settings.CONTRIBUTION_BANK_ADAPTER = "contributions.bank.SandboxContributionBank"
+    settings.CONTRIBUTION_BANK_ADAPTER = "contributions.payments.bank.SandboxContributionBank"
     assert isinstance(contribution_bank(), SandboxContributionBank)
     settings.CONTRIBUTION_BANK_ADAPTER = "no.such.Bank"
     with pytest.raises(ImproperlyConfigured):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from contributions.common import add_months
 from contributions.models import BillKind, BillStatus, ContributionProof
-from contributions.proofs import (
+from contributions.proofs.services import (
     CODE_ALPHABET,
     mask_name,
     proof_code_display,

@@ -224,7 +224,7 @@ def test_query_count_does_not_grow_with_the_records(agent_client, unit):
 
 def test_totals_follow_a_regenerated_bill(agent_client, unit):
     assert totals_of(agent_client.get(URL, RANGE))[0].employer == Decimal("22534.83")
-    # Regenerated as contributions.billing does: new lines, totals and generated_at.
+    # Regenerated as contributions.billing.engine does: new lines, totals and generated_at.
     bill = unit["bills"][SEP]
     BillLine.objects.filter(bill=bill).delete()
     replaced = create_bill(unit["employer"], SEP, unit["enrolments"][:1], sequence=9)
@@ -257,7 +257,7 @@ def test_pages_of_fifty_with_the_totals_of_all(agent_client, unit):
 def test_pages_by_month_window_match_the_plain_order(
     agent_client, unit, monkeypatch, insurance_type
 ):
-    from contributions import records
+    from contributions.records import selectors as records
 
     monkeypatch.setattr(records, "PAGE_SIZE", 5)
     params = {**RANGE, "insurance_type": insurance_type}

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contributions.models import DEFAULT_ROUNDING, RoundingMethod
-from contributions.policy import ROUNDING_TOLERANCE, round_amount
+from contributions.policy.reference import ROUNDING_TOLERANCE, round_amount
 
 HALF_UP_CENT = RoundingMethod.HALF_UP_CENT
 CENT_UP_TO_JIAO = RoundingMethod.CENT_UP_TO_JIAO

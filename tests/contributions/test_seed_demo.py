@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from contributions.models import PolicyPeriod, PolicyRate, RoundingRule
-from contributions.policy import base_bounds, contribution_amounts
+from contributions.policy.reference import base_bounds, contribution_amounts
 from portal.models import AuditEvent, Region
 
 pytestmark = pytest.mark.django_db

@@ -49,7 +49,7 @@ from contributions.models import (
     RegionContributionSettings,
     SandboxBankAccount,
 )
-from contributions.payments import payments_settle_due
+from contributions.payments.services import payments_settle_due
 from employers.models import Role
 from portal.workdays import add_working_days
 from tests.contributions.factories import make_period

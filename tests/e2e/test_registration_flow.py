@@ -87,8 +87,8 @@ def choose(page, method: str, reference: str):
 def verify_with_certificate(page, live_server, account, reference):
     from django.utils import timezone
 
-    from employers import ca_testing
-    from employers.ca_services import ca_root_trust
+    from employers.verification import testing as ca_testing
+    from employers.verification.ca_services import ca_root_trust
 
     now = timezone.now()
     ca = ca_testing.create_test_ca(now=now)

@@ -4,7 +4,7 @@ applicants see the results on their status pages and the SMS in the dev outbox."
 import pytest
 from playwright.sync_api import expect
 
-from employers.views import APPLICATIONS_KEY
+from employers.registration.views import APPLICATIONS_KEY
 from tests.e2e.conftest import DESKTOP
 from tests.factories import create_clerk, create_submitted_application
 

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from employers.agent_forms import AgentAddForm
+from employers.agents.forms import AgentAddForm
 from employers.models import Agent, Role
 from employers.services import (
     agent_disable,

@@ -6,18 +6,18 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from employers.bank import (
-    SandboxBank,
-    parse_amount_fen,
-    penny_drop_confirm,
-    penny_drop_request,
-    sandbox_bank_statement,
-)
 from employers.models import (
     Employer,
     PennyDropTransfer,
     RegistrationApplication,
     VerificationMethod,
+)
+from employers.verification.bank import (
+    SandboxBank,
+    parse_amount_fen,
+    penny_drop_confirm,
+    penny_drop_request,
+    sandbox_bank_statement,
 )
 from portal.models import AuditEvent
 from portal.workdays import add_working_days

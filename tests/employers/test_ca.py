@@ -11,30 +11,27 @@ from cryptography.x509.oid import NameOID
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from employers import (
-    admin_ca,  # noqa: F401  (registers the CA screens until admin.py imports it)
-    ca_testing,
-)
-from employers.ca import (
-    OID_ORGANISATION_CODE,
-    OID_USCC,
-    CertificateRejected,
-    extract_unit_identifiers,
-    verify_unit_certificate,
-)
-from employers.ca_services import (
-    CHALLENGE_TTL,
-    ca_challenge_issue,
-    ca_challenge_redeem,
-    ca_crl_load,
-    ca_root_trust,
-)
 from employers.models import (
     CAChallenge,
     CertificateRevocationList,
     Employer,
     RegistrationApplication,
     TrustedCARoot,
+)
+from employers.verification import testing as ca_testing
+from employers.verification.ca import (
+    OID_ORGANISATION_CODE,
+    OID_USCC,
+    CertificateRejected,
+    extract_unit_identifiers,
+    verify_unit_certificate,
+)
+from employers.verification.ca_services import (
+    CHALLENGE_TTL,
+    ca_challenge_issue,
+    ca_challenge_redeem,
+    ca_crl_load,
+    ca_root_trust,
 )
 from portal.models import AuditEvent
 from tests.factories import create_employer
@@ -266,7 +263,7 @@ def test_crl_past_its_next_update_is_still_used_with_a_warning(trusted, caplog):
     )
     ca_crl_load(data=crl.public_bytes(serialization.Encoding.DER))
 
-    with caplog.at_level(logging.WARNING, logger="employers.ca"):
+    with caplog.at_level(logging.WARNING, logger="employers.verification.ca"):
         check = verify(certificate, key, "91350100M000100Y43")
 
     assert check.crl_status == "stale"

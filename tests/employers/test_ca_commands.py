@@ -7,9 +7,6 @@ import pytest
 from cryptography import x509
 from django.core.management import CommandError, call_command
 
-from employers import ca_testing
-from employers.ca import CertificateRejected
-from employers.ca_services import ca_challenge_issue, ca_challenge_redeem
 from employers.models import (
     CAChallenge,
     CertificateRevocationList,
@@ -17,6 +14,9 @@ from employers.models import (
     RegistrationApplication,
     TrustedCARoot,
 )
+from employers.verification import testing as ca_testing
+from employers.verification.ca import CertificateRejected
+from employers.verification.ca_services import ca_challenge_issue, ca_challenge_redeem
 from tests.factories import create_employer
 
 pytestmark = pytest.mark.django_db

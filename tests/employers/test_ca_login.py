@@ -4,9 +4,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from employers import ca_testing
-from employers.ca_services import ca_crl_load, ca_root_trust
 from employers.models import CAChallenge, Employer
+from employers.verification import testing as ca_testing
+from employers.verification.ca_services import ca_crl_load, ca_root_trust
 from portal.models import AuditEvent
 from tests.employers.auth_helpers import make_agent, make_application
 from tests.factories import create_agent, create_employer, make_uscc

@@ -9,17 +9,17 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from employers.face import (
-    FaceCallbackRejected,
-    face_callback_accept,
-    face_session_start,
-    sandbox_callback_body,
-)
 from employers.models import (
     Employer,
     FaceVerificationSession,
     RegistrationApplication,
     VerificationMethod,
+)
+from employers.verification.face import (
+    FaceCallbackRejected,
+    face_callback_accept,
+    face_session_start,
+    sandbox_callback_body,
 )
 from portal.crypto import blind_index
 from portal.models import AuditEvent

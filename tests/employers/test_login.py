@@ -5,8 +5,8 @@ from captcha.models import CaptchaStore
 from django.test import Client
 from django.utils import timezone
 
-from employers.auth_services import SESSION_LAST_SEEN, SESSION_STARTED
-from employers.backends import axes_username
+from employers.accounts.backends import axes_username
+from employers.accounts.services import SESSION_LAST_SEEN, SESSION_STARTED
 from employers.models import Employer
 from portal.models import AuditEvent
 from tests.employers.auth_helpers import (

@@ -197,8 +197,8 @@ def test_registration_with_ca_certificate(
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
 
-    from employers import ca_testing
-    from employers.ca_services import ca_root_trust
+    from employers.verification import testing as ca_testing
+    from employers.verification.ca_services import ca_root_trust
 
     now = timezone.now()
     ca = ca_testing.create_test_ca(now=now)
@@ -226,8 +226,8 @@ def test_certificate_of_another_unit_is_refused_next_to_the_field(
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
 
-    from employers import ca_testing
-    from employers.ca_services import ca_root_trust
+    from employers.verification import testing as ca_testing
+    from employers.verification.ca_services import ca_root_trust
     from tests.factories import make_uscc
 
     now = timezone.now()

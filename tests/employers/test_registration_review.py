@@ -3,7 +3,7 @@
 import pytest
 
 from employers.models import Employer
-from employers.views import APPLICATIONS_KEY
+from employers.registration.views import APPLICATIONS_KEY
 from portal.models import ReviewState
 from portal.review import review_decide
 from tests.factories import create_clerk, create_submitted_application

@@ -10,8 +10,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from employers.bank import penny_drop_request
-from employers.face import face_session_start
 from employers.models import (
     Employer,
     FaceVerificationSession,
@@ -19,6 +17,8 @@ from employers.models import (
     RegistrationApplication,
     VerificationMethod,
 )
+from employers.verification.bank import penny_drop_request
+from employers.verification.face import face_session_start
 from portal.models import AuditEvent
 from tests.factories import create_employer
 

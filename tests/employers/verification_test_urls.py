@@ -6,5 +6,5 @@ from portal.urls import urlpatterns as portal_urlpatterns
 
 urlpatterns = [
     *portal_urlpatterns,
-    path("verify/", include("employers.verification_urls")),
+    path("verify/", include("employers.verification.urls")),
 ]

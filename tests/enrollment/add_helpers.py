@@ -11,7 +11,7 @@ from django.utils import timezone
 from PIL import Image
 from reportlab.pdfgen import canvas
 
-from contributions.services import policy_seed_demo
+from contributions.policy.services import policy_seed_demo
 from employers.models import Role
 from enrollment.models import EmploymentForm
 from tests.factories import RegionFactory, create_agent, create_employer, make_resident_id

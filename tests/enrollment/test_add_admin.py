@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from enrollment.add.services import add_employee_filing_submit
 from enrollment.models import Enrolment
-from enrollment.services import add_employee_filing_submit
 from portal.models import Region
 from tests.conftest import otp_verify
 from tests.enrollment.add_helpers import service_fields, unit_with_agent

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from employers.models import Role
+from enrollment.add.services import add_employee_filing_resubmit, add_employee_filing_submit
 from enrollment.models import (
     AddEmployeeFiling,
     CouplingRule,
@@ -18,7 +19,6 @@ from enrollment.models import (
     RegionEnrolmentSettings,
 )
 from enrollment.rules import OTHER_UNIT_MESSAGE, add_months
-from enrollment.services import add_employee_filing_resubmit, add_employee_filing_submit
 from portal.models import Notification, ReviewState
 from portal.review import review_decide, review_precheck
 from tests.enrollment.add_helpers import (

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from PIL import Image
 
-from enrollment.attachments import attachment_check
+from enrollment.add.attachments import attachment_check
 from tests.enrollment.add_helpers import jpg_bytes, pdf_bytes, png_bytes, upload
 
 

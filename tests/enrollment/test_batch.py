@@ -12,8 +12,8 @@ from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from employers.models import Role
-from enrollment import batch as batch_module
-from enrollment.batch import (
+from enrollment.batch import process as batch_module
+from enrollment.batch.process import (
     DATA_SHEET,
     EXAMPLE_MARK,
     HEADERS,

@@ -9,9 +9,9 @@ import pytest
 from django.core.cache import cache
 from openpyxl import Workbook, load_workbook
 
-from enrollment import batch as batch_module
-from enrollment.batch import DATA_SHEET, HEADERS, batch_import_create, batch_process
-from enrollment.xlsx_fast import SheetReader, Styled, write_sheet
+from enrollment.batch import process as batch_module
+from enrollment.batch.process import DATA_SHEET, HEADERS, batch_import_create, batch_process
+from enrollment.batch.reader import SheetReader, Styled, write_sheet
 from tests.enrollment.test_batch import agent, good_row, upload, workbook_bytes  # noqa: F401
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from enrollment.pdf import registration_form_pdf
-from enrollment.services import add_employee_filing_submit, registration_form_generate
+from enrollment.add.pdf import registration_form_pdf
+from enrollment.add.services import add_employee_filing_submit, registration_form_generate
 from tests.enrollment.add_helpers import service_fields, unit_with_agent
 
 pytestmark = pytest.mark.django_db

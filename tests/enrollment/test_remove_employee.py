@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from employers.models import Role
 from enrollment.models import Enrolment, RemovalReason, RemoveEmployeeFiling
-from enrollment.removal import removal_month_check, remove_employee_filing_submit
-from enrollment.removal_review import masked_name
+from enrollment.removal.review import masked_name
+from enrollment.removal.services import removal_month_check, remove_employee_filing_submit
 from enrollment.rules import add_months, first_of_month
 from portal.models import AuditEvent, Notification, ReviewState
 from portal.review import review_decide, review_precheck

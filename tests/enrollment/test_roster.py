@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 
 from employers.models import Role
 from enrollment.models import Enrolment, RemovalReason
-from enrollment.removal import remove_employee_filing_submit
-from enrollment.roster import roster_for_agent
+from enrollment.removal.services import remove_employee_filing_submit
+from enrollment.roster.selectors import roster_for_agent
 from enrollment.rules import first_of_month
 from portal.models import AuditEvent
 from tests.enrollment.enrolment_helpers import create_enrolment, unique_resident_id

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contributions.services import PERIOD_FIELDS, RATE_FIELDS, policy_period_import
+from contributions.policy.services import PERIOD_FIELDS, RATE_FIELDS, policy_period_import
 
 HELP = """导入一个统筹区一个政策期间的缴费基数上下限、费率和舍入规则(JSON 或 CSV,UTF-8 或 GB18030)。
 全部校验通过才写入,任何一处错误都不改动数据;重复导入同一文件不产生变化。

@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from employers.ca_services import ca_crl_load
+from employers.verification.ca_services import ca_crl_load
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from employers.ca_testing import sign_challenge
+from employers.verification.testing import sign_challenge
 
 
 class Command(BaseCommand):

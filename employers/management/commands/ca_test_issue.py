@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from employers.ca_testing import (
+from employers.verification.testing import (
     ALGORITHMS,
     BAD_VARIANTS,
     CRL_FILE,

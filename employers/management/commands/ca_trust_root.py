@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from employers.ca_services import ca_root_trust
+from employers.verification.ca_services import ca_root_trust
 
 
 class Command(BaseCommand):

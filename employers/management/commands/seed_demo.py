@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from contributions.billing_demo import billing_seed_demo
-from contributions.services import policy_seed_demo
+from contributions.billing.demo import billing_seed_demo
+from contributions.policy.services import policy_seed_demo
 from employers.models import Employer, OpenedAccount, Role
 from employers.selectors import agent_find
 from employers.services import agent_create, employer_create

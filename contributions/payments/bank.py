@@ -1,0 +1,161 @@
+"""The contribution bank: debits a unit's contribution account for a confirmed bill.
+
+The adapter is chosen by settings.CONTRIBUTION_BANK_ADAPTER (a name in ADAPTERS or a dotted path
+to a class), as employers.verification.bank chooses the penny-drop bank. The sandbox plays the
+bank in development and tests: its ledger is the SandboxBankAccount table, and money debited today
+arrives at the social insurance fund 3–5 working days later (counted with portal.workdays).
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from contributions.models import SandboxBankAccount
+from portal.adapters import adapter_from_setting
+from portal.audit import audit_log
+from portal.workdays import add_working_days
+
+INSUFFICIENT_FUNDS = "insufficient_funds"
+INSUFFICIENT_FUNDS_MESSAGE = _(
+    "单位缴费账户余额不足,本次扣款未成功,账户未被扣减任何金额。"
+    "请向单位缴费账户存入不少于应缴合计的资金后,在本页重新发起扣款;"
+    "超过缴费截止日仍未缴清的,自次日起按日加收万分之五的滞纳金。"
+)
+SETTLEMENT_WORKING_DAYS = (3, 5)  # the sandbox's range, as a real bank's clearing takes
+# The largest balance the model can hold (max_digits=14, two decimal places).
+MAX_BALANCE = Decimal("999999999999.99")
+
+
+@dataclass(frozen=True)
+class DebitResult:
+    """What the bank answered: a reference when it debited, else a failure code and message."""
+
+    ok: bool
+    bank_reference: str = ""
+    failure_code: str = ""
+    failure_message: str = ""
+
+
+class ContributionBankAdapter:
+    """A bank that debits a unit's contribution account and says when the money arrives."""
+
+    name = ""
+    is_sandbox = False
+
+    def debit(self, *, employer, amount: Decimal, reference: str) -> DebitResult:
+        """Debit ``amount`` yuan from the unit's account, quoting our payment reference."""
+        raise NotImplementedError
+
+    def estimate_settlement(self, debit_date: datetime.date) -> datetime.date:
+        """Return the day the debited money should reach the fund (3–5 working days)."""
+        return add_working_days(debit_date, SETTLEMENT_WORKING_DAYS[1])
+
+
+def sandbox_default_balance() -> Decimal:
+    return Decimal(str(getattr(settings, "SANDBOX_BANK_DEFAULT_BALANCE", "1000000.00")))
+
+
+def sandbox_account_for_update(employer) -> SandboxBankAccount:
+    """The unit's sandbox account, locked; opened with the demo balance the first time."""
+    account = SandboxBankAccount.objects.select_for_update().filter(employer=employer).first()
+    if account is None:
+        try:
+            with transaction.atomic():  # a savepoint: a concurrent opening may win the race
+                SandboxBankAccount.objects.create(
+                    employer=employer, balance=sandbox_default_balance()
+                )
+        except IntegrityError:
+            pass
+        account = SandboxBankAccount.objects.select_for_update().get(employer=employer)
+    return account
+
+
+class SandboxContributionBank(ContributionBankAdapter):
+    """Plays the bank in development and tests: the SandboxBankAccount row is the account."""
+
+    name = "sandbox"
+    is_sandbox = True
+
+    def debit(self, *, employer, amount: Decimal, reference: str) -> DebitResult:
+        with transaction.atomic():
+            account = sandbox_account_for_update(employer)
+            if account.balance < amount:
+                return DebitResult(
+                    ok=False,
+                    failure_code=INSUFFICIENT_FUNDS,
+                    failure_message=str(INSUFFICIENT_FUNDS_MESSAGE),
+                )
+            account.balance -= amount
+            account.save(update_fields=["balance", "updated_at"])
+        return DebitResult(
+            ok=True,
+            bank_reference=f"SBXD{timezone.localdate():%Y%m%d}{secrets.token_hex(6).upper()}",
+        )
+
+    def estimate_settlement(self, debit_date: datetime.date) -> datetime.date:
+        # Tests fix the number of days with the setting; otherwise 3, 4 or 5 at random.
+        days = getattr(settings, "SANDBOX_BANK_SETTLEMENT_DAYS", None)
+        if days is None:
+            low, high = SETTLEMENT_WORKING_DAYS
+            days = low + secrets.randbelow(high - low + 1)
+        return add_working_days(debit_date, int(days))
+
+
+ADAPTERS = {"sandbox": SandboxContributionBank}
+
+
+def contribution_bank() -> ContributionBankAdapter:
+    """Return the configured contribution bank."""
+    return adapter_from_setting("CONTRIBUTION_BANK_ADAPTER", ADAPTERS, "bank adapter")
+
+
+def sandbox_bank_active() -> bool:
+    """Whether the sandbox pages may show: the sandbox bank is in use and sandboxes are allowed."""
+    from employers.verification.views import sandbox_enabled
+
+    return sandbox_enabled() and contribution_bank().is_sandbox
+
+
+def sandbox_balance(employer) -> Decimal:
+    """The unit's sandbox balance (the demo balance when its account is not opened yet)."""
+    balance = (
+        SandboxBankAccount.objects.filter(employer=employer)
+        .values_list("balance", flat=True)
+        .first()
+    )
+    return sandbox_default_balance() if balance is None else balance
+
+
+@transaction.atomic
+def sandbox_balance_change(*, agent, amount: Decimal, mode: str, request=None) -> Decimal:
+    """Top the unit's sandbox account up by ``amount`` ("deposit") or set it ("set"); audited."""
+    if not sandbox_bank_active():
+        raise ValidationError(_("模拟银行未启用。"), code="sandbox_off")
+    account = sandbox_account_for_update(agent.employer)
+    before = account.balance
+    after = (before + amount if mode == "deposit" else amount).quantize(Decimal("0.01"))
+    if after < 0 or after > MAX_BALANCE:
+        raise ValidationError(
+            {"amount": _("调整后的余额应在 0 至 %(max)s 元之间。") % {"max": f"{MAX_BALANCE:,}"}},
+            code="out_of_range",
+        )
+    account.balance = after
+    account.save(update_fields=["balance", "updated_at"])
+    audit_log(
+        action="sandbox_bank.balance_changed",
+        actor=agent.user,
+        employer_id=agent.employer_id,
+        obj=account,
+        request=request,
+        details={"mode": mode, "before": str(before), "after": str(after)},
+    )
+    return after

@@ -1,0 +1,336 @@
+"""缴费: confirming a monthly bill, debiting it through the bank, and settlement.
+
+A bill moves 已核定 (assessed) → 已确认 (confirmed, by an agent holding contributions.pay) →
+已扣款 (debited by the bank) → 已到账 (settled: the money reached the fund, 3–5 working days
+later; the beat task payments_settle_due moves it). A failed debit leaves the bill 扣款失败 with
+the bank's message; the agent may pay again once the account holds the money. A bill whose total
+is not above zero (a 退费 supplement) needs no debit and is settled when the agent pays it.
+
+Late payment: Social Insurance Law art. 86 charges 0.05 % of the amount owed per day from the day
+after the due date; late_fee computes it for display on the bill page (it is not billed here).
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from contributions.common import new_reference
+from contributions.models import BillStatus, MonthlyBill, Payment
+from contributions.payments.bank import contribution_bank
+from portal.audit import audit_log
+from portal.models import AuditEvent
+
+LATE_FEE_DAILY_RATE = Decimal("0.0005")  # 万分之五 a day (社会保险法 第八十六条)
+CENT = Decimal("0.01")
+
+PAYABLE = (BillStatus.CONFIRMED, BillStatus.DEBIT_FAILED)
+
+NOT_CONFIRMABLE = _("该核定单当前状态为“%(status)s”,不能确认。")
+NOT_CONFIRMED = _("请先确认核定单,再发起扣款。")
+ALREADY_PAID = _("该核定单已扣款(%(status)s),无需重复缴费。")
+KEY_OF_ANOTHER_BILL = _("提交标识无效,请刷新页面后重新发起扣款。")
+
+
+@dataclass(frozen=True)
+class LateFee:
+    days: int
+    amount: Decimal
+    as_of: datetime.date
+    paid: bool  # False: still accruing as of ``as_of``
+
+
+def late_fee(
+    *, total: Decimal, due_on: datetime.date, paid_on: datetime.date, paid: bool = True
+) -> LateFee:
+    """Return the late fee of a bill paid (or, with paid=False, still unpaid) on ``paid_on``.
+
+    Days late are the calendar days after the due date up to and including the day of payment
+    (paid on the due date: 0 days); the fee is total × 0.0005 × days, rounded half up to the
+    cent. A bill that owes nothing (a credit) accrues nothing.
+    """
+    days = max((paid_on - due_on).days, 0) if total > 0 else 0
+    amount = (total * LATE_FEE_DAILY_RATE * days).quantize(CENT, rounding=ROUND_HALF_UP)
+    return LateFee(days=days, amount=max(amount, Decimal("0.00")), as_of=paid_on, paid=paid)
+
+
+def bill_late_fee(bill: MonthlyBill, *, today: datetime.date | None = None) -> LateFee | None:
+    """The late fee to show on a bill: as of the debit when debited, else accruing as of today."""
+    paid = bill.debited_at is not None
+    paid_on = timezone.localdate(bill.debited_at) if paid else today or timezone.localdate()
+    if bill.status == BillStatus.SETTLED and not paid:
+        return None  # settled without a debit: a credit, nothing was late
+    fee = late_fee(total=bill.total, due_on=bill.due_on, paid_on=paid_on, paid=paid)
+    return fee if fee.days > 0 else None
+
+
+def _locked_bill(*, agent, bill: MonthlyBill) -> MonthlyBill:
+    # Scoped to the agent's unit again under the lock: a view's 404 check is not the only guard.
+    return MonthlyBill.objects.select_for_update().get(pk=bill.pk, employer_id=agent.employer_id)
+
+
+@transaction.atomic
+def bill_confirm(*, agent, bill: MonthlyBill, request=None) -> MonthlyBill:
+    """Confirm an assessed bill (已核定 → 已确认); confirming it again changes nothing."""
+    bill = _locked_bill(agent=agent, bill=bill)
+    if bill.status != BillStatus.ASSESSED:
+        if bill.confirmed_at is not None:
+            return bill  # a second click, or a second agent: already done
+        raise ValidationError(
+            NOT_CONFIRMABLE % {"status": bill.get_status_display()}, code="not_assessed"
+        )
+    bill.status = BillStatus.CONFIRMED
+    bill.confirmed_at = timezone.now()
+    bill.confirmed_by = agent
+    bill.save(update_fields=["status", "confirmed_at", "confirmed_by"])
+    audit_log(
+        action="bill.confirmed",
+        actor=agent.user,
+        employer_id=bill.employer_id,
+        obj=bill,
+        request=request,
+        details={
+            "reference": bill.reference,
+            "month": f"{bill.month:%Y-%m}",
+            "total": str(bill.total),
+        },
+    )
+    return bill
+
+
+@transaction.atomic
+def bill_pay(
+    *,
+    agent,
+    bill: MonthlyBill,
+    idempotency_key: uuid.UUID,
+    request=None,
+    now: datetime.datetime | None = None,
+) -> Payment:
+    """Debit a confirmed bill through the contribution bank; the same key pays at most once.
+
+    The payment is REQUESTED, then DEBITED (bill 已扣款, with the expected settlement date) or
+    FAILED (bill 扣款失败, with the bank's message); a failed bill may be paid again. A total not
+    above zero is settled at once without a debit.
+    """
+    now = now or timezone.now()
+    bill = _locked_bill(agent=agent, bill=bill)
+    # The bill's row lock serialises payments of the bill, so the key check cannot race.
+    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        if existing.bill_id != bill.pk:
+            raise ValidationError(KEY_OF_ANOTHER_BILL, code="key_reused")
+        return existing
+    if bill.status == BillStatus.ASSESSED:
+        raise ValidationError(NOT_CONFIRMED, code="not_confirmed")
+    if bill.status not in PAYABLE:
+        raise ValidationError(
+            ALREADY_PAID % {"status": bill.get_status_display()}, code="already_paid"
+        )
+
+    payment = Payment(
+        reference=new_reference("JF"),
+        bill=bill,
+        employer_id=bill.employer_id,
+        amount=bill.total,
+        requested_by=agent,
+        requested_at=now,
+        idempotency_key=idempotency_key,
+    )
+    details = {"reference": payment.reference, "bill": bill.reference, "amount": str(bill.total)}
+
+    if bill.total <= 0:
+        # A credit (退费) or an empty supplement: nothing to debit; it is settled at once.
+        payment.status = Payment.Status.SETTLED
+        payment.settled_at = now
+        payment.full_clean()
+        payment.save()
+        bill.status = BillStatus.SETTLED
+        bill.settled_at = now
+        bill.save(update_fields=["status", "settled_at"])
+        audit_log(
+            action="payment.settled_without_debit",
+            actor=agent.user,
+            employer_id=bill.employer_id,
+            obj=payment,
+            request=request,
+            details=details,
+        )
+        return payment
+
+    payment.full_clean()
+    payment.save()
+    bank = contribution_bank()
+    result = bank.debit(employer=bill.employer, amount=bill.total, reference=payment.reference)
+    if result.ok:
+        payment.status = Payment.Status.DEBITED
+        payment.bank_reference = result.bank_reference
+        payment.debited_at = now
+        payment.expected_settle_on = bank.estimate_settlement(timezone.localdate(now))
+        payment.save(update_fields=["status", "bank_reference", "debited_at", "expected_settle_on"])
+        bill.status = BillStatus.DEBITED
+        bill.debited_at = now
+        bill.save(update_fields=["status", "debited_at"])
+        audit_log(
+            action="payment.debited",
+            actor=agent.user,
+            employer_id=bill.employer_id,
+            obj=payment,
+            request=request,
+            details={
+                **details,
+                "bank": bank.name,
+                "bank_reference": result.bank_reference,
+                "expected_settle_on": payment.expected_settle_on.isoformat(),
+            },
+        )
+    else:
+        payment.status = Payment.Status.FAILED
+        payment.failure_code = result.failure_code[:32]
+        payment.failure_message = result.failure_message[:200]
+        payment.save(update_fields=["status", "failure_code", "failure_message"])
+        bill.status = BillStatus.DEBIT_FAILED
+        bill.save(update_fields=["status"])
+        audit_log(
+            action="payment.debited",
+            actor=agent.user,
+            employer_id=bill.employer_id,
+            obj=payment,
+            request=request,
+            outcome=AuditEvent.Outcome.FAILURE,
+            details={**details, "bank": bank.name, "failure_code": result.failure_code},
+        )
+    return payment
+
+
+@transaction.atomic
+def payments_settle_due(
+    *, today: datetime.date | None = None, now: datetime.datetime | None = None
+) -> int:
+    """Settle every debited payment expected by ``today``, and its bill; return how many.
+
+    Set-based: a fixed number of queries however many payments are due (one audit row each,
+    written in one bulk insert).
+    """
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
+    due = Payment.objects.filter(status=Payment.Status.DEBITED, expected_settle_on__lte=today)
+    rows = list(
+        due.select_for_update().values_list("pk", "reference", "employer_id", "bill__reference")
+    )
+    if not rows:
+        return 0
+    # Bills first: their subquery reads the payments while these are still DEBITED.
+    MonthlyBill.objects.filter(pk__in=due.values("bill_id"), status=BillStatus.DEBITED).update(
+        status=BillStatus.SETTLED, settled_at=now
+    )
+    due.update(status=Payment.Status.SETTLED, settled_at=now)
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                action="payment.settled",
+                employer_id=employer_id,
+                object_type=Payment._meta.label,
+                object_id=str(pk),
+                details={
+                    "reference": reference,
+                    "bill": bill_reference,
+                    "today": today.isoformat(),
+                },
+            )
+            for pk, reference, employer_id, bill_reference in rows
+        ],
+        batch_size=1000,
+    )
+    return len(rows)
+
+
+MONTH_IN_FUTURE = _("不能核定未来月份的费款,最晚可选当月(%(month)s)。")
+
+
+class GenerateRequest:
+    """What became of an on-demand bill generation.
+
+    When the task ran in this process (Celery eager mode, as in development without a broker),
+    ``done`` is true and ``bill_id`` is what it returned: the bill written, or None when it was
+    refused. With a worker the result is not waited for: the page asks to refresh later.
+    """
+
+    def __init__(self):
+        self.result = None
+
+    @property
+    def done(self) -> bool:
+        from celery.result import EagerResult
+
+        return isinstance(self.result, EagerResult) and self.result.ready()
+
+    @property
+    def failed(self) -> bool:
+        return self.done and self.result.failed()
+
+    @property
+    def error(self):
+        return self.result.result if self.failed else None
+
+    @property
+    def bill_id(self) -> int | None:
+        return self.result.result if self.done and not self.failed else None
+
+
+@transaction.atomic
+def bill_generate_request(*, agent, month: datetime.date, request=None) -> GenerateRequest:
+    """Ask the billing task to generate (or refresh) the unit's bill of ``month``, after commit."""
+    from contributions.billing.tasks import bill_generate_unit
+
+    this_month = timezone.localdate().replace(day=1)
+    if month > this_month:
+        raise ValidationError(
+            {"month": MONTH_IN_FUTURE % {"month": f"{this_month:%Y-%m}"}}, code="month_future"
+        )
+    audit_log(
+        action="bill.generate_requested",
+        actor=agent.user,
+        employer_id=agent.employer_id,
+        request=request,
+        details={"month": f"{month:%Y-%m}"},
+    )
+    outcome = GenerateRequest()
+
+    def enqueue():
+        outcome.result = bill_generate_unit.delay(
+            agent.employer_id, month.isoformat(), agent.user_id
+        )
+
+    transaction.on_commit(enqueue)
+    return outcome
+
+
+def expected_settlement(bill: MonthlyBill) -> datetime.date | None:
+    """The date the debited payment of a bill should arrive (None when none is on its way)."""
+    return (
+        Payment.objects.filter(bill=bill, status=Payment.Status.DEBITED)
+        .order_by("-requested_at")
+        .values_list("expected_settle_on", flat=True)
+        .first()
+    )
+
+
+__all__ = [
+    "LateFee",
+    "GenerateRequest",
+    "bill_confirm",
+    "bill_generate_request",
+    "bill_late_fee",
+    "bill_pay",
+    "expected_settlement",
+    "late_fee",
+    "payments_settle_due",
+]

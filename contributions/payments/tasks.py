@@ -1,0 +1,13 @@
+"""Celery tasks of payments: settling debited contributions (names under contributions.tasks.*)."""
+
+from celery import shared_task
+
+from contributions.payments.services import payments_settle_due as _settle_due
+
+__all__ = ["payments_settle_due"]
+
+
+@shared_task(name="contributions.tasks.payments_settle_due")
+def payments_settle_due() -> int:
+    """Move payments whose expected settlement date has come to 已到账 (beat, hourly)."""
+    return _settle_due()

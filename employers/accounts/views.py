@@ -1,0 +1,284 @@
+"""Login (password and CA certificate), logout, password change and forgotten passwords."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import logout, update_session_auth_hash
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import FormView, TemplateView, View
+
+from employers.accounts import forms as auth_forms
+from employers.accounts.services import (
+    RESET_GONE,
+    REVIEW_STATES,
+    LoginRefused,
+    agent_login,
+    agent_login_with_certificate,
+    agent_password_change,
+    agent_password_reset_finish,
+    agent_password_reset_start,
+    login_failure_record,
+    login_redirect_url,
+    login_throttle_check,
+    login_throttle_count,
+)
+from employers.models import Agent, CAChallenge, Employer
+from employers.permissions import AgentRequiredMixin, request_agent
+from employers.verification.ca_services import ca_challenge_issue
+from portal.audit import audit_log
+
+CA_CHALLENGE_KEY = "ca_login_challenge"
+RESET_KEY = "password_reset"
+RESET_SALT = "employers.password_reset"
+RESET_MAX_AGE = 30 * 60
+HALL_DOCUMENTS = [
+    _("单位介绍信或授权委托书(加盖单位公章)"),
+    _("经办人身份证原件"),
+    _("营业执照副本复印件(加盖单位公章)"),
+]
+
+
+class LoginFormMixin:
+    """What the two login tabs share: a throttle per address and refusals shown on the form."""
+
+    kept_fields: tuple[str, ...] = ()
+    method = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        agent = request_agent(request)
+        if request.method == "GET" and agent is not None:
+            return redirect(login_redirect_url(agent))
+        return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        try:
+            login_throttle_check(request=request)
+        except LoginRefused as exc:
+            login_failure_record(request=request, reason=exc.code, method=self.method, count=False)
+            # Show the refusal without checking the form (nor spending its captcha).
+            initial = {name: request.POST.get(name, "")[:32] for name in self.kept_fields}
+            form = self.get_form_class()(initial=initial)
+            return self.render_to_response(self.get_context_data(form=form, refusal=exc.message))
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if not getattr(form, "refused", False):
+            reason = "captcha" if "captcha" in form.errors else "invalid_input"
+            login_failure_record(request=self.request, reason=reason, method=self.method)
+        return super().form_invalid(form)
+
+    def refuse(self, form, exc: LoginRefused):
+        form.refused = True
+        form.add_error(exc.field, exc.message)
+        return self.form_invalid(form)
+
+    def success(self, agent: Agent):
+        target = login_redirect_url(agent)
+        next_url = self.request.POST.get("next") or self.request.GET.get("next", "")
+        if (
+            agent.employer.status == Employer.Status.ACTIVE
+            and next_url
+            and url_has_allowed_host_and_scheme(
+                next_url, allowed_hosts={self.request.get_host()}, require_https=False
+            )
+        ):
+            target = next_url
+        if agent.employer.status in REVIEW_STATES:
+            messages.info(
+                self.request,
+                _("本单位的注册申请尚未审核通过,目前只能查看办理进度。"),
+            )
+        return redirect(target)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            next=self.request.POST.get("next") or self.request.GET.get("next", ""),
+            tab=self.method,
+            **kwargs,
+        )
+
+
+class LoginView(LoginFormMixin, FormView):
+    template_name = "accounts/login.html"
+    form_class = auth_forms.LoginForm
+    kept_fields = ("unit", "id_number")
+    method = "password"
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            agent = agent_login(
+                request=self.request,
+                unit=data["unit"],
+                id_number=data["id_number"],
+                password=data["password"],
+            )
+        except LoginRefused as exc:
+            return self.refuse(form, exc)
+        return self.success(agent)
+
+
+class CertificateLoginView(LoginFormMixin, FormView):
+    template_name = "accounts/login_ca.html"
+    form_class = auth_forms.CertificateLoginForm
+    kept_fields = ("id_number",)
+    method = "ca"
+
+    def get_context_data(self, **kwargs):
+        # Every rendering gets a fresh single-use challenge.
+        challenge = ca_challenge_issue(purpose=CAChallenge.Purpose.LOGIN)
+        self.request.session[CA_CHALLENGE_KEY] = challenge.nonce
+        return super().get_context_data(challenge=challenge, **kwargs)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            agent = agent_login_with_certificate(
+                request=self.request,
+                id_number=data["id_number"],
+                certificate=data["certificate"],
+                signature=data["signature"],
+                nonce=self.request.session.pop(CA_CHALLENGE_KEY, ""),
+            )
+        except LoginRefused as exc:
+            return self.refuse(form, exc)
+        return self.success(agent)
+
+
+class LogoutView(View):
+    """End the session at once (POST only: a link or an image cannot log anyone out)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        agent = request_agent(request)
+        if agent is not None:
+            audit_log(
+                action="agent.logout",
+                actor=request.user,
+                obj=agent,
+                employer_id=agent.employer_id,
+                request=request,
+            )
+        logout(request)
+        messages.success(request, _("您已安全退出。"))
+        return redirect("home")
+
+
+class PasswordChangeView(AgentRequiredMixin, FormView):
+    template_name = "accounts/password_change.html"
+    form_class = auth_forms.PasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "agent": self.agent}
+
+    def form_valid(self, form):
+        agent_password_change(
+            agent=self.agent, new_password=form.cleaned_data["new_password"], request=self.request
+        )
+        # Keep this session; every other session of the agent ends with the old password hash.
+        update_session_auth_hash(self.request, self.agent.user)
+        messages.success(self.request, _("密码已修改。其他设备上的登录已全部退出。"))
+        return redirect("dashboard")
+
+
+class PasswordForgotView(FormView):
+    template_name = "accounts/password_forgot.html"
+    form_class = auth_forms.PasswordForgotForm
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(documents=HALL_DOCUMENTS, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        try:
+            login_throttle_check(request=request)
+        except LoginRefused as exc:
+            initial = {name: request.POST.get(name, "")[:32] for name in ("unit", "id_number")}
+            form = self.get_form_class()(initial=initial)
+            return self.render_to_response(self.get_context_data(form=form, refusal=exc.message))
+        # Each try counts against the address like a failed login: the form probes accounts.
+        login_throttle_count(request=request)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        agent = agent_password_reset_start(
+            unit=data["unit"],
+            id_number=data["id_number"],
+            phone=data["phone"],
+            request=self.request,
+        )
+        # The agent is kept server-side and signed; the next step never takes it from the form.
+        self.request.session[RESET_KEY] = signing.dumps(
+            {"agent": agent.pk if agent else None}, salt=RESET_SALT
+        )
+        messages.info(
+            self.request,
+            _(
+                "如信息无误,验证码已发送至登记的手机号,5分钟内有效。未收到短信的,请在60秒后重新获取。"
+            ),
+        )
+        return redirect("accounts:password_reset")
+
+
+class PasswordResetView(FormView):
+    template_name = "accounts/password_reset.html"
+    form_class = auth_forms.PasswordResetForm
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            state = signing.loads(
+                request.session.get(RESET_KEY, ""), salt=RESET_SALT, max_age=RESET_MAX_AGE
+            )
+        except signing.BadSignature:
+            request.session.pop(RESET_KEY, None)
+            messages.error(request, RESET_GONE)
+            return redirect("accounts:password_forgot")
+        pk = state.get("agent")
+        self.agent = (
+            Agent.objects.select_related("user", "employer").filter(pk=pk).first() if pk else None
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        owner = (self.agent.id_number, self.agent.phone) if self.agent else ("", "")
+        return {**super().get_form_kwargs(), "owner": owner}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(documents=HALL_DOCUMENTS, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            agent_password_reset_finish(
+                agent=self.agent,
+                code=form.cleaned_data["code"],
+                new_password=form.cleaned_data["new_password"],
+                request=self.request,
+            )
+        except ValidationError as exc:
+            form.add_error("code", exc)
+            return self.form_invalid(form)
+        self.request.session.pop(RESET_KEY, None)
+        messages.success(
+            self.request, _("密码已重置,请用新密码登录。此前在各设备上的登录均已退出。")
+        )
+        return redirect("accounts:login")
+
+
+class UnitPendingView(TemplateView):
+    """The state of a unit under review that has no online application (opened at the counter)."""
+
+    template_name = "accounts/unit_pending.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.agent = request_agent(request)
+        if self.agent is None:
+            return redirect("accounts:login")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(employer=self.agent.employer, **kwargs)
