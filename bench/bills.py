@@ -229,11 +229,8 @@ def written(result) -> int:
 def part_a(persons: int, rng) -> float:
     from django.db import connection
 
-    from contributions.billing.engine import (
-        bill_generate,
-        bill_generate_outcome,
-        bills_recompute_period,
-    )
+    from contributions.billing.engine import bill_generate, bill_generate_outcome
+    from contributions.billing.runs import bills_recompute_period
     from contributions.models import BillLine, BillStatus, ContributionBase, MonthlyBill
     from contributions.policy.services import policy_period_save
     from tests.contributions.factories import standard_rates
@@ -296,7 +293,7 @@ def part_a(persons: int, rng) -> float:
 def part_b(units: int, per_unit: int, first_serial: int, rng) -> None:
     from django.db import connection
 
-    from contributions.billing.engine import bills_generate_all
+    from contributions.billing.runs import bills_generate_all
 
     print(f"\n(b) {units:,} units × {per_unit} employees = {units * per_unit:,} persons")
     started = time.perf_counter()

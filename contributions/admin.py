@@ -105,7 +105,7 @@ class PolicyPeriodAdmin(SimpleHistoryAdmin):
         super().save_model(request, obj, form, change)
         if change and obj.is_published and {"base_lower", "base_upper"} & set(form.changed_data):
             # Bills computed with the old bounds are recomputed (补缴/退费) after commit.
-            from contributions.billing.engine import bills_recompute_on_commit
+            from contributions.billing.runs import bills_recompute_on_commit
 
             bills_recompute_on_commit(period=obj)
 

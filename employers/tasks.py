@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from employers.services import agents_disable_dormant as agents_disable_dormant_service
+from employers.agents.services import agents_disable_dormant as agents_disable_dormant_service
 
 
 @shared_task(name="employers.tasks.agents_disable_dormant", ignore_result=True)

@@ -4,8 +4,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
+from employers.agents.selectors import agent_counts_for_agent
 from employers.permissions import AgentRequiredMixin, agent_has_permission
-from employers.selectors import agent_counts_for_agent
 from portal.context_processors import nav_modules_for
 from portal.health import run_checks
 from portal.identifiers import mask_phone

@@ -80,7 +80,7 @@ def create_submitted_application(employer: Employer | None = None, method: str =
     from django.utils import timezone
 
     from employers.models import RegistrationApplication
-    from employers.services import registration_submit
+    from employers.registration.services import registration_submit
 
     employer = employer or create_employer(status=Employer.Status.UNVERIFIED)
     application = RegistrationApplication.objects.create(

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from contributions.billing import engine as billing
+from contributions.billing import engine, runs
 from contributions.common import month_start, parse_month
 from contributions.models import PolicyPeriod
 from employers.models import Employer
@@ -36,7 +36,7 @@ def bill_generate_unit(employer_id: int, month_iso: str, actor_user_id: int | No
     if actor_user_id is not None:
         actor = get_user_model().objects.filter(pk=actor_user_id).first()
     try:
-        bill = billing.bill_generate(employer=employer, month=_month(month_iso), actor=actor)
+        bill = engine.bill_generate(employer=employer, month=_month(month_iso), actor=actor)
     except ValidationError as exc:
         # Refusals (no policy, nobody billed, a future month) are final: retrying cannot help.
         code = getattr(exc, "code", None)
@@ -48,7 +48,7 @@ def bill_generate_unit(employer_id: int, month_iso: str, actor_user_id: int | No
 @shared_task(name="contributions.tasks.bills_generate_all")
 def bills_generate_all(month_iso: str | None = None) -> dict:
     """Generate every active unit's bill of the month (default: the current month)."""
-    return billing.bills_generate_all(month=_month(month_iso)).as_dict()
+    return runs.bills_generate_all(month=_month(month_iso)).as_dict()
 
 
 @shared_task(name="contributions.tasks.bills_recompute_period")
@@ -57,4 +57,4 @@ def bills_recompute_period(period_id: int) -> dict | None:
     period = PolicyPeriod.objects.filter(pk=period_id).first()
     if period is None:
         return None
-    return billing.bills_recompute_period(period=period).as_dict()
+    return runs.bills_recompute_period(period=period).as_dict()

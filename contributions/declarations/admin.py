@@ -9,7 +9,7 @@ from django.db.models import Count
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from contributions.declarations.services import declaration_lines
+from contributions.declarations.selectors import declaration_lines
 from contributions.models import BaseDeclaration
 from portal.admin_review import ReviewAdmin
 

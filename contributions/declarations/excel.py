@@ -20,14 +20,9 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
-from contributions.declarations.services import (
-    DeclarationRow,
-    active_enrolments,
-    bounds_message,
-    in_bounds,
-    parse_amount,
-)
-from enrollment.batch.process import NOT_XLSX, xlsx_file_check
+from contributions.declarations.rules import bounds_message, in_bounds, parse_amount
+from contributions.declarations.selectors import DeclarationRow, active_enrolments
+from enrollment.batch.reader import NOT_XLSX, xlsx_file_check
 from portal.crypto import blind_index
 
 SHEET = "缴费基数申报"

@@ -15,14 +15,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from contributions.declarations.services import (
-    DeclarationRow,
-    LineInput,
-    bounds_message,
-    clamp,
-    in_bounds,
-    parse_amount,
-)
+from contributions.declarations.rules import bounds_message, clamp, in_bounds, parse_amount
+from contributions.declarations.selectors import DeclarationRow
+from contributions.declarations.services import LineInput
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

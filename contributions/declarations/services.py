@@ -10,247 +10,39 @@ approval, it is applied: each line becomes the ContributionBase of its enrolment
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q, QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from contributions.common import new_reference
+from contributions.declarations.rules import bounds_message, clamp, in_bounds, parse_amount
+from contributions.declarations.selectors import (
+    active_enrolments,
+    open_declaration,
+    previous_period,
+    region_requires_review,
+)
 from contributions.models import (
-    MONEY_MAX_DIGITS,
     BaseDeclaration,
     BaseDeclarationLine,
     ContributionBase,
     PolicyPeriod,
-    RegionContributionSettings,
 )
 from employers.models import Employer
-from enrollment.models import Enrolment
 from portal.audit import audit_log
-from portal.models import OPEN_REVIEW_STATES, Notification, ReviewState
 from portal.review import review_submit
 
 REFERENCE_PREFIX = "JS"  # 缴费基数申报
-CENT = Decimal("0.01")
-# DecimalField(max_digits=12, decimal_places=2): ten digits before the point.
-MONEY_LIMIT = Decimal(10) ** (MONEY_MAX_DIGITS - 2)
+
+
 BULK_BATCH = 1000
-
-
-# ---------------------------------------------------------------------------------------------
-# Amounts and bounds (shared by the screen form, the Excel upload and the service)
-
-
-def parse_amount(value) -> Decimal:
-    """Parse a typed monthly wage in yuan; raise ValidationError with a message for the user."""
-    if isinstance(value, float):
-        value = repr(value)
-    text = str(value if value is not None else "").strip().replace(",", "").replace("元", "")
-    text = text.replace("\uff0c", "").replace(" ", "")
-    if not text:
-        raise ValidationError(_("请填写月平均工资(缴费基数)。"), code="required")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite():
-        raise ValidationError(
-            _("“%(value)s”不是有效的金额,请填写数字,如 8000 或 8000.50。") % {"value": text[:20]},
-            code="invalid",
-        )
-    if amount < 0:
-        raise ValidationError(_("金额不能为负数。"), code="negative")
-    if amount == 0:
-        raise ValidationError(_("金额应大于 0。"), code="zero")
-    if amount >= MONEY_LIMIT:
-        raise ValidationError(_("金额过大,请检查是否多输了数字。"), code="too_large")
-    if amount != amount.quantize(CENT):
-        raise ValidationError(_("金额最多保留两位小数(到分)。"), code="decimals")
-    return amount.quantize(CENT)
-
-
-def bounds_message(period: PolicyPeriod) -> str:
-    return _(
-        "缴费基数应在 %(lower)s 元至 %(upper)s 元之间(本期缴费基数下限 %(lower)s 元,"
-        "上限 %(upper)s 元)。可修改,或点击“一键调整到上下限”。"
-    ) % {"lower": period.base_lower, "upper": period.base_upper}
-
-
-def in_bounds(period: PolicyPeriod, amount: Decimal) -> bool:
-    return period.base_lower <= amount <= period.base_upper
-
-
-def clamp(period: PolicyPeriod, amount: Decimal) -> Decimal:
-    """The nearest bound for an amount outside them; the amount itself otherwise."""
-    return min(max(amount, period.base_lower), period.base_upper)
-
-
-# ---------------------------------------------------------------------------------------------
-# Selectors
-
-
-def declaration_periods(region) -> list[PolicyPeriod]:
-    """The region's published periods, newest first (what a declaration may be for)."""
-    return list(
-        PolicyPeriod.objects.filter(region=region, is_published=True).order_by("-starts_on")
-    )
-
-
-def default_period(periods: Sequence[PolicyPeriod], today: datetime.date | None = None):
-    """The next period when it is published already (declaring ahead), else the current one,
-    else the newest."""
-    today = today or timezone.localdate()
-    upcoming = [p for p in periods if p.starts_on > today]
-    if upcoming:
-        return min(upcoming, key=lambda p: p.starts_on)
-    current = [p for p in periods if p.starts_on <= today <= p.ends_on]
-    if current:
-        return current[0]
-    return periods[0] if periods else None
-
-
-def period_get_for_agent(*, agent, period_id) -> PolicyPeriod:
-    """A published period of the agent's region; 404 otherwise."""
-    try:
-        period_id = int(period_id)
-    except (TypeError, ValueError):
-        period_id = 0
-    return get_object_or_404(
-        PolicyPeriod.objects.select_related("region"),
-        pk=period_id,
-        region_id=agent.employer.region_id,
-        is_published=True,
-    )
-
-
-def previous_period(period: PolicyPeriod) -> PolicyPeriod | None:
-    return (
-        PolicyPeriod.objects.filter(region_id=period.region_id, starts_on__lt=period.starts_on)
-        .order_by("-starts_on")
-        .first()
-    )
-
-
-def active_enrolments(employer_id: int) -> QuerySet[Enrolment]:
-    """The unit's enrolments a declaration covers: 正常 (active) ones."""
-    return Enrolment.objects.filter(employer_id=employer_id, status=Enrolment.Status.ACTIVE)
-
-
-def active_enrolment_count(*, agent) -> int:
-    return active_enrolments(agent.employer_id).count()
-
-
-@dataclass
-class DeclarationRow:
-    enrolment: Enrolment
-    previous_base: Decimal
-    current: Decimal  # the value the input starts with
-
-    @property
-    def person(self):
-        return self.enrolment.person
-
-
-def declaration_rows(*, agent, period: PolicyPeriod) -> list[DeclarationRow]:
-    """Each active employee with the previous period's base (else the enrolment's wage) and
-    what this period already has (else the previous base): three queries in all."""
-    enrolments = list(
-        active_enrolments(agent.employer_id)
-        .select_related("person")
-        .only(
-            "pk",
-            "contribution_base",
-            "person__name",
-            "person__document_type",
-            "person__document_number",
-            "person__document_index",
-        )
-        .order_by("pk")
-    )
-    before = previous_period(period)
-    previous = {}
-    if before is not None:
-        previous = dict(
-            ContributionBase.objects.filter(
-                period=before, enrolment__in=active_enrolments(agent.employer_id)
-            ).values_list("enrolment_id", "base")
-        )
-    current = dict(
-        ContributionBase.objects.filter(
-            period=period, enrolment__in=active_enrolments(agent.employer_id)
-        ).values_list("enrolment_id", "base")
-    )
-    rows = []
-    for enrolment in enrolments:
-        prev = previous.get(enrolment.pk, enrolment.contribution_base)
-        rows.append(DeclarationRow(enrolment, prev, current.get(enrolment.pk, prev)))
-    return rows
-
-
-def open_declaration(*, employer_id: int, period_id: int) -> BaseDeclaration | None:
-    return (
-        BaseDeclaration.objects.filter(
-            employer_id=employer_id, period_id=period_id, review_state__in=OPEN_REVIEW_STATES
-        )
-        .order_by("-created_at")
-        .first()
-    )
-
-
-def latest_declaration(*, agent, period: PolicyPeriod) -> BaseDeclaration | None:
-    return (
-        BaseDeclaration.objects.filter(employer_id=agent.employer_id, period=period)
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-
-
-def declaration_list_for_agent(*, agent) -> QuerySet[BaseDeclaration]:
-    """The unit's declarations, newest first, with their period and line count (one query)."""
-    return (
-        BaseDeclaration.objects.filter(employer_id=agent.employer_id)
-        .select_related("period", "submitted_by")
-        .annotate(line_count=Count("lines"))
-        .order_by("-created_at", "-pk")
-    )
-
-
-def declaration_get_for_agent(*, agent, reference: str) -> BaseDeclaration:
-    """One declaration of the agent's unit; 404 whether it is missing or another unit's."""
-    return get_object_or_404(
-        BaseDeclaration.objects.select_related("period__region", "submitted_by"),
-        reference=reference,
-        employer_id=agent.employer_id,
-    )
-
-
-def declaration_lines(declaration: BaseDeclaration) -> QuerySet[BaseDeclarationLine]:
-    return (
-        BaseDeclarationLine.objects.filter(declaration=declaration)
-        .select_related("enrolment__person")
-        .order_by("pk")
-    )
-
-
-def declaration_state_label(declaration: BaseDeclaration) -> str:
-    if declaration.applied_at:
-        return _("已生效")
-    if declaration.review_state:
-        return str(ReviewState(declaration.review_state).label)
-    return _("未提交")
-
-
-# ---------------------------------------------------------------------------------------------
-# Services
 
 
 @dataclass(frozen=True)
@@ -260,11 +52,6 @@ class LineInput:
     enrolment_id: int
     wage: Decimal
     adjust: bool = False
-
-
-def region_requires_review(region) -> bool:
-    settings_row = RegionContributionSettings.objects.filter(region=region).first()
-    return True if settings_row is None else settings_row.declaration_requires_review
 
 
 def _lines_check(*, employer: Employer, period: PolicyPeriod, lines: Sequence[LineInput]):
@@ -494,88 +281,6 @@ def declaration_apply(*, declaration: BaseDeclaration, actor=None, request=None)
         },
     )
     return len(lines)
-
-
-# ---------------------------------------------------------------------------------------------
-# Review hooks (called from BaseDeclaration's methods)
-
-
-def _check(key: str, label: str, passed: bool, detail: str = "") -> dict:
-    return {"key": key, "label": label, "passed": bool(passed), "detail": detail}
-
-
-def declaration_prechecks(declaration: BaseDeclaration) -> list[dict]:
-    """Every base within the period's bounds as they stand now; every person still active."""
-    period = PolicyPeriod.objects.get(pk=declaration.period_id)
-    lines = BaseDeclarationLine.objects.filter(declaration=declaration)
-    outside = lines.filter(
-        Q(declared_base__lt=period.base_lower) | Q(declared_base__gt=period.base_upper)
-    ).count()
-    gone = lines.exclude(
-        enrolment__in=active_enrolments(declaration.employer_id).values("pk")
-    ).count()
-    adjusted = lines.filter(adjusted_to_bound=True).count()
-    return [
-        _check(
-            "bases_in_bounds",
-            _("缴费基数均在上下限内"),
-            outside == 0,
-            _("%(count)d 人超出 %(lower)s 至 %(upper)s 元")
-            % {"count": outside, "lower": period.base_lower, "upper": period.base_upper}
-            if outside
-            else "",
-        ),
-        _check(
-            "persons_active",
-            _("申报人员均为本单位正常参保职工"),
-            gone == 0,
-            _("%d 人已不是本单位正常参保职工") % gone if gone else "",
-        ),
-        _check(
-            "no_adjustment",
-            _("无按上下限调整的人员"),
-            adjusted == 0,
-            _("%d 人的工资超出上下限,已按上下限申报") % adjusted if adjusted else "",
-        ),
-    ]
-
-
-def declaration_on_decided(declaration: BaseDeclaration, *, actor, decision: str) -> None:
-    if decision == "approve":
-        declaration_apply(declaration=declaration, actor=actor)
-
-
-def declaration_notifications(
-    declaration: BaseDeclaration, *, decision: str, comment: str
-) -> list[dict]:
-    """SMS to the agent who submitted; no personal data of the employees."""
-    agent = declaration.submitted_by
-    period = declaration.period
-    if not agent.phone:
-        return []
-    template = "base_declaration_approved" if decision == "approve" else "base_declaration_rejected"
-    return [
-        {
-            "channel": Notification.Channel.SMS,
-            "recipient": agent.phone,
-            "template": template,
-            "context": {
-                "unit": declaration.employer.name,
-                "reference": declaration.reference,
-                "period": f"{period.starts_on:%Y-%m}至{period.ends_on:%Y-%m}",
-            },
-            "employer_id": declaration.employer_id,
-        }
-    ]
-
-
-def declaration_summary(declaration: BaseDeclaration) -> str:
-    period = declaration.period
-    return _("%(unit)s %(start)s至%(end)s 缴费基数申报") % {
-        "unit": declaration.employer.name,
-        "start": f"{period.starts_on:%Y-%m}",
-        "end": f"{period.ends_on:%Y-%m}",
-    }
 
 
 def lines_from_pairs(pairs: Iterable[tuple[int, Decimal, bool]]) -> list[LineInput]:

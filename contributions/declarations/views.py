@@ -31,12 +31,9 @@ from contributions.declarations.forms import (
     DeclarationUploadForm,
     adjust_data,
 )
-from contributions.declarations.services import (
-    LineInput,
+from contributions.declarations.rules import bounds_message, clamp
+from contributions.declarations.selectors import (
     active_enrolment_count,
-    base_declaration_submit,
-    bounds_message,
-    clamp,
     declaration_get_for_agent,
     declaration_lines,
     declaration_list_for_agent,
@@ -49,6 +46,7 @@ from contributions.declarations.services import (
     period_get_for_agent,
     region_requires_review,
 )
+from contributions.declarations.services import LineInput, base_declaration_submit
 from contributions.models import BaseDeclaration
 from employers.permissions import PermissionRequiredMixin, agent_has_permission
 from portal.audit import audit_log

@@ -131,7 +131,7 @@ def policy_period_save(
             outcome = "updated"
             if period.is_published and {"base_lower", "base_upper"} & set(changed):
                 # Bills computed with the old bounds are recomputed (补缴/退费) after commit.
-                from contributions.billing.engine import bills_recompute_on_commit
+                from contributions.billing.runs import bills_recompute_on_commit
 
                 bills_recompute_on_commit(period=period)
         else:

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from contributions.models import ContributionProof
-from contributions.proofs.services import proof_code_display, proof_code_normalise
+from contributions.proofs.codes import proof_code_display, proof_code_normalise
 from portal.admin import ReadOnlyAdmin
 from portal.audit import audit_log
 

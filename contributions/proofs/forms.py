@@ -7,12 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from contributions.models import ContributionProof
-from contributions.proofs.services import (
-    PERSON_NOT_FOUND,
-    PERSON_REQUIRED,
-    proof_months_check,
-    proof_person_candidates,
-)
+from contributions.proofs.selectors import proof_person_candidates
+from contributions.proofs.services import PERSON_NOT_FOUND, PERSON_REQUIRED, proof_months_check
 from enrollment.add.forms import MonthField
 
 MONTH_ERRORS = {

@@ -29,7 +29,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from contributions.models import ContributionProof
-from contributions.proofs.services import proof_code_display
+from contributions.proofs.codes import proof_code_display
 from enrollment.add.pdf import cjk_font
 
 TITLE = "参保缴费证明"

@@ -16,14 +16,14 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from contributions.proofs.forms import ProofCheckForm
-from contributions.proofs.services import (
-    proof_check_record,
+from contributions.proofs.codes import (
     proof_code_display,
     proof_code_looks_valid,
     proof_code_normalise,
-    proof_get_by_code,
 )
+from contributions.proofs.forms import ProofCheckForm
+from contributions.proofs.selectors import proof_get_by_code
+from contributions.proofs.services import proof_check_record
 from portal import ratelimit
 from portal.audit import client_ip
 

@@ -10,16 +10,13 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, ListView, TemplateView, View
 
+from contributions.proofs.codes import proof_check_url, proof_code_display, proof_form_url
 from contributions.proofs.forms import ProofIssueForm
+from contributions.proofs.selectors import proof_get_for_agent, proof_list_for_agent
 from contributions.proofs.services import (
     MAX_MONTHS,
-    proof_check_url,
-    proof_code_display,
     proof_download_record,
-    proof_form_url,
-    proof_get_for_agent,
     proof_issue,
-    proof_list_for_agent,
     proof_revoke,
 )
 from employers.permissions import PermissionRequiredMixin

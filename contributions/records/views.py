@@ -24,11 +24,13 @@ from contributions.exports.services import (
     stream_max_rows,
 )
 from contributions.models import ExportJob
-from contributions.records.forms import ExportForm, MissingCauseForm, RecordFilterForm
-from contributions.records.selectors import (
+from contributions.records.causes import (
     CAUSE_SETTLED,
     missing_record_cause,
     missing_record_cause_unknown_person,
+)
+from contributions.records.forms import ExportForm, MissingCauseForm, RecordFilterForm
+from contributions.records.selectors import (
     records_for_agent,
     records_page,
     records_person_find,

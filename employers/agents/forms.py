@@ -4,10 +4,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from employers.agents.services import AGENT_ID_TAKEN, ROLES_REQUIRED
 from employers.models import Agent, Employer, Role
 from employers.registration.forms import REQUIRED, MobileField, ResidentIdField, SmsCodeField
 from employers.selectors import agent_find
-from employers.services import AGENT_ID_TAKEN, ROLES_REQUIRED
 from employers.validators import PASSWORD_RULE, validate_agent_password
 
 PASSWORD_HELP = _("8-20位,同时包含字母和数字,不能包含身份证号或手机号。")

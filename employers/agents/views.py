@@ -10,16 +10,16 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, TemplateView, View
 
 from employers.agents.forms import AgentAddForm, AgentPasswordResetForm, AgentRolesForm
-from employers.models import Agent
-from employers.permissions import PermissionRequiredMixin, agent_has_permission
-from employers.selectors import agent_get_for_agent, agent_list_for_agent
-from employers.services import (
+from employers.agents.selectors import agent_get_for_agent, agent_list_for_agent
+from employers.agents.services import (
     agent_add,
     agent_disable,
     agent_enable,
     agent_password_reset_by_admin,
     agent_roles_change,
 )
+from employers.models import Agent
+from employers.permissions import PermissionRequiredMixin, agent_has_permission
 from portal.audit import client_ip
 from portal.identifiers import mask_phone
 from portal.smscodes import sms_code_send, sms_code_verify

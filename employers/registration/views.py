@@ -15,14 +15,14 @@ from django.views.generic import FormView, TemplateView, View
 from employers.models import CAChallenge, PennyDropTransfer, RegistrationApplication
 from employers.permissions import request_agent
 from employers.registration import forms
-from employers.selectors import application_get, opened_account_match
-from employers.services import (
+from employers.registration.services import (
     registration_due_date,
     registration_record_certificate,
     registration_resubmit,
     registration_start,
     registration_submit,
 )
+from employers.selectors import application_get, opened_account_match
 from employers.verification.bank import penny_drop_confirm, penny_drop_request
 from employers.verification.ca import CertificateRejected
 from employers.verification.ca_services import ca_challenge_issue, ca_challenge_redeem

@@ -1,298 +1,218 @@
-"""Reading and writing one plain XLSX sheet quickly, for the 10,000-row batch import.
+"""Reading an uploaded 批量增员 workbook: the content check, the rows, and the parsed-cells cache.
 
-openpyxl's read-only worksheet builds a dict per cell and, for a file without a <dimension>
-element (files written by openpyxl's write-only mode, such as our own result reports), scans the
-whole sheet once more just to size it; its writer serialises every cell through et_xmlfile. For
-10,000 rows of 13 columns that was about 2.5 s per read and 3-4 s per report on 2 cores.
-
-SheetReader still lets openpyxl read the package (content types, workbook, shared strings, styles:
-which style ids are dates), and converts cell values exactly as openpyxl's WorkSheetParser does
-with data_only=True; it only walks the sheet's rows itself. write_sheet writes a minimal package
-(one sheet, inline strings, a few styles) that Excel, WPS and openpyxl open.
+An upload is checked by content (size cap, XLSX package, unpacked-size cap), its header is
+compared with the template's, and the cells are cached for an hour by the file's SHA-256 so that
+the import task does not parse the file a second time.
 """
 
 from __future__ import annotations
 
-import datetime
 import io
-import re
+import itertools
+import logging
 import zipfile
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+from collections.abc import Iterator
 
-from openpyxl.cell.text import Text
-from openpyxl.reader.excel import ExcelReader
-from openpyxl.styles.stylesheet import apply_stylesheet
-from openpyxl.utils.cell import get_column_letter
-from openpyxl.utils.datetime import from_excel, from_ISO8601, to_excel
-from openpyxl.xml.constants import SHEET_MAIN_NS
-from openpyxl.xml.functions import iterparse
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl.utils import get_column_letter
 
-ROW_TAG = f"{{{SHEET_MAIN_NS}}}row"
-CELL_TAG = f"{{{SHEET_MAIN_NS}}}c"
-VALUE_TAG = f"{{{SHEET_MAIN_NS}}}v"
-INLINE_TAG = f"{{{SHEET_MAIN_NS}}}is"
-TEXT_TAG = f"{{{SHEET_MAIN_NS}}}t"
-_LETTERS = re.compile(r"[A-Za-z]+")
-_column_cache: dict[str, int] = {}
+from enrollment.batch.template import (
+    DATA_SHEET,
+    EXAMPLE_MARK,
+    HEADERS,
+    MAX_EMPTY_RUN,
+    MAX_ROWS,
+    MAX_UNPACKED_BYTES,
+    MAX_UPLOAD_BYTES,
+    RESULT_HEADERS,
+)
+from enrollment.batch.xlsx import SheetReader
 
-
-def _column_index(reference: str) -> int:
-    match = _LETTERS.match(reference)
-    letters = match.group(0).upper() if match else ""
-    index = _column_cache.get(letters)
-    if index is None:
-        index = 0
-        for letter in letters:
-            index = index * 26 + ord(letter) - 64
-        _column_cache[letters] = index
-    return index
+# How long the upload check's cells wait in the cache for the import task (then it re-reads).
+CELLS_CACHE_SECONDS = 3600
 
 
-class SheetReader:
-    """One worksheet of an XLSX package, read row by row with cached values (data_only).
+NOT_XLSX = gettext_lazy(
+    "文件不是有效的 Excel 工作簿(.xlsx)。请在 Excel 或 WPS 中“另存为 Excel 工作簿(*.xlsx)”后上传;"
+    "旧版 .xls、CSV 或改了扩展名的文件不能导入。"
+)
 
-    Raises whatever openpyxl or zipfile raise for a broken package; the caller turns that into
-    its own message.
-    """
+logger = logging.getLogger(__name__)
 
-    def __init__(self, file, *, preferred_sheet: str | None = None):
-        reader = ExcelReader(file, read_only=True, data_only=True)
-        self._archive = reader.archive
+
+def xlsx_file_check(file) -> None:
+    """Refuse a file that is too large or is not an XLSX package by content (not by name)."""
+    size = getattr(file, "size", None)
+    if size is None:
+        file.seek(0, io.SEEK_END)
+        size = file.tell()
+    if size > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            _("文件大小为 %(size).1f MB,超过 %(limit)d MB 的上限,请拆分后分别上传。")
+            % {"size": size / 1024 / 1024, "limit": MAX_UPLOAD_BYTES // (1024 * 1024)},
+            code="too_large",
+        )
+    file.seek(0)
+    head = file.read(8)
+    file.seek(0)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ValidationError(
+            _("这是旧版 Excel 97-2003(.xls)文件。请在 Excel 或 WPS 中另存为 .xlsx 格式后上传。"),
+            code="xls",
+        )
+    try:
+        with zipfile.ZipFile(file) as package:
+            entries = package.infolist()
+            names = {entry.filename for entry in entries}
+            unpacked = sum(entry.file_size for entry in entries)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ValidationError(NOT_XLSX, code="not_xlsx") from None
+    finally:
+        file.seek(0)
+    if not {"[Content_Types].xml", "xl/workbook.xml"} <= names:
+        raise ValidationError(NOT_XLSX, code="not_xlsx")
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ValidationError(NOT_XLSX, code="not_xlsx")
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _open_rows(file) -> Iterator[tuple[int, tuple]]:
+    """Yield (Excel row number, cells) of the data rows after checking the header row."""
+    xlsx_file_check(file)
+    try:
+        reader = SheetReader(file, preferred_sheet=DATA_SHEET)
+    except Exception:  # noqa: BLE001 — openpyxl raises many types for a broken package
+        raise ValidationError(NOT_XLSX, code="not_xlsx") from None
+    width = len(HEADERS)
+    try:
+        rows = reader.rows()
         try:
-            reader.read_manifest()
-            reader.read_strings()
-            reader.read_workbook()
-            apply_stylesheet(reader.archive, reader.wb)
-            workbook = reader.wb
-            self._shared_strings = reader.shared_strings
-            self._date_formats = set(getattr(workbook, "_date_formats", ()) or ())
-            self._timedelta_formats = set(getattr(workbook, "_timedelta_formats", ()) or ())
-            self._epoch = workbook.epoch
-            sheets = [
-                (sheet.name, rel.target)
-                for sheet, rel in reader.parser.find_sheets()
-                if rel.target in reader.valid_files and "chartsheet" not in rel.Type
-            ]
-        except Exception:
-            self._archive.close()
-            raise
-        if not sheets:
-            self._archive.close()
-            raise ValueError("the workbook has no worksheet")
-        by_name = dict(sheets)
-        self.path = by_name.get(preferred_sheet) if preferred_sheet else None
-        self.path = self.path or sheets[0][1]
-
-    def close(self) -> None:
-        self._archive.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def rows(self) -> Iterator[tuple[int, list]]:
-        """Yield (row number, values from column A to the row's last cell) for each row element.
-
-        Rows absent from the file (never written) are not yielded: the caller sees the gap in
-        the row numbers.
-        """
-        value_of = self._value
-        number = 0
-        with self._archive.open(self.path) as source:
-            for _event, element in iterparse(source):
-                if element.tag != ROW_TAG:
-                    continue
-                reference = element.get("r")
-                number = int(float(reference)) if reference else number + 1
-                values: list = []
-                column = 0
-                for cell in element:
-                    if cell.tag != CELL_TAG:
-                        continue
-                    cell_reference = cell.get("r")
-                    column = _column_index(cell_reference) if cell_reference else column + 1
-                    if column <= 0:
-                        continue
-                    value = value_of(cell)
-                    if len(values) < column:
-                        values.extend([None] * (column - len(values)))
-                    values[column - 1] = value
-                element.clear()
-                yield number, values
-
-    def _value(self, cell):
-        """The cell's value as openpyxl's WorkSheetParser.parse_cell gives it (data_only)."""
-        data_type = cell.get("t", "n")
-        if data_type == "inlineStr":
-            child = cell.find(INLINE_TAG)
-            if child is None:
-                return None
-            parts = list(child)
-            if len(parts) == 1 and parts[0].tag == TEXT_TAG:
-                return parts[0].text or ""
-            return Text.from_tree(child).content
-        value = cell.findtext(VALUE_TAG, None) or None
-        if value is None:
-            return None
-        if data_type == "n":
-            number = float(value) if ("." in value or "E" in value or "e" in value) else int(value)
-            style = cell.get("s", 0)
-            style = int(style) if style else 0
-            if style in self._date_formats:
-                try:
-                    return from_excel(
-                        number, self._epoch, timedelta=style in self._timedelta_formats
-                    )
-                except (OverflowError, ValueError):
-                    return "#VALUE!"
-            return number
-        if data_type == "s":
-            return self._shared_strings[int(value)]
-        if data_type == "b":
-            return bool(int(value))
-        if data_type == "d":
-            return from_ISO8601(value)
-        return value  # "str" (a formula's text) and "e" (an error such as #N/A)
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing
-
-
-@dataclass(frozen=True)
-class Styled:
-    """A value written with one of the sheet's styles: "bold", "red" or "text" (format @)."""
-
-    value: object
-    style: str
-
-
-_STYLE_IDS = {"bold": 1, "red": 2, "text": 3, "datetime": 4, "date": 5, "time": 6}
-_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
-
-_CONTENT_TYPES = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="rels" '
-    'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    '<Default Extension="xml" ContentType="application/xml"/>'
-    '<Override PartName="/xl/workbook.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-    '<Override PartName="/xl/worksheets/sheet1.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-    '<Override PartName="/xl/styles.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-    "</Types>"
-)
-_ROOT_RELS = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" '
-    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-    'Target="xl/workbook.xml"/>'
-    "</Relationships>"
-)
-_WORKBOOK_RELS = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" '
-    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
-    'Target="worksheets/sheet1.xml"/>'
-    '<Relationship Id="rId2" '
-    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
-    'Target="styles.xml"/>'
-    "</Relationships>"
-)
-_STYLES = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    f'<styleSheet xmlns="{SHEET_MAIN_NS}">'
-    '<numFmts count="3"><numFmt numFmtId="164" formatCode="yyyy-mm-dd h:mm:ss"/>'
-    '<numFmt numFmtId="165" formatCode="yyyy-mm-dd"/>'
-    '<numFmt numFmtId="166" formatCode="h:mm:ss"/></numFmts>'
-    '<fonts count="3"><font><sz val="11"/><name val="Calibri"/></font>'
-    '<font><b/><sz val="11"/><name val="Calibri"/></font>'
-    '<font><color rgb="FFC00000"/><sz val="11"/><name val="Calibri"/></font></fonts>'
-    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-    '<fill><patternFill patternType="gray125"/></fill></fills>'
-    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="7"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-    '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-    '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    "</cellXfs>"
-    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-    "</styleSheet>"
-)
-
-
-def _cell_xml(reference: str, value, style: int) -> str:
-    style_attr = f' s="{style}"' if style else ""
-    if isinstance(value, bool):
-        return f'<c r="{reference}" t="b"{style_attr}><v>{int(value)}</v></c>'
-    if isinstance(value, int | float):
-        return f'<c r="{reference}"{style_attr}><v>{value!r}</v></c>'
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
-        if not style:
-            if isinstance(value, datetime.datetime):
-                style = _STYLE_IDS["datetime"]
-            elif isinstance(value, datetime.date):
-                style = _STYLE_IDS["date"]
-            else:
-                style = _STYLE_IDS["time"]
-        return f'<c r="{reference}" s="{style}"><v>{to_excel(value)!r}</v></c>'
-    text = _ILLEGAL.sub("", str(value))
-    space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f'<c r="{reference}" t="inlineStr"{style_attr}><is><t{space}>{escape(text)}</t></is></c>'
-
-
-def write_sheet(
-    *, title: str, rows: Iterable[Iterable], widths: dict[int, float] | None = None
-) -> bytes:
-    """Return an XLSX package with one sheet of ``rows``; a cell may be a Styled value."""
-    letters = [get_column_letter(index) for index in range(1, 101)]
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
-        f'<worksheet xmlns="{SHEET_MAIN_NS}">',
-    ]
-    if widths:
-        parts.append("<cols>")
-        for index, width in sorted(widths.items()):
-            parts.append(f'<col min="{index}" max="{index}" width="{width}" customWidth="1"/>')
-        parts.append("</cols>")
-    parts.append("<sheetData>")
-    for number, row in enumerate(rows, start=1):
-        cells = []
-        for index, value in enumerate(row):
-            style = 0
-            if isinstance(value, Styled):
-                style, value = _STYLE_IDS[value.style], value.value
-            if value is None:
+            first = next(rows, None)
+        except Exception:  # noqa: BLE001 — a sheet that is not well-formed XML
+            raise ValidationError(NOT_XLSX, code="not_xlsx") from None
+        pending = []
+        header_cells: list = []
+        if first is not None and first[0] == 1:
+            header_cells = first[1]
+        elif first is not None:
+            pending.append(first)  # no row 1: an empty header, refused below
+        header = [_cell_text(value) for value in header_cells]
+        while header and not header[-1]:
+            header.pop()
+        if header == [*HEADERS, *RESULT_HEADERS]:
+            header = header[:width]  # a result report, corrected and uploaded again
+        if header != HEADERS:
+            raise ValidationError(_header_message(header), code="template")
+        empty_run = 0
+        expected = 2  # rows the file leaves out are empty rows
+        for number, cells in _checked_rows(itertools.chain(pending, rows)):
+            if number < expected:
                 continue
-            letter = letters[index] if index < len(letters) else get_column_letter(index + 1)
-            cells.append(_cell_xml(f"{letter}{number}", value, style))
-        parts.append(f'<row r="{number}">{"".join(cells)}</row>')
-    parts.append("</sheetData></worksheet>")
-    workbook = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<workbook xmlns="{SHEET_MAIN_NS}" '
-        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-        f'<sheets><sheet name={quoteattr(title[:31])} sheetId="1" r:id="rId1"/></sheets>'
-        "</workbook>"
-    )
-    output = io.BytesIO()
-    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as package:
-        package.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        package.writestr("_rels/.rels", _ROOT_RELS)
-        package.writestr("xl/workbook.xml", workbook)
-        package.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-        package.writestr("xl/styles.xml", _STYLES)
-        package.writestr("xl/worksheets/sheet1.xml", "".join(parts))
-    return output.getvalue()
+            empty_run += number - expected
+            if empty_run >= MAX_EMPTY_RUN:
+                break
+            expected = number + 1
+            cells = tuple(cells[:width]) + (None,) * (width - len(cells))
+            if all(_cell_text(value) == "" for value in cells):
+                empty_run += 1
+                if empty_run >= MAX_EMPTY_RUN:
+                    break
+                continue
+            empty_run = 0
+            if _cell_text(cells[0]).startswith(EXAMPLE_MARK):
+                continue
+            yield number, cells
+    finally:
+        reader.close()
+
+
+def _checked_rows(rows: Iterator[tuple[int, list]]) -> Iterator[tuple[int, list]]:
+    """Pass the rows on; a sheet that stops being readable part-way is not an XLSX file."""
+    while True:
+        try:
+            item = next(rows)
+        except StopIteration:
+            return
+        except Exception:  # noqa: BLE001 — broken XML, a shared string that does not exist
+            raise ValidationError(NOT_XLSX, code="not_xlsx") from None
+        yield item
+
+
+def _header_message(header: list[str]) -> str:
+    lead = _("文件不是本系统的批量增员模板")
+    advice = _("请在本页下载最新模板,把数据复制到模板中(不要改动第1行表头)后重新上传。")
+    if not header:
+        return f"{lead}:{_('第1行没有表头。')}{advice}"
+    for index, expected in enumerate(HEADERS):
+        found = header[index] if index < len(header) else ""
+        if found != expected:
+            detail = _("第%(col)s列表头应为“%(expected)s”,实际为“%(found)s”。") % {
+                "col": get_column_letter(index + 1),
+                "expected": expected,
+                "found": found or _("空"),
+            }
+            return f"{lead}:{detail}{advice}"
+    extra = header[len(HEADERS)]
+    detail = _("表头多出一列“%s”。") % extra
+    return f"{lead}:{detail}{advice}"
+
+
+def batch_inspect(file) -> int:
+    """Check an upload (format, header, row cap) and return its number of data rows."""
+    return len(batch_read_cells(file))
+
+
+def batch_read_cells(file) -> list[tuple[int, tuple]]:
+    """Check an upload (format, header, row cap) and return (row number, cells) of its rows."""
+    cells = []
+    for item in _open_rows(file):
+        cells.append(item)
+        if len(cells) > MAX_ROWS:
+            raise ValidationError(_too_many_rows_message(), code="too_many_rows")
+    if not cells:
+        raise ValidationError(
+            _("文件中没有需要导入的人员(示例行不导入)。请从第3行起填写后再上传。"), code="empty"
+        )
+    return cells
+
+
+def _cells_cache_key(sha256: str) -> str:
+    return f"enrollment:batch-cells:{sha256}"
+
+
+def _cache_cells(sha256: str, cells: list[tuple[int, tuple]]) -> None:
+    """Keep what the upload check read for the import task, so the file is parsed once.
+
+    Keyed by the file's SHA-256: the task finds exactly the cells of the stored file. A cache
+    that is down or has evicted the entry only means the task reads the file again.
+    """
+    try:
+        cache.set(_cells_cache_key(sha256), cells, CELLS_CACHE_SECONDS)
+    except Exception:  # noqa: BLE001 — an optimisation only
+        logger.warning("batch import cells not cached")
+
+
+def _cached_cells(sha256: str) -> list[tuple[int, tuple]] | None:
+    try:
+        cells = cache.get(_cells_cache_key(sha256))
+        if cells is not None:
+            cache.delete(_cells_cache_key(sha256))
+    except Exception:  # noqa: BLE001
+        return None
+    return cells if isinstance(cells, list) else None
+
+
+def _too_many_rows_message() -> str:
+    return _("文件中的人员超过 %(max)d 行,单次最多导入 %(max)d 行,请拆分为多个文件分别上传。") % {
+        "max": MAX_ROWS
+    }

@@ -13,14 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, TemplateView, View
 
 from employers.permissions import PermissionRequiredMixin
-from enrollment.batch.process import (
-    MAX_ROWS,
-    MAX_UPLOAD_BYTES,
-    batch_import_create,
-    batch_import_get_for_agent,
-    batch_import_list_for_agent,
-    batch_template_workbook,
-)
+from enrollment.batch.process import batch_import_create
+from enrollment.batch.selectors import batch_import_get_for_agent, batch_import_list_for_agent
+from enrollment.batch.template import MAX_ROWS, MAX_UPLOAD_BYTES, batch_template_workbook
 from enrollment.models import BatchImport
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -14,19 +14,19 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from enrollment.models import Enrolment, RemovalReason, RemoveEmployeeFiling
-from enrollment.roster.selectors import roster_for_agent, roster_rows
+from enrollment.removal.selectors import open_removal_filing
 from enrollment.rules import add_months, first_of_month
 from portal.audit import audit_log
-from portal.models import OPEN_REVIEW_STATES
 from portal.review import review_submit
 
 NOT_ACTIVE = gettext_lazy("该人员当前参保状态不是“正常”,不能办理减员。")
+
+
 ALREADY_FILED = gettext_lazy(
     "该人员已有正在审核的减员申请(业务编号 %(reference)s),请等待审核结果。"
 )
@@ -73,16 +73,6 @@ def removal_month_check(
             code="month_before_start",
         )
     return month
-
-
-def open_removal_filing(enrolment: Enrolment) -> RemoveEmployeeFiling | None:
-    return (
-        RemoveEmployeeFiling.objects.filter(
-            enrolment_id=enrolment.pk, review_state__in=OPEN_REVIEW_STATES
-        )
-        .only("pk", "reference")
-        .first()
-    )
 
 
 def _existing(idempotency_key: uuid.UUID, employer_id: int) -> RemoveEmployeeFiling | None:
@@ -161,43 +151,3 @@ def remove_employee_filing_submit(
     )
     review_submit(item=filing, actor=agent.user, request=request)
     return filing
-
-
-def removal_filing_get_for_agent(*, agent, reference: str) -> RemoveEmployeeFiling:
-    """Return a removal filing of the agent's unit; 404 whether missing or another unit's."""
-    return get_object_or_404(
-        RemoveEmployeeFiling.objects.select_related("enrolment__person", "submitted_by"),
-        reference=reference,
-        employer_id=agent.employer_id,
-    )
-
-
-def removal_filing_list_for_agent(*, agent, limit: int = 20) -> list[RemoveEmployeeFiling]:
-    """Return the unit's latest removal filings."""
-    return list(
-        RemoveEmployeeFiling.objects.filter(employer_id=agent.employer_id)
-        .select_related("enrolment__person")
-        .defer("enrolment__person__phone")
-        .order_by("-created_at", "-pk")[:limit]
-    )
-
-
-def removable_enrolments_for_agent(*, agent, q: str, limit: int = 20) -> list[Enrolment]:
-    """Return the unit's active employees matching a name or a full document number."""
-    if not q.strip():
-        return []
-    return list(roster_rows(roster_for_agent(agent, q=q, status=Enrolment.Status.ACTIVE))[:limit])
-
-
-def removable_enrolment_get_for_agent(*, agent, enrolment_id) -> Enrolment | None:
-    """Return the unit's enrolment with this id (any status), or None."""
-    try:
-        enrolment_id = int(enrolment_id)
-    except (TypeError, ValueError):
-        return None
-    return (
-        Enrolment.objects.select_related("person", "employment_form")
-        .defer("person__phone")
-        .filter(pk=enrolment_id, employer_id=agent.employer_id)
-        .first()
-    )

@@ -11,14 +11,14 @@ from django.views.generic import FormView, TemplateView
 
 from employers.permissions import PermissionRequiredMixin
 from enrollment.removal.forms import RemoveEmployeeForm
-from enrollment.removal.services import (
+from enrollment.removal.selectors import (
     open_removal_filing,
     removable_enrolment_get_for_agent,
     removable_enrolments_for_agent,
     removal_filing_get_for_agent,
     removal_filing_list_for_agent,
-    remove_employee_filing_submit,
 )
+from enrollment.removal.services import remove_employee_filing_submit
 from portal.models import ReviewState
 from portal.review import review_history
 

@@ -9,11 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contributions.billing.engine import (
-    bill_generate,
-    bill_generate_outcome,
-    bills_recompute_period,
-)
+from contributions.billing.engine import bill_generate, bill_generate_outcome
+from contributions.billing.runs import bills_recompute_period
 from contributions.common import add_months, month_start
 from contributions.models import (
     BillKind,

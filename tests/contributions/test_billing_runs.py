@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contributions.billing.engine import bills_generate_all
+from contributions.billing.runs import bills_generate_all
 from contributions.billing.tasks import (
     bill_generate_unit,
     bills_recompute_period,

@@ -11,12 +11,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from contributions.declarations.services import (
-    LineInput,
-    base_declaration_submit,
-    default_period,
-    parse_amount,
-)
+from contributions.declarations.rules import parse_amount
+from contributions.declarations.selectors import default_period
+from contributions.declarations.services import LineInput, base_declaration_submit
 from contributions.models import BaseDeclaration, BaseDeclarationLine, ContributionBase
 from employers.models import Role
 from portal.models import AuditEvent

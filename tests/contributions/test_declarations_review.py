@@ -10,11 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contributions.declarations.services import (
-    LineInput,
-    active_enrolments,
-    base_declaration_submit,
-)
+from contributions.declarations.selectors import active_enrolments
+from contributions.declarations.services import LineInput, base_declaration_submit
 from contributions.models import BaseDeclaration, ContributionBase
 from portal.models import Notification, ReviewState
 from tests.conftest import otp_verify

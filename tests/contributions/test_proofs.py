@@ -10,17 +10,16 @@ from django.utils import timezone
 
 from contributions.common import add_months
 from contributions.models import BillKind, BillStatus, ContributionProof
-from contributions.proofs.services import (
+from contributions.proofs.codes import (
     CODE_ALPHABET,
-    mask_name,
     proof_code_display,
     proof_code_new,
     proof_code_normalise,
-    proof_content_unit,
-    proof_issue,
-    proof_revoke,
 )
+from contributions.proofs.content import proof_content_unit
+from contributions.proofs.services import proof_issue, proof_revoke
 from enrollment.models import Enrolment
+from portal.identifiers import mask_name
 from portal.models import AuditEvent
 from tests.contributions.bill_helpers import create_bill
 from tests.contributions.proof_helpers import (

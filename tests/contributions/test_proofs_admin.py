@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from contributions.models import ContributionProof
-from contributions.proofs.services import proof_code_display, proof_issue
+from contributions.proofs.codes import proof_code_display
+from contributions.proofs.services import proof_issue
 from portal.models import AuditEvent, Region
 from tests.conftest import otp_verify
 from tests.contributions.proof_helpers import (

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contributions.models import ContributionProof
-from contributions.proofs.services import proof_code_display, proof_issue, proof_revoke
+from contributions.proofs.codes import proof_code_display
+from contributions.proofs.services import proof_issue, proof_revoke
 from portal import ratelimit
 from portal.models import AuditEvent
 from tests.contributions.proof_helpers import (

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from contributions.common import add_months
 from contributions.models import ContributionProof
-from contributions.proofs.services import proof_code_display, proof_issue
+from contributions.proofs.codes import proof_code_display
+from contributions.proofs.services import proof_issue
 from employers.models import Role
 from portal.models import AuditEvent
 from tests.contributions.proof_helpers import (

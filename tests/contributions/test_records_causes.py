@@ -14,7 +14,7 @@ from contributions.models import (
     BillStatus,
     Payment,
 )
-from contributions.records.selectors import (
+from contributions.records.causes import (
     CAUSE_BASE_NOT_DECLARED,
     CAUSE_BILL_NOT_GENERATED,
     CAUSE_BILL_NOT_PAID,

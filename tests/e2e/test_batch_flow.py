@@ -11,7 +11,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from enrollment.batch.process import DATA_SHEET, HEADERS, RESULT_HEADERS
+from enrollment.batch.template import DATA_SHEET, HEADERS, RESULT_HEADERS
 from enrollment.models import AddEmployeeFiling
 from tests.e2e.conftest import DESKTOP
 from tests.enrollment.add_helpers import unit_with_agent

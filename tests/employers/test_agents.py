@@ -8,13 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from employers.agents.forms import AgentAddForm
-from employers.models import Agent, Role
-from employers.services import (
+from employers.agents.services import (
     agent_disable,
     agent_enable,
     agent_password_reset_by_admin,
     agent_roles_change,
 )
+from employers.models import Agent, Role
 from portal.models import AuditEvent
 from tests.factories import create_agent, create_employer, make_phone, make_resident_id
 

@@ -5,8 +5,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from employers.agents.services import agent_enable, agents_disable_dormant
 from employers.models import Agent, Employer, Role
-from employers.services import agent_enable, agents_disable_dormant
 from employers.tasks import agents_disable_dormant as dormant_task
 from portal.celery import app
 from portal.models import AuditEvent

@@ -12,16 +12,18 @@ from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from employers.models import Role
-from enrollment.batch import process as batch_module
-from enrollment.batch.process import (
+from enrollment.batch import reader as reader_module
+from enrollment.batch import rows as rows_module
+from enrollment.batch.bulk import _BulkContext
+from enrollment.batch.process import batch_import_create, batch_process
+from enrollment.batch.rows import batch_parse
+from enrollment.batch.template import (
     DATA_SHEET,
     EXAMPLE_MARK,
     HEADERS,
     LISTS_SHEET,
-    batch_import_create,
-    batch_parse,
-    batch_process,
     batch_template_workbook,
+    employment_forms_for,
 )
 from enrollment.models import AddEmployeeFiling, BatchImport, Enrolment, Person
 from enrollment.tasks import import_batch_add
@@ -176,12 +178,13 @@ def test_a_renamed_non_xlsx_file_is_refused_by_content():
 
 
 def test_too_many_rows_and_too_large_files_are_refused(monkeypatch):
-    monkeypatch.setattr(batch_module, "MAX_ROWS", 3)
+    for module in (reader_module, rows_module):
+        monkeypatch.setattr(module, "MAX_ROWS", 3)
     data = workbook_bytes([good_row() for _ in range(4)])
     with pytest.raises(ValidationError, match="单次最多导入 3 行"):
         batch_parse(io.BytesIO(data))
     assert len(batch_parse(io.BytesIO(workbook_bytes([good_row() for _ in range(3)])))) == 3
-    monkeypatch.setattr(batch_module, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(reader_module, "MAX_UPLOAD_BYTES", 1000)
     with pytest.raises(ValidationError, match="超过"):
         batch_parse(io.BytesIO(data))
 
@@ -370,7 +373,8 @@ def test_upload_of_a_bad_file_shows_a_clear_message(agent_client, data, message)
 
 
 def test_upload_with_too_many_rows_shows_a_clear_message(agent_client, monkeypatch):
-    monkeypatch.setattr(batch_module, "MAX_ROWS", 2)
+    for module in (reader_module, rows_module):
+        monkeypatch.setattr(module, "MAX_ROWS", 2)
     data = workbook_bytes([good_row() for _ in range(3)])
     response = agent_client.post("/enrollment/batch/", {"file": upload(data)})
     assert "单次最多导入 2 行" in response.content.decode()
@@ -510,9 +514,9 @@ def test_bulk_path_writes_the_same_as_the_service(agent, django_capture_on_commi
                 agent=who, file=upload(workbook_bytes(varied_rows(passport)))
             )
         if bulk:  # every row takes the bulk path, none falls back to the service
-            forms = batch_module.employment_forms_for(who.employer.region)
+            forms = employment_forms_for(who.employer.region)
             rows = batch_parse(io.BytesIO(workbook_bytes(varied_rows(passport))), forms=forms)
-            context = batch_module._BulkContext.load(batch, rows)
+            context = _BulkContext.load(batch, rows)
             assert all(context.check(row) is not None for row in rows)
         with django_capture_on_commit_callbacks(execute=True):
             batch = batch_process(batch.pk, bulk=bulk)

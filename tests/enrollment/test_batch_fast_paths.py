@@ -9,9 +9,11 @@ import pytest
 from django.core.cache import cache
 from openpyxl import Workbook, load_workbook
 
-from enrollment.batch import process as batch_module
-from enrollment.batch.process import DATA_SHEET, HEADERS, batch_import_create, batch_process
-from enrollment.batch.reader import SheetReader, Styled, write_sheet
+from enrollment.batch import reader as reader_module
+from enrollment.batch import rows as rows_module
+from enrollment.batch.process import batch_import_create, batch_process
+from enrollment.batch.template import DATA_SHEET, HEADERS
+from enrollment.batch.xlsx import SheetReader, Styled, write_sheet
 from tests.enrollment.test_batch import agent, good_row, upload, workbook_bytes  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -93,8 +95,9 @@ def test_the_file_is_parsed_once_when_the_cache_holds_the_upload_check(
     django_capture_on_commit_callbacks,
 ):
     reads = []
-    original = batch_module._open_rows
-    monkeypatch.setattr(batch_module, "_open_rows", lambda f: reads.append(1) or original(f))
+    original = reader_module._open_rows
+    for module in (reader_module, rows_module):  # the upload check reads, and so does the task
+        monkeypatch.setattr(module, "_open_rows", lambda f: reads.append(1) or original(f))
     rows = [good_row("甲"), good_row("乙")]
     with django_capture_on_commit_callbacks(execute=True):
         batch = batch_import_create(agent=agent, file=upload(workbook_bytes(rows)))
@@ -104,8 +107,9 @@ def test_the_file_is_parsed_once_when_the_cache_holds_the_upload_check(
 
 def test_without_the_cache_the_task_reads_the_file(agent, monkeypatch):  # noqa: F811
     reads = []
-    original = batch_module._open_rows
-    monkeypatch.setattr(batch_module, "_open_rows", lambda f: reads.append(1) or original(f))
+    original = reader_module._open_rows
+    for module in (reader_module, rows_module):  # the upload check reads, and so does the task
+        monkeypatch.setattr(module, "_open_rows", lambda f: reads.append(1) or original(f))
     batch = batch_import_create(agent=agent, file=upload(workbook_bytes([good_row("甲")])))
     cache.clear()
     batch = batch_process(batch.pk)

@@ -156,7 +156,7 @@ def test_reject_requires_a_comment_and_changes_nothing(application, clerk):
 def test_rejected_application_is_resubmitted_and_prechecked_again(
     application, clerk, django_capture_on_commit_callbacks
 ):
-    from employers.services import registration_resubmit
+    from employers.registration.services import registration_resubmit
 
     review_decide(
         model=Model,

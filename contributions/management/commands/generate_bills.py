@@ -3,7 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from contributions.billing.engine import BillRunSummary, bill_generate_outcome, bills_generate_all
+from contributions.billing.engine import bill_generate_outcome
+from contributions.billing.runs import BillRunSummary, bills_generate_all
 from contributions.common import parse_month
 from employers.models import Employer
 from portal.models import Region

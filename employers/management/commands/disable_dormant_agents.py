@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from employers.services import agents_disable_dormant
+from employers.agents.services import agents_disable_dormant
 
 
 class Command(BaseCommand):

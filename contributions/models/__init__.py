@@ -1,0 +1,71 @@
+"""Models of the contributions app, one module per concern; every name is re-exported here."""
+
+from contributions.models.billing import (
+    BillKind,
+    BillLine,
+    BillStatus,
+    MonthlyBill,
+)
+from contributions.models.declarations import (
+    BaseDeclaration,
+    BaseDeclarationLine,
+    ContributionBase,
+)
+from contributions.models.exports import (
+    ExportJob,
+)
+from contributions.models.payments import (
+    Payment,
+    SandboxBankAccount,
+)
+from contributions.models.policy import (
+    DEFAULT_ROUNDING,
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    RATE_DECIMAL_PLACES,
+    RATE_MAX_DIGITS,
+    ContributionAccount,
+    InsuranceType,
+    PolicyPeriod,
+    PolicyRate,
+    RegionContributionSettings,
+    RiskClass,
+    RoundingMethod,
+    RoundingRule,
+    Side,
+    first_of_month,
+    rate_validators,
+)
+from contributions.models.proofs import (
+    ContributionProof,
+)
+
+__all__ = [
+    "RATE_MAX_DIGITS",
+    "RATE_DECIMAL_PLACES",
+    "MONEY_MAX_DIGITS",
+    "MONEY_DECIMAL_PLACES",
+    "InsuranceType",
+    "Side",
+    "RiskClass",
+    "RoundingMethod",
+    "DEFAULT_ROUNDING",
+    "rate_validators",
+    "PolicyPeriod",
+    "PolicyRate",
+    "RoundingRule",
+    "first_of_month",
+    "RegionContributionSettings",
+    "ContributionAccount",
+    "BaseDeclaration",
+    "BaseDeclarationLine",
+    "ContributionBase",
+    "BillStatus",
+    "BillKind",
+    "MonthlyBill",
+    "BillLine",
+    "Payment",
+    "SandboxBankAccount",
+    "ContributionProof",
+    "ExportJob",
+]

@@ -1,0 +1,228 @@
+"""What a proof states: only contributions that reached 已到账, frozen at issue, names masked."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Count, QuerySet, Sum
+
+from contributions.common import TYPE_ORDER, months_between
+from contributions.models import (
+    BillKind,
+    BillLine,
+    BillStatus,
+    ContributionProof,
+    InsuranceType,
+)
+from enrollment.models import Enrolment, InsuranceCode, Person
+from portal.identifiers import mask_id_number, mask_name
+
+UNPAID = "未缴费/未到账"
+
+
+ZERO = Decimal("0.00")
+
+
+# Enrolments a proof can speak for: approved ones, current or ended (not pending or cancelled).
+PROVEN_STATUSES = (
+    Enrolment.Status.ACTIVE,
+    Enrolment.Status.SUSPENDED,
+    Enrolment.Status.TERMINATED,
+)
+
+
+def _month_text(month: datetime.date | None) -> str:
+    return f"{month:%Y-%m}" if month else ""
+
+
+def _money(value) -> str:
+    return f"{(value or ZERO).quantize(Decimal('0.01'))}"
+
+
+def _type_label(insurance_type: str) -> str:
+    return str(InsuranceType(insurance_type).label)
+
+
+def _ordered_types(types) -> list[str]:
+    return [kind for kind in TYPE_ORDER if kind in types]
+
+
+def _enrolment_entry(enrolment: Enrolment) -> dict:
+    end = ""
+    if enrolment.status == Enrolment.Status.TERMINATED:
+        end = _month_text(enrolment.last_contribution_month or enrolment.ended_on)
+    return {
+        "start_month": _month_text(enrolment.start_month),
+        "end_month": end,
+        "status": str(enrolment.get_status_display()),
+        "insurance": [
+            str(InsuranceCode(code).label)
+            for code in enrolment.insurance_codes
+            if code in InsuranceCode.values
+        ],
+    }
+
+
+def _settled_lines(employer_id: int, month_from, month_to) -> QuerySet[BillLine]:
+    return BillLine.objects.filter(
+        employer_id=employer_id,
+        month__gte=month_from,
+        month__lte=month_to,
+        bill__status=BillStatus.SETTLED,
+    )
+
+
+def _months_and_totals(month_from, month_to, cells: dict, *, unit: bool) -> dict:
+    """Lay the (month, insurance type) cells out month by month and add up the totals."""
+    months, paid = [], 0
+    by_type = defaultdict(lambda: [ZERO, ZERO])
+    for month in months_between(month_from, month_to):
+        types = _ordered_types({kind for (m, kind) in cells if m == month})
+        if not types:
+            months.append({"month": _month_text(month), "paid": False, "note": UNPAID})
+            continue
+        paid += 1
+        items, employer_sum, personal_sum = [], ZERO, ZERO
+        for kind in types:
+            cell = cells[(month, kind)]
+            employer_sum += cell["employer"]
+            personal_sum += cell["personal"]
+            by_type[kind][0] += cell["employer"]
+            by_type[kind][1] += cell["personal"]
+            item = {
+                "type": kind,
+                "label": _type_label(kind),
+                "base": _money(cell["base"]),
+                "employer": _money(cell["employer"]),
+                "personal": _money(cell["personal"]),
+                "total": _money(cell["employer"] + cell["personal"]),
+            }
+            if unit:
+                item["persons"] = cell["persons"]
+            items.append(item)
+        months.append(
+            {
+                "month": _month_text(month),
+                "paid": True,
+                "items": items,
+                "employer": _money(employer_sum),
+                "personal": _money(personal_sum),
+                "total": _money(employer_sum + personal_sum),
+            }
+        )
+    totals_by_type = [
+        {
+            "type": kind,
+            "label": _type_label(kind),
+            "employer": _money(by_type[kind][0]),
+            "personal": _money(by_type[kind][1]),
+            "total": _money(by_type[kind][0] + by_type[kind][1]),
+        }
+        for kind in _ordered_types(by_type)
+    ]
+    employer_total = sum((value[0] for value in by_type.values()), ZERO)
+    personal_total = sum((value[1] for value in by_type.values()), ZERO)
+    return {
+        "months": months,
+        "paid_months": paid,
+        "unpaid_months": len(months) - paid,
+        "totals": {
+            "by_type": totals_by_type,
+            "employer": _money(employer_total),
+            "personal": _money(personal_total),
+            "total": _money(employer_total + personal_total),
+        },
+    }
+
+
+def _unit_entry(employer) -> dict:
+    return {"name": employer.name, "ss_number": employer.ss_number}
+
+
+def proof_content_person(*, employer, person: Person, month_from, month_to) -> dict:
+    """What a person's proof states (masked name and number), from settled lines (one query)."""
+    cells: dict = {}
+    rows = (
+        _settled_lines(employer.pk, month_from, month_to)
+        .filter(person_id=person.pk)
+        .values_list(
+            "month",
+            "insurance_type",
+            "base",
+            "employer_amount",
+            "personal_amount",
+            "bill__kind",
+        )
+        .order_by("month", "bill__sequence", "pk")
+    )
+    for month, kind, base, employer_amount, personal_amount, bill_kind in rows:
+        cell = cells.setdefault(
+            (month, kind), {"base": None, "employer": ZERO, "personal": ZERO, "regular": False}
+        )
+        cell["employer"] += employer_amount
+        cell["personal"] += personal_amount
+        if bill_kind == BillKind.REGULAR or not cell["regular"]:
+            cell["base"] = base
+            cell["regular"] = cell["regular"] or bill_kind == BillKind.REGULAR
+    enrolments = getattr(person, "proof_enrolments", None)
+    if enrolments is None:
+        enrolments = list(
+            Enrolment.objects.filter(
+                employer_id=employer.pk, person_id=person.pk, status__in=PROVEN_STATUSES
+            ).order_by("start_month", "pk")
+        )
+    return {
+        "version": 1,
+        "kind": ContributionProof.Kind.PERSON.value,
+        "unit": _unit_entry(employer),
+        "person": {
+            "name": mask_name(person.name),
+            "document_type": str(person.get_document_type_display()),
+            "document_number": mask_id_number(person.document_number),
+        },
+        "enrolments": [_enrolment_entry(enrolment) for enrolment in enrolments],
+        "month_from": _month_text(month_from),
+        "month_to": _month_text(month_to),
+        **_months_and_totals(month_from, month_to, cells, unit=False),
+    }
+
+
+def proof_content_unit(*, employer, month_from, month_to) -> dict:
+    """What a unit's proof states, aggregated in the database (two queries at any size)."""
+    cells: dict = {}
+    rows = (
+        _settled_lines(employer.pk, month_from, month_to)
+        .values("month", "insurance_type", "bill__kind")
+        .annotate(
+            base_sum=Sum("base"),
+            employer_sum=Sum("employer_amount"),
+            personal_sum=Sum("personal_amount"),
+            persons=Count("person_id", distinct=True),
+        )
+        .order_by("month", "insurance_type", "bill__kind")
+    )
+    for row in rows:
+        key = (row["month"], row["insurance_type"])
+        cell = cells.setdefault(
+            key, {"base": None, "employer": ZERO, "personal": ZERO, "persons": 0, "regular": False}
+        )
+        cell["employer"] += row["employer_sum"]
+        cell["personal"] += row["personal_sum"]
+        regular = row["bill__kind"] == BillKind.REGULAR
+        if regular or not cell["regular"]:
+            cell["base"] = row["base_sum"]
+            cell["persons"] = row["persons"]
+            cell["regular"] = cell["regular"] or regular
+    insured = Enrolment.objects.filter(
+        employer_id=employer.pk, status=Enrolment.Status.ACTIVE
+    ).count()
+    return {
+        "version": 1,
+        "kind": ContributionProof.Kind.UNIT.value,
+        "unit": {**_unit_entry(employer), "insured_now": insured},
+        "month_from": _month_text(month_from),
+        "month_to": _month_text(month_to),
+        **_months_and_totals(month_from, month_to, cells, unit=True),
+    }
