@@ -21,7 +21,7 @@ from tests.factories import create_employer
 
 pytestmark = pytest.mark.django_db
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "usbkey_sign.py"
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "usbkey_sign.py"
 
 
 def run(*args) -> str:

@@ -274,7 +274,7 @@ def test_make_period_helper_is_usable_for_a_second_region():
 
 
 def test_admin_bounds_change_bills_the_difference(django_capture_on_commit_callbacks):
-    from tests.contributions.test_admin import change_form_data
+    from tests.contributions.policy.test_admin import change_form_data
 
     superuser = get_user_model().objects.create_superuser("bounds-clerk", "c@example.invalid", "x")
     employer, _agent, period, _staff = create_unit_with_staff(1)

@@ -17,7 +17,7 @@ from tests.factories import RegionFactory
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples"
 DEMO_JSON = EXAMPLES / "policy-demo.json"
 DEMO_CSV = EXAMPLES / "policy-demo.csv"
 START = datetime.date(2026, 7, 1)

@@ -14,7 +14,7 @@ from enrollment.batch import rows as rows_module
 from enrollment.batch.process import batch_import_create, batch_process
 from enrollment.batch.template import DATA_SHEET, HEADERS
 from enrollment.batch.xlsx import SheetReader, Styled, write_sheet
-from tests.enrollment.test_batch import agent, good_row, upload, workbook_bytes  # noqa: F401
+from tests.enrollment.batch.test_batch import agent, good_row, upload, workbook_bytes  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

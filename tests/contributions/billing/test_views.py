@@ -442,7 +442,7 @@ def test_sandbox_page_is_absent_without_sandboxes(agent_client, settings):
     settings.DEBUG = False
     assert agent_client.get(SANDBOX).status_code == 404
     settings.SANDBOX_PROVIDERS = True
-    settings.CONTRIBUTION_BANK_ADAPTER = "tests.contributions.test_bill_views.RealBank"
+    settings.CONTRIBUTION_BANK_ADAPTER = "tests.contributions.billing.test_views.RealBank"
     assert agent_client.get(SANDBOX).status_code == 404
 
 
