@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class ContributionsConfig(AppConfig):
     name = "contributions"
     verbose_name = _("缴费申报")
+
+    def ready(self):
+        # Each reviewable feature registers its hooks with portal.review (<feature>/review.py).
+        from contributions.declarations import review as declarations_review
+
+        declarations_review.register()

@@ -197,24 +197,8 @@ class RegistrationApplication(ReviewableModel):
     def __str__(self):
         return f"{self.reference} {self.employer.name}"
 
-    # Review hooks (portal.review); the rules live in employers.registration.review.
     def review_employer_id(self) -> int | None:
         return self.employer_id
-
-    def review_prechecks(self) -> list[dict]:
-        from employers.registration.review import registration_prechecks
-
-        return registration_prechecks(self)
-
-    def review_on_decided(self, *, actor, decision: str, comment: str) -> None:
-        from employers.registration.review import registration_on_decided
-
-        registration_on_decided(self, actor=actor, decision=decision)
-
-    def review_notifications(self, *, decision: str, comment: str) -> list[dict]:
-        from employers.registration.review import registration_notifications
-
-        return registration_notifications(self, decision=decision)
 
 
 class TrustedCARoot(models.Model):

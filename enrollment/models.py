@@ -350,22 +350,6 @@ class AddEmployeeFiling(EmployeeFiling):
     def get_absolute_url(self):
         return reverse("enrollment:add_detail", kwargs={"reference": self.reference})
 
-    # Review hooks (portal.review); the rules live in enrollment.add.review.
-    def review_prechecks(self) -> list[dict]:
-        from enrollment.add.review import add_filing_prechecks
-
-        return add_filing_prechecks(self)
-
-    def review_on_decided(self, *, actor, decision: str, comment: str) -> None:
-        from enrollment.add.review import add_filing_on_decided
-
-        add_filing_on_decided(self, actor=actor, decision=decision)
-
-    def review_notifications(self, *, decision: str, comment: str) -> list[dict]:
-        from enrollment.add.review import add_filing_notifications
-
-        return add_filing_notifications(self, decision=decision)
-
 
 class Attachment(models.Model):
     """A file an agent attached to an add-employee filing, verified by its content."""
@@ -439,22 +423,6 @@ class RemoveEmployeeFiling(EmployeeFiling):
 
     def get_absolute_url(self):
         return reverse("enrollment:remove_detail", kwargs={"reference": self.reference})
-
-    # Review hooks (portal.review); the rules live in enrollment.removal.review.
-    def review_prechecks(self) -> list[dict]:
-        from enrollment.removal.review import removal_prechecks
-
-        return removal_prechecks(self)
-
-    def review_on_decided(self, *, actor, decision: str, comment: str) -> None:
-        from enrollment.removal.review import removal_on_decided
-
-        removal_on_decided(self, actor=actor, decision=decision)
-
-    def review_notifications(self, *, decision: str, comment: str) -> list[dict]:
-        from enrollment.removal.review import removal_notifications
-
-        return removal_notifications(self, decision=decision, comment=comment)
 
 
 def import_upload_to(instance, filename: str) -> str:

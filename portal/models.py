@@ -211,23 +211,9 @@ class ReviewableModel(models.Model):
     def review_is_open(self) -> bool:
         return self.review_state in OPEN_REVIEW_STATES
 
-    # Hooks a reviewable model overrides.
-    def review_prechecks(self) -> list[dict]:
-        """Return pre-check results: [{"key", "label", "passed", "detail"}]."""
-        return []
-
     def review_employer_id(self) -> int | None:
+        """The unit the item belongs to (for the audit log), when it has one."""
         return None
-
-    def review_summary(self) -> str:
-        return str(self)
-
-    def review_on_decided(self, *, actor, decision: str, comment: str) -> None:
-        """Apply an approval or rejection to the item's own data (inside the transaction)."""
-
-    def review_notifications(self, *, decision: str, comment: str) -> list[dict]:
-        """Return notifications to queue for a decision: kwargs for notification_create."""
-        return []
 
 
 class ReviewTransition(models.Model):

@@ -6,20 +6,26 @@ ReviewTransition (who, when, from, to, comment) and an audit event. Decisions ta
 of two clerks deciding one item at once, the first decides, and the second is told who did.
 Deciding again the same way is a no-op; deciding against an earlier decision is refused.
 
-A reviewable model subclasses portal.models.ReviewableModel and overrides its hooks
-(pre-checks, what a decision changes, which notifications it sends). This module imports no app.
+A reviewable model subclasses portal.models.ReviewableModel (the workflow's fields); what the
+workflow does with it comes from a registry, as Django's admin site or system checks do: each app
+registers its types from ``AppConfig.ready()`` by calling ``register(Model, prechecks=…,
+on_decided=…, notifications=…)``, with the hooks in the feature's ``review.py`` (for example
+``enrollment/add/review.py``). This module and the models import no app's service modules; a system
+check (``portal.E001``) names any reviewable model that nobody registered.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -45,6 +51,86 @@ DECISIONS = {"approve": ReviewState.APPROVED, "reject": ReviewState.REJECTED}
 def reviewable_models() -> list[type[ReviewableModel]]:
     """Every concrete model that goes through review."""
     return [m for m in apps.get_models() if issubclass(m, ReviewableModel)]
+
+
+def precheck_result(key: str, label: str, passed: bool, detail: str = "") -> dict:
+    """One pre-check's result as the workflow stores it and the clerk's screen shows it."""
+    return {"key": key, "label": label, "passed": bool(passed), "detail": detail}
+
+
+def _no_prechecks(item) -> list[dict]:
+    return []
+
+
+def _nothing_on_decision(item, *, actor, decision: str, comment: str) -> None:
+    return None
+
+
+def _no_notifications(item, *, decision: str, comment: str) -> list[dict]:
+    return []
+
+
+@dataclass(frozen=True)
+class ReviewHooks:
+    """What the workflow calls for one reviewable type.
+
+    ``prechecks(item)`` returns precheck_result dicts; ``on_decided(item, *, actor, decision,
+    comment)`` applies a decision to the item's own data inside the decision's transaction;
+    ``notifications(item, *, decision, comment)`` returns kwargs for notification_create.
+    """
+
+    prechecks: Callable[..., list[dict]] = _no_prechecks
+    on_decided: Callable[..., None] = _nothing_on_decision
+    notifications: Callable[..., list[dict]] = _no_notifications
+
+
+_registry: dict[type[ReviewableModel], ReviewHooks] = {}
+
+
+def register(
+    model: type[ReviewableModel],
+    *,
+    prechecks: Callable[..., list[dict]] | None = None,
+    on_decided: Callable[..., None] | None = None,
+    notifications: Callable[..., list[dict]] | None = None,
+) -> None:
+    """Register a reviewable type's hooks (call from the app's ``AppConfig.ready()``)."""
+    if not (isinstance(model, type) and issubclass(model, ReviewableModel)):
+        raise ImproperlyConfigured(f"{model!r} is not a ReviewableModel")
+    if model in _registry:
+        raise ImproperlyConfigured(f"{model._meta.label} is already registered for review")
+    defaults = ReviewHooks()
+    _registry[model] = ReviewHooks(
+        prechecks=prechecks or defaults.prechecks,
+        on_decided=on_decided or defaults.on_decided,
+        notifications=notifications or defaults.notifications,
+    )
+
+
+def review_hooks(model) -> ReviewHooks:
+    """The registered hooks of a reviewable type (or of an item's type)."""
+    model = model if isinstance(model, type) else type(model)
+    try:
+        return _registry[model._meta.concrete_model]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"{model._meta.label} is reviewable but no app registered it with portal.review"
+        ) from None
+
+
+@checks.register()
+def check_reviewables_registered(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Every concrete reviewable model has registered hooks."""
+    return [
+        checks.Error(
+            f"{model._meta.label} is a ReviewableModel that no app registered.",
+            hint="Call portal.review.register() for it from its app's AppConfig.ready().",
+            obj=model,
+            id="portal.E001",
+        )
+        for model in reviewable_models()
+        if model not in _registry
+    ]
 
 
 def review_item_type(model) -> str:
@@ -180,7 +266,7 @@ def review_precheck(*, model_label: str, pk: int) -> str:
             ReviewState.RESUBMITTED,
         ):
             return item.review_state if item is not None else ""
-        results = item.review_prechecks()
+        results = review_hooks(model).prechecks(item)
         from_state = item.review_state
         item.precheck_results = results
         item.prechecks_passed = all(result["passed"] for result in results)
@@ -287,8 +373,9 @@ def _apply_decision(item, *, decision: str, actor, comment: str, request=None) -
     _record(
         item, action=decision, from_state=from_state, actor=actor, comment=comment, request=request
     )
-    item.review_on_decided(actor=actor, decision=decision, comment=comment)
-    for kwargs in item.review_notifications(decision=decision, comment=comment):
+    hooks = review_hooks(item)
+    hooks.on_decided(item, actor=actor, decision=decision, comment=comment)
+    for kwargs in hooks.notifications(item, decision=decision, comment=comment):
         notification_create(**kwargs)
 
 

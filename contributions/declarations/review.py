@@ -16,11 +16,9 @@ from contributions.models import (
     BaseDeclarationLine,
     PolicyPeriod,
 )
+from portal import review
 from portal.models import Notification
-
-
-def _check(key: str, label: str, passed: bool, detail: str = "") -> dict:
-    return {"key": key, "label": label, "passed": bool(passed), "detail": detail}
+from portal.review import precheck_result
 
 
 def declaration_prechecks(declaration: BaseDeclaration) -> list[dict]:
@@ -35,7 +33,7 @@ def declaration_prechecks(declaration: BaseDeclaration) -> list[dict]:
     ).count()
     adjusted = lines.filter(adjusted_to_bound=True).count()
     return [
-        _check(
+        precheck_result(
             "bases_in_bounds",
             _("缴费基数均在上下限内"),
             outside == 0,
@@ -44,13 +42,13 @@ def declaration_prechecks(declaration: BaseDeclaration) -> list[dict]:
             if outside
             else "",
         ),
-        _check(
+        precheck_result(
             "persons_active",
             _("申报人员均为本单位正常参保职工"),
             gone == 0,
             _("%d 人已不是本单位正常参保职工") % gone if gone else "",
         ),
-        _check(
+        precheck_result(
             "no_adjustment",
             _("无按上下限调整的人员"),
             adjusted == 0,
@@ -59,7 +57,9 @@ def declaration_prechecks(declaration: BaseDeclaration) -> list[dict]:
     ]
 
 
-def declaration_on_decided(declaration: BaseDeclaration, *, actor, decision: str) -> None:
+def declaration_on_decided(
+    declaration: BaseDeclaration, *, actor, decision: str, comment: str = ""
+) -> None:
     if decision == "approve":
         declaration_apply(declaration=declaration, actor=actor)
 
@@ -88,10 +88,11 @@ def declaration_notifications(
     ]
 
 
-def declaration_summary(declaration: BaseDeclaration) -> str:
-    period = declaration.period
-    return _("%(unit)s %(start)s至%(end)s 缴费基数申报") % {
-        "unit": declaration.employer.name,
-        "start": f"{period.starts_on:%Y-%m}",
-        "end": f"{period.ends_on:%Y-%m}",
-    }
+def register() -> None:
+    """Register the BaseDeclaration hooks with the review workflow (from AppConfig.ready)."""
+    review.register(
+        BaseDeclaration,
+        prechecks=declaration_prechecks,
+        on_decided=declaration_on_decided,
+        notifications=declaration_notifications,
+    )

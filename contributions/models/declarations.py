@@ -56,27 +56,6 @@ class BaseDeclaration(ReviewableModel):
     def review_employer_id(self):
         return self.employer_id
 
-    # Review hooks (portal.review); the rules live in contributions.declarations.services.
-    def review_summary(self) -> str:
-        from contributions.declarations.review import declaration_summary
-
-        return declaration_summary(self)
-
-    def review_prechecks(self) -> list[dict]:
-        from contributions.declarations.review import declaration_prechecks
-
-        return declaration_prechecks(self)
-
-    def review_on_decided(self, *, actor, decision: str, comment: str) -> None:
-        from contributions.declarations.review import declaration_on_decided
-
-        declaration_on_decided(self, actor=actor, decision=decision)
-
-    def review_notifications(self, *, decision: str, comment: str) -> list[dict]:
-        from contributions.declarations.review import declaration_notifications
-
-        return declaration_notifications(self, decision=decision, comment=comment)
-
 
 class BaseDeclarationLine(models.Model):
     """One employee's declared monthly base in a declaration."""

@@ -15,12 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from employers.models import Employer, RegistrationApplication, VerificationMethod
+from portal import review
 from portal.identifiers import uscc_checksum_ok
 from portal.models import Notification
-
-
-def _check(key: str, label: str, passed: bool, detail: str = "") -> dict:
-    return {"key": key, "label": label, "passed": bool(passed), "detail": detail}
+from portal.review import precheck_result
 
 
 def registration_prechecks(application: RegistrationApplication) -> list[dict]:
@@ -40,23 +38,23 @@ def registration_prechecks(application: RegistrationApplication) -> list[dict]:
     )
     evidence_ok, evidence_detail = _evidence_check(application)
     checks = [
-        _check(
+        precheck_result(
             "registry_match",
             _("与开户登记簿一致"),
             registry_ok,
             "" if registry_ok else _("登记簿中的单位名称、信用代码或社保编号与申请不一致"),
         ),
-        _check(
+        precheck_result(
             "no_duplicate",
             _("无重复注册申请"),
             not others.exists(),
             _("同一开户单位另有 %d 份申请") % others.count() if others.exists() else "",
         ),
-        _check("evidence", _("身份认证凭据有效"), evidence_ok, evidence_detail),
+        precheck_result("evidence", _("身份认证凭据有效"), evidence_ok, evidence_detail),
     ]
     if not uscc_checksum_ok(employer.uscc):
         checks.append(
-            _check(
+            precheck_result(
                 "uscc_checksum",
                 _("信用代码校验位"),
                 False,
@@ -87,7 +85,9 @@ def _evidence_check(application: RegistrationApplication) -> tuple[bool, str]:
     return False, _("未知的认证方式")
 
 
-def registration_on_decided(application: RegistrationApplication, *, actor, decision: str) -> None:
+def registration_on_decided(
+    application: RegistrationApplication, *, actor, decision: str, comment: str = ""
+) -> None:
     """Move the unit with the decision: approved units may log in, rejected ones may resubmit."""
     employer = application.employer
     employer.status = (
@@ -97,7 +97,7 @@ def registration_on_decided(application: RegistrationApplication, *, actor, deci
 
 
 def registration_notifications(
-    application: RegistrationApplication, *, decision: str
+    application: RegistrationApplication, *, decision: str, comment: str = ""
 ) -> list[dict]:
     """SMS to the unit's contact phone, and e-mail where the unit gave an address."""
     employer = application.employer
@@ -127,3 +127,13 @@ def registration_notifications(
             }
         )
     return notices
+
+
+def register() -> None:
+    """Register the registration hooks with the review workflow (from AppConfig.ready)."""
+    review.register(
+        RegistrationApplication,
+        prechecks=registration_prechecks,
+        on_decided=registration_on_decided,
+        notifications=registration_notifications,
+    )

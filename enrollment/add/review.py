@@ -16,12 +16,10 @@ from django.utils.translation import gettext as _
 
 from contributions.policy.reference import validate_base
 from enrollment.models import AddEmployeeFiling, Attachment, Enrolment
+from portal import review
 from portal.identifiers import mask_name_to_surname as masked_name
 from portal.models import Notification
-
-
-def _check(key: str, label: str, passed: bool, detail: str = "") -> dict:
-    return {"key": key, "label": label, "passed": bool(passed), "detail": detail}
+from portal.review import precheck_result
 
 
 def add_filing_prechecks(filing: AddEmployeeFiling) -> list[dict]:
@@ -41,24 +39,28 @@ def add_filing_prechecks(filing: AddEmployeeFiling) -> list[dict]:
     missing = [Attachment.Kind(kind).label for kind in Attachment.Kind.values if kind not in kinds]
     flags = [AddEmployeeFiling.Flag(flag).label for flag in filing.flags]
     return [
-        _check(
+        precheck_result(
             "not_open_elsewhere",
             _("未在其他单位参保"),
             not elsewhere,
             _("该人员另有未终止的参保登记") if elsewhere else "",
         ),
-        _check("base_in_bounds", _("月缴费工资在上下限内"), base_ok, base_detail),
-        _check(
+        precheck_result("base_in_bounds", _("月缴费工资在上下限内"), base_ok, base_detail),
+        precheck_result(
             "attachments",
             _("附件齐全"),
             not missing,
             _("缺少:%s") % "、".join(str(label) for label in missing) if missing else "",
         ),
-        _check("flags", _("无补登记或逾期提示"), not flags, ";".join(str(f) for f in flags)),
+        precheck_result(
+            "flags", _("无补登记或逾期提示"), not flags, ";".join(str(f) for f in flags)
+        ),
     ]
 
 
-def add_filing_on_decided(filing: AddEmployeeFiling, *, actor, decision: str) -> None:
+def add_filing_on_decided(
+    filing: AddEmployeeFiling, *, actor, decision: str, comment: str = ""
+) -> None:
     """Approval makes the enrolment 正常; rejection cancels it until the unit resubmits."""
     enrolment = Enrolment.objects.select_for_update().get(pk=filing.enrolment_id)
     enrolment.status = (
@@ -67,7 +69,9 @@ def add_filing_on_decided(filing: AddEmployeeFiling, *, actor, decision: str) ->
     enrolment.save(update_fields=["status", "updated_at"])
 
 
-def add_filing_notifications(filing: AddEmployeeFiling, *, decision: str) -> list[dict]:
+def add_filing_notifications(
+    filing: AddEmployeeFiling, *, decision: str, comment: str = ""
+) -> list[dict]:
     """SMS to the unit's contact phone; the person appears as a masked name, never an ID."""
     employer = filing.employer
     person = filing.enrolment.person
@@ -86,3 +90,13 @@ def add_filing_notifications(filing: AddEmployeeFiling, *, decision: str) -> lis
             "employer_id": employer.pk,
         }
     ]
+
+
+def register() -> None:
+    """Register the AddEmployeeFiling hooks with the review workflow (from AppConfig.ready)."""
+    review.register(
+        AddEmployeeFiling,
+        prechecks=add_filing_prechecks,
+        on_decided=add_filing_on_decided,
+        notifications=add_filing_notifications,
+    )

@@ -17,12 +17,10 @@ from django.utils.translation import gettext as _
 
 from enrollment.models import Enrolment, RemoveEmployeeFiling
 from enrollment.removal.services import NOT_ACTIVE, removal_month_check
+from portal import review
 from portal.identifiers import mask_name_to_surname as masked_name
 from portal.models import Notification
-
-
-def _check(key: str, label: str, passed: bool, detail: str = "") -> dict:
-    return {"key": key, "label": label, "passed": bool(passed), "detail": detail}
+from portal.review import precheck_result
 
 
 def last_day_of_month(month: datetime.date) -> datetime.date:
@@ -48,17 +46,19 @@ def removal_prechecks(filing: RemoveEmployeeFiling) -> list[dict]:
     except ValidationError as exc:
         month_ok, month_detail = False, " ".join(exc.messages)
     return [
-        _check(
+        precheck_result(
             "enrolment_active",
             _("参保状态为正常"),
             active,
             "" if active else _("当前参保状态:%s") % enrolment.get_status_display(),
         ),
-        _check("month_rule", _("末次缴费年月符合规定"), month_ok, month_detail),
+        precheck_result("month_rule", _("末次缴费年月符合规定"), month_ok, month_detail),
     ]
 
 
-def removal_on_decided(filing: RemoveEmployeeFiling, *, actor, decision: str) -> None:
+def removal_on_decided(
+    filing: RemoveEmployeeFiling, *, actor, decision: str, comment: str = ""
+) -> None:
     """On approval end the enrolment; a rejection changes nothing on it."""
     if decision != "approve":
         return
@@ -96,3 +96,13 @@ def removal_notifications(
             "employer_id": employer.pk,
         }
     ]
+
+
+def register() -> None:
+    """Register the RemoveEmployeeFiling hooks with the review workflow (from AppConfig.ready)."""
+    review.register(
+        RemoveEmployeeFiling,
+        prechecks=removal_prechecks,
+        on_decided=removal_on_decided,
+        notifications=removal_notifications,
+    )

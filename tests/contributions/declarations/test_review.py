@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from contributions.declarations.review import declaration_prechecks
 from contributions.declarations.selectors import active_enrolments
 from contributions.declarations.services import LineInput, base_declaration_submit
 from contributions.models import BaseDeclaration, ContributionBase
@@ -129,7 +130,7 @@ def test_prechecks_flag_bounds_inactive_persons_and_adjustments(
     unit.period.save()
     unit.staff[0].status = "terminated"
     unit.staff[0].save()
-    checks = {check["key"]: check for check in declaration.review_prechecks()}
+    checks = {check["key"]: check for check in declaration_prechecks(declaration)}
     assert not checks["bases_in_bounds"]["passed"] and "1 人" in checks["bases_in_bounds"]["detail"]
     assert not checks["persons_active"]["passed"]
 

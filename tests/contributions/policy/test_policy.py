@@ -184,30 +184,3 @@ def test_loaded_policy_computes_many_people_without_queries(region, django_asser
     with django_assert_num_queries(0):
         for base in range(5000, 40000, 1000):
             policy.amounts(Decimal(base), ALL_TYPES, risk_class=4)
-
-
-def test_policy_module_imports_neither_enrollment_nor_billing():
-    """DESIGN.md section 2: the policy is reference data low in the dependency order."""
-    import ast
-    from pathlib import Path
-
-    import contributions.models
-    import contributions.policy.reference
-
-    for module in (contributions.policy.reference, contributions.models):
-        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
-        # The models' review hooks import their feature module when called (as enrollment's
-        # do), which adds no import-time dependency: only module-level imports count there.
-        nodes = ast.walk(tree) if module is contributions.policy.reference else tree.body
-        imported = {
-            node.module if isinstance(node, ast.ImportFrom) else alias.name
-            for node in nodes
-            if isinstance(node, ast.Import | ast.ImportFrom)
-            for alias in node.names
-        }
-        project = {name for name in imported if name.split(".")[0] in PROJECT_PACKAGES}
-        allowed = {name for name in project if name.startswith("contributions.models")}
-        assert project - allowed <= {"portal.models"}, (module.__name__, project)
-
-
-PROJECT_PACKAGES = {"portal", "employers", "enrollment", "contributions"}

@@ -1,4 +1,6 @@
-"""Load the demo data: a region, opened accounts, one active unit with agents, a clerk."""
+"""Load the demo data of every app: a region, opened accounts, one active unit with agents, a clerk,
+the demo contribution policy and a demo bill. It lives with the project (portal), the one place
+allowed to import every app (DESIGN.md section 2)."""
 
 import datetime
 
