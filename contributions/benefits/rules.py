@@ -9,8 +9,8 @@ divisor (30, or 30.4 where the region says so) × the days, rounded half up to t
 the end (Social Insurance Law art. 56).
 
 一次性伤残补助金 (the work-injury disability lump sum): months by disability level 1–10
-(工伤保险条例 arts. 35–37) × the employee's own monthly wage, which is first bounded to 60 %–300 % of the
-region's average wage (art. 64).
+(工伤保险条例 arts. 35–37) × the employee's own monthly wage, which is first bounded to
+60 %–300 % of the region's average wage (art. 64).
 
 Bad arguments raise ValueError with a Chinese message a page can show as it is.
 """
