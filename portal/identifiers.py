@@ -124,6 +124,26 @@ def validate_mobile(value: str) -> None:
         raise ValidationError(_("请输入11位手机号码,以数字1开头。"), code="mobile_format")
 
 
+# A person's name: Chinese characters, letters of foreign names, spaces, and the middle dot that
+# separates the parts of minority and transliterated names (typed as ·, •, ‧ or ・); hyphens,
+# apostrophes and full stops occur in foreign names. Digits and markup characters never do.
+NAME_SEPARATORS = frozenset(" \u3000·•‧・.-'")
+
+
+def validate_person_name(value: str) -> None:
+    """Refuse a name holding anything but letters, spaces and name separators."""
+    name = str(value or "").strip()
+    if not name:
+        return
+    if not any(ch.isalpha() for ch in name) or any(
+        not (ch.isalpha() or ch in NAME_SEPARATORS) for ch in name
+    ):
+        raise ValidationError(
+            _("姓名只能由汉字、字母、空格和间隔号“·”组成,请去掉数字和其他符号。"),
+            code="name_chars",
+        )
+
+
 def mask_id_number(value: str) -> str:
     """Keep the first 6 and last 4 characters: 110105********1234."""
     value = normalise_resident_id(value or "")

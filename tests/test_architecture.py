@@ -181,3 +181,15 @@ def test_no_app_module_is_over_700_lines():
 def test_contributions_holds_at_most_12_python_files_at_its_top():
     top = sorted(p.name for p in (BASE_DIR / "contributions").glob("*.py"))
     assert len(top) <= 12, top
+
+
+def test_only_portal_pdf_builds_paragraphs():
+    """reportlab reads Paragraph text as markup: every PDF goes through portal.pdf's escaping."""
+    builders = []
+    for name, path in modules().items():
+        if name == "portal.pdf":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Paragraph":
+                builders.append(f"{name}:{node.lineno}")
+    assert not builders

@@ -14,7 +14,6 @@ link over the QR code for readers who open the file on screen.
 from __future__ import annotations
 
 import io
-from html import escape
 
 from django.conf import settings
 from django.utils import timezone
@@ -30,7 +29,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 
 from contributions.models import ContributionProof
 from contributions.proofs.codes import proof_code_display
-from enrollment.add.pdf import cjk_font
+from portal.pdf import cjk_font, text_paragraph
 
 TITLE = "参保缴费证明"
 QR_SIZE = 32 * mm
@@ -91,7 +90,7 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
     small = ParagraphStyle("small", fontName=font, fontSize=9, leading=13, wordWrap="CJK")
 
     def p(text, style=cell) -> Paragraph:
-        return Paragraph(escape(str(text)), style)
+        return text_paragraph(str(text), style)
 
     def grid(rows, widths, extra=()):
         table = Table(rows, colWidths=widths, repeatRows=1)
@@ -110,8 +109,8 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
         return table
 
     story = [
-        Paragraph(TITLE, title_style),
-        Paragraph("(个人)" if is_person else "(单位)", subtitle),
+        text_paragraph(TITLE, title_style),
+        text_paragraph("(个人)" if is_person else "(单位)", subtitle),
         Spacer(1, 5 * mm),
     ]
 
@@ -130,7 +129,7 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
         f"{_period(content)} 期间,缴费已到账的月份 {content['paid_months']} 个,"
         f"未缴费或未到账的月份 {content['unpaid_months']} 个,明细如下。"
     )
-    story += [Paragraph(escape(statement), body), Spacer(1, 4 * mm)]
+    story += [text_paragraph(statement, body), Spacer(1, 4 * mm)]
 
     info = [[p("单位名称"), p(unit["name"]), p("单位社保编号"), p(unit["ss_number"])]]
     if is_person:
@@ -161,12 +160,12 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
                 ]
             )
         story += [
-            Paragraph("一、参保登记", body),
+            text_paragraph("一、参保登记", body),
             grid(rows, [28 * mm, 24 * mm, 22 * mm, 96 * mm]),
             Spacer(1, 4 * mm),
         ]
 
-    story.append(Paragraph(("二、" if is_person else "一、") + "逐月缴费情况(已到账)", body))
+    story.append(text_paragraph(("二、" if is_person else "一、") + "逐月缴费情况(已到账)", body))
     if is_person:
         header = ["费款所属期", "险种", "缴费基数", "单位缴费", "个人缴费", "合计"]
         widths = [24 * mm, 38 * mm, 27 * mm, 27 * mm, 27 * mm, 27 * mm]
@@ -204,7 +203,7 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
         )
     rows.append([p("总计")] + [p(_money(totals[k])) for k in ("employer", "personal", "total")])
     story += [
-        Paragraph(("三、" if is_person else "二、") + "已到账缴费合计(元)", body),
+        text_paragraph(("三、" if is_person else "二、") + "已到账缴费合计(元)", body),
         grid(
             rows,
             [50 * mm, 40 * mm, 40 * mm, 40 * mm],
@@ -214,12 +213,12 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
     ]
 
     verify = [
-        Paragraph(
-            escape(f"验证码:{code}"), ParagraphStyle("code", parent=body, fontSize=13, leading=20)
+        text_paragraph(
+            f"验证码:{code}", ParagraphStyle("code", parent=body, fontSize=13, leading=20)
         ),
-        Paragraph(escape(f"开具时间:{issued}"), small),
-        Paragraph(escape(f"本证明可通过扫描二维码或访问 {form_url} 输入验证码核验真伪。"), small),
-        Paragraph(
+        text_paragraph(f"开具时间:{issued}", small),
+        text_paragraph(f"本证明可通过扫描二维码或访问 {form_url} 输入验证码核验真伪。", small),
+        text_paragraph(
             "说明:本证明仅列示截至开具时已到账的缴费记录;“未缴费/未到账”表示该月没有已到账的"
             "缴费记录(含尚未缴费、扣款后银行尚未到账等情形)。证明作废后,核验页面将显示“已作废”。",
             small,

@@ -9,6 +9,7 @@ from employers.models import Agent, Employer, Role
 from employers.registration.forms import REQUIRED, MobileField, ResidentIdField, SmsCodeField
 from employers.selectors import agent_find
 from employers.validators import PASSWORD_RULE, validate_agent_password
+from portal.identifiers import validate_person_name
 
 PASSWORD_HELP = _("8-20位,同时包含字母和数字,不能包含身份证号或手机号。")
 PASSWORDS_DIFFER = _("两次输入的密码不一致。")
@@ -60,6 +61,7 @@ class AgentAddForm(PasswordPairMixin, forms.Form):
     name = forms.CharField(
         label=_("姓名"),
         max_length=50,
+        validators=[validate_person_name],
         error_messages={**REQUIRED, "max_length": _("姓名不能超过50个字。")},
     )
     id_number = ResidentIdField(label=_("身份证号"))

@@ -13,6 +13,7 @@ from portal.identifiers import (
     normalise_uscc,
     uscc_checksum_ok,
     validate_mobile,
+    validate_person_name,
     validate_resident_id,
     validate_uscc_format,
 )
@@ -91,7 +92,10 @@ class UnitForm(forms.Form):
         help_text=_("开户时社保经办机构告知的编号,见社会保险登记证。"),
     )
     legal_rep_name = forms.CharField(
-        label=_("法定代表人姓名"), max_length=50, error_messages=REQUIRED
+        label=_("法定代表人姓名"),
+        max_length=50,
+        validators=[validate_person_name],
+        error_messages=REQUIRED,
     )
     legal_rep_id_number = ResidentIdField(label=_("法定代表人身份证号"))
 
@@ -165,7 +169,12 @@ class BankForm(forms.Form):
 
 
 class AdminAgentForm(forms.Form):
-    agent_name = forms.CharField(label=_("经办人姓名"), max_length=50, error_messages=REQUIRED)
+    agent_name = forms.CharField(
+        label=_("经办人姓名"),
+        max_length=50,
+        validators=[validate_person_name],
+        error_messages=REQUIRED,
+    )
     agent_id_number = ResidentIdField(label=_("经办人身份证号"))
     agent_phone = MobileField(label=_("经办人手机号"))
     agent_code = SmsCodeField()

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enrollment.add.attachments import attachment_check, max_bytes
 from enrollment.models import DocumentType, HukouType, InsuranceCode, Person
-from portal.identifiers import normalise_mobile, validate_mobile
+from portal.identifiers import normalise_mobile, validate_mobile, validate_person_name
 
 REQUIRED = {"required": _("此项为必填项。")}
 DEFAULT_CODES = [
@@ -74,6 +74,7 @@ class AddEmployeeForm(forms.Form):
     name = forms.CharField(
         label=_("姓名"),
         max_length=50,
+        validators=[validate_person_name],
         error_messages={**REQUIRED, "max_length": _("姓名不能超过50个字。")},
     )
     document_type = forms.ChoiceField(

@@ -1,11 +1,7 @@
 """《新增参保人员登记表》 as a PDF with Chinese text (reportlab).
 
-The form is printed, signed and archived, so an installed TrueType CJK font is embedded
-(subset) when one is found; otherwise the text is set in the CID font STSong-Light, which needs
-no file but is not embedded (viewers substitute a Song face). reportlab reads TrueType outlines
-only: the OpenType/CFF Noto CJK collection that Debian's fonts-noto-cjk installs is refused by
-reportlab ("postscript outlines are not supported"), so it is tried last; fonts-wqy-microhei or
-fonts-wqy-zenhei give an embedded font. ``ENROLMENT_PDF_FONT`` (a path) overrides the search.
+The form is printed, signed and archived; its font and the escaping of every text that goes
+into it come from portal.pdf (a name is printed as typed, never read as markup).
 
 The full document number is printed: the form is the identity record the clerk compares with the
 ID scan, and it is served to exactly the people who may open that scan (the unit's enrolment
@@ -15,8 +11,6 @@ agents and the region's clerks). Everywhere else the number is masked.
 from __future__ import annotations
 
 import io
-import logging
-from functools import cache
 
 from django.conf import settings
 from django.utils import timezone
@@ -25,40 +19,12 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from enrollment.models import AddEmployeeFiling, InsuranceCode
-
-logger = logging.getLogger(__name__)
+from portal.pdf import cjk_font, lines_paragraph, text_paragraph
 
 TITLE = "新增参保人员登记表"
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-)
-FALLBACK_FONT = "STSong-Light"
-
-
-@cache
-def cjk_font() -> str:
-    """Register and return the name of the font for Chinese text (embedded when possible)."""
-    configured = getattr(settings, "ENROLMENT_PDF_FONT", "")
-    for index, path in enumerate(([configured] if configured else []) + list(FONT_CANDIDATES)):
-        name = f"PortalCJK{index}"
-        try:
-            pdfmetrics.registerFont(TTFont(name, path, subfontIndex=0))
-        except Exception:  # noqa: BLE001 — missing file or outlines reportlab cannot read
-            continue
-        return name
-    logger.info("no embeddable CJK TrueType font found; using %s (not embedded)", FALLBACK_FONT)
-    pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
-    return FALLBACK_FONT
 
 
 def _date(value) -> str:
@@ -78,7 +44,7 @@ def registration_form_pdf(filing: AddEmployeeFiling) -> bytes:
     small = ParagraphStyle("small", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
 
     def p(text) -> Paragraph:
-        return Paragraph(str(text), cell)
+        return text_paragraph(text, cell)
 
     submitted = (
         timezone.localtime(filing.submitted_at).strftime("%Y-%m-%d %H:%M")
@@ -105,7 +71,7 @@ def registration_form_pdf(filing: AddEmployeeFiling) -> bytes:
             p("用工形式"),
             p(enrolment.employment_form.name),
         ],
-        [p("参保险种"), p("<br/>".join(codes)), "", ""],
+        [p("参保险种"), lines_paragraph(codes, cell), "", ""],
         [
             p("月缴费工资(元)"),
             p(f"{enrolment.contribution_base:,.2f}"),
@@ -154,11 +120,11 @@ def registration_form_pdf(filing: AddEmployeeFiling) -> bytes:
         bottomMargin=18 * mm,
     )
     story = [
-        Paragraph(TITLE, title_style),
+        text_paragraph(TITLE, title_style),
         Spacer(1, 6 * mm),
         table,
         Spacer(1, 4 * mm),
-        Paragraph(
+        text_paragraph(
             "说明：本表由单位社保网上服务大厅根据单位经办人网上提交的信息生成，"
             "打印后由单位盖章留存；审核结果以社保经办机构的审核为准。",
             small,

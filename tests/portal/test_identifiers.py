@@ -19,6 +19,7 @@ from portal.identifiers import (
     uscc_check_char,
     uscc_checksum_ok,
     validate_mobile,
+    validate_person_name,
     validate_resident_id,
     validate_uscc,
     validate_uscc_format,
@@ -219,3 +220,37 @@ def test_mask_bank_account_keeps_last_four():
     assert mask_bank_account("6222 0202 0000 1234 567") == "*" * 15 + "4567"
     assert mask_bank_account("1234") == "****"
     assert mask_bank_account(None) == ""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "张三",
+        "欧阳明月",
+        "阿卜杜拉·买买提",
+        "阿依古丽•吐尔逊",
+        "John Smith",
+        "O'Brien-Müller",
+        "Zoë",
+    ],
+)
+def test_names_of_people_are_accepted(name):
+    validate_person_name(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        '<font size="28" color="red">已审核通过</font>',
+        "<img src=x>",
+        "张三1",
+        "李四&王五",
+        "王五;",
+        "···",
+        "=SUM(A1)",
+    ],
+)
+def test_names_with_digits_symbols_or_markup_are_refused(name):
+    with pytest.raises(ValidationError, match="姓名只能由汉字、字母、空格和间隔号") as caught:
+        validate_person_name(name)
+    assert caught.value.code == "name_chars"

@@ -240,14 +240,17 @@ def test_password_containing_the_phone_is_refused(admin_client):
     assert "密码不能包含身份证号或手机号" in response.content.decode()
 
 
-def test_html_in_the_name_is_shown_as_text(
+def test_html_in_the_name_is_refused_and_shown_back_as_text(
     admin_client, sms_outbox, django_capture_on_commit_callbacks
 ):
     data = add_data(name="<b>x</b>' OR 1=1--")
     send_code(admin_client, data["phone"], django_capture_on_commit_callbacks)
-    admin_client.post(ADD, {**data, "code": code_from(sms_outbox)})
-    body = admin_client.get(LIST).content.decode()
+    agents = Agent.objects.count()
+    response = admin_client.post(ADD, {**data, "code": code_from(sms_outbox)})
+    assert "姓名只能由汉字、字母、空格和间隔号" in response.context["form"].errors["name"][0]
+    body = response.content.decode()
     assert "&lt;b&gt;x&lt;/b&gt;" in body and "<b>x</b>" not in body
+    assert Agent.objects.count() == agents
 
 
 def test_add_is_refused_to_an_agent_without_the_admin_role(client, clerk_agent, sms_outbox):

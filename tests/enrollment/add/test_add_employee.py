@@ -313,6 +313,18 @@ def test_errors_show_next_to_fields_and_keep_what_was_typed(agent_client):
     assert response.context["form"].errors["contribution_base"]
 
 
+def test_a_name_with_markup_is_refused_next_to_the_field_and_kept_escaped(agent_client):
+    name = '<font size="28" color="red">已审核通过</font>'
+    response = agent_client.post(reverse("enrollment:add"), form_data(name=name))
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"] == [
+        "姓名只能由汉字、字母、空格和间隔号“·”组成,请去掉数字和其他符号。"
+    ]
+    page = response.content.decode()
+    assert "&lt;font size=&quot;28&quot;" in page and "<font size" not in page
+    assert not AddEmployeeFiling.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("field", "name", "data", "message"),
     [

@@ -47,3 +47,29 @@ def test_download_renders_a_missing_form_on_demand(client, filing):
     assert "欧阳明月" in pdf_text(b"".join(response.streaming_content))
     filing.refresh_from_db()
     assert filing.registration_form
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        '<font size="28" color="red">已审核通过</font>',
+        '<img src="/etc/passwd"/>张三',
+        "<b>李四</b> & <a href='x'>王五</a>",
+    ],
+)
+def test_text_is_printed_as_typed_never_read_as_markup(filing, name):
+    """A name stored before names were checked still cannot forge text or break the form."""
+    person = filing.enrolment.person
+    person.name = name
+    person.save(update_fields=["name"])
+    filing.refresh_from_db()
+    text = pdf_text(registration_form_pdf(filing))
+    assert name.replace(" ", "") in text.replace(" ", "").replace("\n", "")
+
+
+def test_the_unit_name_is_escaped_too(filing):
+    employer = filing.employer
+    employer.name = "测试<font color='red'>单位</font>有限公司"
+    employer.save(update_fields=["name"])
+    filing.refresh_from_db()
+    assert "<font color='red'>" in pdf_text(registration_form_pdf(filing))
