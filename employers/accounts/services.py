@@ -12,13 +12,10 @@ import logging
 import time
 from dataclasses import dataclass
 
-from axes.models import AccessAttempt
-from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import authenticate, login
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _g
@@ -28,7 +25,20 @@ from employers.accounts.backends import (
     _agent_for_request,
     agent_resolve,
     certificate_unit,
-    normalise_username,
+    login_key,
+)
+from employers.accounts.lockout import (
+    _agent_key,
+    _hotline,
+    _limits,
+    agent_is_locked,
+    agent_unlock,
+    bad_credentials_message,
+    login_failures,
+    login_lock_active,
+    login_lock_expire,
+    login_lock_message,
+    login_lock_record,
 )
 from employers.models import Agent, CAChallenge, Employer
 from employers.verification.ca import CertificateRejected
@@ -42,21 +52,33 @@ from portal.smscodes import VERIFY_ERRORS, sms_code_send, sms_code_verify
 
 logger = logging.getLogger(__name__)
 
+
 SESSION_STARTED = "auth_started_at"
+
+
 SESSION_LAST_SEEN = "auth_last_seen"
+
+
 REVIEW_STATES = {Employer.Status.UNVERIFIED, Employer.Status.PENDING, Employer.Status.REJECTED}
 
+
 BAD_CREDENTIALS = _("单位编号、身份证号或密码不正确,请核对后重新输入。")
+
+
 CA_BAD_IDENTIFIERS = _("身份证号或证书不正确:请确认证书属于本单位,且身份证号是本单位经办人的。")
-LOCKED = _(
-    "该账号因连续多次登录失败已被锁定。请携带单位介绍信或授权委托书、经办人身份证原件到"
-    "社保经办窗口办理解锁,或拨打服务热线%(hotline)s咨询。"
-)
+
+
 AGENT_DISABLED = _("您的经办人账号已停用,请联系本单位管理员启用后再登录。")
+
+
 EMPLOYER_DISABLED = _(
     "本单位的网上服务账号已停用,暂不能登录。请拨打服务热线%(hotline)s或到社保经办窗口咨询。"
 )
+
+
 THROTTLED = _("登录尝试过于频繁,请 %(seconds)d 秒后再试。")
+
+
 RESET_GONE = _("找回密码的申请已失效,请重新填写单位编号、身份证号和手机号。")
 
 
@@ -75,14 +97,6 @@ class Attempt:
     method: str  # "password" or "ca"
     unit: str
     id_number: str
-
-
-def _limits() -> dict:
-    return settings.RATE_LIMITS
-
-
-def _hotline() -> dict:
-    return {"hotline": settings.SERVICE_HOTLINE}
 
 
 def _ip_key(request) -> str | None:
@@ -134,47 +148,6 @@ def login_failure_record(
         login_throttle_count(request=request)
 
 
-def agent_is_locked(agent: Agent) -> bool:
-    """Tell whether django-axes holds the agent locked."""
-    failures = AccessAttempt.objects.filter(
-        username=normalise_username(agent.user.get_username())
-    ).aggregate(total=Sum("failures_since_start"))["total"]
-    return (failures or 0) >= settings.AXES_FAILURE_LIMIT
-
-
-@transaction.atomic
-def agent_lock_record(*, agent: Agent, request=None) -> None:
-    """Audit that the agent was just locked and tell the agent by SMS."""
-    audit_log(
-        action="agent.locked",
-        obj=agent,
-        employer_id=agent.employer_id,
-        request=request,
-        details={"failures": settings.AXES_FAILURE_LIMIT},
-    )
-    text = _g(
-        "【社保网上服务大厅】您的经办人账号因连续%(limit)d次登录失败已被锁定。请携带单位介绍信、"
-        "本人身份证原件到社保经办窗口办理解锁,或拨打%(hotline)s。如非本人操作,请及时修改密码。"
-    ) % {"limit": settings.AXES_FAILURE_LIMIT, **_hotline()}
-    phone = agent.phone
-    transaction.on_commit(lambda: send_sms(phone, text))
-
-
-@transaction.atomic
-def agent_unlock(*, agent: Agent, actor=None, request=None, via: str = "admin") -> int:
-    """Clear the agent's login failures (unlock); return how many attempt records were removed."""
-    removed = axes_reset(username=normalise_username(agent.user.get_username()))
-    audit_log(
-        action="agent.unlocked",
-        actor=actor,
-        obj=agent,
-        employer_id=agent.employer_id,
-        request=request,
-        details={"via": via, "records_cleared": removed},
-    )
-    return removed
-
-
 @transaction.atomic
 def employer_activate(*, employer: Employer, actor=None, request=None) -> Employer:
     """Activate an approved unit (its first login); an active unit stays as it is."""
@@ -195,12 +168,13 @@ def employer_activate(*, employer: Employer, actor=None, request=None) -> Employ
 def _refuse_failed_attempt(request, attempt: Attempt, refusal=None) -> LoginRefused:
     identified = attempt.method == "password" or attempt.unit
     agent = _agent_for_request(request, attempt.unit, attempt.id_number) if identified else None
+    key = login_key(request, attempt.unit, attempt.id_number) if identified else None
     if getattr(request, "axes_locked_out", False):
         # Axes counts on after the lock; the attempt that reached the limit is the one that locked.
-        if agent is not None and request.axes_failures_since_start == settings.AXES_FAILURE_LIMIT:
-            agent_lock_record(agent=agent, request=request)
+        if key and request.axes_failures_since_start == settings.AXES_FAILURE_LIMIT:
+            login_lock_record(key=key, agent=agent, request=request)
         login_failure_record(request=request, reason="locked", method=attempt.method, agent=agent)
-        return LoginRefused("locked", _g(LOCKED) % _hotline())
+        return LoginRefused("locked", login_lock_message(key))
     if refusal is not None:
         login_failure_record(
             request=request, reason=f"ca_{refusal.code}", method=attempt.method, agent=agent
@@ -210,7 +184,7 @@ def _refuse_failed_attempt(request, attempt: Attempt, refusal=None) -> LoginRefu
         request=request, reason="bad_credentials", method=attempt.method, agent=agent
     )
     message = BAD_CREDENTIALS if attempt.method == "password" else CA_BAD_IDENTIFIERS
-    return LoginRefused("bad_credentials", message)
+    return LoginRefused("bad_credentials", bad_credentials_message(key, message))
 
 
 def _log_in(request, user, attempt: Attempt) -> Agent:
@@ -249,6 +223,7 @@ def agent_login(*, request, unit: str, id_number: str, password: str) -> Agent:
     """Log an agent in by password (the captcha is the form's); raise LoginRefused."""
     attempt = Attempt("password", unit, id_number)
     request.login_view_explains_lockout = True
+    login_lock_expire(key=login_key(request, unit, id_number))
     user = authenticate(request, unit=unit or None, id_number=id_number, password=password)
     if user is None:
         raise _refuse_failed_attempt(request, attempt)
@@ -278,6 +253,14 @@ def agent_login_with_certificate(
         except CertificateRejected as exc:
             refusal = None if exc.code == "wrong_unit" else exc
         raise _refuse_failed_attempt(request, attempt, refusal)
+    key = login_key(request, unit, id_number)
+    login_lock_expire(key=key)
+    agent = _agent_for_request(request, unit, id_number)
+    if agent is not None and login_lock_active(key):
+        # The unit's certificate proves more than a password: it lifts the agent's lock.
+        return _log_in_locked_with_certificate(
+            request, agent, attempt, certificate=certificate, signature=signature, nonce=nonce
+        )
     outcome: dict = {}
     user = authenticate(
         request,
@@ -290,6 +273,29 @@ def agent_login_with_certificate(
     )
     if user is None:
         raise _refuse_failed_attempt(request, attempt, outcome.get("refusal"))
+    return _log_in(request, user, attempt)
+
+
+def _log_in_locked_with_certificate(
+    request, agent: Agent, attempt: Attempt, *, certificate: bytes, signature: str, nonce: str
+) -> Agent:
+    try:
+        ca_challenge_redeem(
+            nonce=nonce,
+            purpose=CAChallenge.Purpose.LOGIN,
+            certificate=certificate,
+            signature=signature,
+            expected_uscc=agent.employer.uscc,
+            request=request,
+        )
+    except ValidationError as exc:
+        # A refused certificate leaves the lock as it is and says why, as for any CA login.
+        code = f"ca_{exc.code or 'refused'}"
+        login_failure_record(request=request, reason=code, method=attempt.method, agent=agent)
+        raise LoginRefused(code, exc.messages[0], field="certificate") from None
+    agent_unlock(agent=agent, request=request, via="ca")
+    user = agent.user
+    user.backend = "employers.accounts.backends.AgentCertificateBackend"
     return _log_in(request, user, attempt)
 
 
@@ -337,10 +343,10 @@ def agent_password_change(*, agent: Agent, new_password: str, request=None) -> A
     )
 
 
-def agent_password_reset_start(
-    *, unit: str, id_number: str, phone: str, request=None
+def _phone_code_start(
+    *, purpose: str, action: str, unit: str, id_number: str, phone: str, request=None
 ) -> Agent | None:
-    """Send a reset code when unit, ID number and phone name one enabled agent; else nothing.
+    """Send a code when unit, ID number and phone name one enabled agent; else nothing.
 
     The caller answers the same whatever happens here, so that the page reveals nothing about
     who is registered; a send refused by the SMS limits is logged, not shown.
@@ -354,14 +360,12 @@ def agent_password_reset_start(
     )
     if matches:
         try:
-            sms_code_send(
-                purpose="password_reset", phone=agent.phone, ip_address=client_ip(request)
-            )
+            sms_code_send(purpose=purpose, phone=agent.phone, ip_address=client_ip(request))
         except ValidationError as exc:
-            logger.info("password reset code not sent: %s", getattr(exc, "code", ""))
+            logger.info("%s code not sent: %s", purpose, getattr(exc, "code", ""))
     with transaction.atomic():
         audit_log(
-            action="agent.password_reset_requested",
+            action=action,
             outcome=AuditEvent.Outcome.SUCCESS if matches else AuditEvent.Outcome.FAILURE,
             obj=agent if matches else None,
             employer_id=agent.employer_id if matches else None,
@@ -369,6 +373,72 @@ def agent_password_reset_start(
             details={} if matches else {"reason": "no_match"},
         )
     return agent if matches else None
+
+
+def _phone_code_check(*, purpose: str, action: str, agent: Agent | None, code: str, request):
+    """Check the code sent to the agent's phone; audit and raise ValidationError when wrong."""
+    if agent is None:
+        with transaction.atomic():
+            audit_log(
+                action=action,
+                outcome=AuditEvent.Outcome.FAILURE,
+                request=request,
+                details={"reason": "sms_code_missing"},
+            )
+        raise ValidationError(VERIFY_ERRORS["sms_code_missing"], code="sms_code_missing")
+    try:
+        # Outside any transaction: a wrong entry must stay counted (portal.smscodes).
+        sms_code_verify(purpose=purpose, phone=agent.phone, code=code)
+    except ValidationError as exc:
+        with transaction.atomic():
+            audit_log(
+                action=action,
+                outcome=AuditEvent.Outcome.FAILURE,
+                obj=agent,
+                employer_id=agent.employer_id,
+                request=request,
+                details={"reason": exc.code or "sms_code"},
+            )
+        raise
+
+
+def agent_password_reset_start(
+    *, unit: str, id_number: str, phone: str, request=None
+) -> Agent | None:
+    """Send a password-reset code when the identifiers and phone name one enabled agent."""
+    return _phone_code_start(
+        purpose="password_reset",
+        action="agent.password_reset_requested",
+        unit=unit,
+        id_number=id_number,
+        phone=phone,
+        request=request,
+    )
+
+
+def agent_unlock_start(*, unit: str, id_number: str, phone: str, request=None) -> Agent | None:
+    """Send a login-unlock code when the identifiers and phone name one enabled agent."""
+    return _phone_code_start(
+        purpose="login_unlock",
+        action="agent.unlock_requested",
+        unit=unit,
+        id_number=id_number,
+        phone=phone,
+        request=request,
+    )
+
+
+def agent_unlock_finish(*, agent: Agent | None, code: str, request=None) -> Agent:
+    """Lift the agent's login lock once the code sent to its phone is right (短信验证解锁)."""
+    _phone_code_check(
+        purpose="login_unlock",
+        action="agent.unlock_by_sms",
+        agent=agent,
+        code=code,
+        request=request,
+    )
+    agent_unlock(agent=agent, request=request, via="sms")
+    return agent
 
 
 def agent_password_reset_finish(
@@ -379,29 +449,17 @@ def agent_password_reset_finish(
     Raises ValidationError (for the code field) when the code is wrong, used, expired or void;
     a reset whose first step matched no agent fails as a missing code does.
     """
-    if agent is None:
-        with transaction.atomic():
-            audit_log(
-                action="agent.password_reset",
-                outcome=AuditEvent.Outcome.FAILURE,
-                request=request,
-                details={"reason": "sms_code_missing"},
-            )
-        raise ValidationError(VERIFY_ERRORS["sms_code_missing"], code="sms_code_missing")
-    try:
-        # Outside any transaction: a wrong entry must stay counted (portal.smscodes).
-        sms_code_verify(purpose="password_reset", phone=agent.phone, code=code)
-    except ValidationError as exc:
-        with transaction.atomic():
-            audit_log(
-                action="agent.password_reset",
-                outcome=AuditEvent.Outcome.FAILURE,
-                obj=agent,
-                employer_id=agent.employer_id,
-                request=request,
-                details={"reason": exc.code or "sms_code"},
-            )
-        raise
-    return agent_password_set(
+    _phone_code_check(
+        purpose="password_reset",
+        action="agent.password_reset",
+        agent=agent,
+        code=code,
+        request=request,
+    )
+    agent = agent_password_set(
         agent=agent, password=new_password, action="agent.password_reset", request=request
     )
+    # Whoever proved the phone by the code may log in with the new password at once.
+    if agent_is_locked(agent) or login_failures(_agent_key(agent)):
+        agent_unlock(agent=agent, request=request, via="password_reset")
+    return agent

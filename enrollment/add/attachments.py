@@ -2,7 +2,8 @@
 
 DESIGN.md §9: labour contract and ID scan, JPG/PNG/PDF, at most 5 MB each. Images are opened
 and verified by Pillow with its decompression-bomb limit; PDFs must have a PDF's structure
-(header, cross-reference, end-of-file marker) and, when pypdf is installed, parse. The name's
+(header, cross-reference, end-of-file marker), parse with pypdf, and hold no active content
+(scripts, actions, launch, embedded files: PDF_ACTIVE_KEYS and PDF_ACTIVE_NAMES). The name's
 extension and the browser's content type must agree with the content. Files are stored through
 Django's storage API under random names (enrollment.models.attachment_upload_to).
 """
@@ -88,16 +89,71 @@ def _verify_image(data: bytes, expected: str) -> None:
         raise ValidationError(broken, code="image_broken") from None
 
 
+# What makes a PDF act rather than show: scripts, actions run on opening or on events, launching
+# programs, fetching or submitting elsewhere, embedded files and media, XFA forms. A clerk opens
+# these files in a browser or reader: none of it belongs in a labour contract or an ID scan.
+PDF_ACTIVE_KEYS = frozenset(
+    {"/JS", "/JavaScript", "/OpenAction", "/AA", "/EmbeddedFiles", "/RichMedia", "/XFA"}
+)
+PDF_ACTIVE_NAMES = frozenset(
+    {
+        "/JavaScript",
+        "/Launch",
+        "/EmbeddedFile",
+        "/SubmitForm",
+        "/ImportData",
+        "/GoToR",
+        "/GoToE",
+        "/RichMedia",
+        "/Sound",
+        "/Movie",
+    }
+)
+# A scanned contract has a few hundred objects; far more is refused rather than walked for long.
+PDF_MAX_OBJECTS = 50_000
+PDF_ACTIVE = _(
+    "PDF文件中含有脚本、自动执行的动作或嵌入的文件,出于安全考虑不能上传。"
+    "请用扫描件或“打印为PDF”重新生成后上传。"
+)
+
+
+def _pdf_active_content(reader) -> bool:
+    """Walk every object reachable from the trailer; tell whether any of it is active content."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+    seen: set[tuple[int, int]] = set()
+    stack = [reader.trailer]
+    visited = 0
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, IndirectObject):
+            key = (obj.idnum, obj.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            obj = obj.get_object()
+        visited += 1
+        if visited > PDF_MAX_OBJECTS:
+            return True
+        if isinstance(obj, DictionaryObject):  # streams are dictionaries too
+            if PDF_ACTIVE_KEYS.intersection(obj.keys()):
+                return True
+            stack.extend(value for name, value in obj.items() if name != "/Parent")
+        elif isinstance(obj, ArrayObject):
+            stack.extend(obj)
+        elif isinstance(obj, NameObject) and obj in PDF_ACTIVE_NAMES:
+            return True
+    return False
+
+
 def _verify_pdf(data: bytes) -> None:
-    """A real PDF: header, a cross-reference (xref table or startxref), %%EOF near the end."""
+    """A real PDF: header, a cross-reference, %%EOF near the end; pages; no active content."""
     broken = _("PDF文件结构不完整或已损坏,请重新导出或扫描后上传。")
     tail = data[-2048:]
     if b"%%EOF" not in tail or not (b"startxref" in tail or b"trailer" in data or b"xref" in data):
         raise ValidationError(broken, code="pdf_structure")
-    try:
-        import pypdf
-    except ImportError:  # optional: the structure check above stands on its own
-        return
+    import pypdf
+
     try:
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -106,10 +162,13 @@ def _verify_pdf(data: bytes) -> None:
             )
         if len(reader.pages) < 1:
             raise ValidationError(broken, code="pdf_empty")
+        active = _pdf_active_content(reader)
     except ValidationError:
         raise
     except Exception:  # noqa: BLE001 — pypdf raises many types for a malformed file
         raise ValidationError(broken, code="pdf_parse") from None
+    if active:
+        raise ValidationError(PDF_ACTIVE, code="pdf_active_content")
 
 
 def attachment_check(upload) -> CheckedFile:

@@ -1,5 +1,7 @@
 """Attachments are judged by content: type, size, image sanity, PDF structure."""
 
+import io
+
 import pytest
 from django.core.exceptions import ValidationError
 from PIL import Image
@@ -99,3 +101,71 @@ def test_truncated_image_is_refused():
 def test_empty_file_is_refused():
     with pytest.raises(ValidationError):
         attachment_check(upload("scan.jpg", b"", "image/jpeg"))
+
+
+def _pdf_with(change) -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    change(writer)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _open_action(writer):
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    action = DictionaryObject(
+        {
+            NameObject("/S"): NameObject("/Launch"),
+            NameObject("/F"): TextStringObject("cmd.exe"),
+        }
+    )
+    writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
+
+
+def _launch_link(writer):
+    from pypdf.annotations import Link
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    link = Link(rect=(50, 50, 200, 80), url="https://example.invalid/")
+    link[NameObject("/A")] = DictionaryObject(
+        {NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("x.exe")}
+    )
+    writer.add_annotation(page_number=0, annotation=link)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda writer: writer.add_js("app.alert('x');"), id="javascript"),
+        pytest.param(_open_action, id="open-action"),
+        pytest.param(lambda writer: writer.add_attachment("a.exe", b"MZ" * 10), id="embedded"),
+        pytest.param(_launch_link, id="launch-annotation"),
+    ],
+)
+def test_pdf_with_active_content_is_refused(change):
+    message = refusal("contract.pdf", _pdf_with(change), "application/pdf")
+    assert "含有脚本、自动执行的动作或嵌入的文件" in message
+
+
+def test_a_hex_escaped_javascript_name_is_still_found():
+    """PDF names may spell letters as #xx: /J#61vaScript is /JavaScript to a reader."""
+    data = _pdf_with(lambda writer: writer.add_js("app.alert('x');"))
+    assert b"/JavaScript" in data
+    disguised = data.replace(b"/JavaScript", b"/J#61vaScript")
+    assert "含有脚本" in refusal("contract.pdf", disguised, "application/pdf")
+
+
+def test_a_plain_pdf_with_a_web_link_is_accepted():
+    from pypdf.annotations import Link
+
+    def link(writer):
+        writer.add_annotation(
+            page_number=0, annotation=Link(rect=(50, 50, 200, 80), url="https://example.invalid/")
+        )
+
+    checked = attachment_check(upload("contract.pdf", _pdf_with(link), "application/pdf"))
+    assert checked.content_type == "application/pdf"
