@@ -33,3 +33,6 @@ urlpatterns = [
 
 # Uploaded files (attachments, generated forms, import reports) are never served as static media,
 # not even in development: views check the unit or the clerk's permission before sending them.
+
+# A database outage answers 503 (also /healthz with a session); other faults a Chinese page.
+handler500 = "portal.errors.server_error"
