@@ -81,8 +81,13 @@ def _backoff(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=seconds)
 
 
-def _claim(pk: int, now: datetime.datetime) -> bool:
-    """Take the row for sending; False when it is delivered, failed, or someone else has it."""
+def _claim(pk: int, now: datetime.datetime) -> Notification | None:
+    """Take the row for sending and return it as claimed; None when it is not due.
+
+    The row is read and claimed in one locked statement and handed back as read: nothing is
+    read again between the claim and the send, so a database hiccup after the claim cannot
+    leave a claimed row that nobody sends until its lease runs out.
+    """
     lease = now - datetime.timedelta(seconds=_settings()["sending_lease_seconds"])
     due = Q(status__in=[Status.CREATED, Status.TEMPORARY_FAILURE]) & (
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
@@ -91,20 +96,20 @@ def _claim(pk: int, now: datetime.datetime) -> bool:
     with transaction.atomic():
         row = Notification.objects.select_for_update().filter(due | stale, pk=pk).first()
         if row is None:
-            return False
+            return None
         row.status = Status.SENDING
         row.claimed_at = now
         row.attempts += 1
         row.save(update_fields=["status", "claimed_at", "attempts"])
-    return True
+    return row
 
 
 def notification_deliver(pk: int) -> str:
     """Send one outbox row if it is due; return its status afterwards."""
     now = timezone.now()
-    if not _claim(pk, now):
+    notification = _claim(pk, now)
+    if notification is None:
         return Notification.objects.filter(pk=pk).values_list("status", flat=True).first() or ""
-    notification = Notification.objects.get(pk=pk)
     if notification.expires_at and notification.expires_at <= now:
         return _finish(notification, Status.PERMANENT_FAILURE, error="expired before sending")
     try:

@@ -242,13 +242,18 @@ SMS_GATEWAY_TIMEOUT = float(os.environ.get("SMS_GATEWAY_TIMEOUT", "10"))
 # The notification outbox (portal/notifications.py): retries with backoff for hours.
 NOTIFICATIONS = {
     "retry_base_seconds": 30,
-    "retry_max_seconds": 3600,
+    # Well below CELERY_VISIBILITY_TIMEOUT (3600 s): Redis redelivers a task whose ETA lies
+    # beyond it, so a longer backoff would make duplicate tasks (the claim still sends once).
+    "retry_max_seconds": 1200,
     "max_attempts": 12,
     # A row still "created" this long after it was written is queued again (the broker was
     # down at commit). Longer than a month-end backlog: re-queueing a row that is only waiting
     # is harmless (the claim lets one send through) but adds work when the worker is behind.
     "resend_after_seconds": 600,
-    "sending_lease_seconds": 300,  # a send claimed longer ago than this died with its worker
+    # A send claimed longer ago than this died with its worker. Longer than a provider call with
+    # failover (SMS_GATEWAY_TIMEOUT, 10 s, per provider), far shorter than a code's 5 minutes:
+    # a code whose worker died is sent again while it is still valid.
+    "sending_lease_seconds": 60,
 }
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@si-portal.example")
@@ -278,6 +283,10 @@ PORTAL_NAME = _("单位社保网上服务大厅")
 # One place for every rate limit and code lifetime (DESIGN.md section 11).
 RATE_LIMITS = {
     "password_failures_per_agent": 5,
+    # A lock lasts this long, doubling with each further lock within 24 hours; the
+    # login_locks_before_hold-th lock in 24 hours holds until lifted (SMS code, CA login, clerk).
+    "login_lock_minutes": 15,
+    "login_locks_before_hold": 4,
     "login_attempts_per_ip_per_minute": 20,
     "sms_code_digits": 6,
     "sms_code_ttl_seconds": 5 * 60,
@@ -299,9 +308,11 @@ RATE_LIMITS = {
 # https://sbwt.example.gov.cn); empty: the host of the request that issued the proof.
 PORTAL_PUBLIC_BASE_URL = os.environ.get("PORTAL_PUBLIC_BASE_URL", "").rstrip("/")
 
-# Login lockout (django-axes): 5 consecutive password failures lock the agent until a clerk or
-# `manage.py unlock_agent` unlocks it (no cool-off). Locking by username only: locking an address
-# would lock every agent behind one company NAT; addresses are throttled by portal.ratelimit.
+# Login lockout: django-axes counts consecutive failures per login key (no cool-off of its own);
+# employers.models.LoginLock times each lock (15 minutes, doubling within a day, held after the
+# fourth) and employers.accounts.services lifts expired ones. Locking by username only: locking an
+# address would lock every agent behind one company NAT; addresses are throttled by
+# portal.ratelimit.
 AXES_FAILURE_LIMIT = RATE_LIMITS["password_failures_per_agent"]
 AXES_COOLOFF_TIME = None
 AXES_RESET_ON_SUCCESS = True

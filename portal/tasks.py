@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.db import DatabaseError
 
 from portal.audit import audit_log
 
@@ -16,7 +17,17 @@ def record_worker_heartbeat(token: str) -> int:
     return event.pk
 
 
-@shared_task(name="portal.notifications.deliver", ignore_result=True)
+# A database outage (PostgreSQL restarting) is waited out a few seconds at a time: the row was
+# either not claimed or is claimed for a short lease, and the resend beat is the safety net.
+@shared_task(
+    name="portal.notifications.deliver",
+    ignore_result=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=2,
+    retry_backoff_max=30,
+    retry_jitter=False,
+    max_retries=10,
+)
 def notification_deliver_task(pk: int) -> str:
     """Send one outbox row; a temporary failure is tried again after its backoff."""
     from portal.models import Notification

@@ -9,6 +9,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -246,3 +247,67 @@ def test_verification_codes_go_through_the_outbox(sms_outbox, django_capture_on_
     assert row.expires_at is not None
     assert row.status == Notification.Status.DELIVERED
     assert "验证码" in sms_outbox[-1].text
+
+
+def test_the_claimed_row_is_sent_without_being_read_again(sms_outbox, monkeypatch):
+    """A database error after the claim cannot strand the row in "sending" (issue 14)."""
+    notification = make()
+
+    def no_second_read(*args, **kwargs):
+        raise AssertionError("the claimed row was read again")
+
+    monkeypatch.setattr(Notification.objects, "get", no_second_read)
+    assert notification_deliver(notification.pk) == Notification.Status.DELIVERED
+    assert len(sms_outbox) == 1
+
+
+def test_the_deliver_task_waits_out_a_database_error(sms_outbox, monkeypatch):
+    from django.db import OperationalError
+
+    from portal import notifications
+    from portal.tasks import notification_deliver_task
+
+    notification = make()
+    real = notifications.notification_deliver
+    calls = []
+
+    def flaky(pk):
+        calls.append(pk)
+        if len(calls) == 1:
+            raise OperationalError("the database system is starting up")
+        return real(pk)
+
+    monkeypatch.setattr(notifications, "notification_deliver", flaky)
+    # As a worker runs it: the retry is handled by Celery, not raised to the caller.
+    conf = notification_deliver_task.app.conf
+    saved, conf.task_eager_propagates = conf.task_eager_propagates, False
+    try:
+        notification_deliver_task.apply(args=(notification.pk,))
+    finally:
+        conf.task_eager_propagates = saved
+    notification.refresh_from_db()
+    assert len(calls) == 2 and notification.status == Notification.Status.DELIVERED
+    assert len(sms_outbox) == 1
+
+
+def test_a_code_whose_worker_died_is_sent_again_while_it_is_still_valid(sms_outbox):
+    """The sending lease is far shorter than a code's life: no code expires waiting on it."""
+    ttl = settings.RATE_LIMITS["sms_code_ttl_seconds"]
+    lease = settings.NOTIFICATIONS["sending_lease_seconds"]
+    assert lease * 3 <= ttl
+    # Sent and claimed at `claimed`, then the worker was killed; the beat runs every minute, so
+    # it sees the stale claim at most 60 s after the lease ran out: that is now.
+    now = timezone.now()
+    claimed = now - datetime.timedelta(seconds=lease + 59)
+    notification = make(expires_at=claimed + datetime.timedelta(seconds=ttl))
+    Notification.objects.filter(pk=notification.pk).update(
+        status=Notification.Status.SENDING, claimed_at=claimed, attempts=1
+    )
+    assert notifications_resend_due(now=now) == 1
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.DELIVERED and len(sms_outbox) == 1
+
+
+def test_retry_countdowns_stay_well_below_the_visibility_timeout():
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert settings.NOTIFICATIONS["retry_max_seconds"] * 2 <= visibility
