@@ -25,7 +25,7 @@ from portal.crypto import blind_index
 from portal.models import AuditEvent
 from tests.factories import create_employer, make_resident_id
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.employers.verification_test_urls")]
+pytestmark = pytest.mark.django_db
 
 SECRET = "test-face-callback-secret"
 _references = itertools.count(1)
@@ -34,6 +34,7 @@ _references = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _callback_secret(settings):
     settings.FACE_CALLBACK_SECRET = SECRET
+    settings.SANDBOX_PROVIDERS = True  # the sandbox provider's page, as development has it
 
 
 @pytest.fixture

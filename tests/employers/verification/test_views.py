@@ -22,7 +22,7 @@ from employers.verification.face import face_session_start
 from portal.models import AuditEvent
 from tests.factories import create_employer
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.employers.verification_test_urls")]
+pytestmark = pytest.mark.django_db
 
 SECRET = "test-face-callback-secret"
 CALLBACK_URL = "/verify/face/callback/"
