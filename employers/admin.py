@@ -1,12 +1,13 @@
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from employers.accounts.services import agent_unlock
-from employers.models import Agent, Employer, OpenedAccount
+from employers.accounts.lockout import agent_unlock
+from employers.models import Agent, Employer, LoginLock, OpenedAccount
 from employers.registration import admin as registration_admin  # noqa: F401 (the queue)
 from employers.verification import admin as verification_admin  # noqa: F401 (CA roots, CRLs)
 from portal.identifiers import mask_phone
@@ -73,18 +74,28 @@ class AgentAdmin(admin.ModelAdmin):
             .annotate(total=Sum("failures_since_start"))
             .values("total")
         )
+        locks = LoginLock.objects.filter(key=OuterRef("user__username"))
         return (
-            super().get_queryset(request).annotate(login_failures=Coalesce(Subquery(failures), 0))
+            super()
+            .get_queryset(request)
+            .annotate(
+                login_failures=Coalesce(Subquery(failures), 0),
+                lock_held=Subquery(locks.values("held")[:1]),
+                lock_until=Subquery(locks.values("locked_until")[:1]),
+            )
         )
 
     @admin.display(description=_("登录锁定"), boolean=True)
     def locked(self, obj):
-        return obj.login_failures >= settings.AXES_FAILURE_LIMIT
+        if obj.lock_held is None:  # no timed lock: failures counted to the limit hold
+            return obj.login_failures >= settings.AXES_FAILURE_LIMIT
+        return obj.lock_held or (obj.lock_until is not None and obj.lock_until > timezone.now())
 
     @admin.action(description=_("解除所选经办人的登录锁定"), permissions=["change"])
     def unlock_agents(self, request, queryset):
         unlocked = 0
-        for agent in queryset.filter(login_failures__gt=0).select_related("user"):
+        locked = Q(login_failures__gt=0) | Q(lock_held__isnull=False)
+        for agent in queryset.filter(locked).select_related("user"):
             agent_unlock(agent=agent, actor=request.user, request=request, via="admin")
             unlocked += 1
         self.message_user(

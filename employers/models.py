@@ -326,3 +326,31 @@ class PennyDropTransfer(models.Model):
 
     def __str__(self):
         return f"{self.bank_reference} {self.get_state_display()}"
+
+
+class LoginLock(models.Model):
+    """The login lock of one login key, with its escalation over a day (DESIGN.md section 7).
+
+    The key is what django-axes counts failures under: an agent's login name, or, for identifiers
+    that name no agent, a keyed hash of them, so that an unknown account locks exactly as a known
+    one does and a lock tells nobody whether the account exists. A lock lasts LOGIN_LOCK_MINUTES,
+    doubling with each further lock within 24 hours; the LOGIN_LOCKS_BEFORE_HOLD-th lock in 24
+    hours holds until it is lifted (clerk, ``unlock_agent``, the agent's SMS code or CA login).
+    """
+
+    key = models.CharField(_("登录标识"), max_length=150, unique=True)
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
+    held = models.BooleanField(_("须解锁后登录"), default=False)
+    lock_times = models.JSONField(_("24小时内锁定时间"), default=list, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("登录锁定")
+        verbose_name_plural = _("登录锁定")
+
+    def __str__(self):
+        return self.key
+
+    def is_active(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.held or (self.locked_until is not None and self.locked_until > now)

@@ -24,6 +24,7 @@ from portal.notifications import notification_create
 PURPOSE_TEXTS = {
     "registration": "单位注册",
     "password_reset": "找回密码",
+    "login_unlock": "登录解锁",
     "agent_add": "添加经办人",
 }
 

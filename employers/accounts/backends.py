@@ -76,21 +76,36 @@ def normalise_username(username: str) -> str:
     return "".join(str(username).split()).lower()
 
 
+UNKNOWN_KEY_PREFIX = "unknown-"
+
+
+def login_key(request, unit: str | None, id_number: str | None) -> str:
+    """The key failures and locks are kept under for these identifiers (no personal data).
+
+    An agent's login name when they name one; otherwise a keyed hash of the identifiers, so that
+    an unknown account is counted and locked exactly as a known one (DESIGN.md section 7).
+    """
+    agent = _agent_for_request(request, unit, id_number)
+    if agent is not None:
+        return normalise_username(agent.user.get_username())
+    typed = f"{normalise_unit_number(unit)}|{normalise_resident_id(id_number or '')}"
+    return UNKNOWN_KEY_PREFIX + blind_index("login", typed)[:40]
+
+
 def axes_username(request, credentials: dict | None) -> str | None:
-    """The key django-axes counts failures under: the agent's login name, never an ID number.
+    """The key django-axes counts failures under: a login name or a hash, never an ID number.
 
     Axes passes two shapes: the credentials given to ``authenticate`` (``unit``/``id_number`` from
     the agent login forms, ``username`` from the admin login) and ``{"username": ...}`` after a
-    successful login. Both end as the same normalised login name. Identifiers that name no agent
-    give None, and axes keeps no record for them (unknown accounts are throttled by address).
+    successful login. Both end as the same normalised login name; identifiers that name no agent
+    end as the keyed hash of ``login_key``.
     """
     credentials = credentials or {}
     username = credentials.get("username")
     if username:
         return normalise_username(username)
     if credentials.get("id_number"):
-        agent = _agent_for_request(request, credentials.get("unit"), credentials["id_number"])
-        return normalise_username(agent.user.get_username()) if agent else None
+        return login_key(request, credentials.get("unit"), credentials["id_number"])
     return None
 
 

@@ -191,8 +191,19 @@ class PasswordForgotForm(forms.Form):
     captcha = captcha_field()
 
 
-class PasswordResetForm(NewPasswordMixin, forms.Form):
+class SmsCodeForm(forms.Form):
+    """The second step of 找回密码 and 短信验证解锁: the code sent to the registered phone."""
+
     code = SmsCodeField()
+
+    def clean_code(self):
+        code = "".join(self.cleaned_data["code"].split())
+        if not code.isascii() or not code.isdigit():
+            raise ValidationError(_("验证码为6位数字。"), code="sms_code_format")
+        return code
+
+
+class PasswordResetForm(NewPasswordMixin, SmsCodeForm):
     new_password = password_field(
         _("新密码"), autocomplete="new-password", help_text=NEW_PASSWORD_HELP
     )
@@ -201,12 +212,6 @@ class PasswordResetForm(NewPasswordMixin, forms.Form):
     def __init__(self, *args, owner: tuple[str, str] = ("", ""), **kwargs):
         self.new_password_owner = owner
         super().__init__(*args, **kwargs)
-
-    def clean_code(self):
-        code = "".join(self.cleaned_data["code"].split())
-        if not code.isascii() or not code.isdigit():
-            raise ValidationError(_("验证码为6位数字。"), code="sms_code_format")
-        return code
 
     def clean(self):
         data = super().clean()

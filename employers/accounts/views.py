@@ -21,6 +21,8 @@ from employers.accounts.services import (
     agent_password_change,
     agent_password_reset_finish,
     agent_password_reset_start,
+    agent_unlock_finish,
+    agent_unlock_start,
     login_failure_record,
     login_redirect_url,
     login_throttle_check,
@@ -28,6 +30,7 @@ from employers.accounts.services import (
 )
 from employers.models import Agent, CAChallenge, Employer
 from employers.permissions import AgentRequiredMixin, request_agent
+from employers.selectors import agent_for_password_reset
 from employers.verification.ca_services import ca_challenge_issue
 from portal.audit import audit_log
 
@@ -35,6 +38,8 @@ CA_CHALLENGE_KEY = "ca_login_challenge"
 RESET_KEY = "password_reset"
 RESET_SALT = "employers.password_reset"
 RESET_MAX_AGE = 30 * 60
+UNLOCK_KEY = "login_unlock"
+UNLOCK_SALT = "employers.login_unlock"
 HALL_DOCUMENTS = [
     _("单位介绍信或授权委托书(加盖单位公章)"),
     _("经办人身份证原件"),
@@ -186,9 +191,20 @@ class PasswordChangeView(AgentRequiredMixin, FormView):
         return redirect("dashboard")
 
 
-class PasswordForgotView(FormView):
-    template_name = "accounts/password_forgot.html"
+class PhoneCodeStartView(FormView):
+    """Step 1 of 找回密码 and 短信验证解锁: unit, ID number and phone; a code when they match.
+
+    The answer is the same whether or not they name an agent, and each try counts against the
+    address like a failed login, since the form could probe accounts.
+    """
+
     form_class = auth_forms.PasswordForgotForm
+    session_key = RESET_KEY
+    salt = RESET_SALT
+    next_url = "accounts:password_reset"
+
+    def start(self, **identifiers):
+        return agent_password_reset_start(**identifiers)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(documents=HALL_DOCUMENTS, **kwargs)
@@ -200,21 +216,20 @@ class PasswordForgotView(FormView):
             initial = {name: request.POST.get(name, "")[:32] for name in ("unit", "id_number")}
             form = self.get_form_class()(initial=initial)
             return self.render_to_response(self.get_context_data(form=form, refusal=exc.message))
-        # Each try counts against the address like a failed login: the form probes accounts.
         login_throttle_count(request=request)
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         data = form.cleaned_data
-        agent = agent_password_reset_start(
+        agent = self.start(
             unit=data["unit"],
             id_number=data["id_number"],
             phone=data["phone"],
             request=self.request,
         )
         # The agent is kept server-side and signed; the next step never takes it from the form.
-        self.request.session[RESET_KEY] = signing.dumps(
-            {"agent": agent.pk if agent else None}, salt=RESET_SALT
+        self.request.session[self.session_key] = signing.dumps(
+            {"agent": agent.pk if agent else None}, salt=self.salt
         )
         messages.info(
             self.request,
@@ -222,34 +237,43 @@ class PasswordForgotView(FormView):
                 "如信息无误,验证码已发送至登记的手机号,5分钟内有效。未收到短信的,请在60秒后重新获取。"
             ),
         )
-        return redirect("accounts:password_reset")
+        return redirect(self.next_url)
 
 
-class PasswordResetView(FormView):
-    template_name = "accounts/password_reset.html"
-    form_class = auth_forms.PasswordResetForm
+class PhoneCodeStepMixin:
+    """Step 2: the agent step 1 matched (or None), read back from the signed session value."""
+
+    session_key = RESET_KEY
+    salt = RESET_SALT
+    start_url = "accounts:password_forgot"
 
     def dispatch(self, request, *args, **kwargs):
         try:
             state = signing.loads(
-                request.session.get(RESET_KEY, ""), salt=RESET_SALT, max_age=RESET_MAX_AGE
+                request.session.get(self.session_key, ""), salt=self.salt, max_age=RESET_MAX_AGE
             )
         except signing.BadSignature:
-            request.session.pop(RESET_KEY, None)
+            request.session.pop(self.session_key, None)
             messages.error(request, RESET_GONE)
-            return redirect("accounts:password_forgot")
-        pk = state.get("agent")
-        self.agent = (
-            Agent.objects.select_related("user", "employer").filter(pk=pk).first() if pk else None
-        )
+            return redirect(self.start_url)
+        self.agent = agent_for_password_reset(agent_id=state.get("agent"))
         return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(documents=HALL_DOCUMENTS, **kwargs)
+
+
+class PasswordForgotView(PhoneCodeStartView):
+    template_name = "accounts/password_forgot.html"
+
+
+class PasswordResetView(PhoneCodeStepMixin, FormView):
+    template_name = "accounts/password_reset.html"
+    form_class = auth_forms.PasswordResetForm
 
     def get_form_kwargs(self):
         owner = (self.agent.id_number, self.agent.phone) if self.agent else ("", "")
         return {**super().get_form_kwargs(), "owner": owner}
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(documents=HALL_DOCUMENTS, **kwargs)
 
     def form_valid(self, form):
         try:
@@ -262,10 +286,46 @@ class PasswordResetView(FormView):
         except ValidationError as exc:
             form.add_error("code", exc)
             return self.form_invalid(form)
-        self.request.session.pop(RESET_KEY, None)
+        self.request.session.pop(self.session_key, None)
         messages.success(
-            self.request, _("密码已重置,请用新密码登录。此前在各设备上的登录均已退出。")
+            self.request,
+            _(
+                "密码已重置,请用新密码登录。此前在各设备上的登录均已退出;"
+                "如账号曾因登录失败被锁定,登录锁定已一并解除。"
+            ),
         )
+        return redirect("accounts:login")
+
+
+class UnlockStartView(PhoneCodeStartView):
+    """短信验证解锁: an agent locked out after failed logins lifts the lock with its phone."""
+
+    template_name = "accounts/unlock_start.html"
+    session_key = UNLOCK_KEY
+    salt = UNLOCK_SALT
+    next_url = "accounts:unlock_confirm"
+
+    def start(self, **identifiers):
+        return agent_unlock_start(**identifiers)
+
+
+class UnlockConfirmView(PhoneCodeStepMixin, FormView):
+    template_name = "accounts/unlock_confirm.html"
+    form_class = auth_forms.SmsCodeForm
+    session_key = UNLOCK_KEY
+    salt = UNLOCK_SALT
+    start_url = "accounts:unlock"
+
+    def form_valid(self, form):
+        try:
+            agent_unlock_finish(
+                agent=self.agent, code=form.cleaned_data["code"], request=self.request
+            )
+        except ValidationError as exc:
+            form.add_error("code", exc)
+            return self.form_invalid(form)
+        self.request.session.pop(self.session_key, None)
+        messages.success(self.request, _("账号已解锁,请用原密码登录。"))
         return redirect("accounts:login")
 
 

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from employers.accounts.backends import employer_find
-from employers.accounts.services import agent_is_locked, agent_unlock
+from employers.accounts.lockout import agent_is_locked, agent_unlock
 from employers.selectors import agent_find
 from portal.identifiers import normalise_resident_id
 

@@ -4,6 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from employers.accounts.lockout import agent_is_locked
 from employers.models import CAChallenge, Employer
 from employers.verification import testing as ca_testing
 from employers.verification.ca_services import ca_crl_load, ca_root_trust
@@ -181,10 +182,25 @@ def test_five_failed_certificate_logins_lock_the_agent(client, agent, unit_key):
     for _ in range(5):
         ca_login(client, key, cert, agent.id_number, signature="AAAA")
 
+    assert agent_is_locked(agent) and not logged_in(client)
+    assert AuditEvent.objects.filter(action="agent.locked").count() == 1
+
+
+def test_a_good_certificate_lifts_the_lock_and_logs_in(client, agent, unit_key):
+    key, cert = unit_key
+    for _ in range(5):
+        ca_login(client, key, cert, agent.id_number, signature="AAAA")
+    assert agent_is_locked(agent)
+
+    refused = ca_login(client, key, cert, agent.id_number, signature="AAAA")
+    assert not logged_in(client) and agent_is_locked(agent)
+    assert refused.status_code == 200
+
     response = ca_login(client, key, cert, agent.id_number)
 
-    assert "已被锁定" in response.content.decode() and not logged_in(client)
-    assert AuditEvent.objects.filter(action="agent.locked").count() == 1
+    assert response.status_code == 302 and logged_in(client)
+    assert not agent_is_locked(agent)
+    assert AuditEvent.objects.get(action="agent.unlocked").details["via"] == "ca"
 
 
 def test_unit_under_review_goes_to_its_status_page_after_certificate_login(client, ca, now):

@@ -491,7 +491,10 @@ def test_axes_gets_the_same_key_from_the_form_and_after_success(rf, agent):
     after_success = axes_username(request, {"username": f" {agent.user.username.upper()} "})
 
     assert from_form == after_success == agent.user.username
-    assert axes_username(request, {"unit": "", "id_number": "110105194912310026"}) is None
+    # Identifiers that name no agent are counted under a keyed hash, never the number itself.
+    unknown = axes_username(request, {"unit": "", "id_number": "110105194912310026"})
+    assert unknown.startswith("unknown-") and "110105194912310026" not in unknown
+    assert unknown == axes_username(request, {"unit": " ", "id_number": "110105194912310026"})
 
 
 def test_the_captcha_app_leaves_djangos_own_messages_alone():

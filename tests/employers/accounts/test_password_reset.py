@@ -3,6 +3,7 @@ import re
 import pytest
 from django.test import Client
 
+from employers.accounts.lockout import agent_is_locked
 from portal.models import AuditEvent
 from tests.employers.auth_helpers import PASSWORD, form_with_captcha, login, make_agent
 
@@ -242,3 +243,22 @@ def test_forgot_password_tries_are_throttled_per_address(
         "登录尝试过于频繁" in response.content.decode() and "秒后再试" in response.content.decode()
     )
     assert sms_outbox == []
+
+
+def test_a_completed_reset_lifts_a_lock_and_says_so(
+    client, agent, sms_outbox, django_capture_on_commit_callbacks
+):
+    for _ in range(5):
+        login(Client(), unit=agent.employer.ss_number, id_number=agent.id_number, password="x1")
+    assert agent_is_locked(agent)
+    start(client, agent, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = finish(client, code_from(sms_outbox))
+
+    assert not agent_is_locked(agent)
+    page = client.get(response["Location"]).content.decode()
+    assert "登录锁定已一并解除" in page
+    assert AuditEvent.objects.get(action="agent.unlocked").details["via"] == "password_reset"
+    assert login(Client(), unit=agent.employer.ss_number, id_number=agent.id_number, password=NEW)[
+        "Location"
+    ]
