@@ -22,6 +22,7 @@ TOP = {
     "portal.settings",
     "portal.celery",
     "portal.views",
+    "portal.errors",  # handler500: answers /healthz with the health view when the database fails
     "portal.context_processors",
     "portal.navigation",
     "portal.management.commands.seed_demo",

@@ -50,6 +50,19 @@ def bill_get_for_agent(*, agent, reference: str) -> MonthlyBill:
     )
 
 
+def bill_by_id_for_agent(*, agent, bill_id: int | None) -> MonthlyBill | None:
+    """The unit's bill with this id (as a generation task returns it); None when there is no id,
+    or the bill is missing or another unit's."""
+    if bill_id is None:
+        return None
+    return bill_list_for_agent(agent=agent).filter(pk=bill_id).first()
+
+
+def bill_exists_for_agent(*, agent, reference: str) -> bool:
+    """Whether the agent's unit has a bill with this reference."""
+    return MonthlyBill.objects.filter(reference=reference, employer_id=agent.employer_id).exists()
+
+
 @dataclass(frozen=True)
 class TypeTotal:
     insurance_type: str

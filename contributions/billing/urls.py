@@ -1,18 +1,22 @@
-"""月度核定 and 缴费确认 (/contributions/bills/), included by contributions.urls."""
+"""月度核定 and 缴费确认 (/contributions/bills/), included by contributions.urls.
+
+Confirming, paying and the sandbox bank are views of contributions.payments under the same paths.
+"""
 
 from django.urls import path
 
 from contributions.billing import views as bill_views
+from contributions.payments import views as payment_views
 
 urlpatterns = [
     path("", bill_views.BillListView.as_view(), name="bill_list"),
     path("awaiting/", bill_views.BillAwaitingListView.as_view(), name="bill_awaiting"),
-    path("sandbox-bank/", bill_views.SandboxBankView.as_view(), name="bill_sandbox_bank"),
+    path("sandbox-bank/", payment_views.SandboxBankView.as_view(), name="bill_sandbox_bank"),
     path("<str:bill_reference>/", bill_views.BillDetailView.as_view(), name="bill_detail"),
     path(
         "<str:bill_reference>/confirm/",
-        bill_views.BillConfirmView.as_view(),
+        payment_views.BillConfirmView.as_view(),
         name="bill_confirm",
     ),
-    path("<str:bill_reference>/pay/", bill_views.BillPayView.as_view(), name="bill_pay"),
+    path("<str:bill_reference>/pay/", payment_views.BillPayView.as_view(), name="bill_pay"),
 ]

@@ -1,4 +1,7 @@
-"""月度核定 and 缴费确认 pages: the unit's bills, one bill, confirm, pay, and the sandbox bank."""
+"""月度核定 and 缴费确认 pages: the unit's bills and one bill.
+
+Confirming and paying a bill, and the sandbox bank, are in contributions.payments.views.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,15 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import FormView, TemplateView, View
+from django.views.generic import FormView, TemplateView
 
-from contributions.billing.forms import BillMonthForm, BillPayForm, SandboxBalanceForm
+from contributions.billing.forms import BillMonthForm
 from contributions.billing.selectors import (
+    bill_by_id_for_agent,
     bill_get_for_agent,
     bill_lines_page,
     bill_list_for_agent,
@@ -23,24 +25,20 @@ from contributions.billing.selectors import (
     bill_payments,
     bill_type_totals,
 )
-from contributions.models import BillKind, BillStatus, MonthlyBill, Payment
-from contributions.payments.bank import sandbox_balance, sandbox_balance_change, sandbox_bank_active
+from contributions.models import BillKind, BillStatus, MonthlyBill
+from contributions.payments.bank import sandbox_bank_active
+from contributions.payments.forms import BillPayForm
+from contributions.payments.selectors import bill_expected_settlement
 from contributions.payments.services import (
-    bill_confirm,
+    bill_confirmable,
+    bill_generate_refusal,
     bill_generate_request,
     bill_late_fee,
-    bill_pay,
-    expected_settlement,
+    bill_payable,
 )
-from contributions.policy.reference import PolicyError, load_policy
 from employers.permissions import PermissionRequiredMixin, agent_has_permission
 
 PAY_PERMISSION = "contributions.pay"
-GENERATE_FAILED = _("核定未成功,请稍后重试;仍不成功请拨打服务热线 12333。")
-NO_PERSONS = _(
-    "%(month)s 没有应缴费的参保人员,未生成核定单。"
-    "请确认人员的参保起始年月和缴费基数申报已生效后再核定。"
-)
 
 
 class BillMixin(PermissionRequiredMixin):
@@ -100,11 +98,10 @@ class BillListView(BillMixin, FormView):
                 % {"month": f"{month:%Y-%m}"},
             )
             return redirect("contributions:bill_list")
-        bill = None
-        if outcome.bill_id is not None:
-            bill = bill_list_for_agent(agent=self.agent).filter(pk=outcome.bill_id).first()
+        bill = bill_by_id_for_agent(agent=self.agent, bill_id=outcome.bill_id)
         if bill is None:
-            form.add_error("month", generation_refusal(self.agent.employer, month, outcome))
+            refusal = bill_generate_refusal(agent=self.agent, month=month, outcome=outcome)
+            form.add_error("month", refusal)
             return self.form_invalid(form)
         messages.success(
             self.request,
@@ -118,19 +115,6 @@ class BillListView(BillMixin, FormView):
             },
         )
         return redirect("contributions:bill_detail", bill_reference=bill.reference)
-
-
-def generation_refusal(employer, month, outcome):
-    """Why the billing task wrote no bill for the month, as the form shows it."""
-    if isinstance(outcome.error, ValidationError):
-        return outcome.error
-    if outcome.failed:
-        return GENERATE_FAILED
-    try:
-        load_policy(employer.region, month)
-    except PolicyError as exc:
-        return exc
-    return NO_PERSONS % {"month": f"{month:%Y-%m}"}
 
 
 class BillAwaitingListView(BillListView):
@@ -165,129 +149,14 @@ class BillDetailView(OneBillMixin, TemplateView):
             lines=bill_lines_page(bill, self.request.GET.get("page")),
             payments=payments,
             failed_payment=last if bill.status == BillStatus.DEBIT_FAILED else None,
-            expected_settle_on=(
-                expected_settlement(bill) if bill.status == BillStatus.DEBITED else None
-            ),
+            expected_settle_on=bill_expected_settlement(bill),
             timeline=status_timeline(bill),
             late_fee=bill_late_fee(bill),
             is_credit=bill.total <= 0,
             is_supplement=bill.kind == BillKind.SUPPLEMENT,
-            may_confirm=may_pay and bill.status == BillStatus.ASSESSED,
-            may_pay=may_pay and bill.status in (BillStatus.CONFIRMED, BillStatus.DEBIT_FAILED),
+            may_confirm=may_pay and bill_confirmable(bill),
+            may_pay=may_pay and bill_payable(bill),
             pay_form=BillPayForm(initial={"idempotency_key": uuid.uuid4()}),
             sandbox=sandbox_bank_active(),
             **kwargs,
         )
-
-
-class BillConfirmView(OneBillMixin, View):
-    permission = PAY_PERMISSION
-    http_method_names = ["post"]
-
-    def post(self, request, *args, **kwargs):
-        try:
-            bill = bill_confirm(agent=self.agent, bill=self.bill, request=request)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(
-                request,
-                _("核定单已确认,应缴合计 %(total)s 元。请在缴费截止日 %(due)s 前发起扣款。")
-                % {"total": f"{bill.total:,}", "due": f"{bill.due_on:%Y-%m-%d}"},
-            )
-        return redirect("contributions:bill_detail", bill_reference=self.bill.reference)
-
-
-class BillPayView(OneBillMixin, View):
-    permission = PAY_PERMISSION
-    http_method_names = ["post"]
-
-    def post(self, request, *args, **kwargs):
-        target = reverse(
-            "contributions:bill_detail", kwargs={"bill_reference": self.bill.reference}
-        )
-        form = BillPayForm(request.POST)
-        if not form.is_valid():
-            messages.error(request, _("提交标识无效,请刷新页面后重新发起扣款。"))
-            return redirect(target)
-        try:
-            payment = bill_pay(
-                agent=self.agent,
-                bill=self.bill,
-                idempotency_key=form.cleaned_data["idempotency_key"],
-                request=request,
-            )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-            return redirect(target)
-        if payment.status == Payment.Status.FAILED:
-            # The bank's message and what to do are shown on the bill page itself.
-            messages.error(request, _("扣款未成功,原因和处理办法见下方说明。"))
-        elif payment.status == Payment.Status.SETTLED and payment.amount <= 0:
-            messages.success(request, _("本核定单无需扣款,已记为已到账。"))
-        else:
-            messages.success(
-                request,
-                _(
-                    "扣款成功,金额 %(amount)s 元,银行流水号 %(bank)s。"
-                    "款项预计 %(date)s 到账,到账后状态变为“已到账”。"
-                )
-                % {
-                    "amount": f"{payment.amount:,}",
-                    "bank": payment.bank_reference,
-                    "date": f"{payment.expected_settle_on:%Y-%m-%d}"
-                    if payment.expected_settle_on
-                    else "—",
-                },
-            )
-        return redirect(target)
-
-
-class SandboxBankView(PermissionRequiredMixin, FormView):
-    """The unit's account at the sandbox bank: see and change the balance (development only)."""
-
-    permission = PAY_PERMISSION
-    template_name = "contributions/bill_sandbox_bank.html"
-    form_class = SandboxBalanceForm
-
-    def dispatch(self, request, *args, **kwargs):
-        if not sandbox_bank_active():
-            raise Http404
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            current_module="contributions",
-            balance=sandbox_balance(self.agent.employer),
-            next_url=self.safe_next(),
-            **kwargs,
-        )
-
-    def safe_next(self) -> str:
-        reference = self.request.POST.get("bill") or self.request.GET.get("bill") or ""
-        if not reference:
-            return ""
-        exists = MonthlyBill.objects.filter(
-            reference=reference, employer_id=self.agent.employer_id
-        ).exists()
-        return (
-            reverse("contributions:bill_detail", kwargs={"bill_reference": reference})
-            if exists
-            else ""
-        )
-
-    def form_valid(self, form):
-        try:
-            balance = sandbox_balance_change(
-                agent=self.agent,
-                amount=form.cleaned_data["amount"],
-                mode=form.cleaned_data["mode"],
-                request=self.request,
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-            return self.form_invalid(form)
-        messages.success(
-            self.request, _("模拟账户余额现为 %(balance)s 元。") % {"balance": f"{balance:,}"}
-        )
-        return redirect(self.safe_next() or self.request.path)

@@ -22,6 +22,10 @@ from contributions.models import (
 from enrollment.models import Enrolment
 from portal.models import OPEN_REVIEW_STATES, ReviewState
 
+# Units of up to this many active employees declare on screen, one input each (a post stays
+# under Django's DATA_UPLOAD_MAX_NUMBER_FIELDS of 1,000); larger ones declare by Excel.
+SCREEN_LIMIT = 500
+
 
 def declaration_periods(region) -> list[PolicyPeriod]:
     """The region's published periods, newest first (what a declaration may be for)."""
@@ -72,6 +76,23 @@ def active_enrolments(employer_id: int) -> QuerySet[Enrolment]:
 
 def active_enrolment_count(*, agent) -> int:
     return active_enrolments(agent.employer_id).count()
+
+
+@dataclass(frozen=True)
+class DeclarationMode:
+    employee_count: int
+    screen_limit: int
+
+    @property
+    def on_screen(self) -> bool:
+        """Whether the unit may declare in the on-screen table (else only by Excel)."""
+        return self.employee_count <= self.screen_limit
+
+
+def declaration_mode_for(*, agent) -> DeclarationMode:
+    """How the agent's unit declares: on screen up to SCREEN_LIMIT active employees, else by
+    the Excel template (one query)."""
+    return DeclarationMode(active_enrolment_count(agent=agent), SCREEN_LIMIT)
 
 
 @dataclass
@@ -137,6 +158,12 @@ def latest_declaration(*, agent, period: PolicyPeriod) -> BaseDeclaration | None
         .order_by("-created_at", "-pk")
         .first()
     )
+
+
+def rejected_declaration(*, agent, period: PolicyPeriod) -> BaseDeclaration | None:
+    """The unit's latest declaration for the period when it was rejected (to be corrected)."""
+    latest = latest_declaration(agent=agent, period=period)
+    return latest if latest and latest.review_state == ReviewState.REJECTED else None
 
 
 def declaration_list_for_agent(*, agent) -> QuerySet[BaseDeclaration]:

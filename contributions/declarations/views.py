@@ -1,9 +1,9 @@
 """缴费基数申报 pages: the on-screen table, the Excel template and upload, the list, one item.
 
-On screen: units of up to SCREEN_LIMIT active employees edit every base in one table (one
-input each; a post stays under Django's 1,000-field cap). Larger units declare by Excel: the
-prefilled template carries everyone, and the upload is checked and submitted as one
-declaration. Nothing is stored until a declaration is submitted: there are no drafts.
+On screen: units of up to SCREEN_LIMIT active employees (declarations.selectors) edit every
+base in one table. Larger units declare by Excel: the prefilled template carries everyone, and
+the upload is checked and submitted as one declaration. Nothing is stored until a declaration
+is submitted: there are no drafts.
 """
 
 from __future__ import annotations
@@ -33,18 +33,18 @@ from contributions.declarations.forms import (
 )
 from contributions.declarations.rules import bounds_message, clamp
 from contributions.declarations.selectors import (
-    active_enrolment_count,
     declaration_get_for_agent,
     declaration_lines,
     declaration_list_for_agent,
+    declaration_mode_for,
     declaration_periods,
     declaration_rows,
     declaration_state_label,
     default_period,
-    latest_declaration,
     open_declaration,
     period_get_for_agent,
     region_requires_review,
+    rejected_declaration,
 )
 from contributions.declarations.services import LineInput, base_declaration_submit
 from contributions.models import BaseDeclaration
@@ -53,7 +53,6 @@ from portal.audit import audit_log
 from portal.models import ReviewState
 from portal.review import review_history
 
-SCREEN_LIMIT = 500
 FULL_ID_PERMISSION = "queries.export"  # the roster's full export; the unit admin holds it too
 PAYLOAD_SALT = "contributions.declaration.upload"
 PAYLOAD_MAX_AGE = 2 * 3600
@@ -80,17 +79,18 @@ class DeclareMixin(PermissionRequiredMixin):
         if period is None:
             return {"periods": self.periods, "period": None}
         pending = open_declaration(employer_id=self.agent.employer_id, period_id=period.pk)
-        latest = latest_declaration(agent=self.agent, period=period)
+        rejected = rejected_declaration(agent=self.agent, period=period)
+        requires_review = region_requires_review(self.agent.employer.region_id)
+        mode = declaration_mode_for(agent=self.agent)
         return {
             "periods": self.periods,
             "period": period,
             "open_declaration": pending,
-            "rejected_declaration": (
-                latest if latest and latest.review_state == ReviewState.REJECTED else None
-            ),
-            "requires_review": region_requires_review(self.agent.employer.region_id),
-            "employee_count": active_enrolment_count(agent=self.agent),
-            "screen_limit": SCREEN_LIMIT,
+            "rejected_declaration": rejected,
+            "requires_review": requires_review,
+            "employee_count": mode.employee_count,
+            "screen_limit": mode.screen_limit,
+            "on_screen": mode.on_screen,
         }
 
     def submitted(self, declaration: BaseDeclaration):
@@ -113,7 +113,7 @@ class DeclarationView(DeclareMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         period = self.chosen_period(request.POST.get("period") or "0")
-        if active_enrolment_count(agent=self.agent) > SCREEN_LIMIT:
+        if not declaration_mode_for(agent=self.agent).on_screen:
             messages.error(request, _("本单位参保职工较多,请使用 Excel 模板申报。"))
             return redirect(f"{reverse('contributions:declaration')}?period={period.pk}")
         rows = declaration_rows(agent=self.agent, period=period)
@@ -149,7 +149,7 @@ class DeclarationView(DeclareMixin, TemplateView):
 
     def render(self, period, *, form, **extra):
         context = self.period_context(period)
-        if period is not None and context["employee_count"] <= SCREEN_LIMIT:
+        if period is not None and context["on_screen"]:
             if form is None:
                 rows = declaration_rows(agent=self.agent, period=period)
                 form = DeclarationScreenForm(

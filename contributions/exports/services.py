@@ -8,23 +8,32 @@ The roster's columns and rows come from enrollment.roster.exports; the records' 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from contributions.common import new_reference
+from contributions.exports.selectors import (
+    export_job_expired,
+    export_job_get_for_agent,
+    export_queryset,
+    export_record_filters,
+)
 from contributions.models import BillKind, BillStatus, ExportJob, InsuranceType
-from contributions.records.selectors import records_for_agent
+from contributions.records.selectors import records_totals_of
 from enrollment.roster.exports import (
     _safe,
     roster_csv_chunks,
@@ -32,7 +41,6 @@ from enrollment.roster.exports import (
     roster_headers,
     roster_xlsx,
 )
-from enrollment.roster.selectors import roster_for_agent
 from portal.audit import audit_log
 from portal.spreadsheets import csv_chunks, xlsx_file
 
@@ -43,6 +51,8 @@ EXPORT_KEEP_DAYS = 7
 RECORD_ID_COLUMN = 2
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
+NOT_READY = gettext_lazy("导出文件尚未生成完毕,请稍后刷新本页。")
+EXPIRED = gettext_lazy("导出文件已超过保存期限并已删除,请重新导出。")
 
 
 def stream_max_rows() -> int:
@@ -132,24 +142,6 @@ def records_csv_chunks(rows: Iterable[list[str]], *, full: bool) -> Iterator[str
 # What an export contains --------------------------------------------------------------------
 
 
-def export_queryset(*, agent, kind: str, params: dict) -> QuerySet:
-    """The rows of an export of the agent's unit, from the (already validated) filters."""
-    if kind == ExportJob.Kind.ROSTER:
-        return roster_for_agent(
-            agent,
-            q=params.get("q", ""),
-            status=params.get("status", ""),
-            insurance_code=params.get("insurance_code", ""),
-        )
-    return records_for_agent(
-        agent,
-        q=params.get("q", ""),
-        month_from=datetime.date.fromisoformat(params["month_from"]),
-        month_to=datetime.date.fromisoformat(params["month_to"]),
-        insurance_type=params.get("insurance_type", ""),
-    )
-
-
 def export_headers(kind: str, *, full: bool) -> list[str]:
     return roster_headers(full=full) if kind == ExportJob.Kind.ROSTER else record_headers()
 
@@ -197,6 +189,52 @@ def export_audit(*, agent, request, kind: str, fmt: str, full: bool, params: dic
     )
 
 
+# Stream now or queue a job ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportPlan:
+    queryset: QuerySet
+    rows: int
+    stream: bool  # True: the response streams the rows now; False: a background job writes them
+    job: ExportJob | None = None  # the queued job, once export_start made it
+
+
+def export_plan(*, agent, kind: str, params: dict) -> ExportPlan:
+    """Count an export's rows and decide how it is delivered: up to stream_max_rows() rows are
+    streamed at once, more become a job. Records are counted as the record page counts them."""
+    queryset = export_queryset(agent=agent, kind=kind, params=params)
+    if kind == ExportJob.Kind.RECORDS:
+        filters = export_record_filters(params)
+        rows = records_totals_of(agent=agent, queryset=queryset, filters=filters).rows
+    else:
+        rows = queryset.count()
+    return ExportPlan(queryset=queryset, rows=rows, stream=rows <= stream_max_rows())
+
+
+def export_start(
+    *, agent, kind: str, fmt: str, full: bool, params: dict, request=None
+) -> ExportPlan:
+    """Start an export of the agent's unit: queue a large one as a job; audit a small one,
+    whose rows (plan.queryset) the caller streams."""
+    plan = export_plan(agent=agent, kind=kind, params=params)
+    if not plan.stream:
+        job = export_job_create(
+            agent=agent,
+            kind=kind,
+            fmt=fmt,
+            full=full,
+            params=params,
+            rows=plan.rows,
+            request=request,
+        )
+        return dataclasses.replace(plan, job=job)
+    export_audit(
+        agent=agent, request=request, kind=kind, fmt=fmt, full=full, params=params, rows=plan.rows
+    )
+    return plan
+
+
 # Jobs -----------------------------------------------------------------------------------------
 
 
@@ -235,21 +273,30 @@ def export_job_create(
     return job
 
 
-def export_jobs_for_agent(agent) -> QuerySet:
-    """The unit's export jobs, newest first (a full export only for the agent who asked)."""
-    from django.db.models import Q
+def export_job_download(*, agent, reference: str, request=None):
+    """Open a finished job's file for the agent and audit the download; return (job, file).
 
-    return (
-        ExportJob.objects.filter(employer_id=agent.employer_id)
-        .filter(Q(full=False) | Q(requested_by_id=agent.pk))
-        .select_related("requested_by")
-        .order_by("-created_at", "-pk")
+    Refused with a ValidationError (code not_ready or expired) while there is no file to give;
+    404 for a job the agent may not see, or a file the storage cannot open.
+    """
+    job = export_job_get_for_agent(agent=agent, reference=reference)
+    if job.status != ExportJob.Status.DONE:
+        raise ValidationError(NOT_READY, code="not_ready")
+    if export_job_expired(job):
+        raise ValidationError(EXPIRED, code="expired")
+    try:
+        handle = job.file.open("rb")
+    except OSError:
+        raise Http404 from None
+    audit_log(
+        action="export.downloaded",
+        actor=agent.user,
+        employer_id=agent.employer_id,
+        obj=job,
+        request=request,
+        details={"job": job.reference, "full": job.full},
     )
-
-
-def export_job_get_for_agent(*, agent, reference: str) -> ExportJob:
-    """One job of the unit; 404 whether missing, another unit's, or another agent's full export."""
-    return get_object_or_404(export_jobs_for_agent(agent), reference=reference)
+    return job, handle
 
 
 def export_job_run(*, job_id: int) -> ExportJob | None:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from contributions.common import new_reference
 from contributions.models import BillStatus, MonthlyBill, Payment
 from contributions.payments.bank import contribution_bank
+from contributions.policy.reference import PolicyError, load_policy
 from portal.audit import audit_log
 from portal.models import AuditEvent
 
@@ -69,6 +70,16 @@ def bill_late_fee(bill: MonthlyBill, *, today: datetime.date | None = None) -> L
         return None  # settled without a debit: a credit, nothing was late
     fee = late_fee(total=bill.total, due_on=bill.due_on, paid_on=paid_on, paid=paid)
     return fee if fee.days > 0 else None
+
+
+def bill_confirmable(bill: MonthlyBill) -> bool:
+    """Whether bill_confirm would confirm the bill: it is 已核定."""
+    return bill.status == BillStatus.ASSESSED
+
+
+def bill_payable(bill: MonthlyBill) -> bool:
+    """Whether bill_pay would debit the bill: it is 已确认, or its last debit failed."""
+    return bill.status in PAYABLE
 
 
 def _locked_bill(*, agent, bill: MonthlyBill) -> MonthlyBill:
@@ -253,6 +264,11 @@ def payments_settle_due(
 
 
 MONTH_IN_FUTURE = _("不能核定未来月份的费款,最晚可选当月(%(month)s)。")
+GENERATE_FAILED = _("核定未成功,请稍后重试;仍不成功请拨打服务热线 12333。")
+NO_PERSONS = _(
+    "%(month)s 没有应缴费的参保人员,未生成核定单。"
+    "请确认人员的参保起始年月和缴费基数申报已生效后再核定。"
+)
 
 
 class GenerateRequest:
@@ -313,24 +329,30 @@ def bill_generate_request(*, agent, month: datetime.date, request=None) -> Gener
     return outcome
 
 
-def expected_settlement(bill: MonthlyBill) -> datetime.date | None:
-    """The date the debited payment of a bill should arrive (None when none is on its way)."""
-    return (
-        Payment.objects.filter(bill=bill, status=Payment.Status.DEBITED)
-        .order_by("-requested_at")
-        .values_list("expected_settle_on", flat=True)
-        .first()
-    )
+def bill_generate_refusal(*, agent, month: datetime.date, outcome: GenerateRequest):
+    """Why a finished generation wrote no bill for the month: the task's refusal, its failure,
+    the region's missing policy, or else no one to bill (an error or message for the form)."""
+    if isinstance(outcome.error, ValidationError):
+        return outcome.error
+    if outcome.failed:
+        return GENERATE_FAILED
+    try:
+        load_policy(agent.employer.region, month)
+    except PolicyError as exc:
+        return exc
+    return NO_PERSONS % {"month": f"{month:%Y-%m}"}
 
 
 __all__ = [
     "LateFee",
     "GenerateRequest",
     "bill_confirm",
+    "bill_generate_refusal",
     "bill_generate_request",
     "bill_late_fee",
+    "bill_confirmable",
     "bill_pay",
-    "expected_settlement",
+    "bill_payable",
     "late_fee",
     "payments_settle_due",
 ]

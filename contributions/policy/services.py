@@ -129,11 +129,7 @@ def policy_period_save(
                 changed.append("published_at")
             period.save(update_fields=[*changed, "updated_at"])
             outcome = "updated"
-            if period.is_published and {"base_lower", "base_upper"} & set(changed):
-                # Bills computed with the old bounds are recomputed (补缴/退费) after commit.
-                from contributions.billing.runs import bills_recompute_on_commit
-
-                bills_recompute_on_commit(period=period)
+            _bills_recompute_if_bounds_changed(period, changed)
         else:
             outcome = "unchanged"
     result = PolicySaveResult(period=period, period_outcome=outcome)
@@ -154,6 +150,26 @@ def policy_period_save(
         },
     )
     return result
+
+
+def _bills_recompute_if_bounds_changed(period: PolicyPeriod, changed: Iterable[str]) -> None:
+    if period.is_published and {"base_lower", "base_upper"} & set(changed):
+        # Bills computed with the old bounds are recomputed (补缴/退费) after commit.
+        from contributions.billing.runs import bills_recompute_on_commit
+
+        bills_recompute_on_commit(period=period)
+
+
+@transaction.atomic
+def policy_period_admin_save(
+    *, period: PolicyPeriod, changed: Iterable[str], created: bool
+) -> PolicyPeriod:
+    """Save a period a clerk edited in the admin (whose form has validated it); when the bounds
+    of a published period changed, queue the recomputation of its bills after commit."""
+    period.save()
+    if not created:
+        _bills_recompute_if_bounds_changed(period, changed)
+    return period
 
 
 def _rates_replace(

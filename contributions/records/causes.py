@@ -23,8 +23,13 @@ from contributions.models import (
     Payment,
     PolicyPeriod,
 )
-from contributions.records.selectors import HOTLINE
+from contributions.records.selectors import (
+    HOTLINE,
+    records_person_find,
+    records_person_get_for_agent,
+)
 from enrollment.models import AddEmployeeFiling, Enrolment, Person
+from enrollment.roster.selectors import looks_like_document_number
 from portal.models import OPEN_REVIEW_STATES, ReviewState
 
 
@@ -293,3 +298,47 @@ def missing_record_cause(*, agent, person: Person, month: datetime.date) -> Caus
         _("未发现原因,请拨打 %s 咨询") % HOTLINE,
         [_("本月核定单 %s 中没有该人员的缴费明细。") % bill.reference],
     )
+
+
+@dataclass(frozen=True)
+class CauseLookup:
+    """A cause (with the person, when the unit has one), or ``error``: why the question named
+    no single person of the unit."""
+
+    cause: Cause | None = None
+    person: Person | None = None
+    error: str = ""
+
+
+def missing_record_cause_lookup(
+    *, agent, q: str, person_id: int | None, month: datetime.date
+) -> CauseLookup:
+    """Find the unit's person by id, name or full document number; say why the month's record
+    is missing. A document number the unit never enrolled gets cause (a), nothing more."""
+    if person_id:
+        person = records_person_get_for_agent(agent=agent, person_id=person_id)
+        matches = 1
+    else:
+        person, matches = records_person_find(agent=agent, q=q)
+    if person is not None:
+        return CauseLookup(missing_record_cause(agent=agent, person=person, month=month), person)
+    if matches > 1:
+        return CauseLookup(error=_("本单位有多位人员符合该姓名,请输入完整证件号码"))
+    if not looks_like_document_number(q):
+        return CauseLookup(error=_("本单位没有这个姓名的参保人员,请核对或输入完整证件号码"))
+    return CauseLookup(missing_record_cause_unknown_person())
+
+
+def records_filter_cause(*, agent, filters: dict) -> CauseLookup | None:
+    """On the record list filtered to one person and one month: why the record is missing or
+    not yet settled (cause None once settled); None when the filters name no single person."""
+    q, month = filters["q"], filters["month_from"]
+    if not q or month != filters["month_to"]:
+        return None
+    person, matches = records_person_find(agent=agent, q=q)
+    if person is None:
+        if matches == 0 and looks_like_document_number(q):
+            return CauseLookup(missing_record_cause_unknown_person())
+        return None
+    cause = missing_record_cause(agent=agent, person=person, month=month)
+    return CauseLookup(None if cause.code == CAUSE_SETTLED else cause, person)

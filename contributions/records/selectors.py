@@ -193,6 +193,19 @@ def records_totals_for_agent(
     return totals
 
 
+def records_totals_of(*, agent, queryset: QuerySet, filters: dict) -> RecordTotals:
+    """The totals of the records the filters select: per-person filters sum their lines; the
+    whole unit's months come from the per-bill totals (records_totals_for_agent)."""
+    if filters["q"]:
+        return records_totals(queryset)
+    return records_totals_for_agent(
+        agent,
+        month_from=filters["month_from"],
+        month_to=filters["month_to"],
+        insurance_type=filters["insurance_type"],
+    )
+
+
 def record_rows(queryset: QuerySet) -> QuerySet:
     """Load what a record row shows (person, bill status) in the same query."""
     return (

@@ -22,7 +22,12 @@ from employers.registration.services import (
     registration_start,
     registration_submit,
 )
-from employers.selectors import application_get, opened_account_match
+from employers.selectors import (
+    application_get,
+    application_latest_face_session,
+    application_latest_penny_drop,
+    opened_account_match,
+)
 from employers.verification.bank import penny_drop_confirm, penny_drop_request
 from employers.verification.ca import CertificateRejected
 from employers.verification.ca_services import ca_challenge_issue, ca_challenge_redeem
@@ -321,7 +326,7 @@ class VerifyFaceView(ApplicationMixin, SubmitMixin, TemplateView):
         return redirect(url)
 
     def get_context_data(self, **kwargs):
-        latest = self.application.face_sessions.order_by("-created_at").first()
+        latest = application_latest_face_session(self.application)
         return super().get_context_data(latest=latest, **kwargs)
 
 
@@ -330,7 +335,7 @@ class VerifyBankView(ApplicationMixin, SubmitMixin, FormView):
     form_class = forms.PennyAmountForm
 
     def get_context_data(self, **kwargs):
-        transfer = self.application.penny_drops.order_by("-requested_at", "-pk").first()
+        transfer = application_latest_penny_drop(self.application)
         return super().get_context_data(
             transfer=transfer,
             waiting=transfer is not None and transfer.state == PennyDropTransfer.State.SENT,

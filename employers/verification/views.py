@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +12,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
-from employers.models import FaceVerificationSession
+from employers.selectors import face_session_get
 from employers.verification.bank import sandbox_bank_statement
 from employers.verification.face import (
     RESULT_LIVENESS_FAILED,
@@ -70,10 +70,7 @@ class SandboxFaceView(SandboxOnlyMixin, TemplateView):
         self.next_url = request.POST.get("next") or request.GET.get("next") or ""
 
     def get_session(self):
-        return get_object_or_404(
-            FaceVerificationSession.objects.select_related("application__employer"),
-            token=self.kwargs["token"],
-        )
+        return face_session_get(token=self.kwargs["token"])
 
     def get_context_data(self, **kwargs):
         session = kwargs.pop("session", None) or self.get_session()

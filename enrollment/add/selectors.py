@@ -59,3 +59,8 @@ def attachment_get_for_agent(*, agent, attachment_id: int) -> Attachment:
         employer_id=agent.employer_id,
         filing__employer_id=agent.employer_id,
     )
+
+
+def add_filing_attachments(filing: AddEmployeeFiling) -> list[Attachment]:
+    """The filing's attachments, by kind and upload time (one query)."""
+    return list(filing.attachments.order_by("kind", "uploaded_at"))

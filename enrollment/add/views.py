@@ -16,6 +16,7 @@ from django.views.generic import FormView, ListView, TemplateView, View
 from employers.permissions import PermissionRequiredMixin
 from enrollment.add.forms import AddEmployeeForm, form_initial_from_filing
 from enrollment.add.selectors import (
+    add_filing_attachments,
     add_filing_get_for_agent,
     add_filing_list_for_agent,
     attachment_get_for_agent,
@@ -150,7 +151,7 @@ class AddFilingDetailView(FilingMixin, TemplateView):
             filing=filing,
             enrolment=filing.enrolment,
             person=filing.enrolment.person,
-            attachments=list(filing.attachments.order_by("kind", "uploaded_at")),
+            attachments=add_filing_attachments(filing),
             flags=[AddEmployeeFiling.Flag(flag).label for flag in filing.flags],
             history=[
                 (step.created_at, ReviewState(step.to_state).label, step.comment)

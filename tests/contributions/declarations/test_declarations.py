@@ -284,9 +284,9 @@ def test_declare_page_query_count_is_constant(agent_client, unit):
 
 
 def test_large_units_are_sent_to_excel(agent_client, unit, monkeypatch):
-    from contributions.declarations import views as declaration_views
+    from contributions.declarations import selectors as declaration_selectors
 
-    monkeypatch.setattr(declaration_views, "SCREEN_LIMIT", 2)
+    monkeypatch.setattr(declaration_selectors, "SCREEN_LIMIT", 2)
     html = agent_client.get(page_url(unit)).content.decode()
     assert "超过 2 人,请下载 Excel 模板" in html and 'name="base_' not in html
     data = screen_data(unit, ["9000", "12000", "8000"], str(uuid.uuid4()))

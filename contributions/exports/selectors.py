@@ -1,0 +1,67 @@
+"""Reads of exports: what an export of the unit holds, and the unit's export jobs."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from contributions.models import ExportJob
+from contributions.records.selectors import records_for_agent
+from enrollment.roster.selectors import roster_for_agent
+
+
+def export_record_filters(params: dict) -> dict:
+    """The records_for_agent filters of a records export's (stored, JSON) parameters."""
+    return {
+        "q": params.get("q", ""),
+        "month_from": datetime.date.fromisoformat(params["month_from"]),
+        "month_to": datetime.date.fromisoformat(params["month_to"]),
+        "insurance_type": params.get("insurance_type", ""),
+    }
+
+
+def export_queryset(*, agent, kind: str, params: dict) -> QuerySet:
+    """The rows of an export of the agent's unit, from the (already validated) filters."""
+    if kind == ExportJob.Kind.ROSTER:
+        return roster_for_agent(
+            agent,
+            q=params.get("q", ""),
+            status=params.get("status", ""),
+            insurance_code=params.get("insurance_code", ""),
+        )
+    return records_for_agent(agent, **export_record_filters(params))
+
+
+def export_jobs_for_agent(*, agent) -> QuerySet[ExportJob]:
+    """The unit's export jobs, newest first (a full export only for the agent who asked)."""
+    return (
+        ExportJob.objects.filter(employer_id=agent.employer_id)
+        .filter(Q(full=False) | Q(requested_by_id=agent.pk))
+        .select_related("requested_by")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def export_job_get_for_agent(*, agent, reference: str) -> ExportJob:
+    """One job of the unit; 404 whether missing, another unit's, or another agent's full export."""
+    return get_object_or_404(export_jobs_for_agent(agent=agent), reference=reference)
+
+
+def export_job_expired(job: ExportJob, *, now: datetime.datetime | None = None) -> bool:
+    """Whether the job's file is gone: past its keeping time, or finished and since deleted."""
+    now = now or timezone.now()
+    return bool(job.expires_at and job.expires_at <= now) or (
+        job.status == ExportJob.Status.DONE and not job.file
+    )
+
+
+def export_jobs_recent_for_agent(*, agent, limit: int) -> list[ExportJob]:
+    """The unit's latest jobs (one query), each marked ``expired`` when its file is gone."""
+    jobs = list(export_jobs_for_agent(agent=agent)[:limit])
+    now = timezone.now()
+    for job in jobs:
+        job.expired = export_job_expired(job, now=now)
+    return jobs

@@ -1,0 +1,14 @@
+"""Export URLs (/contributions/records/exports/), included by contributions.records.urls."""
+
+from django.urls import path
+
+from contributions.exports import views
+
+urlpatterns = [
+    path("", views.ExportView.as_view(), name="export_list"),
+    path(
+        "<str:export_reference>/download/",
+        views.ExportDownloadView.as_view(),
+        name="export_download",
+    ),
+]
