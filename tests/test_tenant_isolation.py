@@ -364,14 +364,7 @@ PLAIN: dict[str, dict[str, object]] = {
 
 # Bugs the walk found that are not leaks, left to their owners: (URL name, method, parameter)
 # -> what happens. The walk expects each to happen still; once fixed, remove the entry.
-KNOWN_BUGS = {
-    ("contributions:bill_sandbox_bank", "get", ""): (
-        "500 on GET ?bill=<the unit's own bill> (the link on the bill page): "
-        "templates/contributions/bill_sandbox_bank.html passes request.POST.bill as a filter "
-        "argument, which raises VariableDoesNotExist on a GET; not a leak (B's bill gives 200 "
-        "without the hidden field)"
-    ),
-}
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
 
 # A plain parameter must not look like one that names an object.
 ID_LIKE_NAME = re.compile(

@@ -98,15 +98,21 @@ class SandboxBankView(PermissionRequiredMixin, FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
+        next_url = self.safe_next()
         return super().get_context_data(
             current_module="contributions",
             balance=sandbox_balance(self.agent.employer),
-            next_url=self.safe_next(),
+            next_url=next_url,
+            # The bill the page came from, kept in the form only when it is the unit's own.
+            bill_reference=self.bill_reference() if next_url else "",
             **kwargs,
         )
 
+    def bill_reference(self) -> str:
+        return self.request.POST.get("bill") or self.request.GET.get("bill") or ""
+
     def safe_next(self) -> str:
-        reference = self.request.POST.get("bill") or self.request.GET.get("bill") or ""
+        reference = self.bill_reference()
         if not reference:
             return ""
         if not bill_exists_for_agent(agent=self.agent, reference=reference):

@@ -341,6 +341,9 @@ def test_insufficient_funds_is_shown_with_what_to_do_and_retry_after_top_up(
     assert 'data-failure-code="insufficient_funds"' in text
     assert SandboxBankAccount.objects.get(employer=employer).balance == Decimal("100.00")
     assert f"{SANDBOX}?bill={bill.reference}" in text  # the sandbox link to top up
+    page = agent_client.get(f"{SANDBOX}?bill={bill.reference}")  # following the link
+    assert page.status_code == 200
+    assert f'name="bill" value="{bill.reference}"' in body(page)
 
     response = agent_client.post(
         SANDBOX + f"?bill={bill.reference}",
