@@ -121,6 +121,15 @@ def _refuse_open(employer_id: int, period: PolicyPeriod) -> None:
         )
 
 
+def _existing_for(key: uuid.UUID, employer_id: int) -> BaseDeclaration | None:
+    """The declaration this submission key already made for the unit; another unit's key is
+    refused, never returned."""
+    existing = BaseDeclaration.objects.filter(idempotency_key=key).first()
+    if existing is not None and existing.employer_id != employer_id:
+        raise ValidationError(_("提交标识无效,请刷新页面后重新填写。"), code="bad_key")
+    return existing
+
+
 @transaction.atomic
 def base_declaration_submit(
     *,
@@ -140,10 +149,8 @@ def base_declaration_submit(
         key = uuid.UUID(str(idempotency_key))
     except ValueError:
         raise ValidationError(_("提交标识无效,请刷新页面后重新填写。"), code="bad_key") from None
-    existing = BaseDeclaration.objects.filter(idempotency_key=key).first()
+    existing = _existing_for(key, agent.employer_id)
     if existing is not None:
-        if existing.employer_id != agent.employer_id:
-            raise ValidationError(_("提交标识无效,请刷新页面后重新填写。"), code="bad_key")
         return existing
     if source not in BaseDeclaration.Source.values:
         raise ValueError(f"unknown source: {source!r}")
@@ -153,7 +160,7 @@ def base_declaration_submit(
     )
     if period.region_id != employer.region_id or not period.is_published:
         raise ValidationError(_("所选政策期间不适用于本单位,请重新选择。"), code="period")
-    existing = BaseDeclaration.objects.filter(idempotency_key=key).first()
+    existing = _existing_for(key, employer.pk)
     if existing is not None:
         return existing
     _refuse_open(employer.pk, period)
@@ -170,8 +177,8 @@ def base_declaration_submit(
                 review_region=employer.region,
             )
     except IntegrityError:
-        existing = BaseDeclaration.objects.filter(idempotency_key=key).first()
-        if existing is not None and existing.employer_id == employer.pk:
+        existing = _existing_for(key, employer.pk)
+        if existing is not None:
             return existing
         raise
     for line in built:
