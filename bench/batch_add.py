@@ -213,7 +213,8 @@ class PhaseTimings:
 
 
 def time_phases() -> PhaseTimings:
-    from enrollment.batch import bulk, process, report
+    from enrollment.add import bulk as add_bulk
+    from enrollment.batch import checks, process, report
 
     timings = PhaseTimings()
     # A call goes through the name in its caller's module, so each module's binding is wrapped.
@@ -222,13 +223,14 @@ def time_phases() -> PhaseTimings:
         ("batch_parse", "parse"),
         ("_existing_filings", "key look-up"),
         ("_known_documents", "known persons"),
-        ("_bulk_file", "bulk writes"),
+        ("add_employee_filings_submit", "filing writes"),
+        ("review_submit_many", "  review submission"),
         ("batch_report_workbook", "report"),
     ]:
-        for module in (process, bulk, report):
+        for module in (process, checks, add_bulk, report):
             if hasattr(module, attribute):
                 timings.wrap(module, attribute, label)
-    timings.wrap(bulk._BulkContext, "check", "row checks")
+    timings.wrap(checks.BatchChecks, "check", "row checks")
 
     from enrollment import bulk_insert
 
@@ -247,7 +249,7 @@ def time_phases() -> PhaseTimings:
 
         owner.insert_many = insert_many
 
-    timed_insert(bulk)
+    timed_insert(add_bulk)
     timed_insert(bulk_insert)
 
     from django.db.models.query import QuerySet

@@ -21,7 +21,7 @@ def import_batch_add(batch_import_id: int) -> None:
 
 @shared_task(name="enrollment.tasks.filings_precheck", ignore_result=True)
 def filings_precheck(model_label: str, pks: list[int]) -> None:
-    """Run the review pre-checks of filings a batch import submitted together (one message)."""
+    """Run the pre-checks of filings submitted together, such as a batch chunk (one message)."""
     from portal.review import review_precheck
 
     for pk in pks:

@@ -17,8 +17,9 @@ check (``portal.E001``) names any reviewable model that nobody registered.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from django.apps import apps
 from django.conf import settings
@@ -31,9 +32,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.audit import audit_log
+from portal.audit import audit_log, client_ip
 from portal.models import (
     OPEN_REVIEW_STATES,
+    AuditEvent,
     Notification,
     ReviewableModel,
     ReviewPolicy,
@@ -201,48 +203,131 @@ def review_submit(*, item: ReviewableModel, actor=None, request=None) -> Reviewa
 
     A rejected item comes back as resubmitted; its pre-checks run again after commit.
     """
-    from_state = item.review_state
-    if from_state in OPEN_REVIEW_STATES:
-        return item  # already queued: a double submission queues once
-    if from_state == ReviewState.APPROVED:
+    review_submit_many(items=[item], actor=actor, request=request)
+    return item
+
+
+def _submission_fields(*, now, due_at, resubmission: bool) -> dict:
+    """What a submission sets on an item: state and dates, an earlier round's outcome cleared."""
+    return {
+        "review_state": ReviewState.RESUBMITTED if resubmission else ReviewState.SUBMITTED,
+        "submitted_at": now,
+        "due_at": due_at,
+        "is_overdue": False,
+        "reminded_at": None,
+        "prechecked_at": None,
+        "precheck_results": [],
+        "prechecks_passed": None,
+        "decided_at": None,
+        "decided_by": None,
+    }
+
+
+def review_submit_many(
+    *,
+    items: Sequence[ReviewableModel],
+    actor=None,
+    request=None,
+    precheck_task=None,
+) -> list[ReviewableModel]:
+    """Put items (locked by the caller, inside its transaction) into the review queue together.
+
+    The one definition of what a submission writes, review_submit being this with one item: the
+    state and due time (one UPDATE per type, region and state), a ReviewTransition and a
+    ``review.submit`` (or ``review.resubmit``) audit event per item (one INSERT each), and the
+    pre-checks queued after commit: one portal.review.precheck message per item, or with
+    ``precheck_task`` (a task taking a model label and a list of pks, such as
+    enrollment.tasks.filings_precheck) one message per type for all of them. Items already queued
+    are left alone; an approved item is refused before anything is written.
+    """
+    items = list(items)
+    if any(item.review_state == ReviewState.APPROVED for item in items):
         raise ValidationError(_("该业务已审核通过,无需再次提交。"), code="already_approved")
     now = timezone.now()
-    terms = review_policy_for(model=type(item), region_id=item.review_region_id)
-    resubmission = from_state == ReviewState.REJECTED
-    item.review_state = ReviewState.RESUBMITTED if resubmission else ReviewState.SUBMITTED
-    item.submitted_at = now
-    item.due_at = review_due_at(now, terms.due_working_days)
-    item.is_overdue = False
-    item.reminded_at = None
-    item.prechecked_at = None
-    item.precheck_results = []
-    item.prechecks_passed = None
-    item.decided_at = None
-    item.decided_by = None
-    item.save(
-        update_fields=[
-            "review_state",
-            "submitted_at",
-            "due_at",
-            "is_overdue",
-            "reminded_at",
-            "prechecked_at",
-            "precheck_results",
-            "prechecks_passed",
-            "decided_at",
-            "decided_by",
+    due_at: dict[tuple, datetime.datetime] = {}
+    updates: dict[tuple, tuple[dict, list[int]]] = {}
+    steps = []
+    for item in items:
+        from_state = item.review_state
+        if from_state in OPEN_REVIEW_STATES:
+            continue  # already queued: a double submission queues once
+        model = type(item)
+        terms_key = (model, item.review_region_id)
+        if terms_key not in due_at:
+            terms = review_policy_for(model=model, region_id=item.review_region_id)
+            due_at[terms_key] = review_due_at(now, terms.due_working_days)
+        resubmission = from_state == ReviewState.REJECTED
+        fields = _submission_fields(now=now, due_at=due_at[terms_key], resubmission=resubmission)
+        for name, value in fields.items():
+            setattr(item, name, value)
+        group = (model, fields["review_state"], fields["due_at"])
+        updates.setdefault(group, (fields, []))[1].append(item.pk)
+        steps.append((item, "resubmit" if resubmission else "submit", from_state))
+    if not steps:
+        return items
+    for (model, _state, _due_at), (fields, pks) in updates.items():
+        for start in range(0, len(pks), 1000):  # within any database's limit of parameters
+            model._base_manager.filter(pk__in=pks[start : start + 1000]).update(**fields)
+    _record_many(steps, actor=actor, request=request)
+    pks_by_label: dict[str, list[int]] = {}
+    for item, _action, _from_state in steps:
+        pks_by_label.setdefault(item._meta.label, []).append(item.pk)
+    for label, pks in pks_by_label.items():
+        transaction.on_commit(partial(_enqueue_prechecks, label, pks, precheck_task))
+    return items
+
+
+def _record_many(steps, *, actor=None, request=None) -> None:
+    """The transitions and audit events of many (item, action, from state) steps, set-based."""
+    # Each row as _record and portal.audit.audit_log write it, one INSERT per table.
+    user = actor if actor is not None and actor.pk else None
+    audit_actor = actor
+    if audit_actor is None and request is not None and request.user.is_authenticated:
+        audit_actor = request.user
+    ReviewTransition.objects.bulk_create(
+        [
+            ReviewTransition(
+                content_type=ContentType.objects.get_for_model(item, for_concrete_model=True),
+                object_id=item.pk,
+                action=action,
+                from_state=from_state,
+                to_state=item.review_state,
+                actor=user,
+                actor_label=actor.get_username() if actor is not None else _("系统"),
+                comment="",
+            )
+            for item, action, from_state in steps
         ]
     )
-    _record(
-        item,
-        action="resubmit" if resubmission else "submit",
-        from_state=from_state,
-        actor=actor,
-        request=request,
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                action=f"review.{action}",
+                actor=audit_actor if audit_actor is not None and audit_actor.pk else None,
+                actor_label=audit_actor.get_username() if audit_actor is not None else "",
+                employer_id=item.review_employer_id(),
+                outcome=AuditEvent.Outcome.SUCCESS,
+                object_type=item._meta.label,
+                object_id=str(item.pk),
+                ip_address=client_ip(request),
+                details={"from": from_state, "to": item.review_state},
+            )
+            for item, action, from_state in steps
+        ]
     )
-    label, pk = item._meta.label, item.pk
-    transaction.on_commit(lambda: _enqueue_precheck(label, pk))
-    return item
+
+
+def _enqueue_prechecks(label: str, pks: list[int], task=None) -> None:
+    if task is None or len(pks) == 1:
+        for pk in pks:
+            _enqueue_precheck(label, pk)
+        return
+    try:
+        task.delay(label, pks)
+    except Exception:  # noqa: BLE001 — broker down: the deadline watcher re-queues each one
+        import logging
+
+        logging.getLogger(__name__).warning("pre-checks of %d %s not queued", len(pks), label)
 
 
 def _enqueue_precheck(label: str, pk: int) -> None:

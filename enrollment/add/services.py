@@ -2,17 +2,18 @@
 
 Every check lives in enrollment.rules; ``add_employee_check`` runs them all for one person and
 collects every message by field, so the screen, the batch import and these services refuse the
-same things with the same words.
+same things with the same words. What a new filing writes is decided in enrollment.add.bulk
+(add_employee_filings_submit), which add_employee_filing_submit calls with its one row.
 """
 
 from __future__ import annotations
 
 import datetime
-import secrets
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
@@ -23,6 +24,13 @@ from django.utils.translation import gettext as _
 
 from enrollment import rules
 from enrollment.add.attachments import CheckedFile, attachment_check
+from enrollment.add.bulk import (
+    AddEmployeeRow,
+    add_employee_filings_submit,
+    attachments_store,
+    person_prepare,
+    registration_form_enqueue,
+)
 from enrollment.models import (
     AddEmployeeFiling,
     Attachment,
@@ -212,48 +220,6 @@ def attachments_check(attachments: Sequence[tuple[str, object]]) -> list[tuple[s
     return checked
 
 
-def new_filing_reference() -> str:
-    """A filing number: ZY, the date, 8 random hex digits (unique constraint backs it)."""
-    return f"ZY{timezone.localdate():%Y%m%d}{secrets.token_hex(4).upper()}"
-
-
-_new_reference = new_filing_reference
-
-
-def _person_save(checked: CheckedPerson, *, name, nationality, hukou_type, phone) -> Person:
-    """Create the person, or bring a known person's details up to date (blind-index look-up)."""
-    person = checked.person
-    if person is None:
-        person = Person(
-            name=name,
-            document_type=checked.document_type,
-            document_number=checked.document_number,
-            sex=checked.sex,
-            birth_date=checked.birth_date,
-            nationality=nationality,
-            hukou_type=hukou_type,
-            phone=phone,
-        )
-        person.full_clean(validate_unique=False, validate_constraints=False)
-        person.save()
-        return person
-    changes = {
-        "name": name,
-        "nationality": nationality,
-        "hukou_type": hukou_type,
-        "sex": checked.sex,
-        "birth_date": checked.birth_date,
-    }
-    if phone:
-        changes["phone"] = phone
-    changed = [key for key, value in changes.items() if getattr(person, key) != value]
-    for key in changed:
-        setattr(person, key, changes[key])
-    if changed:
-        person.save(update_fields=[*changed, "updated_at"])
-    return person
-
-
 def _refusal_for_race(checked: CheckedPerson, employer) -> ValidationError:
     """The message for an open enrolment that a concurrent filing created first."""
     try:
@@ -265,37 +231,6 @@ def _refusal_for_race(checked: CheckedPerson, employer) -> ValidationError:
     except ValidationError as exc:
         return exc
     return ValidationError({"document_number": rules.OTHER_UNIT_MESSAGE}, code="other_unit")
-
-
-def _attachments_store(filing: AddEmployeeFiling, checked: list[tuple[str, CheckedFile]]) -> None:
-    for kind, item in checked:
-        attachment = Attachment(
-            filing=filing,
-            employer_id=filing.employer_id,
-            kind=kind,
-            original_name=item.original_name,
-            content_type=item.content_type,
-            size=item.size,
-            sha256=item.sha256,
-        )
-        # The name passed here is ignored: attachment_upload_to gives a random one.
-        attachment.file.save(item.original_name, ContentFile(item.data), save=False)
-        attachment.save()
-    # Should the transaction roll back after this, the stored files stay behind unreferenced
-    # under random names; they hold nothing anyone can reach through the portal.
-
-
-def _enqueue_form(filing_id: int) -> None:
-    from enrollment.tasks import registration_form_generate_task
-
-    try:
-        registration_form_generate_task.delay(filing_id)
-    except Exception:  # noqa: BLE001 — broker down: the download view renders it on demand
-        import logging
-
-        logging.getLogger(__name__).exception(
-            "registration form of filing %s not queued", filing_id
-        )
 
 
 @transaction.atomic
@@ -345,32 +280,21 @@ def add_employee_filing_submit(
         employment_start=employment_start,
         contribution_base=contribution_base,
     )
-    files = attachments_check(attachments)
+    row = AddEmployeeRow(
+        idempotency_key=key,
+        checked=checked,
+        name=name,
+        nationality=nationality,
+        hukou_type=hukou_type,
+        phone=phone,
+        employment_start=employment_start,
+        contribution_base=Decimal(contribution_base),
+        attachments=attachments_check(attachments),
+    )
     try:
-        with transaction.atomic():
-            person = _person_save(
-                checked, name=name, nationality=nationality, hukou_type=hukou_type, phone=phone
-            )
-            enrolment = Enrolment(
-                person=person,
-                employer=employer,
-                employment_form=checked.employment_form,
-                insurance_codes=checked.insurance_codes,
-                start_month=checked.start_month,
-                employment_start=employment_start,
-                contribution_base=Decimal(contribution_base),
-            )
-            enrolment.save()
-            filing = AddEmployeeFiling(
-                reference=new_filing_reference(),
-                employer=employer,
-                enrolment=enrolment,
-                submitted_by=agent,
-                idempotency_key=key,
-                flags=checked.flags,
-                review_region=employer.region,
-            )
-            filing.save()
+        (filing,) = add_employee_filings_submit(
+            agent=agent, rows=[row], generate_form=generate_form, request=request
+        )
     except IntegrityError:
         # A concurrent request won: the same key (a double click), or the same person's open
         # enrolment (enrolment_one_open_per_person).
@@ -378,18 +302,6 @@ def add_employee_filing_submit(
         if existing is not None and existing.employer_id == employer.pk:
             return existing
         raise _refusal_for_race(checked, employer) from None
-    _attachments_store(filing, files)
-    review_submit(item=filing, actor=agent.user, request=request)
-    audit_log(
-        action="enrollment.add_submitted",
-        actor=agent.user,
-        employer_id=employer.pk,
-        obj=filing,
-        request=request,
-        details={"reference": filing.reference, "flags": checked.flags},
-    )
-    if generate_form:
-        transaction.on_commit(lambda: _enqueue_form(filing.pk))
     return filing
 
 
@@ -451,9 +363,11 @@ def add_employee_filing_resubmit(
     enrolment = filing.enrolment
     try:
         with transaction.atomic():
-            person = _person_save(
+            person = person_prepare(
                 checked, name=name, nationality=nationality, hukou_type=hukou_type, phone=phone
             )
+            if person.pk is None:
+                person.save()
             enrolment.person = person
             enrolment.employment_form = checked.employment_form
             enrolment.insurance_codes = checked.insurance_codes
@@ -471,7 +385,7 @@ def add_employee_filing_resubmit(
     if old_form:
         storage = filing.registration_form.storage
         transaction.on_commit(lambda: storage.delete(old_form))
-    _attachments_store(filing, files)
+    attachments_store(filing, files)
     review_submit(item=filing, actor=agent.user, request=request)
     audit_log(
         action="enrollment.add_resubmitted",
@@ -481,7 +395,7 @@ def add_employee_filing_resubmit(
         request=request,
         details={"reference": filing.reference, "flags": checked.flags},
     )
-    transaction.on_commit(lambda: _enqueue_form(filing.pk))
+    transaction.on_commit(partial(registration_form_enqueue, filing.pk))
     return filing
 
 

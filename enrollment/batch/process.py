@@ -1,10 +1,12 @@
 """批量增员 processing: an upload becomes a BatchImport; a task claims it and files its rows.
 
-Each valid row becomes one add-employee filing through enrollment.add.services; rows of persons
-new to the portal take the bulk path (enrollment.batch.bulk), chunk by chunk, with progress saved
-after each chunk. A failed row is reported with its reason and never stops the others. Each
-row's idempotency key is derived from (unit, document number, start month): uploading the same
-file again creates no second filing, and such rows are reported as duplicates.
+Each valid row becomes one add-employee filing through the add feature's one write path
+(enrollment.add.bulk.add_employee_filings_submit): rows of persons new to the portal that pass
+the batch's checks (enrollment.batch.checks) are filed together, chunk by chunk, with progress
+saved after each chunk; any other row goes through add_employee_filing_submit on its own. A
+failed row is reported with its reason and never stops the others. Each row's idempotency key
+is derived from (unit, document number, start month): uploading the same file again creates no
+second filing, and such rows are reported as duplicates.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.add.services import add_employee_filing_submit
-from enrollment.batch.bulk import _bulk_file, _BulkContext
-from enrollment.batch.reader import _cache_cells, _cached_cells, batch_read_cells
+from enrollment.add.bulk import AddEmployeeRow, add_employee_filings_submit
+from enrollment.add.services import CheckedPerson, add_employee_filing_submit
+from enrollment.batch.checks import BatchChecks
+from enrollment.batch.reader import batch_read_cells, cells_cache_store, cells_cached
 from enrollment.batch.report import batch_report_workbook
 from enrollment.batch.rows import BatchRow, batch_idempotency_key, batch_parse
 from enrollment.batch.template import employment_forms_for
@@ -39,7 +42,7 @@ from portal.models import AuditEvent
 logger = logging.getLogger(__name__)
 
 
-# Rows checked and written per transaction of the bulk path; progress is saved after each.
+# Rows checked and filed together per transaction; progress is saved after each chunk.
 CHUNK_ROWS = 500
 
 
@@ -59,7 +62,7 @@ def batch_import_create(*, agent, file, request=None) -> BatchImport:
     for chunk in iter(lambda: file.read(1024 * 1024), b""):
         digest.update(chunk)
     file.seek(0)
-    _cache_cells(digest.hexdigest(), cells)
+    cells_cache_store(digest.hexdigest(), cells)
     batch = BatchImport(
         reference=_new_reference(),
         employer=agent.employer,
@@ -164,8 +167,9 @@ def batch_process(batch_import_id: int, *, bulk: bool = True) -> BatchImport:
     """Turn each valid row of an import into a filing, then write the row-by-row report.
 
     With ``bulk`` (the default) the rows that pass every check with data loaded once are
-    written a chunk at a time (_bulk_file); any other row goes through the add-employee service
-    on its own, in its own transaction, so that a bad row never undoes a good one.
+    filed a chunk at a time (add_employee_filings_submit); any other row goes through
+    add_employee_filing_submit on its own, in its own transaction, so that a bad row never
+    undoes a good one. Without it every row goes on its own (the tests compare the two).
     """
     batch = _claim(batch_import_id)
     if batch is None:
@@ -173,7 +177,7 @@ def batch_process(batch_import_id: int, *, bulk: bool = True) -> BatchImport:
     employer = batch.employer
     try:
         forms = employment_forms_for(employer.region)
-        cells = _cached_cells(batch.file_sha256)
+        cells = cells_cached(batch.file_sha256)
         if cells is not None:
             rows = batch_parse(None, forms=forms, cells_read=cells)
         else:
@@ -194,7 +198,8 @@ def batch_process(batch_import_id: int, *, bulk: bool = True) -> BatchImport:
                 start_month=row.fields["start_month"],
             )
     existing = _existing_filings(employer.pk, list(set(keys.values())))
-    context = _BulkContext.load(batch, rows) if bulk else None
+    checks = BatchChecks.load(batch, rows) if bulk else None
+    agent = batch.submitted_by
     submit = _submitter(batch)
     results: dict[int, str] = {}
     first_row_of_key: dict[uuid.UUID, int] = {}
@@ -219,22 +224,26 @@ def batch_process(batch_import_id: int, *, bulk: bool = True) -> BatchImport:
                 first_row_of_key[key] = row.number
                 to_file.append(index)
         singles = to_file
-        if context is not None:
-            singles = []
-            candidates = []
+        if checks is not None:
+            singles, together = [], []
             for index in to_file:
-                checked = None if keys[index] in existing else context.check(rows[index])
+                checked = None if keys[index] in existing else checks.check(rows[index])
                 if checked is None:
                     singles.append(index)
                 else:
-                    candidates.append((index, keys[index], checked))
+                    together.append((index, checked))
             try:
-                filed = _bulk_file(context, rows, candidates)
-            except IntegrityError:
-                # A concurrent filing took a key or a person first: file the chunk row by row.
+                filings = add_employee_filings_submit(
+                    agent=agent,
+                    rows=[_filing_row(rows[i], keys[i], checked) for i, checked in together],
+                    generate_form=False,
+                )
+            except (IntegrityError, ValidationError):
+                # A concurrent filing took a key or a person first (or a row slipped past the
+                # checks): file the chunk row by row, so that each row gets its own outcome.
                 singles = to_file
             else:
-                for index, filing in filed.items():
+                for (index, _checked), filing in zip(together, filings, strict=True):
                     outcome.created += 1
                     results[index] = _("成功:已提交增员申请,业务编号 %s") % filing.reference
         for index in sorted(singles):
@@ -283,6 +292,21 @@ def batch_process(batch_import_id: int, *, bulk: bool = True) -> BatchImport:
             },
         )
     return batch
+
+
+def _filing_row(row: BatchRow, key: uuid.UUID, checked: CheckedPerson) -> AddEmployeeRow:
+    """The add feature's row input of a batch row that passed the batch's checks."""
+    fields = row.fields
+    return AddEmployeeRow(
+        idempotency_key=key,
+        checked=checked,
+        name=fields["name"],
+        nationality=fields["nationality"],
+        hukou_type=fields["hukou_type"],
+        phone=fields["phone"],
+        employment_start=fields["employment_start"],
+        contribution_base=fields["contribution_base"],
+    )
 
 
 def _submitter(batch: BatchImport):

@@ -78,7 +78,8 @@ def xlsx_file_check(file) -> None:
         raise ValidationError(NOT_XLSX, code="not_xlsx")
 
 
-def _cell_text(value) -> str:
+def cell_text(value) -> str:
+    """A cell as trimmed text; a whole number Excel stored as a float loses its ".0"."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -86,7 +87,7 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _open_rows(file) -> Iterator[tuple[int, tuple]]:
+def open_rows(file) -> Iterator[tuple[int, tuple]]:
     """Yield (Excel row number, cells) of the data rows after checking the header row."""
     xlsx_file_check(file)
     try:
@@ -106,7 +107,7 @@ def _open_rows(file) -> Iterator[tuple[int, tuple]]:
             header_cells = first[1]
         elif first is not None:
             pending.append(first)  # no row 1: an empty header, refused below
-        header = [_cell_text(value) for value in header_cells]
+        header = [cell_text(value) for value in header_cells]
         while header and not header[-1]:
             header.pop()
         if header == [*HEADERS, *RESULT_HEADERS]:
@@ -123,13 +124,13 @@ def _open_rows(file) -> Iterator[tuple[int, tuple]]:
                 break
             expected = number + 1
             cells = tuple(cells[:width]) + (None,) * (width - len(cells))
-            if all(_cell_text(value) == "" for value in cells):
+            if all(cell_text(value) == "" for value in cells):
                 empty_run += 1
                 if empty_run >= MAX_EMPTY_RUN:
                     break
                 continue
             empty_run = 0
-            if _cell_text(cells[0]).startswith(EXAMPLE_MARK):
+            if cell_text(cells[0]).startswith(EXAMPLE_MARK):
                 continue
             yield number, cells
     finally:
@@ -175,10 +176,10 @@ def batch_inspect(file) -> int:
 def batch_read_cells(file) -> list[tuple[int, tuple]]:
     """Check an upload (format, header, row cap) and return (row number, cells) of its rows."""
     cells = []
-    for item in _open_rows(file):
+    for item in open_rows(file):
         cells.append(item)
         if len(cells) > MAX_ROWS:
-            raise ValidationError(_too_many_rows_message(), code="too_many_rows")
+            raise ValidationError(too_many_rows_message(), code="too_many_rows")
     if not cells:
         raise ValidationError(
             _("文件中没有需要导入的人员(示例行不导入)。请从第3行起填写后再上传。"), code="empty"
@@ -190,7 +191,7 @@ def _cells_cache_key(sha256: str) -> str:
     return f"enrollment:batch-cells:{sha256}"
 
 
-def _cache_cells(sha256: str, cells: list[tuple[int, tuple]]) -> None:
+def cells_cache_store(sha256: str, cells: list[tuple[int, tuple]]) -> None:
     """Keep what the upload check read for the import task, so the file is parsed once.
 
     Keyed by the file's SHA-256: the task finds exactly the cells of the stored file. A cache
@@ -202,7 +203,8 @@ def _cache_cells(sha256: str, cells: list[tuple[int, tuple]]) -> None:
         logger.warning("batch import cells not cached")
 
 
-def _cached_cells(sha256: str) -> list[tuple[int, tuple]] | None:
+def cells_cached(sha256: str) -> list[tuple[int, tuple]] | None:
+    """Take the cells cells_cache_store kept for this file, or None when the cache lost them."""
     try:
         cells = cache.get(_cells_cache_key(sha256))
         if cells is not None:
@@ -212,7 +214,8 @@ def _cached_cells(sha256: str) -> list[tuple[int, tuple]] | None:
     return cells if isinstance(cells, list) else None
 
 
-def _too_many_rows_message() -> str:
+def too_many_rows_message() -> str:
+    """The refusal of a file with more than MAX_ROWS rows."""
     return _("文件中的人员超过 %(max)d 行,单次最多导入 %(max)d 行,请拆分为多个文件分别上传。") % {
         "max": MAX_ROWS
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from enrollment.batch.reader import _cell_text
+from enrollment.batch.reader import cell_text
 from enrollment.batch.rows import BatchRow
 from enrollment.batch.template import COLUMNS, HEADERS, LABELS, RESULT_HEADERS
 from enrollment.batch.xlsx import Styled, write_sheet
@@ -25,7 +25,7 @@ def batch_report_workbook(rows: list[BatchRow], results: dict[int, str]) -> byte
             values = list(row.cells)
             for position in text_columns:
                 if values[position] is not None:
-                    values[position] = _cell_text(values[position])
+                    values[position] = cell_text(values[position])
             if values[id_column] is not None:
                 # Keep the ID column as text, so that a corrected report can be uploaded again.
                 values[id_column] = Styled(values[id_column], "text")

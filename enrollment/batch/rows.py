@@ -11,8 +11,8 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext as _
 
-from enrollment.batch.reader import _cell_text, _open_rows, _too_many_rows_message
-from enrollment.batch.template import COLUMNS, LABELS, MAX_ROWS, _labelled
+from enrollment.batch.reader import cell_text, open_rows, too_many_rows_message
+from enrollment.batch.template import COLUMNS, LABELS, MAX_ROWS, labelled
 from enrollment.models import (
     DocumentType,
     EmploymentForm,
@@ -81,9 +81,9 @@ def batch_parse(
     reading ``file`` again.
     """
     rows = []
-    for number, cells in _open_rows(file) if cells_read is None else cells_read:
+    for number, cells in open_rows(file) if cells_read is None else cells_read:
         if len(rows) >= MAX_ROWS:
-            raise ValidationError(_too_many_rows_message(), code="too_many_rows")
+            raise ValidationError(too_many_rows_message(), code="too_many_rows")
         row = BatchRow(number=number, cells=cells)
         _parse_fields(row, forms)
         rows.append(row)
@@ -94,47 +94,47 @@ def batch_parse(
     return rows
 
 
-DOCUMENT_TYPES = _labelled(DocumentType)
+DOCUMENT_TYPES = labelled(DocumentType)
 
 
-HUKOU_TYPES = _labelled(HukouType)
+HUKOU_TYPES = labelled(HukouType)
 
 
 def _parse_fields(row: BatchRow, forms: dict[str, EmploymentForm] | None) -> None:
     raw = dict(zip((column.field for column in COLUMNS), row.cells, strict=True))
     fields = row.fields
 
-    fields["name"] = _cell_text(raw["name"])
+    fields["name"] = cell_text(raw["name"])
     if not fields["name"]:
         row.add_error("name", _("请填写姓名。"))
     elif len(fields["name"]) > 50:
         row.add_error("name", _("姓名不能超过50个字。"))
 
-    document_type = _cell_text(raw["document_type"]) or DocumentType.RESIDENT_ID
+    document_type = cell_text(raw["document_type"]) or DocumentType.RESIDENT_ID
     fields["document_type"] = DOCUMENT_TYPES.get(document_type, "")
     if not fields["document_type"]:
         row.add_error("document_type", _("“%s”不是可选的证件类型。") % document_type)
 
     fields["document_number"] = _document_number(row, raw["document_number"], fields)
 
-    sex = _cell_text(raw["sex"])
+    sex = cell_text(raw["sex"])
     fields["sex"] = SEX_VALUES.get(sex, "")
     if sex and not fields["sex"]:
         row.add_error("sex", _("性别应为“男”或“女”。"))
 
     fields["birth_date"] = _date(row, "birth_date", raw["birth_date"])
-    fields["nationality"] = _cell_text(raw["nationality"]) or "中国"
+    fields["nationality"] = cell_text(raw["nationality"]) or "中国"
 
-    hukou = _cell_text(raw["hukou_type"])
+    hukou = cell_text(raw["hukou_type"])
     fields["hukou_type"] = HUKOU_TYPES.get(hukou, "")
     if not hukou:
         row.add_error("hukou_type", _("请选择户籍类型。"))
     elif not fields["hukou_type"]:
         row.add_error("hukou_type", _("“%s”不是可选的户籍类型。") % hukou)
 
-    fields["phone"] = _cell_text(raw["phone"])
+    fields["phone"] = cell_text(raw["phone"])
 
-    employment_form = _cell_text(raw["employment_form"])
+    employment_form = cell_text(raw["employment_form"])
     fields["employment_form"] = employment_form
     if not employment_form:
         row.add_error("employment_form", _("请选择用工形式。"))
@@ -147,7 +147,7 @@ def _parse_fields(row: BatchRow, forms: dict[str, EmploymentForm] | None) -> Non
             )
         fields["employment_form"] = form
 
-    codes = [code for code in INSURANCE_SPLIT.split(_cell_text(raw["insurance_codes"])) if code]
+    codes = [code for code in INSURANCE_SPLIT.split(cell_text(raw["insurance_codes"])) if code]
     fields["insurance_codes"] = sorted(set(codes))
     if not codes:
         row.add_error("insurance_codes", _("请填写参保险种代码,如 110,210,310,410。"))
@@ -161,7 +161,7 @@ def _document_number(row: BatchRow, value, fields: dict) -> str:
     if isinstance(value, int | float):
         # Excel keeps 15 significant digits in a numeric cell: the last digits of an 18-digit
         # ID are already zeros and the number cannot be recovered from the file.
-        digits = _cell_text(value)
+        digits = cell_text(value)
         if fields.get("document_type") == DocumentType.RESIDENT_ID and len(digits) >= 15:
             row.add_error(
                 "document_number",
@@ -169,7 +169,7 @@ def _document_number(row: BatchRow, value, fields: dict) -> str:
             )
             return digits
         return digits
-    number = "".join(_cell_text(value).split()).upper()
+    number = "".join(cell_text(value).split()).upper()
     if not number:
         row.add_error("document_number", _("请填写证件号码。"))
     elif fields.get("document_type") == DocumentType.RESIDENT_ID and len(number) != 18:
@@ -186,7 +186,7 @@ def _date(row: BatchRow, field_name: str, value) -> datetime.date | None:
         return value.date()
     if isinstance(value, datetime.date):
         return value
-    text = _cell_text(value)
+    text = cell_text(value)
     if not text:
         return None
     match = DATE_PATTERN.fullmatch(text)
@@ -204,7 +204,7 @@ def _date(row: BatchRow, field_name: str, value) -> datetime.date | None:
 def _month(row: BatchRow, value) -> datetime.date | None:
     if isinstance(value, datetime.date):
         return datetime.date(value.year, value.month, 1)
-    text = _cell_text(value)
+    text = cell_text(value)
     if not text:
         row.add_error("start_month", _("请填写参保起始年月。"))
         return None
@@ -216,7 +216,7 @@ def _month(row: BatchRow, value) -> datetime.date | None:
 
 
 def _money(row: BatchRow, value) -> Decimal | None:
-    text = _cell_text(value).replace(",", "").replace("元", "")
+    text = cell_text(value).replace(",", "").replace("元", "")
     if not text:
         row.add_error("contribution_base", _("请填写月缴费工资。"))
         return None

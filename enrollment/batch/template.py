@@ -99,7 +99,7 @@ def employment_forms_for(region) -> dict[str, EmploymentForm]:
     return dict(sorted(forms.items(), key=lambda item: (item[1].sort_order, item[0])))
 
 
-def _labelled(choices) -> dict[str, str]:
+def labelled(choices) -> dict[str, str]:
     """Map both the Chinese label and the stored value of TextChoices to the value."""
     mapping = {str(label): value for value, label in choices.choices}
     mapping.update({value: value for value in choices.values})

@@ -10,12 +10,20 @@ from django.db import connection
 from django.utils import timezone
 
 from employers.models import Employer, RegistrationApplication
-from portal.models import AuditEvent, Notification, ReviewPolicy, ReviewState, WorkdayOverride
+from portal.models import (
+    AuditEvent,
+    Notification,
+    ReviewPolicy,
+    ReviewState,
+    ReviewTransition,
+    WorkdayOverride,
+)
 from portal.review import (
     review_bulk_approve,
     review_decide,
     review_due_at,
     review_history,
+    review_submit_many,
     review_watch_deadlines,
 )
 from tests.factories import (
@@ -288,3 +296,84 @@ def test_two_clerks_deciding_at_once_produce_one_decision(django_capture_on_comm
     assert sorted(outcomes) == ["already_decided", "ok"]
     decisions = [t.action for t in review_history(application) if t.action in ("approve", "reject")]
     assert len(decisions) == 1
+
+
+# --- Submitting many items at once -------------------------------------------------------------
+
+
+def draft_application() -> RegistrationApplication:
+    """A registration with its identity proof, not yet submitted."""
+    employer = create_employer(status=Employer.Status.UNVERIFIED)
+    return RegistrationApplication.objects.create(
+        reference=f"ZCMANY{employer.pk:06d}",
+        account=employer.account,
+        employer=employer,
+        verification_method="bank",
+        verified_at=timezone.now(),
+        verification_evidence={"method": "bank", "bank_reference": "SANDBOX-TEST"},
+    )
+
+
+def test_submit_many_writes_a_transition_and_an_audit_event_per_item(
+    application, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth import get_user_model
+
+    from enrollment.tasks import filings_precheck
+
+    actor = get_user_model().objects.create_user(username="applicant", password="x")
+    drafts = [draft_application() for _ in range(3)]
+    rejected = draft_application()
+    Model.objects.filter(pk=rejected.pk).update(review_state=ReviewState.REJECTED)
+    rejected = refresh(rejected)
+    queued = refresh(application)  # pending review already: left alone
+    before = len(review_history(queued))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        review_submit_many(
+            items=[*drafts, rejected, queued], actor=actor, precheck_task=filings_precheck
+        )
+
+    for item in drafts:
+        item = refresh(item)
+        assert item.review_state == ReviewState.SUBMITTED and item.due_at is not None
+        assert [(t.action, t.from_state, t.to_state, t.actor) for t in review_history(item)] == [
+            ("submit", "", ReviewState.SUBMITTED, actor)
+        ]
+        events = AuditEvent.objects.filter(object_type=Model._meta.label, object_id=str(item.pk))
+        assert [(e.action, e.actor, e.employer_id) for e in events] == [
+            ("review.submit", actor, item.employer_id)
+        ]
+    assert len({refresh(item).due_at for item in drafts}) == 1
+    assert refresh(rejected).review_state == ReviewState.RESUBMITTED
+    assert [t.action for t in review_history(rejected)] == ["resubmit"]
+    assert AuditEvent.objects.filter(action="review.resubmit", object_id=str(rejected.pk)).exists()
+    assert len(review_history(queued)) == before
+    assert refresh(queued).review_state == ReviewState.PENDING
+
+    assert len(callbacks) == 1, "one pre-check message for the items of one type"
+    callbacks[0]()
+    assert {refresh(item).review_state for item in [*drafts, rejected]} == {ReviewState.PENDING}
+
+
+def test_submit_many_costs_the_same_statements_for_one_item_as_for_many():
+    from django.test.utils import CaptureQueriesContext
+
+    review_submit_many(items=[draft_application()])  # warms the content type cache
+    one, many = draft_application(), [draft_application() for _ in range(5)]
+    with CaptureQueriesContext(connection) as for_one:
+        review_submit_many(items=[one])
+    with CaptureQueriesContext(connection) as for_many:
+        review_submit_many(items=many)
+    assert len(for_many) == len(for_one)
+    assert ReviewTransition.objects.filter(action="submit").count() == 7
+
+
+def test_submit_many_refuses_an_approved_item_and_writes_nothing():
+    draft, approved = draft_application(), draft_application()
+    Model.objects.filter(pk=approved.pk).update(review_state=ReviewState.APPROVED)
+    with pytest.raises(ValidationError, match="已审核通过"):
+        review_submit_many(items=[draft, refresh(approved)])
+    assert refresh(draft).review_state == ""
+    assert not review_history(draft)
+    assert not AuditEvent.objects.filter(action="review.submit").exists()

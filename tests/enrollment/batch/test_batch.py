@@ -14,7 +14,7 @@ from openpyxl import Workbook, load_workbook
 from employers.models import Role
 from enrollment.batch import reader as reader_module
 from enrollment.batch import rows as rows_module
-from enrollment.batch.bulk import _BulkContext
+from enrollment.batch.checks import BatchChecks
 from enrollment.batch.process import batch_import_create, batch_process
 from enrollment.batch.rows import batch_parse
 from enrollment.batch.template import (
@@ -403,7 +403,7 @@ def test_agent_without_the_enrolment_role_gets_403(agent, client):
     assert not BatchImport.objects.exists()
 
 
-# --- The bulk path writes what the service writes ----------------------------------------------
+# --- Rows filed together write what rows filed one by one write --------------------------------
 
 
 def snapshot(filing: AddEmployeeFiling) -> dict:
@@ -505,7 +505,9 @@ def varied_rows(passport: str, born: str = "19900101") -> list[dict]:
     ]
 
 
-def test_bulk_path_writes_the_same_as_the_service(agent, django_capture_on_commit_callbacks):
+def test_rows_filed_together_write_what_rows_filed_one_by_one_write(
+    agent, django_capture_on_commit_callbacks
+):
     other = create_agent(employer=create_employer(), roles=[Role.ENROLMENT])
     snapshots = {}
     for who, passport, bulk in [(agent, "E1234567", True), (other, "E7654321", False)]:
@@ -513,11 +515,11 @@ def test_bulk_path_writes_the_same_as_the_service(agent, django_capture_on_commi
             batch = batch_import_create(
                 agent=who, file=upload(workbook_bytes(varied_rows(passport)))
             )
-        if bulk:  # every row takes the bulk path, none falls back to the service
+        if bulk:  # every row is filed with its chunk, none goes on its own
             forms = employment_forms_for(who.employer.region)
             rows = batch_parse(io.BytesIO(workbook_bytes(varied_rows(passport))), forms=forms)
-            context = _BulkContext.load(batch, rows)
-            assert all(context.check(row) is not None for row in rows)
+            checks = BatchChecks.load(batch, rows)
+            assert all(checks.check(row) is not None for row in rows)
         with django_capture_on_commit_callbacks(execute=True):
             batch = batch_process(batch.pk, bulk=bulk)
         assert batch.created_count == 5, batch.report
@@ -530,6 +532,38 @@ def test_bulk_path_writes_the_same_as_the_service(agent, django_capture_on_commi
             assert bulk_one[part] == single_one[part], (part, bulk_one["person"]["name"])
     flags = {s["person"]["name"]: s["filing"]["flags"] for s in snapshots[True]}
     assert flags["乙"] == ["backdated"] and flags["丙"] == ["late"] and flags["甲"] == []
+
+
+def test_the_single_path_and_the_batch_file_through_one_set_based_service(
+    agent, monkeypatch, django_capture_on_commit_callbacks
+):
+    from enrollment.add import bulk, services
+    from enrollment.batch import process
+    from tests.enrollment.add_helpers import service_fields
+
+    rehired = make_resident_id("19800101", "female")
+    elsewhere = create_agent(employer=create_employer(), roles=[Role.ENROLMENT])
+    run_import(elsewhere, [good_row("回", rehired)], django_capture_on_commit_callbacks)
+    Enrolment.objects.filter(person__name="回").update(status=Enrolment.Status.TERMINATED)
+    calls = []
+
+    def recording(**kwargs):
+        calls.append(len(kwargs["rows"]))
+        return bulk.add_employee_filings_submit(**kwargs)
+
+    # Each caller's binding of the one service: the single path's and the batch's.
+    monkeypatch.setattr(services, "add_employee_filings_submit", recording)
+    monkeypatch.setattr(process, "add_employee_filings_submit", recording)
+    rows = [good_row("甲"), good_row("乙"), good_row("回来", rehired)]
+    batch = run_import(agent, rows, django_capture_on_commit_callbacks)
+    assert batch.created_count == 3
+    assert calls == [2, 1]  # the new persons together, then the known one by the single path
+    with django_capture_on_commit_callbacks(execute=True):
+        services.add_employee_filing_submit(
+            agent=agent, **service_fields(attachments=(), contribution_base=8000)
+        )
+    assert calls == [2, 1, 1]
+    assert AddEmployeeFiling.objects.filter(employer=agent.employer).count() == 4
 
 
 def test_known_persons_go_through_the_service(agent, django_capture_on_commit_callbacks):

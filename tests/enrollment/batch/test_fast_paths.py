@@ -95,9 +95,9 @@ def test_the_file_is_parsed_once_when_the_cache_holds_the_upload_check(
     django_capture_on_commit_callbacks,
 ):
     reads = []
-    original = reader_module._open_rows
+    original = reader_module.open_rows
     for module in (reader_module, rows_module):  # the upload check reads, and so does the task
-        monkeypatch.setattr(module, "_open_rows", lambda f: reads.append(1) or original(f))
+        monkeypatch.setattr(module, "open_rows", lambda f: reads.append(1) or original(f))
     rows = [good_row("甲"), good_row("乙")]
     with django_capture_on_commit_callbacks(execute=True):
         batch = batch_import_create(agent=agent, file=upload(workbook_bytes(rows)))
@@ -107,9 +107,9 @@ def test_the_file_is_parsed_once_when_the_cache_holds_the_upload_check(
 
 def test_without_the_cache_the_task_reads_the_file(agent, monkeypatch):  # noqa: F811
     reads = []
-    original = reader_module._open_rows
+    original = reader_module.open_rows
     for module in (reader_module, rows_module):  # the upload check reads, and so does the task
-        monkeypatch.setattr(module, "_open_rows", lambda f: reads.append(1) or original(f))
+        monkeypatch.setattr(module, "open_rows", lambda f: reads.append(1) or original(f))
     batch = batch_import_create(agent=agent, file=upload(workbook_bytes([good_row("甲")])))
     cache.clear()
     batch = batch_process(batch.pk)

@@ -1,0 +1,114 @@
+"""The one write path of 增员 filings (enrollment.add.bulk): one row or many, the same writes."""
+
+import uuid
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
+
+from enrollment.add import services
+from enrollment.add.bulk import AddEmployeeRow, add_employee_filings_submit
+from enrollment.add.services import add_employee_check, add_employee_filing_submit
+from enrollment.models import AddEmployeeFiling, Enrolment, Person
+from enrollment.rules import OTHER_UNIT_MESSAGE
+from portal.models import AuditEvent, ReviewState, ReviewTransition
+from portal.review import review_history
+from tests.enrollment.add_helpers import service_fields, unit_with_agent
+from tests.factories import make_resident_id
+
+pytestmark = pytest.mark.django_db
+
+CHECKED_FIELDS = (
+    "document_type",
+    "document_number",
+    "nationality",
+    "hukou_type",
+    "employment_form",
+    "insurance_codes",
+    "start_month",
+    "employment_start",
+    "contribution_base",
+)
+
+
+@pytest.fixture
+def agent():
+    return unit_with_agent()[1]
+
+
+def checked_row(agent, **overrides) -> AddEmployeeRow:
+    fields = service_fields(attachments=(), **overrides)
+    checked = add_employee_check(
+        employer=agent.employer, **{name: fields[name] for name in CHECKED_FIELDS}
+    )
+    return AddEmployeeRow(
+        idempotency_key=fields["idempotency_key"],
+        checked=checked,
+        name=fields["name"],
+        nationality=fields["nationality"],
+        hukou_type=fields["hukou_type"],
+        phone=fields["phone"],
+        employment_start=fields["employment_start"],
+        contribution_base=fields["contribution_base"],
+    )
+
+
+def new_rows(agent, count: int) -> list[AddEmployeeRow]:
+    return [checked_row(agent, document_number=make_resident_id()) for _ in range(count)]
+
+
+def written() -> tuple[int, ...]:
+    return (
+        Person.objects.count(),
+        Enrolment.objects.count(),
+        Enrolment.history.count(),
+        AddEmployeeFiling.objects.count(),
+        ReviewTransition.objects.count(),
+        AuditEvent.objects.count(),
+    )
+
+
+def test_many_rows_cost_the_statements_of_one(agent):
+    add_employee_filings_submit(agent=agent, rows=new_rows(agent, 1), generate_form=False)
+    one, many = new_rows(agent, 1), new_rows(agent, 5)
+    with CaptureQueriesContext(connection) as for_one:
+        add_employee_filings_submit(agent=agent, rows=one, generate_form=False)
+    with CaptureQueriesContext(connection) as for_many:
+        filings = add_employee_filings_submit(agent=agent, rows=many, generate_form=False)
+    assert len(for_many) == len(for_one)
+    assert [f.idempotency_key for f in filings] == [row.idempotency_key for row in many]
+    assert {f.review_state for f in filings} == {ReviewState.SUBMITTED}
+    for filing in filings:
+        assert [t.action for t in review_history(filing)] == ["submit"]
+        events = AuditEvent.objects.filter(
+            object_type="enrollment.AddEmployeeFiling", object_id=str(filing.pk)
+        )
+        assert sorted(e.action for e in events) == ["enrollment.add_submitted", "review.submit"]
+
+
+def test_a_taken_key_refuses_every_row_and_writes_nothing(agent):
+    (first,) = add_employee_filings_submit(agent=agent, rows=new_rows(agent, 1))
+    before = written()
+    again = checked_row(agent, document_number=make_resident_id())
+    again.idempotency_key = first.idempotency_key
+    with pytest.raises(IntegrityError):
+        add_employee_filings_submit(agent=agent, rows=[*new_rows(agent, 2), again])
+    assert written() == before
+
+
+def test_a_person_filed_elsewhere_after_the_check_is_refused_with_the_message(agent, monkeypatch):
+    other = unit_with_agent()[1]
+    fields = service_fields(attachments=())
+    add_employee_filing_submit(agent=other, **fields)
+    # As if this unit's check ran before the other unit's filing committed.
+    check = services.add_employee_check
+    monkeypatch.setattr(
+        services,
+        "add_employee_check",
+        lambda **kwargs: check(**kwargs, check_other_unit=False),
+    )
+    with pytest.raises(ValidationError) as caught:
+        add_employee_filing_submit(agent=agent, **{**fields, "idempotency_key": uuid.uuid4()})
+    assert caught.value.message_dict["document_number"] == [OTHER_UNIT_MESSAGE]
+    assert not AddEmployeeFiling.objects.filter(employer=agent.employer).exists()
