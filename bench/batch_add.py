@@ -232,7 +232,7 @@ def time_phases() -> PhaseTimings:
                 timings.wrap(module, attribute, label)
     timings.wrap(checks.BatchChecks, "check", "row checks")
 
-    from enrollment import bulk_insert
+    from portal import bulk_insert
 
     def timed_insert(owner):
         original_insert = owner.insert_many

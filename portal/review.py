@@ -32,10 +32,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.audit import audit_log, client_ip
+from portal.audit import audit_event, audit_log, audit_log_many
+from portal.bulk_insert import insert_many
 from portal.models import (
     OPEN_REVIEW_STATES,
-    AuditEvent,
     Notification,
     ReviewableModel,
     ReviewPolicy,
@@ -167,8 +167,8 @@ def review_due_at(submitted_at: datetime.datetime, working_days: int) -> datetim
     return timezone.make_aware(naive, timezone.get_current_timezone())
 
 
-def _record(item, *, action: str, from_state: str, actor=None, comment: str = "", request=None):
-    ReviewTransition.objects.create(
+def _transition(item, *, action: str, from_state: str, actor=None, comment: str = ""):
+    return ReviewTransition(
         content_type=ContentType.objects.get_for_model(item, for_concrete_model=True),
         object_id=item.pk,
         action=action,
@@ -178,7 +178,10 @@ def _record(item, *, action: str, from_state: str, actor=None, comment: str = ""
         actor_label=actor.get_username() if actor is not None else _("系统"),
         comment=comment,
     )
-    audit_log(
+
+
+def _audit_event(item, *, action: str, from_state: str, actor=None, request=None):
+    return audit_event(
         action=f"review.{action}",
         actor=actor,
         employer_id=item.review_employer_id(),
@@ -186,6 +189,12 @@ def _record(item, *, action: str, from_state: str, actor=None, comment: str = ""
         request=request,
         details={"from": from_state, "to": item.review_state},
     )
+
+
+def _record(item, *, action: str, from_state: str, actor=None, comment: str = "", request=None):
+    """One step of an item: its transition and its audit event."""
+    _transition(item, action=action, from_state=from_state, actor=actor, comment=comment).save()
+    _audit_event(item, action=action, from_state=from_state, actor=actor, request=request).save()
 
 
 def review_history(item) -> list[ReviewTransition]:
@@ -279,39 +288,16 @@ def review_submit_many(
 
 def _record_many(steps, *, actor=None, request=None) -> None:
     """The transitions and audit events of many (item, action, from state) steps, set-based."""
-    # Each row as _record and portal.audit.audit_log write it, one INSERT per table.
-    user = actor if actor is not None and actor.pk else None
-    audit_actor = actor
-    if audit_actor is None and request is not None and request.user.is_authenticated:
-        audit_actor = request.user
-    ReviewTransition.objects.bulk_create(
+    insert_many(
+        ReviewTransition,
         [
-            ReviewTransition(
-                content_type=ContentType.objects.get_for_model(item, for_concrete_model=True),
-                object_id=item.pk,
-                action=action,
-                from_state=from_state,
-                to_state=item.review_state,
-                actor=user,
-                actor_label=actor.get_username() if actor is not None else _("系统"),
-                comment="",
-            )
+            _transition(item, action=action, from_state=from_state, actor=actor)
             for item, action, from_state in steps
-        ]
+        ],
     )
-    AuditEvent.objects.bulk_create(
+    audit_log_many(
         [
-            AuditEvent(
-                action=f"review.{action}",
-                actor=audit_actor if audit_actor is not None and audit_actor.pk else None,
-                actor_label=audit_actor.get_username() if audit_actor is not None else "",
-                employer_id=item.review_employer_id(),
-                outcome=AuditEvent.Outcome.SUCCESS,
-                object_type=item._meta.label,
-                object_id=str(item.pk),
-                ip_address=client_ip(request),
-                details={"from": from_state, "to": item.review_state},
-            )
+            _audit_event(item, action=action, from_state=from_state, actor=actor, request=request)
             for item, action, from_state in steps
         ]
     )

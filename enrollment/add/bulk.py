@@ -6,7 +6,7 @@ filing writes is decided in this module only: the person, the enrolment with its
 the filing, its attachments, the review submission (portal.review.review_submit_many: the
 submitted state, a transition and an audit event per filing, the pre-checks after commit) and
 the ``enrollment.add_submitted`` audit event. Rows go in a table at a time through
-enrollment.bulk_insert (COPY on PostgreSQL), which keeps 10,000 rows of a batch import within
+portal.bulk_insert (COPY on PostgreSQL), which keeps 10,000 rows of a batch import within
 seconds.
 """
 
@@ -27,11 +27,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from enrollment.add.attachments import CheckedFile
-from enrollment.bulk_insert import insert_many, insert_many_with_history
 from enrollment.models import AddEmployeeFiling, Attachment, Enrolment, Person
 from enrollment.tasks import filings_precheck, registration_form_generate_task
-from portal.audit import client_ip
-from portal.models import AuditEvent
+from portal.audit import audit_event, audit_log_many
+from portal.bulk_insert import insert_many, insert_many_with_history
 from portal.review import review_submit_many
 
 if TYPE_CHECKING:
@@ -120,22 +119,18 @@ def add_employee_filings_submit(
     # A batch chunk's pre-checks go as one message: 10,000 messages cost an import more time
     # than all its writes.
     review_submit_many(items=filings, actor=user, request=request, precheck_task=filings_precheck)
-    # As portal.audit.audit_log writes it, for all rows in one INSERT.
-    insert_many(
-        AuditEvent,
+    audit_log_many(
         [
-            AuditEvent(
+            audit_event(
                 action="enrollment.add_submitted",
-                actor=user if user.pk else None,
-                actor_label=user.get_username(),
+                actor=user,
                 employer_id=employer.pk,
-                object_type=AddEmployeeFiling._meta.label,
-                object_id=str(filing.pk),
-                ip_address=client_ip(request),
+                obj=filing,
+                request=request,
                 details={"reference": filing.reference, "flags": filing.flags},
             )
             for filing in filings
-        ],
+        ]
     )
     if generate_form:
         for filing in filings:
