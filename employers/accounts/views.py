@@ -265,6 +265,7 @@ class PhoneCodeStepMixin:
 
 class PasswordForgotView(PhoneCodeStartView):
     template_name = "accounts/password_forgot.html"
+    extra_context = {"page_title": _("找回密码")}
 
 
 class PasswordResetView(PhoneCodeStepMixin, FormView):
@@ -301,6 +302,7 @@ class UnlockStartView(PhoneCodeStartView):
     """短信验证解锁: an agent locked out after failed logins lifts the lock with its phone."""
 
     template_name = "accounts/unlock_start.html"
+    extra_context = {"page_title": _("短信验证解锁")}
     session_key = UNLOCK_KEY
     salt = UNLOCK_SALT
     next_url = "accounts:unlock_confirm"

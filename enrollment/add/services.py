@@ -39,6 +39,7 @@ from enrollment.models import (
     Person,
 )
 from portal.audit import audit_log
+from portal.identifiers import validate_person_name
 from portal.models import ReviewState
 from portal.review import review_submit
 
@@ -87,6 +88,18 @@ def employment_form_resolve(*, region, value) -> EmploymentForm:
     if found is None:
         raise ValidationError({"employment_form": _(EMPLOYMENT_FORM_UNKNOWN)}, code="form")
     return found
+
+
+def person_name_check(name) -> str:
+    """The name as stored (spaces collapsed), refused when empty or not a person's name."""
+    name = " ".join(str(name or "").split())
+    if not name:
+        raise ValidationError({"name": _("请填写姓名。")}, code="required")
+    try:
+        validate_person_name(name)
+    except ValidationError as exc:
+        raise ValidationError({"name": exc.messages}, code="name_chars") from None
+    return name
 
 
 def add_employee_check(
@@ -263,9 +276,7 @@ def add_employee_filing_submit(
             raise ValidationError(_("提交标识无效,请刷新页面后重新填写。"), code="bad_key")
         return existing  # a double click or back-and-resubmit: the first filing stands
     employer = agent.employer
-    name = " ".join(str(name or "").split())
-    if not name:
-        raise ValidationError({"name": _("请填写姓名。")}, code="required")
+    name = person_name_check(name)
     checked = add_employee_check(
         employer=employer,
         document_type=document_type,
@@ -342,9 +353,7 @@ def add_employee_filing_resubmit(
     if filing.review_state != ReviewState.REJECTED:
         raise ValidationError(_(NOT_REJECTED), code="not_rejected")
     employer = filing.employer
-    name = " ".join(str(name or "").split())
-    if not name:
-        raise ValidationError({"name": _("请填写姓名。")}, code="required")
+    name = person_name_check(name)
     checked = add_employee_check(
         employer=employer,
         document_type=document_type,

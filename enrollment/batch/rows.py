@@ -18,6 +18,7 @@ from enrollment.models import (
     EmploymentForm,
     HukouType,
 )
+from portal.identifiers import validate_person_name
 
 # uuid5 namespace of batch-import idempotency keys (any fixed UUID will do; never change it).
 BATCH_KEY_NAMESPACE = uuid.UUID("6f1d3c9e-1c55-4d0b-9a59-3f6c0b2f5e11")
@@ -109,6 +110,11 @@ def _parse_fields(row: BatchRow, forms: dict[str, EmploymentForm] | None) -> Non
         row.add_error("name", _("请填写姓名。"))
     elif len(fields["name"]) > 50:
         row.add_error("name", _("姓名不能超过50个字。"))
+    else:
+        try:
+            validate_person_name(fields["name"])
+        except ValidationError as exc:
+            row.add_error("name", exc.messages[0])
 
     document_type = cell_text(raw["document_type"]) or DocumentType.RESIDENT_ID
     fields["document_type"] = DOCUMENT_TYPES.get(document_type, "")

@@ -202,6 +202,12 @@ def test_all_errors_are_reported_at_once(agent):
     assert {"contribution_base", "hukou_type"} <= set(errors)
 
 
+def test_the_service_refuses_a_name_that_is_not_a_name(agent):
+    errors = refused(agent, name="<img src=x>")
+    assert "姓名只能由汉字、字母、空格和间隔号" in errors["name"][0]
+    assert submit(agent, name="阿依古丽·吐尔逊").enrolment.person.name == "阿依古丽·吐尔逊"
+
+
 def test_bad_attachment_is_refused_next_to_its_field(agent):
     from tests.enrollment.add_helpers import upload
 

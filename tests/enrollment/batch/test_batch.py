@@ -197,6 +197,12 @@ def test_id_number_stored_as_a_number_by_excel_is_reported():
     assert "15位旧身份证" in rows[0].errors["document_number"][0]
 
 
+def test_a_name_with_markup_or_digits_is_reported_on_its_row():
+    rows = batch_parse(io.BytesIO(workbook_bytes([good_row("<b>张三</b>"), good_row("王五2")])))
+    for row in rows:
+        assert "姓名只能由汉字、字母、空格和间隔号" in row.errors["name"][0]
+
+
 # --- Processing --------------------------------------------------------------------------------
 
 
