@@ -459,6 +459,9 @@ class BatchImport(models.Model):
     report = models.FileField(_("结果报告"), upload_to=import_upload_to, blank=True)
     failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    # Written when a worker claims the import and after each chunk: a running import whose
+    # heartbeat is older than BATCH_IMPORT_LEASE_SECONDS lost its worker and is queued again.
+    heartbeat_at = models.DateTimeField(_("最近处理时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
     class Meta:

@@ -19,6 +19,14 @@ def import_batch_add(batch_import_id: int) -> None:
     batch_process(batch_import_id)
 
 
+@shared_task(name="enrollment.tasks.requeue_stuck_imports", ignore_result=True)
+def requeue_stuck_imports() -> int:
+    """Beat: queue again the imports whose worker died or whose message was never sent."""
+    from enrollment.batch.process import batch_imports_requeue_stuck
+
+    return batch_imports_requeue_stuck()
+
+
 @shared_task(name="enrollment.tasks.filings_precheck", ignore_result=True)
 def filings_precheck(model_label: str, pks: list[int]) -> None:
     """Run the pre-checks of filings submitted together, such as a batch chunk (one message)."""

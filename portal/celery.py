@@ -39,9 +39,19 @@ app.conf.update(
     enable_utc=True,
     broker_connection_retry_on_startup=True,
     beat_schedule={
+        # Every 30 s: what could not be queued while the broker was down goes out within a
+        # minute of its return (notifications, pre-checks); imports whose worker died, too.
         "notifications-resend-due": {
             "task": "portal.notifications.resend_due",
-            "schedule": 60.0,
+            "schedule": 30.0,
+        },
+        "review-requeue-prechecks": {
+            "task": "portal.review.requeue_prechecks",
+            "schedule": 30.0,
+        },
+        "enrollment-requeue-stuck-imports": {
+            "task": "enrollment.tasks.requeue_stuck_imports",
+            "schedule": 120.0,
         },
         "review-watch-deadlines": {
             "task": "portal.review.watch_deadlines",

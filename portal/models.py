@@ -189,6 +189,9 @@ class ReviewableModel(models.Model):
     is_overdue = models.BooleanField(_("已超期"), default=False)
     reminded_at = models.DateTimeField(_("到期提醒时间"), null=True, blank=True)
     prechecked_at = models.DateTimeField(_("预审时间"), null=True, blank=True)
+    # Set when the pre-check message could not be sent (broker down); the watcher sends it again
+    # within a minute of the broker's return (portal.review.review_requeue_prechecks).
+    precheck_unqueued = models.BooleanField(_("预审待重新排队"), default=False)
     precheck_results = models.JSONField(_("预审结果"), default=list, blank=True)
     prechecks_passed = models.BooleanField(_("预审通过"), null=True, blank=True)
     decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)

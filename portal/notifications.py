@@ -71,8 +71,14 @@ def _enqueue(pk: int) -> None:
 
     try:
         notification_deliver_task.delay(pk)
-    except Exception:  # noqa: BLE001 — broker down: the beat task resends from the outbox
+    except Exception:  # noqa: BLE001 — broker down: due now, so the next beat resends it
         logger.warning("notification %s not queued; the resend task will pick it up", pk)
+        try:
+            Notification.objects.filter(pk=pk, status=Status.CREATED).update(
+                next_attempt_at=timezone.now()
+            )
+        except Exception:  # noqa: BLE001 — the database too: the 10-minute sweep finds it
+            logger.warning("notification %s not marked for resending", pk)
 
 
 def _backoff(attempts: int) -> datetime.timedelta:
@@ -177,6 +183,8 @@ def notifications_resend_due(*, now: datetime.datetime | None = None, limit: int
     lease = now - datetime.timedelta(seconds=conf["sending_lease_seconds"])
     due = (
         Q(status=Status.TEMPORARY_FAILURE, next_attempt_at__lte=now)
+        # Not sent to the broker (it was down): due at once; any other, after a long while.
+        | Q(status=Status.CREATED, next_attempt_at__lte=now)
         | Q(status=Status.CREATED, created_at__lte=unqueued)
         | Q(status=Status.SENDING, claimed_at__lt=lease)
     )

@@ -17,6 +17,7 @@ check (``portal.E001``) names any reviewable model that nobody registered.
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -44,6 +45,8 @@ from portal.models import (
 )
 from portal.notifications import notification_create
 from portal.workdays import add_working_days
+
+logger = logging.getLogger(__name__)
 
 CLERK_GROUP = "社保经办审核员"
 
@@ -310,21 +313,44 @@ def _enqueue_prechecks(label: str, pks: list[int], task=None) -> None:
         return
     try:
         task.delay(label, pks)
-    except Exception:  # noqa: BLE001 — broker down: the deadline watcher re-queues each one
-        import logging
+    except Exception:  # noqa: BLE001 — broker down: marked, the watcher re-queues each one
+        logger.warning("pre-checks of %d %s not queued", len(pks), label)
+        _mark_unqueued(label, pks)
 
-        logging.getLogger(__name__).warning("pre-checks of %d %s not queued", len(pks), label)
 
-
-def _enqueue_precheck(label: str, pk: int) -> None:
+def _enqueue_precheck(label: str, pk: int) -> bool:
     from portal.tasks import review_precheck_task
 
     try:
         review_precheck_task.delay(label, pk)
-    except Exception:  # noqa: BLE001 — broker down: the deadline watcher re-queues it
-        import logging
+    except Exception:  # noqa: BLE001 — broker down: marked, the watcher re-queues it
+        logger.warning("pre-check for %s %s not queued", label, pk)
+        _mark_unqueued(label, [pk])
+        return False
+    return True
 
-        logging.getLogger(__name__).warning("pre-check for %s %s not queued", label, pk)
+
+def _mark_unqueued(label: str, pks: list[int]) -> None:
+    try:
+        apps.get_model(label).objects.filter(pk__in=pks).update(precheck_unqueued=True)
+    except Exception:  # noqa: BLE001 — the database too: the 10-minute sweep still finds them
+        logger.warning("could not mark %d %s as unqueued", len(pks), label)
+
+
+def review_requeue_prechecks(*, limit: int = 500) -> int:
+    """Send again the pre-checks whose message could not be sent (beat, every 30 seconds)."""
+    requeued = 0
+    for model in reviewable_models():
+        pks = list(
+            model.objects.filter(
+                precheck_unqueued=True,
+                review_state__in=[ReviewState.SUBMITTED, ReviewState.RESUBMITTED],
+            ).values_list("pk", flat=True)[:limit]
+        )
+        sent = [pk for pk in pks if _enqueue_precheck(model._meta.label, pk)]
+        model.objects.filter(pk__in=sent).update(precheck_unqueued=False)
+        requeued += len(sent)
+    return requeued
 
 
 def review_precheck(*, model_label: str, pk: int) -> str:

@@ -239,6 +239,9 @@ SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.sms.ConsoleBackend")
 # HTTP gateway providers, tried in order: a JSON list of {"name", "url", "key_id", "secret"}.
 SMS_GATEWAYS = json.loads(os.environ.get("SMS_GATEWAYS", "[]"))
 SMS_GATEWAY_TIMEOUT = float(os.environ.get("SMS_GATEWAY_TIMEOUT", "10"))
+# A running batch import whose heartbeat (written after each 500-row chunk, a second or two
+# apart) is older than this lost its worker: the watcher (beat, every 2 minutes) queues it again.
+BATCH_IMPORT_LEASE_SECONDS = int(os.environ.get("BATCH_IMPORT_LEASE_SECONDS", "300"))
 # The notification outbox (portal/notifications.py): retries with backoff for hours.
 NOTIFICATIONS = {
     "retry_base_seconds": 30,

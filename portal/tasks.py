@@ -54,6 +54,14 @@ def notifications_resend_due_task() -> int:
     return notifications_resend_due()
 
 
+@shared_task(name="portal.review.requeue_prechecks", ignore_result=True)
+def review_requeue_prechecks_task() -> int:
+    """Send again the pre-checks that could not be queued (beat, every 30 seconds)."""
+    from portal.review import review_requeue_prechecks
+
+    return review_requeue_prechecks()
+
+
 @shared_task(name="portal.review.precheck", ignore_result=True)
 def review_precheck_task(model_label: str, pk: int) -> str:
     """Run the automatic pre-checks of one submitted item."""

@@ -11,6 +11,7 @@ second filing, and such rows are reported as duplicates.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import logging
@@ -19,9 +20,11 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 # Rows checked and filed together per transaction; progress is saved after each chunk.
 CHUNK_ROWS = 500
+# An upload whose task never started (the broker was down) is queued again after this long.
+QUEUED_GRACE = datetime.timedelta(minutes=2)
 
 
 def _new_reference() -> str:
@@ -104,11 +109,22 @@ def _save_progress(batch: BatchImport, outcome: _Outcome) -> None:
         created_count=outcome.created,
         duplicate_count=outcome.duplicate,
         error_count=outcome.error,
+        heartbeat_at=timezone.now(),
     )
 
 
+def _lease() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.BATCH_IMPORT_LEASE_SECONDS)
+
+
 def _claim(batch_import_id: int) -> BatchImport | None:
-    """Mark the import running and return it, or None when it has already finished."""
+    """Mark the import running and return it, or None when it is finished or being run.
+
+    A running import whose heartbeat is fresh belongs to a live worker (a redelivered or
+    re-queued message must not run it twice); one whose heartbeat is older than the lease lost
+    its worker and is taken over.
+    """
+    now = timezone.now()
     with transaction.atomic():
         batch = (
             BatchImport.objects.select_for_update()
@@ -117,11 +133,18 @@ def _claim(batch_import_id: int) -> BatchImport | None:
         )
         if batch.status in (BatchImport.Status.DONE, BatchImport.Status.FAILED):
             return None
+        if (
+            batch.status == BatchImport.Status.RUNNING
+            and batch.heartbeat_at is not None
+            and batch.heartbeat_at > now - _lease()
+        ):
+            return None
         # A crashed run restarts from the first row: rows it filed already are found by their
         # idempotency keys and are counted as filed by this import again, not as duplicates.
         batch.status = BatchImport.Status.RUNNING
         batch.processed_rows = batch.created_count = 0
         batch.duplicate_count = batch.error_count = 0
+        batch.heartbeat_at = now
         batch.save(
             update_fields=[
                 "status",
@@ -129,9 +152,37 @@ def _claim(batch_import_id: int) -> BatchImport | None:
                 "created_count",
                 "duplicate_count",
                 "error_count",
+                "heartbeat_at",
             ]
         )
     return batch
+
+
+def batch_imports_requeue_stuck(*, now: datetime.datetime | None = None) -> int:
+    """Queue again the imports no worker is running: running past the lease, or never started.
+
+    A worker killed mid-import leaves it "running" with an old heartbeat; an upload made while
+    the broker was down leaves it "queued" with no message. Both are queued again (beat); the
+    claim lets one worker run it, and rows filed already are found by their idempotency keys.
+    """
+    from enrollment.tasks import import_batch_add
+
+    now = now or timezone.now()
+    stale = now - _lease()
+    stuck = BatchImport.objects.filter(
+        Q(status=BatchImport.Status.RUNNING, heartbeat_at__lt=stale)
+        | Q(status=BatchImport.Status.RUNNING, heartbeat_at__isnull=True, created_at__lt=stale)
+        | Q(status=BatchImport.Status.QUEUED, created_at__lt=now - QUEUED_GRACE)
+    ).values_list("pk", flat=True)[:100]
+    requeued = 0
+    for pk in stuck:
+        try:
+            import_batch_add.delay(pk)
+        except Exception:  # noqa: BLE001 — broker still down: the next beat tries again
+            logger.warning("batch import %s not re-queued", pk)
+            continue
+        requeued += 1
+    return requeued
 
 
 def _fail(batch: BatchImport, reason: str) -> BatchImport:
