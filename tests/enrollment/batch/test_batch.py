@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import zipfile
 
@@ -290,8 +291,12 @@ def test_a_crashed_running_import_restarts_and_counts_its_own_filings(
     batch = run_import(
         agent, [good_row("周一"), good_row("周二")], django_capture_on_commit_callbacks
     )
-    # As if the worker died after filing the rows but before writing the report.
-    BatchImport.objects.filter(pk=batch.pk).update(status=BatchImport.Status.RUNNING)
+    # As if the worker died after filing the rows but before writing the report, long enough
+    # ago that its heartbeat is past the lease.
+    BatchImport.objects.filter(pk=batch.pk).update(
+        status=BatchImport.Status.RUNNING,
+        heartbeat_at=timezone.now() - datetime.timedelta(hours=1),
+    )
     batch_process(batch.pk)
     batch.refresh_from_db()
     assert batch.status == BatchImport.Status.DONE
