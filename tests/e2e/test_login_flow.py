@@ -37,8 +37,10 @@ def agent_page(browser):
 
 
 def test_login_lockout_unlock_and_reset_in_the_browser(
-    agent_page, browser, live_server, admin_user, admin_login, sms_outbox
+    agent_page, browser, live_server, admin_user, admin_login, sms_outbox, settings
 ):
+    # The unlock code and the reset code go to one phone within a minute of each other.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_resend_seconds": 1}
     page = agent_page
     agent = make_agent()
     page.goto(live_server.url + "/")
@@ -63,19 +65,40 @@ def test_login_lockout_unlock_and_reset_in_the_browser(
     page.get_by_role("button", name="退出").click()
     expect(page.get_by_text("您已安全退出")).to_be_visible()
 
-    # Five wrong passwords lock the account; then even the right one is refused.
+    # Five wrong passwords lock the account for 15 minutes; then even the right one is refused.
     page.goto(live_server.url + "/login/")
     for attempt in range(5):
         submit_login(page, agent, "Wrong2026pw")
         if attempt < 4:
             expect(page.get_by_text("单位编号、身份证号或密码不正确").first).to_be_visible()
-    expect(page.get_by_text("已被锁定").first).to_be_visible()
+        if attempt == 3:
+            expect(page.get_by_text("再输错1次,账号将被锁定15分钟").first).to_be_visible()
+    expect(page.get_by_text("已被暂时锁定").first).to_be_visible()
     submit_login(page, agent, PASSWORD)
-    expect(page.get_by_text("已被锁定").first).to_be_visible()
-    assert "12333" in page.content()
-    assert any("已被锁定" in message.text for message in sms_outbox)
+    expect(page.get_by_text("已被暂时锁定").first).to_be_visible()
+    assert any("已被锁定15分钟" in message.text for message in sms_outbox)
 
-    # A clerk unlocks the agent with the admin action.
+    # The agent lifts the lock itself with a code sent to its registered phone.
+    page.get_by_role("link", name="账号被锁定?短信验证解锁").click()
+    page.fill("#id_unit", agent.employer.ss_number)
+    page.fill("#id_id_number", agent.id_number)
+    page.fill("#id_phone", agent.phone)
+    answer_captcha(page)
+    page.get_by_role("button", name="获取短信验证码").click()
+    expect(page).to_have_url(live_server.url + "/login/unlock/confirm/")
+    code = re.search(r"验证码 (\d{6})", sms_outbox[-1].text).group(1)
+    page.fill("#id_code", code)
+    page.get_by_role("button", name="确认解锁").click()
+    expect(page.get_by_text("账号已解锁")).to_be_visible()
+    submit_login(page, agent, PASSWORD)
+    expect(page).to_have_url(live_server.url + "/dashboard/")
+    page.get_by_role("button", name="退出").click()
+
+    # Locked again (30 minutes now); a clerk unlocks the agent with the admin action.
+    page.goto(live_server.url + "/login/")
+    for _attempt in range(5):
+        submit_login(page, agent, "Wrong2026pw")
+    expect(page.get_by_text("已被暂时锁定").first).to_be_visible()
     clerk_context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     clerk = clerk_context.new_page()
     admin_login(clerk, live_server, admin_user)
