@@ -53,6 +53,10 @@ if PRODUCTION:
         problems.append("ALLOWED_HOSTS must list the host names the portal is served on")
     if PII_ENCRYPTION_KEYS == DEV_PII_ENCRYPTION_KEYS or PII_INDEX_KEY == DEV_PII_INDEX_KEY:
         problems.append("PII_ENCRYPTION_KEYS and PII_INDEX_KEY must be set")
+    elif len(PII_INDEX_KEY.encode()) < 32:
+        # ID numbers have little entropy: a short index key could be guessed, and with it
+        # every ID number tested against the blind index.
+        problems.append("PII_INDEX_KEY must be a random value of at least 32 bytes")
     if DEBUG:
         problems.append("DJANGO_DEBUG must be off in production")
     if problems:

@@ -113,6 +113,7 @@ def test_production_passes_check_deploy_without_warnings(run_python):
         ({"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS"),
         ({"PII_ENCRYPTION_KEYS": None}, "PII_ENCRYPTION_KEYS"),
         ({"PII_INDEX_KEY": None}, "PII_INDEX_KEY"),
+        ({"PII_INDEX_KEY": "k"}, "PII_INDEX_KEY must be a random value of at least 32 bytes"),
         ({"DJANGO_DEBUG": "1"}, "DJANGO_DEBUG"),
     ],
     ids=[
@@ -121,6 +122,7 @@ def test_production_passes_check_deploy_without_warnings(run_python):
         "no-allowed-hosts",
         "dev-pii-keys",
         "dev-index-key",
+        "short-index-key",
         "debug-on",
     ],
 )
