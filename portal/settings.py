@@ -246,6 +246,9 @@ SMS_GATEWAY_TIMEOUT = float(os.environ.get("SMS_GATEWAY_TIMEOUT", "10"))
 # A running batch import whose heartbeat (written after each 500-row chunk, a second or two
 # apart) is older than this lost its worker: the watcher (beat, every 2 minutes) queues it again.
 BATCH_IMPORT_LEASE_SECONDS = int(os.environ.get("BATCH_IMPORT_LEASE_SECONDS", "300"))
+# Reading one uploaded workbook (批量增员, 缴费基数申报) stops after this many seconds: a crafted
+# file is refused ("文件过于复杂") instead of holding a request (enrollment.batch.reader).
+BATCH_UPLOAD_CHECK_SECONDS = float(os.environ.get("BATCH_UPLOAD_CHECK_SECONDS", "20"))
 # The notification outbox (portal/notifications.py): retries with backoff for hours.
 NOTIFICATIONS = {
     "retry_base_seconds": 30,

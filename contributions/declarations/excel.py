@@ -2,27 +2,28 @@
 
 Rows are matched by 人员编号 (the enrolment's number in this portal, which the template
 carries); a row without it is matched by a full 证件号码 through the blind index. The template
-shows full ID numbers only to agents who may export full personal data (``queries.export``, as
-the roster's full export); others get masked numbers, which the 人员编号 makes unnecessary for
-matching. Uploads are checked by content and read with openpyxl in read-only mode
-(enrollment.batch.process.xlsx_file_check: size cap, XLSX package, unpacked-size cap).
+shows masked ID numbers: the 人员编号 makes full ones unnecessary for matching, and full ID
+numbers leave the portal only through a full export (export permission and the password again).
+Uploads are checked and read as the batch import's are
+(enrollment.batch.reader.xlsx_sheet_rows: size caps, XLSX package, cell length, time limit).
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
 from contributions.declarations.rules import bounds_message, in_bounds, parse_amount
 from contributions.declarations.selectors import DeclarationRow, active_enrolments
-from enrollment.batch.reader import NOT_XLSX, xlsx_file_check
+from enrollment.batch.reader import xlsx_sheet_rows
 from portal.crypto import blind_index
 
 SHEET = "缴费基数申报"
@@ -33,7 +34,7 @@ MAX_ROWS = 20_000
 MAX_EMPTY_RUN = 2_000
 
 
-def template_workbook(*, rows: list[DeclarationRow], period, full_ids: bool) -> bytes:
+def template_workbook(*, rows: list[DeclarationRow], period, full_ids: bool = False) -> bytes:
     """The unit's active employees with their previous base, as XLSX bytes."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(SHEET)
@@ -104,15 +105,16 @@ def _text(value) -> str:
 
 
 def _read_rows(file):
-    xlsx_file_check(file)
+    rows = xlsx_sheet_rows(file, sheet=SHEET)
     try:
-        workbook = load_workbook(file, read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 — openpyxl raises many types for a broken package
-        raise ValidationError(NOT_XLSX, code="not_xlsx") from None
-    try:
-        sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = [_text(value) for value in next(rows, ())]
+        first = next(rows, None)
+        pending = []
+        header_cells: list = []
+        if first is not None and first[0] == 1:
+            header_cells = first[1]
+        elif first is not None:
+            pending.append(first)  # no row 1: an empty header, refused below
+        header = [_text(value) for value in header_cells]
         while header and not header[-1]:
             header.pop()
         if header != HEADERS:
@@ -125,7 +127,14 @@ def _read_rows(file):
                 code="template",
             )
         empty_run, count = 0, 0
-        for number, cells in enumerate(rows, start=2):
+        expected = 2  # rows the file leaves out are empty rows
+        for number, cells in itertools.chain(pending, rows):
+            if number < expected:
+                continue
+            empty_run += number - expected
+            if empty_run >= MAX_EMPTY_RUN:
+                break
+            expected = number + 1
             cells = tuple(cells[: len(HEADERS)]) + (None,) * (len(HEADERS) - len(cells))
             if all(_text(value) == "" for value in cells):
                 empty_run += 1
@@ -140,7 +149,7 @@ def _read_rows(file):
                 )
             yield number, cells
     finally:
-        workbook.close()
+        rows.close()
 
 
 def upload_parse(file, *, employer_id: int, period) -> UploadResult:

@@ -1,8 +1,11 @@
 """Reading an uploaded 批量增员 workbook: the content check, the rows, and the parsed-cells cache.
 
-An upload is checked by content (size cap, XLSX package, unpacked-size cap), its header is
+An upload is checked by content (size cap, XLSX package, unpacked-size caps), its header is
 compared with the template's, and the cells are cached for an hour by the file's SHA-256 so that
-the import task does not parse the file a second time.
+the import task does not parse the file a second time. Reading stops at the first cell longer
+than Excel allows, at the first row beyond the row cap, and when the check has taken
+BATCH_UPLOAD_CHECK_SECONDS: a crafted file is refused, never read for minutes. The base
+declaration's upload (contributions.declarations.excel) is read the same way (xlsx_sheet_rows).
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+import time
 import zipfile
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -24,12 +29,19 @@ from enrollment.batch.template import (
     EXAMPLE_MARK,
     HEADERS,
     MAX_EMPTY_RUN,
+    MAX_PART_BYTES,
     MAX_ROWS,
     MAX_UNPACKED_BYTES,
     MAX_UPLOAD_BYTES,
     RESULT_HEADERS,
 )
-from enrollment.batch.xlsx import SheetReader
+from enrollment.batch.xlsx import (
+    MAX_CELL_CHARS,
+    MAX_COLUMNS,
+    CellTooLong,
+    SheetReader,
+    TooComplex,
+)
 
 # How long the upload check's cells wait in the cache for the import task (then it re-reads).
 CELLS_CACHE_SECONDS = 3600
@@ -39,12 +51,21 @@ NOT_XLSX = gettext_lazy(
     "文件不是有效的 Excel 工作簿(.xlsx)。请在 Excel 或 WPS 中“另存为 Excel 工作簿(*.xlsx)”后上传;"
     "旧版 .xls、CSV 或改了扩展名的文件不能导入。"
 )
+TOO_COMPLEX = gettext_lazy("文件过于复杂,请删除多余的行、列和格式后重新上传。")
 
 logger = logging.getLogger(__name__)
 
 
+def upload_check_seconds() -> float:
+    """How long reading one uploaded workbook may take (setting BATCH_UPLOAD_CHECK_SECONDS)."""
+    return getattr(settings, "BATCH_UPLOAD_CHECK_SECONDS", 20)
+
+
 def xlsx_file_check(file) -> None:
-    """Refuse a file that is too large or is not an XLSX package by content (not by name)."""
+    """Refuse a file that is too large or is not an XLSX package by content (not by name).
+
+    The sizes are those the package declares; zipfile never unpacks more than a part declares.
+    """
     size = getattr(file, "size", None)
     if size is None:
         file.seek(0, io.SEEK_END)
@@ -76,6 +97,72 @@ def xlsx_file_check(file) -> None:
         raise ValidationError(NOT_XLSX, code="not_xlsx")
     if unpacked > MAX_UNPACKED_BYTES:
         raise ValidationError(NOT_XLSX, code="not_xlsx")
+    if any(entry.file_size > MAX_PART_BYTES for entry in entries):
+        raise ValidationError(TOO_COMPLEX, code="too_complex")
+
+
+def xlsx_sheet_rows(file, *, sheet: str) -> Iterator[tuple[int, list]]:
+    """Yield (row number, values) of an upload's sheet ``sheet`` (else its first) after
+    xlsx_file_check, all within upload_check_seconds().
+
+    Refuses with a ValidationError: a file that is not an XLSX package or stops being readable,
+    a cell longer than Excel allows (named by row and column), and a reading over the time.
+    """
+    deadline = time.monotonic() + upload_check_seconds()
+    xlsx_file_check(file)
+    try:
+        reader = SheetReader(file, preferred_sheet=sheet, deadline=deadline)
+    except (CellTooLong, TooComplex) as exc:
+        raise _refusal(exc) from None
+    except Exception:  # noqa: BLE001 — openpyxl raises many types for a broken package
+        raise ValidationError(NOT_XLSX, code="not_xlsx") from None
+    rows = reader.rows()
+    try:
+        while True:
+            try:
+                item = next(rows)
+            except StopIteration:
+                return
+            except (CellTooLong, TooComplex) as exc:
+                raise _refusal(exc) from None
+            except Exception:  # noqa: BLE001 — broken XML, a shared string that does not exist
+                raise ValidationError(NOT_XLSX, code="not_xlsx") from None
+            yield item
+    finally:
+        rows.close()
+        reader.close()
+
+
+def _refusal(exc: CellTooLong | TooComplex) -> ValidationError:
+    if isinstance(exc, TooComplex):
+        return ValidationError(TOO_COMPLEX, code="too_complex")
+    return ValidationError(cell_too_long_message(exc.row, exc.column), code="cell_too_long")
+
+
+def cell_too_long_message(row: int | None, column: int | None) -> str:
+    """The refusal of a cell longer than Excel allows, named by row and column when known."""
+    values = {"limit": f"{MAX_CELL_CHARS:,}", "row": row}
+    if row and column and column <= MAX_COLUMNS:
+        values["column"] = get_column_letter(column)
+        return (
+            _(
+                "第%(row)d行%(column)s列的内容超过 %(limit)s 个字符(Excel 单元格的上限),"
+                "请修改该单元格后重新上传。"
+            )
+            % values
+        )
+    if row:
+        return (
+            _(
+                "第%(row)d行有单元格的内容超过 %(limit)s 个字符(Excel 单元格的上限),"
+                "请修改后重新上传。"
+            )
+            % values
+        )
+    return (
+        _("文件中有单元格的内容超过 %(limit)s 个字符(Excel 单元格的上限),请修改后重新上传。")
+        % values
+    )
 
 
 def cell_text(value) -> str:
@@ -88,19 +175,15 @@ def cell_text(value) -> str:
 
 
 def open_rows(file) -> Iterator[tuple[int, tuple]]:
-    """Yield (Excel row number, cells) of the data rows after checking the header row."""
-    xlsx_file_check(file)
-    try:
-        reader = SheetReader(file, preferred_sheet=DATA_SHEET)
-    except Exception:  # noqa: BLE001 — openpyxl raises many types for a broken package
-        raise ValidationError(NOT_XLSX, code="not_xlsx") from None
+    """Yield (Excel row number, cells) of the data rows after checking the header row.
+
+    Reading stops with a ValidationError at the first filled row beyond MAX_ROWS data rows and
+    the template's example row; the callers count the data rows themselves (MAX_ROWS).
+    """
+    rows = xlsx_sheet_rows(file, sheet=DATA_SHEET)
     width = len(HEADERS)
     try:
-        rows = reader.rows()
-        try:
-            first = next(rows, None)
-        except Exception:  # noqa: BLE001 — a sheet that is not well-formed XML
-            raise ValidationError(NOT_XLSX, code="not_xlsx") from None
+        first = next(rows, None)
         pending = []
         header_cells: list = []
         if first is not None and first[0] == 1:
@@ -115,8 +198,9 @@ def open_rows(file) -> Iterator[tuple[int, tuple]]:
         if header != HEADERS:
             raise ValidationError(_header_message(header), code="template")
         empty_run = 0
+        filled = 0
         expected = 2  # rows the file leaves out are empty rows
-        for number, cells in _checked_rows(itertools.chain(pending, rows)):
+        for number, cells in itertools.chain(pending, rows):
             if number < expected:
                 continue
             empty_run += number - expected
@@ -130,23 +214,14 @@ def open_rows(file) -> Iterator[tuple[int, tuple]]:
                     break
                 continue
             empty_run = 0
+            filled += 1
+            if filled > MAX_ROWS + 1:  # example rows count too: the template has one
+                raise ValidationError(too_many_rows_message(), code="too_many_rows")
             if cell_text(cells[0]).startswith(EXAMPLE_MARK):
                 continue
             yield number, cells
     finally:
-        reader.close()
-
-
-def _checked_rows(rows: Iterator[tuple[int, list]]) -> Iterator[tuple[int, list]]:
-    """Pass the rows on; a sheet that stops being readable part-way is not an XLSX file."""
-    while True:
-        try:
-            item = next(rows)
-        except StopIteration:
-            return
-        except Exception:  # noqa: BLE001 — broken XML, a shared string that does not exist
-            raise ValidationError(NOT_XLSX, code="not_xlsx") from None
-        yield item
+        rows.close()
 
 
 def _header_message(header: list[str]) -> str:

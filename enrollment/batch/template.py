@@ -49,6 +49,11 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 
 
+# Nor may one part (a sheet, the shared strings, the styles): a 10,000-row sheet is about 7 MB,
+# and openpyxl parses the workbook and styles parts whole, where no time limit can stop it.
+MAX_PART_BYTES = 50 * 1024 * 1024
+
+
 # Stop reading a sheet after this many empty rows in a row (formatted but empty rows).
 MAX_EMPTY_RUN = 2_000
 

@@ -8,6 +8,8 @@ import io
 import pytest
 from django.core.cache import cache
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
 
 from enrollment.batch import reader as reader_module
 from enrollment.batch import rows as rows_module
@@ -15,6 +17,7 @@ from enrollment.batch.process import batch_import_create, batch_process
 from enrollment.batch.template import DATA_SHEET, HEADERS
 from enrollment.batch.xlsx import SheetReader, Styled, write_sheet
 from tests.enrollment.batch.test_batch import agent, good_row, upload, workbook_bytes  # noqa: F401
+from tests.enrollment.batch.workbooks import with_shared_strings
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +31,11 @@ def openpyxl_rows(data: bytes, sheet_name: str) -> list[list]:
         workbook.close()
 
 
-def test_sheet_reader_gives_the_values_openpyxl_gives():
+@pytest.mark.parametrize(
+    "saved",
+    [pytest.param(lambda data: data, id="inline"), pytest.param(with_shared_strings, id="shared")],
+)
+def test_sheet_reader_gives_the_values_openpyxl_gives(saved):
     workbook = Workbook()
     other = workbook.active
     other.title = "说明"
@@ -42,9 +49,11 @@ def test_sheet_reader_gives_the_values_openpyxl_gives():
     sheet["C4"] = "=1+1"
     sheet["D5"] = 0.1
     sheet["D5"].number_format = "yyyy-mm-dd"  # a number shown as a date is a date
+    sheet["E5"] = CellRichText(["普通 ", TextBlock(InlineFont(b=True), "加粗")])
+    sheet["F5"] = "x005F_escaped"
     output = io.BytesIO()
     workbook.save(output)
-    data = output.getvalue()
+    data = saved(output.getvalue())
 
     expected = openpyxl_rows(data, DATA_SHEET)
     with SheetReader(io.BytesIO(data), preferred_sheet=DATA_SHEET) as reader:
@@ -57,6 +66,7 @@ def test_sheet_reader_gives_the_values_openpyxl_gives():
     assert got[1][5] == "  空格  "
     assert isinstance(got[2][0], datetime.datetime)
     assert got[4][2] is None  # data_only: a formula without a cached value reads as empty
+    assert got[5][4] == "普通 加粗"
 
 
 def test_written_report_opens_in_openpyxl_with_styles():
