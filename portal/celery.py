@@ -14,6 +14,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 QUEUES = ("default", "reviews", "notifications", "imports")
 
 app.conf.update(
+    # Workers log through Django's LOGGING (its one console handler redacts personal data);
+    # Celery would otherwise replace the root logger's handlers with its own, unfiltered.
+    worker_hijack_root_logger=False,
     task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
     task_default_queue="default",
     task_default_exchange="default",

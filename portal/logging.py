@@ -5,17 +5,18 @@ import re
 
 # An 18-character resident ID, a mainland mobile number, a long bank-account-like digit run;
 # each also in the grouped form people type and display (110105 19491231 002X, 138-1234-5678,
-# 6222 0202 0000 1234 567).
+# 6222 0202 0000 1234 567). A run of digits that follows a letter is the tail of a portal
+# reference (JY110000000123, ZC…, DC…) and stays readable, one after a dot is a fraction (a
+# task's timing); one after a percent-escape (%20, %2C in a logged address) is a value.
+_NOT_AFTER = r"(?:(?<![0-9A-Za-z.])|(?<=%[0-9A-Fa-f]{2}))"
 _PATTERNS = [
     (
-        re.compile(
-            r"(?<![0-9A-Za-z.])(?:\d{17}[\dXx]|\d{6}[ -]\d{8}[ -]\d{3}[\dXx])(?![0-9A-Za-z])"
-        ),
+        re.compile(_NOT_AFTER + r"(?:\d{17}[\dXx]|\d{6}[ -]\d{8}[ -]\d{3}[\dXx])(?![0-9A-Za-z])"),
         "[身份证号已隐藏]",
     ),
-    (re.compile(r"(?<![\d.])(?:1\d{10}|1\d{2}[ -]\d{4}[ -]\d{4})(?!\d)"), "[手机号已隐藏]"),
+    (re.compile(_NOT_AFTER + r"(?:1\d{10}|1\d{2}[ -]\d{4}[ -]\d{4})(?!\d)"), "[手机号已隐藏]"),
     (
-        re.compile(r"(?<![\d.])(?:\d{12,30}|\d{4}(?:[ -]\d{4}){2,6}(?:[ -]\d{1,4})?)(?!\d)"),
+        re.compile(_NOT_AFTER + r"(?:\d{12,30}|\d{4}(?:[ -]\d{4}){2,6}(?:[ -]\d{1,4})?)(?!\d)"),
         "[账号已隐藏]",
     ),
 ]

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -86,6 +87,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -220,6 +222,37 @@ STORAGES = {
         )
     },
 }
+
+# Content-Security-Policy (django-csp): scripts and styles come only from static files, nothing
+# inline, and no page may be framed by another site. Bootstrap's CSS draws icons as data: SVGs.
+# frame-src 'self' lets a page show the portal's own PDFs and images inline; the framed view then
+# needs csp_replace({"frame-ancestors": [SELF]}) and xframe_options_sameorigin.
+csp_policy = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+if os.environ.get("CSP_REPORT_URI"):
+    csp_policy["DIRECTIVES"]["report-uri"] = [os.environ["CSP_REPORT_URI"]]
+# CSP_REPORT_ONLY=true sends the same policy as Content-Security-Policy-Report-Only: browsers
+# report violations without blocking anything (rollout). Both switches are environment variables
+# only: settings named CSP_* are django-csp 3.x's, which its checks refuse (csp.E001).
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = csp_policy
+else:
+    CONTENT_SECURITY_POLICY = csp_policy
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = None
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -380,7 +413,15 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # Every record passes the one console handler and its filter. Django's own handlers
+    # (DEFAULT_LOGGING: "console" and "mail_admins" on "django", "django.server" for runserver's
+    # access lines) would write request paths and errors unredacted: those loggers get none and
+    # hand their records up to the root's.
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "INFO"},
+    },
 }
 
 if PRODUCTION:

@@ -419,6 +419,7 @@ def make_unit(label: str, *, region_code: str, county: str, victim: bool) -> Uni
     )
     proof.pdf.save("proof.pdf", ContentFile(pdf_bytes()), save=True)
     o["proof"] = proof
+    o["search_token"] = search_token_of(agent, enrolment.person)
     # What the declaration upload gives back for its confirm step (signed for this unit).
     o["upload_payload"] = _payload_dump(
         agent=agent,
@@ -455,6 +456,24 @@ def make_unit(label: str, *, region_code: str, county: str, victim: bool) -> Uni
         o["employment_form"].name,
     ]
     return unit
+
+
+def search_token_of(agent: Agent, person) -> str:
+    """A search for the person's full ID number (and id), kept in a session of the agent's as
+    the search pages keep it (portal.search_tokens); the token of its results page."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.test import RequestFactory
+
+    from portal.search_tokens import search_token_create
+
+    request = RequestFactory().get("/")
+    request.user = agent.user
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+    token = search_token_create(request, {"q": person.document_number, "person": str(person.pk)})
+    request.session.save()
+    return token
 
 
 def declaration_template_upload(unit: Unit):

@@ -48,12 +48,11 @@ from contributions.declarations.selectors import (
 )
 from contributions.declarations.services import LineInput, base_declaration_submit
 from contributions.models import BaseDeclaration
-from employers.permissions import PermissionRequiredMixin, agent_has_permission
+from employers.permissions import PermissionRequiredMixin
 from portal.audit import audit_log
 from portal.models import ReviewState
 from portal.review import review_history
 
-FULL_ID_PERMISSION = "queries.export"  # the roster's full export; the unit admin holds it too
 PAYLOAD_SALT = "contributions.declaration.upload"
 PAYLOAD_MAX_AGE = 2 * 3600
 LINES_PER_PAGE = 50
@@ -164,21 +163,22 @@ class DeclarationView(DeclareMixin, TemplateView):
 
 
 class DeclarationTemplateView(DeclareMixin, View):
-    """The prefilled Excel template; full ID numbers only for agents who may export them."""
+    """The prefilled Excel template, ID numbers masked: the 人员编号 matches each row back."""
 
     def get(self, request, *args, **kwargs):
         period = self.chosen_period(request.GET.get("period"))
         if period is None:
             raise Http404(_("本统筹区尚未发布缴费政策。"))
         rows = declaration_rows(agent=self.agent, period=period)
-        full = agent_has_permission(self.agent, FULL_ID_PERMISSION)
-        data = template_workbook(rows=rows, period=period, full_ids=full)
+        # Full ID numbers leave the portal only through a full export (export permission and
+        # the password again, employers.accounts.reauth); this template does not need them.
+        data = template_workbook(rows=rows, period=period)
         audit_log(
             action="contributions.declaration_template",
             actor=request.user,
             employer_id=self.agent.employer_id,
             request=request,
-            details={"period": period.pk, "rows": len(rows), "full": full},
+            details={"period": period.pk, "rows": len(rows), "full": False},
         )
         response = HttpResponse(data, content_type=XLSX)
         response["Content-Disposition"] = content_disposition_header(

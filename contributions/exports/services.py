@@ -2,7 +2,9 @@
 
 Small exports are streamed by the view; larger ones become an ExportJob that the task
 contributions.tasks.export_run writes to default_storage; the file is kept EXPORT_KEEP_DAYS.
-Personal data is masked unless the agent re-entered the password (audited as export.full).
+Personal data is masked unless employers.accounts.reauth allows a full export (the export
+permission and the password again, audited as export.full), the one rule the roster's full
+export follows too; a queued full job is written and downloaded only while the rule still holds.
 The roster's columns and rows come from enrollment.roster.exports; the records' are defined here.
 """
 
@@ -34,6 +36,7 @@ from contributions.exports.selectors import (
 )
 from contributions.models import BillKind, BillStatus, ExportJob, InsuranceType
 from contributions.records.selectors import records_totals_of
+from employers.accounts.reauth import full_export_allowed, full_export_authorise
 from enrollment.roster.exports import (
     _safe,
     roster_csv_chunks,
@@ -53,6 +56,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 NOT_READY = gettext_lazy("导出文件尚未生成完毕,请稍后刷新本页。")
 EXPIRED = gettext_lazy("导出文件已超过保存期限并已删除,请重新导出。")
+FULL_NO_LONGER_ALLOWED = gettext_lazy(
+    "您已无完整导出的权限,完整导出的文件不再提供;可重新脱敏导出。"
+)
 
 
 def stream_max_rows() -> int:
@@ -213,10 +219,19 @@ def export_plan(*, agent, kind: str, params: dict) -> ExportPlan:
 
 
 def export_start(
-    *, agent, kind: str, fmt: str, full: bool, params: dict, request=None
+    *, agent, kind: str, fmt: str, full: bool, params: dict, password: str = "", request=None
 ) -> ExportPlan:
     """Start an export of the agent's unit: queue a large one as a job; audit a small one,
-    whose rows (plan.queryset) the caller streams."""
+    whose rows (plan.queryset) the caller streams. A full export needs full_export_authorise
+    (the ValidationError it raises says why not)."""
+    if full:
+        full_export_authorise(
+            agent=agent,
+            password=password,
+            action="export.full",
+            request=request,
+            details={"kind": kind, "format": fmt},
+        )
     plan = export_plan(agent=agent, kind=kind, params=params)
     if not plan.stream:
         job = export_job_create(
@@ -242,7 +257,8 @@ def export_start(
 def export_job_create(
     *, agent, kind: str, fmt: str, full: bool, params: dict, rows: int, request=None
 ) -> ExportJob:
-    """Queue a large export of the agent's unit; the task starts after commit."""
+    """Queue a large export of the agent's unit (a full one authorised by export_start); the
+    task starts after commit."""
     job = ExportJob(
         reference=new_reference("DC"),
         employer_id=agent.employer_id,
@@ -280,6 +296,8 @@ def export_job_download(*, agent, reference: str, request=None):
     404 for a job the agent may not see, or a file the storage cannot open.
     """
     job = export_job_get_for_agent(agent=agent, reference=reference)
+    if job.full and not full_export_allowed(agent):
+        raise ValidationError(FULL_NO_LONGER_ALLOWED, code="no_permission")
     if job.status != ExportJob.Status.DONE:
         raise ValidationError(NOT_READY, code="not_ready")
     if export_job_expired(job):
@@ -312,6 +330,9 @@ def export_job_run(*, job_id: int) -> ExportJob | None:
         job.status = ExportJob.Status.RUNNING
         job.save(update_fields=["status"])
     agent = job.requested_by
+    if job.full and not full_export_allowed(agent):  # the role was taken away since
+        _job_failed(job, error=str(FULL_NO_LONGER_ALLOWED), reason="no_permission")
+        return job
     try:
         queryset = export_queryset(agent=agent, kind=job.kind, params=job.params)
         counter = _Counter(export_rows(queryset, job.kind, full=job.full))
@@ -338,19 +359,27 @@ def export_job_run(*, job_id: int) -> ExportJob | None:
             )
     except Exception as exc:  # noqa: BLE001 — the job records the failure for the agent
         logger.exception("export job %s failed", job.reference)
-        with transaction.atomic():
-            job.status = ExportJob.Status.FAILED
-            job.error = _("导出失败,请稍后重新导出;如仍失败请拨打 12333 咨询")[:200]
-            job.finished_at = timezone.now()
-            job.save(update_fields=["status", "error", "finished_at"])
-            audit_log(
-                action="export.job_failed",
-                employer_id=job.employer_id,
-                obj=job,
-                outcome="failure",
-                details={"job": job.reference, "error": type(exc).__name__},
-            )
+        _job_failed(
+            job,
+            error=_("导出失败,请稍后重新导出;如仍失败请拨打 12333 咨询"),
+            reason=type(exc).__name__,
+        )
     return job
+
+
+@transaction.atomic
+def _job_failed(job: ExportJob, *, error: str, reason: str) -> None:
+    job.status = ExportJob.Status.FAILED
+    job.error = error[:200]
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "finished_at"])
+    audit_log(
+        action="export.job_failed",
+        employer_id=job.employer_id,
+        obj=job,
+        outcome="failure",
+        details={"job": job.reference, "error": reason},
+    )
 
 
 class _Counter:

@@ -23,9 +23,10 @@ from contributions.exports.services import (
     stream_max_rows,
 )
 from contributions.models import ExportJob
-from contributions.records.forms import RecordFilterForm
+from contributions.records.forms import RECORD_PLAIN_FILTERS, RecordFilterForm
 from employers.permissions import PermissionRequiredMixin
 from enrollment.models import Enrolment, InsuranceCode
+from portal.search_tokens import search_read
 
 JOBS_SHOWN = 20
 
@@ -38,14 +39,19 @@ class ExportMixin(PermissionRequiredMixin):
 
 
 class ExportView(ExportMixin, TemplateView):
-    """The exports page: the form (filters from the query string) and the unit's jobs."""
+    """The exports page: the form (filters from the query string, and the search term behind
+    its ``?s=`` token: portal.search_tokens) and the unit's jobs."""
 
     template_name = "contributions/export_list.html"
     http_method_names = ["get", "post"]
 
     def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", ExportForm(initial=self._initial(), user=self.request.user))
-        kwargs.setdefault("filter_form", RecordFilterForm(self.request.GET or None))
+        kwargs.setdefault("form", ExportForm(initial=self._initial()))
+        if "filter_form" not in kwargs:
+            search = search_read(
+                self.request, self.request.GET.get("s"), filters=RECORD_PLAIN_FILTERS
+            )
+            kwargs["filter_form"] = RecordFilterForm(search.data or None)
         return super().get_context_data(
             jobs=export_jobs_recent_for_agent(agent=self.agent, limit=JOBS_SHOWN),
             stream_max=stream_max_rows(),
@@ -64,7 +70,7 @@ class ExportView(ExportMixin, TemplateView):
         }
 
     def post(self, request, *args, **kwargs):
-        form = ExportForm(request.POST, user=request.user)
+        form = ExportForm(request.POST)
         filter_form = RecordFilterForm(request.POST)
         kind = request.POST.get("kind")
         filters_ok = kind != ExportJob.Kind.RECORDS or filter_form.is_valid()
@@ -88,9 +94,21 @@ class ExportView(ExportMixin, TemplateView):
                 "status": data["status"],
                 "insurance_code": data["insurance_code"],
             }
-        plan = export_start(
-            agent=self.agent, kind=kind, fmt=fmt, full=full, params=params, request=request
-        )
+        try:
+            plan = export_start(
+                agent=self.agent,
+                kind=kind,
+                fmt=fmt,
+                full=full,
+                password=data["password"],
+                params=params,
+                request=request,
+            )
+        except ValidationError as exc:  # a full export refused (employers.accounts.reauth)
+            form.add_error("password", exc)
+            return self.render_to_response(
+                self.get_context_data(form=form, filter_form=filter_form), status=200
+            )
         if plan.job is not None:
             messages.success(
                 request,

@@ -21,6 +21,10 @@ def max_months() -> int:
 MonthField = PastMonthField
 
 
+# The record filters that name no one: they may go into an address (portal.search_tokens).
+RECORD_PLAIN_FILTERS = ("month_from", "month_to", "insurance_type")
+
+
 class RecordFilterForm(forms.Form):
     q = forms.CharField(
         label=_("姓名或证件号码"),

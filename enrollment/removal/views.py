@@ -21,6 +21,7 @@ from enrollment.removal.selectors import (
 from enrollment.removal.services import remove_employee_filing_submit
 from portal.models import ReviewState
 from portal.review import review_history
+from portal.search_tokens import search_read, search_redirect
 
 
 class RemovalMixin(PermissionRequiredMixin):
@@ -31,7 +32,8 @@ class RemovalMixin(PermissionRequiredMixin):
 
 
 class RemoveEmployeeView(RemovalMixin, FormView):
-    """GET ?q= searches the unit's active employees; GET ?enrolment= shows the form."""
+    """A POSTed search (``search``, ``q``) leads to the unit's active employees found, at
+    ``?s=<token>`` (portal.search_tokens); GET ?enrolment= shows the form; POST files it."""
 
     template_name = "enrollment/remove_employee.html"
     form_class = RemoveEmployeeForm
@@ -43,12 +45,17 @@ class RemoveEmployeeView(RemovalMixin, FormView):
             agent=self.agent, enrolment_id=source.get("enrolment")
         )
 
+    def post(self, request, *args, **kwargs):
+        if "search" in request.POST:
+            return search_redirect(request, {"q": request.POST.get("q", "").strip()[:50]})
+        return super().post(request, *args, **kwargs)
+
     def get_initial(self):
         enrolment = self.selected
         return {"enrolment": enrolment.pk} if enrolment else {}
 
     def get_context_data(self, **kwargs):
-        q = self.request.GET.get("q", "").strip()[:50]
+        q = search_read(self.request, self.request.GET.get("s")).data.get("q", "")
         enrolment = self.selected
         return super().get_context_data(
             q=q,

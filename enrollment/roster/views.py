@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, StreamingHttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView, View
 
-from employers.permissions import (
-    PermissionRequiredMixin,
-    agent_has_permission,
-    permission_denied_response,
+from employers.accounts.reauth import (
+    FULL_EXPORT_PERMISSION,
+    full_export_allowed,
+    full_export_authorise,
 )
+from employers.permissions import PermissionRequiredMixin, permission_denied_response
 from enrollment.models import Enrolment, InsuranceCode
 from enrollment.roster.exports import roster_csv_chunks, roster_export_rows, roster_xlsx
 from enrollment.roster.selectors import (
@@ -24,14 +26,11 @@ from enrollment.roster.selectors import (
     roster_for_agent,
     roster_page,
 )
-from portal import ratelimit
 from portal.audit import audit_log
-from portal.models import AuditEvent
+from portal.search_tokens import search_read, search_redirect
 
-FULL_EXPORT_PERMISSION = "queries.export"  # the unit admin holds it too
-# Wrong passwords on the full-export form: at most RATE_LIMITS["password_failures_per_agent"]
-# per agent in this window (the login lockout counts login attempts only).
-PASSWORD_WINDOW_SECONDS = 15 * 60
+# The filters that name no one: they stay in the address; the search term goes by a token.
+PLAIN_FILTERS = ("status", "insurance_code")
 
 
 class RosterFilterForm(forms.Form):
@@ -56,47 +55,16 @@ class RosterFilterForm(forms.Form):
 
 
 class FullExportPasswordForm(forms.Form):
-    """The agent's own password, typed again before a full (unmasked) export."""
+    """The agent's own password, typed again before a full (unmasked) export; checked by
+    employers.accounts.reauth.full_export_authorise."""
 
     password = forms.CharField(
         label=_("登录密码"),
+        required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
-        error_messages={"required": _("请输入您的登录密码。")},
         help_text=_("完整导出包含完整的证件号码、手机号和出生日期,须再次输入登录密码确认。"),
     )
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-        self._reason = "missing"
-
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        key = f"roster-export-password:{self.user.pk}"
-        limit = settings.RATE_LIMITS["password_failures_per_agent"]
-        try:
-            tried = ratelimit.peek(key, window=PASSWORD_WINDOW_SECONDS)
-        except ratelimit.RateLimitUnavailable:
-            tried = limit  # fail closed
-        if tried >= limit:
-            self._reason = "too_many"
-            raise forms.ValidationError(
-                _("密码输错次数过多,请%(minutes)d分钟后再试。")
-                % {"minutes": PASSWORD_WINDOW_SECONDS // 60},
-                code="too_many",
-            )
-        if not self.user.check_password(password):
-            self._reason = "password"
-            try:
-                ratelimit.hit(key, limit=limit, window=PASSWORD_WINDOW_SECONDS)
-            except ratelimit.RateLimitUnavailable:
-                pass
-            raise forms.ValidationError(_("密码不正确,未导出任何数据。"), code="password_incorrect")
-        return password
-
-    def failure_reason(self) -> str:
-        return self._reason
 
 
 class RosterMixin(PermissionRequiredMixin):
@@ -107,24 +75,33 @@ class RosterMixin(PermissionRequiredMixin):
 
 
 class RosterView(RosterMixin, TemplateView):
+    """The roster; the search form POSTs, the results are at ``?s=<token>`` (a name or a
+    document number never goes into an address: portal.search_tokens)."""
+
     template_name = "enrollment/roster.html"
 
+    def post(self, request, *args, **kwargs):
+        filters = RosterFilterForm(request.POST).filters()
+        return search_redirect(
+            request, {"q": filters.pop("q")}, **{name: filters[name] for name in PLAIN_FILTERS}
+        )
+
     def get_context_data(self, **kwargs):
-        form = RosterFilterForm(self.request.GET)
+        search = search_read(self.request, self.request.GET.get("s"), filters=PLAIN_FILTERS)
+        form = RosterFilterForm(search.data)
         filters = form.filters()
         page = roster_page(
             roster_for_agent(self.agent, **filters),
             self.request.GET.get("page"),
             name_search=is_name_search(filters["q"]),
         )
-        query = self.request.GET.copy()
-        query.pop("page", None)
         return super().get_context_data(
             form=form,
             filters=filters,
             page=page,
-            query=query.urlencode(),
-            may_export_full=agent_has_permission(self.agent, FULL_EXPORT_PERMISSION),
+            search=search,
+            query=search.query,
+            may_export_full=full_export_allowed(self.agent),
             **kwargs,
         )
 
@@ -152,30 +129,33 @@ class RosterExportView(RosterMixin, View):
     http_method_names = ["get", "post"]
 
     def get(self, request, *args, **kwargs):
-        return self.export(request.GET, full=False)
+        search = search_read(request, request.GET.get("s"), filters=PLAIN_FILTERS)
+        if search.expired:
+            return redirect("enrollment:roster")
+        return self.export(search.data, full=False)
 
     def post(self, request, *args, **kwargs):
-        full = request.POST.get("full") in ("1", "on", "true")
-        if full and not agent_has_permission(self.agent, FULL_EXPORT_PERMISSION):
-            return permission_denied_response(request, FULL_EXPORT_PERMISSION)
-        if full:
-            # DESIGN.md §11: sensitive actions need the password again. The roster page's
-            # checkbox leads to this small form; only the right password exports anything.
-            form = FullExportPasswordForm(
-                request.POST if "password" in request.POST else None, user=request.user
+        if request.POST.get("full") not in ("1", "on", "true"):
+            return self.export(request.POST, full=False)
+        # The roster page's checkbox leads to a small form for the password (DESIGN.md §11).
+        if "password" not in request.POST and full_export_allowed(self.agent):
+            return self.password_page(FullExportPasswordForm())
+        try:
+            full_export_authorise(
+                agent=self.agent,
+                password=request.POST.get("password", ""),
+                action="roster.export_full",
+                request=request,
+                details={"format": self.fmt},
             )
-            if not form.is_bound or not form.is_valid():
-                if form.is_bound:
-                    audit_log(
-                        action="roster.export_full",
-                        actor=request.user,
-                        employer_id=self.agent.employer_id,
-                        request=request,
-                        outcome=AuditEvent.Outcome.FAILURE,
-                        details={"format": self.fmt, "reason": form.failure_reason()},
-                    )
-                return self.password_page(form)
-        return self.export(request.POST, full=full)
+        except ValidationError as exc:
+            if exc.code == "no_permission":
+                return permission_denied_response(request, FULL_EXPORT_PERMISSION)
+            form = FullExportPasswordForm(request.POST)
+            form.is_valid()
+            form.add_error("password", exc)
+            return self.password_page(form)
+        return self.export(request.POST, full=True)
 
     def password_page(self, form):
         filters = RosterFilterForm(self.request.POST).filters()

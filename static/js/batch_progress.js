@@ -14,6 +14,15 @@
   var reportLink = box.querySelector("[data-report-link]");
   var failures = 0;
 
+  // The page gives the width in data-percent: an inline style="width: …" is refused by the
+  // Content-Security-Policy, a width set from a script is not.
+  function setWidth(percent) {
+    var value = Math.min(100, Math.max(0, Number(percent) || 0));
+    bar.style.width = value + "%";
+  }
+
+  setWidth(bar.getAttribute("data-percent"));
+
   function show(data) {
     box.querySelectorAll("[data-field]").forEach(function (node) {
       var name = node.getAttribute("data-field");
@@ -21,7 +30,7 @@
         node.textContent = data[name];
       }
     });
-    bar.style.width = data.percent + "%";
+    setWidth(data.percent);
     bar.textContent = data.percent + "%";
     progress.setAttribute("aria-valuenow", String(data.percent));
     if (data.finished) {

@@ -39,6 +39,31 @@ def test_redact_leaves_ordinary_numbers_alone():
     assert redact(text) == text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Not Found: /enrollment/remove/JY110000000123/",
+        "export DC2026031500001234 done",
+        "filing ZC13000000001 approved",
+    ],
+)
+def test_redact_leaves_portal_references_readable(text):
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        ("account 6222020200001234", "6222020200001234"),  # 16 digits
+        (f"account {BANK_ACCOUNT}", BANK_ACCOUNT),  # 19 digits
+        (f'"GET /x/?q=%20{ID_NUMBER} HTTP/1.1" 200 5', ID_NUMBER),
+        (f'"GET /x/?ids={PHONE}%2C13912345678 HTTP/1.1" 200 5', "13912345678"),
+    ],
+)
+def test_redact_hides_accounts_and_escaped_values(text, hidden):
+    assert hidden not in redact(text)
+
+
 def make_record(msg, *args, exc_info=None) -> logging.LogRecord:
     return logging.LogRecord("portal.test", logging.INFO, __file__, 1, msg, args, exc_info)
 
@@ -104,3 +129,63 @@ def test_decimal_fractions_such_as_task_timings_are_not_taken_for_accounts():
 
     text = "Task succeeded in 0.10723112200003015s"
     assert redact(text) == text
+
+
+def reached_handlers(name: str) -> list[logging.Handler]:
+    """The handlers a record of the logger ``name`` reaches (pytest's and the test session's
+    own capturing handlers left out)."""
+    logger, found = logging.getLogger(name), []
+    while logger is not None:
+        found += [
+            handler
+            for handler in logger.handlers
+            if not type(handler).__module__.startswith(("_pytest", "tests"))
+            and not isinstance(handler, logging.NullHandler)
+        ]
+        logger = logger.parent if logger.propagate else None
+    return found
+
+
+def test_every_logger_writes_through_the_redacting_filter():
+    names = ["django.server", "django.request", "django.security.csrf", "celery.app.trace"]
+    # Every logger of the project, Django and the libraries the portal configures. Others that
+    # test tools create for themselves (a browser driver's, say) do not carry portal data.
+    prefixes = ("portal", "employers", "enrollment", "contributions", "django", "celery", "axes")
+    names += [
+        name
+        for name, logger in logging.root.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger) and name.split(".")[0] in prefixes
+    ]
+    unfiltered = {
+        name: handler
+        for name in names
+        for handler in reached_handlers(name)
+        if not any(isinstance(f, RedactPersonalDataFilter) for f in handler.filters)
+    }
+    assert unfiltered == {}
+    assert reached_handlers("django.server") == reached_handlers("django.request") != []
+
+
+def test_runserver_access_lines_and_request_warnings_are_redacted():
+    [console] = reached_handlers("django.server")
+    stream = io.StringIO()
+    previous = console.setStream(stream)
+    try:
+        logging.getLogger("django.server").info(
+            '"%s" %s %s', f"GET /enrollment/roster/?q={ID_NUMBER} HTTP/1.1", 200, 5120
+        )
+        logging.getLogger("django.request").warning(
+            "Not Found: %s", "/enrollment/remove/JY110000000123/"
+        )
+    finally:
+        console.setStream(previous)
+    output = stream.getvalue()
+    assert "logger=django.server" in output and "?q=[身份证号已隐藏] HTTP/1.1" in output
+    assert ID_NUMBER not in output
+    assert "Not Found: /enrollment/remove/JY110000000123/" in output
+
+
+def test_celery_workers_keep_the_redacting_handlers():
+    from portal.celery import app
+
+    assert app.conf.worker_hijack_root_logger is False

@@ -16,6 +16,7 @@ from contributions.models import BaseDeclaration, BaseDeclarationLine, Contribut
 from employers.models import Role
 from portal.models import AuditEvent
 from tests.contributions.declaration_helpers import LOWER, UPPER, URL, make_unit
+from tests.enrollment.batch.workbooks import with_part, with_shared_strings
 
 pytestmark = pytest.mark.django_db
 
@@ -86,13 +87,19 @@ def test_template_downloads_with_chinese_headers_and_previous_bases(agent_client
     assert event.details["full"] is False
 
 
-def test_unit_admin_gets_full_numbers_and_the_download_is_audited(client):
+def test_even_the_unit_admin_gets_masked_numbers_and_the_download_is_audited(client):
+    """Full ID numbers leave only through a full export (export permission and password)."""
     unit = make_unit(review=False, roles=[Role.UNIT_ADMIN])
     client.force_login(unit.agent.user)
     response = client.get(f"{TEMPLATE}?period={unit.period.pk}")
     rows = list(load_workbook(io.BytesIO(response.content))[SHEET].iter_rows(values_only=True))
-    assert rows[1][1] == unit.staff[0].person.document_number
-    assert AuditEvent.objects.get(action="contributions.declaration_template").details["full"]
+    assert rows[1][1] == unit.staff[0].person.masked_document_number
+    assert unit.staff[0].person.document_number not in str(rows)
+    assert AuditEvent.objects.get(action="contributions.declaration_template").details == {
+        "period": unit.period.pk,
+        "rows": len(unit.staff),
+        "full": False,
+    }
 
 
 def test_template_read_back_unchanged_declares_the_same_bases(agent_client, unit):
@@ -205,4 +212,32 @@ def test_a_workbook_with_other_headers_is_refused(agent_client, unit):
     content = workbook_bytes([("张三", "x", 1, 2)], headers=["姓名", "身份证", "基数", "工资"])
     html = upload(agent_client, unit, content).content.decode()
     assert "不是本系统的缴费基数申报模板" in html
+    assert not BaseDeclaration.objects.exists()
+
+
+# The upload is read as the batch import's is (enrollment.batch.reader.xlsx_sheet_rows) ------
+
+
+def test_a_workbook_saved_with_shared_strings_declares_the_same(agent_client, unit):
+    content = with_shared_strings(workbook_bytes([row(unit, 0, 9100), row(unit, 1, "12500")]))
+    assert upload(agent_client, unit, content).status_code == 302
+    lines = BaseDeclarationLine.objects.order_by("enrolment_id")
+    assert [line.declared_base for line in lines] == [Decimal("9100.00"), Decimal("12500.00")]
+
+
+def test_a_cell_longer_than_excel_allows_is_refused_and_nothing_is_saved(agent_client, unit):
+    content = with_part(
+        workbook_bytes([row(unit, 0, 9000), ("LONG", None, None, 9000, unit.staff[1].pk)]),
+        "xl/worksheets/sheet1.xml",
+        lambda sheet: sheet.replace("LONG", "名" * 40_000),
+    )
+    html = upload(agent_client, unit, content).content.decode()
+    assert "第3行A列的内容超过 32,767 个字符(Excel 单元格的上限)" in html
+    assert not BaseDeclaration.objects.exists()
+
+
+def test_an_upload_over_the_reading_time_is_refused(agent_client, unit, settings):
+    settings.BATCH_UPLOAD_CHECK_SECONDS = 0
+    html = upload(agent_client, unit, workbook_bytes([row(unit, 0, 9000)])).content.decode()
+    assert "文件过于复杂,请删除多余的行、列和格式后重新上传。" in html
     assert not BaseDeclaration.objects.exists()

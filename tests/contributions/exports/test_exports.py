@@ -109,19 +109,21 @@ def test_full_export_needs_the_password_and_is_audited(agent_client, unit):
 
 
 def test_wrong_or_missing_password_is_refused_next_to_the_field(agent_client, unit):
-    events = AuditEvent.objects.count()
     response = agent_client.post(
         EXPORTS, {**RECORDS_AUG, "format": "xlsx", "full": "on", "password": "wrong-one"}
     )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert response.context["form"].errors["password"] == [
-        "密码不正确,完整导出未执行;如需脱敏导出,请取消勾选“完整导出”"
+        "密码不正确,未导出任何数据;如只需脱敏数据,请不选“完整导出”。"
     ]
     assert "密码不正确" in response.content.decode()
+    event = AuditEvent.objects.get(action="export.full")
+    assert event.outcome == "failure"
+    assert event.details == {"kind": "records", "format": "xlsx", "reason": "password_incorrect"}
     response = agent_client.post(EXPORTS, {**RECORDS_AUG, "format": "xlsx", "full": "on"})
-    assert response.context["form"].errors["password"] == ["完整导出须输入您的登录密码"]
-    assert AuditEvent.objects.count() == events
+    assert response.context["form"].errors["password"] == ["完整导出须输入您的登录密码。"]
+    assert AuditEvent.objects.filter(action="export.full").count() == 1  # not typed: not tried
     assert not ExportJob.objects.exists()
 
 
@@ -131,9 +133,9 @@ def test_repeated_wrong_passwords_stop_full_exports_for_a_while(agent_client, un
         assert "密码不正确" in agent_client.post(EXPORTS, wrong).content.decode()
     response = agent_client.post(EXPORTS, {**wrong, "password": PASSWORD})
     assert response.context["form"].errors["password"] == [
-        "密码连续输错次数过多,请 15 分钟后再试完整导出"
+        "密码连续输错次数过多,请 15 分钟后再试完整导出;脱敏导出不受影响。"
     ]
-    assert not AuditEvent.objects.filter(action="export.full").exists()
+    assert not AuditEvent.objects.filter(action="export.full", outcome="success").exists()
     # A masked export is still possible.
     response = agent_client.post(EXPORTS, {**RECORDS_AUG, "format": "csv"})
     assert len(csv_rows(body_of(response))) == 9

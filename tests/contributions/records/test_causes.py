@@ -255,7 +255,9 @@ def agent_client(client, unit):
 
 def test_why_page_by_id_number(agent_client, unit):
     person = unit["enrolments"][0].person
-    response = agent_client.get(WHY, {"q": person.document_number, "month": "2026-08"})
+    response = agent_client.post(
+        WHY, {"q": person.document_number, "month": "2026-08"}, follow=True
+    )
     body = response.content.decode()
     assert response.context["cause"].code == CAUSE_BILL_NOT_GENERATED
     assert "本月费款尚未核定" in body
@@ -266,27 +268,30 @@ def test_why_page_for_a_person_of_another_unit_says_no_more_than_for_a_stranger(
     other_employer, _a, _p, others = create_unit_with_staff(1, period=unit["period"])
     create_bill(other_employer, AUG, others, status=BillStatus.SETTLED)
     person = others[0].person
-    response = agent_client.get(WHY, {"q": person.document_number, "month": "2026-08"})
+    response = agent_client.post(
+        WHY, {"q": person.document_number, "month": "2026-08"}, follow=True
+    )
     assert response.context["cause"].code == CAUSE_NO_ENROLMENT
     assert person.name not in response.content.decode()
-    # By id in the URL, another unit's person is not found at all.
-    response = agent_client.get(WHY, {"person": person.pk, "month": "2026-08"})
+    # By id, another unit's person is not found at all.
+    response = agent_client.post(WHY, {"person": person.pk, "month": "2026-08"}, follow=True)
     assert response.status_code == 404
 
 
 def test_why_page_refuses_a_future_month_and_a_bad_month(agent_client, unit):
     person = unit["enrolments"][0].person
     events = AuditEvent.objects.count()
-    response = agent_client.get(WHY, {"q": person.document_number, "month": "2099-01"})
+    response = agent_client.post(WHY, {"q": person.document_number, "month": "2099-01"})
+    assert response.status_code == 200  # the form again, with the message; nothing kept
     assert response.context["form"].errors["month"] == ["不能查询未来月份"]
     assert "cause" not in response.context
-    response = agent_client.get(WHY, {"q": person.document_number, "month": "abc"})
+    response = agent_client.post(WHY, {"q": person.document_number, "month": "abc"})
     assert response.context["form"].errors["month"] == ["请按“年-月”格式填写,如 2026-07"]
     assert AuditEvent.objects.count() == events
 
 
 def test_why_page_asks_for_the_id_when_a_name_is_ambiguous(agent_client, unit):
-    response = agent_client.get(WHY, {"q": "职工", "month": "2026-08"})
+    response = agent_client.post(WHY, {"q": "职工", "month": "2026-08"}, follow=True)
     assert response.context["form"].errors["q"] == ["本单位有多位人员符合该姓名,请输入完整证件号码"]
 
 
@@ -294,13 +299,17 @@ def test_records_page_explains_a_missing_month_for_one_person(agent_client, unit
     person = unit["enrolments"][0].person
     bill = create_bill(unit["employer"], AUG, unit["enrolments"], status=BillStatus.DEBITED)
     payment(unit, bill, Payment.Status.DEBITED, expected_settle_on=datetime.date(2026, 9, 4))
-    response = agent_client.get(
-        RECORDS, {"q": person.document_number, "month_from": "2026-08", "month_to": "2026-08"}
+    response = agent_client.post(
+        RECORDS,
+        {"q": person.document_number, "month_from": "2026-08", "month_to": "2026-08"},
+        follow=True,
     )
     assert response.context["totals"].rows == 4
     assert "银行扣款已完成,预计 2026-09-04 到账" in response.content.decode()
-    response = agent_client.get(
-        RECORDS, {"q": person.document_number, "month_from": "2026-09", "month_to": "2026-09"}
+    response = agent_client.post(
+        RECORDS,
+        {"q": person.document_number, "month_from": "2026-09", "month_to": "2026-09"},
+        follow=True,
     )
     assert response.context["totals"].rows == 0
     assert "本月费款尚未核定" in response.content.decode()

@@ -56,6 +56,11 @@ def agent_client(client, unit):
     return client
 
 
+def search(client, **data):
+    """Search as the page's form does: POST, then the results at ``?s=<token>``."""
+    return client.post(URL, data, follow=True)
+
+
 def totals_of(response):
     totals = response.context["totals"]
     by_type = {item.insurance_type: item for item in totals.by_type}
@@ -100,7 +105,7 @@ def test_rows_show_masked_id_and_the_bill_status(agent_client, unit):
 
 
 def test_filter_by_part_of_the_name(agent_client):
-    totals, by_type = totals_of(agent_client.get(URL, {**RANGE, "q": "小明"}))
+    totals, by_type = totals_of(search(agent_client, **RANGE, q="小明"))
     assert totals.rows == 12
     assert totals.employer == Decimal("9814.83")  # 3271.61 × 3
     assert totals.personal == Decimal("3888.87")  # 1296.29 × 3
@@ -108,10 +113,10 @@ def test_filter_by_part_of_the_name(agent_client):
 
 def test_filter_by_the_full_id_number_only(agent_client, unit):
     number = unit["enrolments"][0].person.document_number
-    totals, _ = totals_of(agent_client.get(URL, {**RANGE, "q": number.lower()}))
+    totals, _ = totals_of(search(agent_client, **RANGE, q=number.lower()))
     assert totals.rows == 12
     assert totals.employer == Decimal("6360.00")
-    totals, _ = totals_of(agent_client.get(URL, {**RANGE, "q": number[:10]}))
+    totals, _ = totals_of(search(agent_client, **RANGE, q=number[:10]))
     assert totals.rows == 0
 
 
@@ -128,7 +133,7 @@ def test_filter_by_month_range_and_insurance_type(agent_client):
 
 def test_another_units_person_is_never_found(agent_client, unit):
     number = unit["other_enrolments"][0].person.document_number
-    response = agent_client.get(URL, {**RANGE, "q": number})
+    response = search(agent_client, **RANGE, q=number)
     totals, _ = totals_of(response)
     assert totals.rows == 0
     assert unit["other_enrolments"][0].person.name not in response.content.decode()
@@ -167,6 +172,16 @@ def test_start_after_end_and_too_long_ranges_are_refused(agent_client):
     assert response.context["form"].errors["month_to"] == ["一次最多查询 36 个月,请缩小年月范围"]
 
 
+def test_a_refused_search_shows_the_form_again_and_keeps_nothing(agent_client, unit):
+    number = unit["enrolments"][0].person.document_number
+    response = agent_client.post(URL, {"q": number, "month_from": "2026-07", "month_to": "abc"})
+    assert response.status_code == 200
+    assert "请按“年-月”格式填写,如 2026-07" in response.context["form"].errors["month_to"]
+    assert "page" not in response.context
+    assert f'value="{number}"' in response.content.decode()  # what was typed is kept
+    assert "search_tokens" not in agent_client.session
+
+
 def test_without_months_the_last_twelve_months_are_shown(agent_client):
     response = agent_client.get(URL)
     current = timezone.localdate().replace(day=1)
@@ -191,8 +206,12 @@ def test_the_menu_links_to_the_records_page(agent_client):
 def count_queries(client, params, *, cold: bool) -> int:
     if cold:
         cache.clear()  # nothing of the totals lives in the cache: a cleared one costs nothing
+    if "q" in params:  # a search by name is POSTed once and read at ?s=<token>
+        url, params = client.post(URL, params)["Location"], {}
+    else:
+        url = URL
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(URL, params)
+        response = client.get(url, params)
     assert response.status_code == 200
     return len(captured.captured_queries)
 

@@ -59,6 +59,11 @@ def names(response) -> set[str]:
     return {row.person.name for row in response.context["page"].object_list}
 
 
+def search(client, **data):
+    """Search as the page's form does: POST, then the results at ``?s=<token>``."""
+    return client.post(URL, data, follow=True)
+
+
 # The list -----------------------------------------------------------------------------------
 
 
@@ -74,23 +79,23 @@ def test_list_shows_only_the_units_people_masked(agent_client, people):
 
 
 def test_search_by_part_of_the_name(agent_client, people):
-    assert names(agent_client.get(URL, {"q": "三"})) == {"张三"}
+    assert names(search(agent_client, q="三")) == {"张三"}
 
 
 def test_search_by_the_full_document_number_with_a_lower_case_x(agent_client, people):
-    assert names(agent_client.get(URL, {"q": "11010519900307001x"})) == {"张三"}
-    assert names(agent_client.get(URL, {"q": " 110105 19900307001X "})) == {"张三"}
+    assert names(search(agent_client, q="11010519900307001x")) == {"张三"}
+    assert names(search(agent_client, q=" 110105 19900307001X ")) == {"张三"}
 
 
 def test_a_partial_document_number_finds_nobody(agent_client, people):
-    response = agent_client.get(URL, {"q": "110105"})
+    response = search(agent_client, q="110105")
     assert names(response) == set()
     assert "没有符合条件的参保人员" in response.content.decode()
 
 
 def test_another_units_document_number_finds_nobody(agent_client, people):
     number = people["other"].person.document_number
-    assert names(agent_client.get(URL, {"q": number})) == set()
+    assert names(search(agent_client, q=number)) == set()
 
 
 def test_filter_by_status(agent_client, people):
@@ -105,8 +110,10 @@ def test_filter_by_insurance_type(agent_client, people):
 
 
 def test_filters_combine(agent_client, people):
-    response = agent_client.get(URL, {"insurance_code": "110", "status": "active", "q": "张"})
+    response = search(agent_client, insurance_code="110", status="active", q="张")
     assert names(response) == {"张三"}
+    [(address, _status)] = response.redirect_chain
+    assert address.startswith(f"{URL}?s=") and address.endswith("&status=active&insurance_code=110")
 
 
 @pytest.mark.parametrize(
@@ -128,6 +135,22 @@ def test_pages_of_fifty(agent_client, employer):
     assert agent_client.get(URL, {"page": "abc"}).context["page"].number == 1
     assert agent_client.get(URL, {"page": 999}).context["page"].number == 2
     assert "page=2" in first.content.decode()
+
+
+def test_the_pages_of_a_search_carry_its_token_only(agent_client, employer):
+    for index in range(53):
+        create_enrolment(employer, name=f"员工{index:02d}")
+    create_enrolment(employer, name="李四")
+    first = search(agent_client, q="员工", status="active")
+    [(address, _status)] = first.redirect_chain
+    token = address.split("s=")[1].split("&")[0]
+    body = first.content.decode()
+    assert f'href="?s={token}&amp;status=active&amp;page=2"' in body
+    assert f'<input type="hidden" name="s" value="{token}">' in body  # the jump-to-page form
+    assert "q=" not in body
+    second = agent_client.get(URL, {"s": token, "status": "active", "page": 2})
+    assert second.context["page"].paginator.count == 53
+    assert names(second) == {"员工02", "员工01", "员工00"}
 
 
 def test_query_count_is_the_same_for_3_and_40_enrolments(
@@ -253,7 +276,9 @@ def test_export_follows_the_filters(agent_client, people):
 def test_full_export_is_refused_without_the_export_permission(agent_client, people):
     response = agent_client.post(XLSX, {"full": "1"})
     assert response.status_code == 403
-    assert not AuditEvent.objects.filter(action="roster.export_full").exists()
+    event = AuditEvent.objects.get(action="roster.export_full")
+    assert event.outcome == "failure"
+    assert event.details == {"format": "xlsx", "reason": "no_permission"}
 
 
 def test_full_export_by_an_agent_who_may_export_is_complete_and_audited(client, employer, people):
@@ -334,15 +359,15 @@ def test_full_export_with_a_wrong_password_shows_the_message_and_exports_nothing
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     body = response.content.decode()
-    assert "密码不正确,未导出任何数据。" in body
+    assert "密码不正确,未导出任何数据;" in body
     assert "is-invalid" in body  # the message sits next to the field
     assert "11010519900307001X" not in body
     event = AuditEvent.objects.get(action="roster.export_full")
     assert event.outcome == "failure" and event.employer_id == employer.pk
-    assert event.details == {"format": "csv", "reason": "password"}
+    assert event.details == {"format": "csv", "reason": "password_incorrect"}
 
     empty = exporter_client.post(CSV, {"full": "1", "password": ""})
-    assert "请输入您的登录密码。" in empty.content.decode()
+    assert "完整导出须输入您的登录密码。" in empty.content.decode()
 
 
 def test_full_export_with_the_right_password_exports_and_audits(exporter_client, people):
@@ -366,5 +391,5 @@ def test_wrong_passwords_are_limited_per_agent(exporter_client, people, settings
         exporter_client.post(XLSX, {"full": "1", "password": "nope"})
     response = exporter_client.post(XLSX, {"full": "1", "password": PASSWORD})
     assert response["Content-Type"].startswith("text/html")
-    assert "密码输错次数过多" in response.content.decode()
+    assert "密码连续输错次数过多" in response.content.decode()
     assert not AuditEvent.objects.filter(action="roster.export_full", outcome="success").exists()
