@@ -171,7 +171,8 @@ def test_the_browser_enforces_the_policy(chromium):
           document.body.insertAdjacentHTML("beforeend", '<p id="styled" style="color: red">x</p>');
         }"""
     )
-    view.page.wait_for_timeout(200)
+    # Polled, not waited for a fixed time: the two reports come when the browser sends them.
+    view.page.wait_for_function("() => window.__cspViolations.length >= 2", timeout=30_000)
 
     assert view.page.evaluate("window.__inlineRan") is None
     assert (
