@@ -14,10 +14,25 @@ def nav_modules_for(request) -> list:
     return modules_for(lambda permission: agent_has_permission(agent, permission))
 
 
+def greeting_name(request) -> str:
+    """Whom the header greets: an agent by name (its login name is an internal key), a clerk by
+    full name or user name."""
+    from employers.permissions import request_agent
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ""
+    agent = request_agent(request)
+    if agent is not None:
+        return agent.name
+    return user.get_full_name() or user.get_username()
+
+
 def portal(request):
     """Expose the navigation and portal-wide constants to every template."""
     return {
         "portal_name": settings.PORTAL_NAME,
         "service_hotline": settings.SERVICE_HOTLINE,
         "nav_modules": nav_modules_for(request),
+        "greeting_name": greeting_name(request),
     }

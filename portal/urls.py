@@ -22,6 +22,8 @@ urlpatterns = [
     path("contributions/", include("contributions.urls")),
     path("proof/", include("contributions.proofs.public_urls")),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page links; the file is a static one.
+    path("favicon.ico", views.favicon, name="favicon"),
     path("dev/outbox/", views.dev_outbox, name="dev_outbox"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,6 +1,7 @@
 from django.conf import settings
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
@@ -53,3 +54,9 @@ def dev_outbox(request):
         raise Http404
     rows = Notification.objects.order_by("-created_at")[:50]
     return render(request, "portal/dev_outbox.html", {"rows": rows})
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever a page links: send them to the static icon."""
+    # Resolved per request: the hashed name exists only once collectstatic has run.
+    return HttpResponsePermanentRedirect(static("favicon.ico"))

@@ -78,6 +78,7 @@ SKIPPED_INCLUDES = {
 NOT_UNIT_SCOPED = {
     "home": "the public landing page",
     "healthz": "health endpoint: database, cache and broker status only",
+    "favicon": "a redirect to the static icon",
     "employers:register": "registration wizard: the visitor's own draft in the session",
     "employers:register_step": "registration wizard: the visitor's own draft in the session",
     "employers:register_confirm": "registration wizard: the visitor's own draft in the session",

@@ -205,3 +205,18 @@ def test_valid_form_has_no_error_summary():
     form = NameForm(data={"name": "某某有限公司"})
     assert form.is_valid()
     assert "请检查以下内容" not in render(FORM_PAGE, {"form": form})
+
+
+def test_an_agent_is_greeted_by_name_not_by_login_name(client):
+    from tests.factories import create_agent
+
+    agent = create_agent(name="赵六")
+    client.force_login(agent.user)
+    content = client.get(reverse("dashboard")).content.decode()
+    assert "您好，赵六" in content and agent.user.get_username() not in content
+
+
+def test_the_icon_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("favicon.ico")
+    assert 'rel="icon"' in client.get(reverse("home")).content.decode()
