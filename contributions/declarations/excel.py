@@ -11,7 +11,6 @@ Uploads are checked and read as the batch import's are
 from __future__ import annotations
 
 import io
-import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -23,7 +22,7 @@ from openpyxl.styles import Font, PatternFill
 
 from contributions.declarations.rules import bounds_message, in_bounds, parse_amount
 from contributions.declarations.selectors import DeclarationRow, active_enrolments
-from enrollment.batch.reader import xlsx_sheet_rows
+from enrollment.batch.reader import cell_text, header_and_rows, xlsx_sheet_rows
 from portal.crypto import blind_index
 
 SHEET = "缴费基数申报"
@@ -31,7 +30,6 @@ HELP_SHEET = "填写说明"
 HEADERS = ["姓名", "证件号码", "上年度缴费基数", "本年度月平均工资", "人员编号"]
 WIDTHS = [14, 22, 16, 18, 12]
 MAX_ROWS = 20_000
-MAX_EMPTY_RUN = 2_000
 
 
 def template_workbook(*, rows: list[DeclarationRow], period, full_ids: bool = False) -> bytes:
@@ -96,27 +94,10 @@ class UploadResult:
         return sorted(self.errors + bounds)
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 def _read_rows(file):
     rows = xlsx_sheet_rows(file, sheet=SHEET)
     try:
-        first = next(rows, None)
-        pending = []
-        header_cells: list = []
-        if first is not None and first[0] == 1:
-            header_cells = first[1]
-        elif first is not None:
-            pending.append(first)  # no row 1: an empty header, refused below
-        header = [_text(value) for value in header_cells]
-        while header and not header[-1]:
-            header.pop()
+        header, filled = header_and_rows(rows, width=len(HEADERS))
         if header != HEADERS:
             raise ValidationError(
                 _(
@@ -126,23 +107,7 @@ def _read_rows(file):
                 % "、".join(HEADERS),
                 code="template",
             )
-        empty_run, count = 0, 0
-        expected = 2  # rows the file leaves out are empty rows
-        for number, cells in itertools.chain(pending, rows):
-            if number < expected:
-                continue
-            empty_run += number - expected
-            if empty_run >= MAX_EMPTY_RUN:
-                break
-            expected = number + 1
-            cells = tuple(cells[: len(HEADERS)]) + (None,) * (len(HEADERS) - len(cells))
-            if all(_text(value) == "" for value in cells):
-                empty_run += 1
-                if empty_run >= MAX_EMPTY_RUN:
-                    break
-                continue
-            empty_run = 0
-            count += 1
+        for count, (number, cells) in enumerate(filled, start=1):
             if count > MAX_ROWS:
                 raise ValidationError(
                     _("文件超过 %d 行,请拆分后分别申报。") % MAX_ROWS, code="too_many_rows"
@@ -161,14 +126,14 @@ def upload_parse(file, *, employer_id: int, period) -> UploadResult:
     active = dict(active_enrolments(employer_id).values_list("pk", "person__document_index"))
     wanted_indexes = {}
     for number, cells in raw:
-        document = _text(cells[1]).replace(" ", "").upper()
+        document = cell_text(cells[1]).replace(" ", "").upper()
         if document and "*" not in document:
             wanted_indexes[number] = blind_index("document_number", document)
     by_index = {index: pk for pk, index in active.items()}
     result = UploadResult()
     seen: dict[int, int] = {}
     for number, cells in raw:
-        key = _text(cells[4])
+        key = cell_text(cells[4])
         index = wanted_indexes.get(number)
         enrolment_id = None
         if key:

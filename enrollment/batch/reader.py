@@ -174,6 +174,46 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
+def header_and_rows(rows, *, width: int) -> tuple[list[str], Iterator[tuple[int, tuple]]]:
+    """Split a sheet's rows into its header and its filled rows.
+
+    The header is row 1 as text, trailing blank cells dropped ([] when the sheet has no row 1).
+    The rows after it come as (Excel row number, cells padded or cut to ``width``); empty rows
+    are skipped, and reading stops after MAX_EMPTY_RUN empty rows in a row (formatted ones).
+    """
+    first = next(rows, None)
+    pending = []
+    header_cells: list = []
+    if first is not None and first[0] == 1:
+        header_cells = first[1]
+    elif first is not None:
+        pending.append(first)  # no row 1: an empty header, for the caller to refuse
+    header = [cell_text(value) for value in header_cells]
+    while header and not header[-1]:
+        header.pop()
+
+    def filled() -> Iterator[tuple[int, tuple]]:
+        empty_run = 0
+        expected = 2  # rows the file leaves out are empty rows
+        for number, cells in itertools.chain(pending, rows):
+            if number < expected:
+                continue
+            empty_run += number - expected
+            if empty_run >= MAX_EMPTY_RUN:
+                return
+            expected = number + 1
+            cells = tuple(cells[:width]) + (None,) * (width - len(cells))
+            if all(cell_text(value) == "" for value in cells):
+                empty_run += 1
+                if empty_run >= MAX_EMPTY_RUN:
+                    return
+                continue
+            empty_run = 0
+            yield number, cells
+
+    return header, filled()
+
+
 def open_rows(file) -> Iterator[tuple[int, tuple]]:
     """Yield (Excel row number, cells) of the data rows after checking the header row.
 
@@ -183,39 +223,13 @@ def open_rows(file) -> Iterator[tuple[int, tuple]]:
     rows = xlsx_sheet_rows(file, sheet=DATA_SHEET)
     width = len(HEADERS)
     try:
-        first = next(rows, None)
-        pending = []
-        header_cells: list = []
-        if first is not None and first[0] == 1:
-            header_cells = first[1]
-        elif first is not None:
-            pending.append(first)  # no row 1: an empty header, refused below
-        header = [cell_text(value) for value in header_cells]
-        while header and not header[-1]:
-            header.pop()
+        header, filled = header_and_rows(rows, width=width)
         if header == [*HEADERS, *RESULT_HEADERS]:
             header = header[:width]  # a result report, corrected and uploaded again
         if header != HEADERS:
             raise ValidationError(_header_message(header), code="template")
-        empty_run = 0
-        filled = 0
-        expected = 2  # rows the file leaves out are empty rows
-        for number, cells in itertools.chain(pending, rows):
-            if number < expected:
-                continue
-            empty_run += number - expected
-            if empty_run >= MAX_EMPTY_RUN:
-                break
-            expected = number + 1
-            cells = tuple(cells[:width]) + (None,) * (width - len(cells))
-            if all(cell_text(value) == "" for value in cells):
-                empty_run += 1
-                if empty_run >= MAX_EMPTY_RUN:
-                    break
-                continue
-            empty_run = 0
-            filled += 1
-            if filled > MAX_ROWS + 1:  # example rows count too: the template has one
+        for count, (number, cells) in enumerate(filled, start=1):
+            if count > MAX_ROWS + 1:  # example rows count too: the template has one
                 raise ValidationError(too_many_rows_message(), code="too_many_rows")
             if cell_text(cells[0]).startswith(EXAMPLE_MARK):
                 continue
