@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -6,6 +8,12 @@ from django.utils.translation import gettext_lazy as _
 from portal.crypto import BlindIndexField, EncryptedTextField
 from portal.identifiers import mask_bank_account, mask_id_number, mask_phone
 from portal.models import OPEN_REVIEW_STATES, ReviewableModel
+
+
+def question_upload_to(instance, filename: str) -> str:
+    # Never the uploaded name: it may hold personal data and is kept in attachment_name.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"questions/{instance.question.employer_id}/{uuid.uuid4().hex}.{extension}"
 
 
 class OpenedAccount(models.Model):
@@ -19,6 +27,13 @@ class OpenedAccount(models.Model):
     )
     legal_rep_name = models.CharField(_("法定代表人姓名"), max_length=50)
     opened_on = models.DateField(_("开户日期"))
+    # Set at the counter when the account is opened (国民经济行业分类 GB/T 4754; 工伤保险行业
+    # 风险类别 一类至八类, 人社部发〔2015〕71号); the portal shows them and never changes them.
+    industry = models.CharField(_("所属行业"), max_length=100, blank=True)
+    injury_risk_class = models.PositiveSmallIntegerField(
+        _("工伤风险类别"), null=True, blank=True, help_text=_("一类至八类")
+    )
+    address = models.CharField(_("注册地址"), max_length=200, blank=True)
     imported_at = models.DateTimeField(_("导入时间"), auto_now=True)
 
     class Meta:
@@ -52,7 +67,9 @@ class Employer(models.Model):
     )
     legal_rep_name = models.CharField(_("法定代表人姓名"), max_length=50)
     legal_rep_id_number = EncryptedTextField(_("法定代表人身份证号"), kind="id_number")
+    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
     contact_phone = EncryptedTextField(_("联系人手机号"), kind="phone")
+    address = models.CharField(_("办公地址"), max_length=200, blank=True)
     contact_email = models.EmailField(
         _("联系邮箱"), blank=True, help_text=_("填写后审核结果也会发送到该邮箱。")
     )
@@ -306,8 +323,20 @@ class PennyDropTransfer(models.Model):
         FAILED = "failed", _("验证失败")
         EXPIRED = "expired", _("已过期")
 
+    # A transfer proves either a registering unit's account or the new account of a change filing.
     application = models.ForeignKey(
-        RegistrationApplication, on_delete=models.CASCADE, related_name="penny_drops"
+        RegistrationApplication,
+        on_delete=models.CASCADE,
+        related_name="penny_drops",
+        null=True,
+        blank=True,
+    )
+    change_filing = models.ForeignKey(
+        "employers.UnitChangeFiling",
+        on_delete=models.CASCADE,
+        related_name="penny_drops",
+        null=True,
+        blank=True,
     )
     amount_fen = models.PositiveSmallIntegerField(_("金额(分)"))
     memo_code = models.CharField(_("附言验证码"), max_length=8)
@@ -323,6 +352,13 @@ class PennyDropTransfer(models.Model):
         verbose_name = _("对公账户小额打款")
         verbose_name_plural = _("对公账户小额打款")
         ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(application__isnull=False)
+                | models.Q(change_filing__isnull=False),
+                name="penny_drop_has_subject",
+            )
+        ]
 
     def __str__(self):
         return f"{self.bank_reference} {self.get_state_display()}"
@@ -354,3 +390,174 @@ class LoginLock(models.Model):
     def is_active(self, now=None) -> bool:
         now = now or timezone.now()
         return self.held or (self.locked_until is not None and self.locked_until > now)
+
+
+class UnitChangeFiling(ReviewableModel):
+    """单位信息变更: new contact details or a new contribution bank account, reviewed by a clerk.
+
+    The unit's details change only on approval; until then the old values stay in force and the
+    page shows both. Name, USCC and legal representative change only at the counter.
+    """
+
+    class Kind(models.TextChoices):
+        CONTACT = "contact", _("联系信息变更")
+        BANK = "bank", _("银行账户变更")
+
+    class Stage(models.TextChoices):
+        # Before review: a bank change waits for the penny-drop to the new account.
+        AWAITING_VERIFICATION = "awaiting", _("待验证新账户")
+        IN_REVIEW = "review", _("已提交审核")
+        CANCELLED = "cancelled", _("已撤销")
+
+    reference = models.CharField(_("业务编号"), max_length=24, unique=True)
+    employer = models.ForeignKey(
+        Employer, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="change_filings"
+    )
+    submitted_by = models.ForeignKey(
+        Agent, verbose_name=_("经办人"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("变更类型"), max_length=16, choices=Kind.choices)
+    stage = models.CharField(
+        _("办理阶段"), max_length=16, choices=Stage.choices, default=Stage.IN_REVIEW
+    )
+    idempotency_key = models.UUIDField(_("提交标识"), unique=True)
+    # The new values (a contact change carries all four, unchanged ones as they were).
+    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
+    contact_phone = EncryptedTextField(_("联系人手机号"), kind="phone", blank=True)
+    phone_verified_at = models.DateTimeField(_("新手机号验证时间"), null=True, blank=True)
+    address = models.CharField(_("办公地址"), max_length=200, blank=True)
+    contact_email = models.EmailField(_("联系邮箱"), blank=True)
+    bank_name = models.CharField(_("开户行"), max_length=100, blank=True)
+    bank_account = EncryptedTextField(_("银行账号"), kind="bank_account", blank=True)
+    bank_account_name = models.CharField(_("户名"), max_length=200, blank=True)
+    account_verified_at = models.DateTimeField(_("新账户验证时间"), null=True, blank=True)
+    # What was in force when the filing was made, masked, for the clerk's side-by-side view.
+    previous = models.JSONField(_("变更前信息"), default=dict, blank=True)
+    reason = models.CharField(_("变更原因"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("单位信息变更")
+        verbose_name_plural = _("单位信息变更")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["employer", "-created_at"], name="unit_change_by_unit"),
+            models.Index(fields=["review_state", "due_at"], name="unit_change_queue"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.get_kind_display()}"
+
+    def review_employer_id(self) -> int | None:
+        return self.employer_id
+
+    @property
+    def masked_bank_account(self) -> str:
+        return mask_bank_account(self.bank_account)
+
+    @property
+    def masked_contact_phone(self) -> str:
+        return mask_phone(self.contact_phone)
+
+
+class QuestionTopic(models.TextChoices):
+    REGISTRATION = "registration", _("单位注册与认证")
+    LOGIN = "login", _("登录与账号")
+    ENROLMENT = "enrolment", _("增减员")
+    CONTRIBUTIONS = "contributions", _("缴费申报与核定")
+    RECORDS = "records", _("缴费记录与证明")
+    BENEFITS = "benefits", _("待遇申领")
+    OTHER = "other", _("其他问题")
+
+
+class Question(models.Model):
+    """留言板: a question an agent asks the hall; clerks answer it in the admin."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("待答复")
+        ANSWERED = "answered", _("已答复")
+        CLOSED = "closed", _("已关闭")
+
+    reference = models.CharField(_("留言编号"), max_length=24, unique=True)
+    employer = models.ForeignKey(
+        Employer, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="questions"
+    )
+    agent = models.ForeignKey(
+        Agent, verbose_name=_("经办人"), on_delete=models.PROTECT, related_name="questions"
+    )
+    region = models.ForeignKey(
+        "portal.Region", verbose_name=_("统筹区"), on_delete=models.PROTECT, related_name="+"
+    )
+    topic = models.CharField(_("问题类别"), max_length=16, choices=QuestionTopic.choices)
+    subject = models.CharField(_("标题"), max_length=100)
+    state = models.CharField(
+        _("状态"), max_length=16, choices=State.choices, default=State.OPEN, db_index=True
+    )
+    idempotency_key = models.UUIDField(_("提交标识"), unique=True)
+    created_at = models.DateTimeField(_("提问时间"), auto_now_add=True)
+    # When the latest agent message must be answered: 2 working days (DESIGN.md section 14).
+    due_at = models.DateTimeField(_("答复时限"), null=True, blank=True)
+    is_overdue = models.BooleanField(_("已超期"), default=False)
+    answered_at = models.DateTimeField(_("最近答复时间"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("留言")
+        verbose_name_plural = _("留言板")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["employer", "-created_at"], name="question_by_unit"),
+            models.Index(fields=["state", "due_at"], name="question_queue"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.subject}"
+
+
+class QuestionMessage(models.Model):
+    """One message of a question's thread: the question, a follow-up, or a clerk's answer."""
+
+    question = models.ForeignKey(
+        Question, verbose_name=_("留言"), on_delete=models.CASCADE, related_name="messages"
+    )
+    agent = models.ForeignKey(
+        Agent,
+        verbose_name=_("经办人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    clerk = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("答复人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    text = models.TextField(_("内容"), max_length=2000)
+    attachment = models.FileField(_("附件"), upload_to=question_upload_to, blank=True)
+    attachment_name = models.CharField(_("附件原文件名"), max_length=200, blank=True)
+    attachment_type = models.CharField(_("附件类型"), max_length=50, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("留言内容")
+        verbose_name_plural = _("留言内容")
+        ordering = ["question", "created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(agent__isnull=False, clerk__isnull=True)
+                | models.Q(agent__isnull=True, clerk__isnull=False),
+                name="question_message_one_author",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.question.reference} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def from_clerk(self) -> bool:
+        return self.clerk_id is not None
