@@ -9,4 +9,5 @@ urlpatterns = [
     path("bills/", include("contributions.billing.urls")),
     path("records/", include("contributions.records.urls")),
     path("proofs/", include("contributions.proofs.urls")),
+    path("persons/", include("contributions.persons.urls")),
 ]

@@ -1,0 +1,170 @@
+"""个人权益记录 as a PDF with Chinese text (reportlab, through portal.pdf).
+
+Printed for the person by the unit: the full name, the document number masked (first 6 and last
+4 characters) as on a proof (contributions.proofs.pdf explains why), and only what happened in
+this unit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+from django.conf import settings
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
+
+from contributions.persons.selectors import PAID, UNPAID_STATE, PersonRights
+from portal.pdf import cjk_font, text_paragraph
+
+TITLE = "个人权益记录"
+HEADER_BG = colors.HexColor("#f0f0f0")
+PAID_TEXT = colors.HexColor("#166534")
+UNPAID_TEXT = colors.HexColor("#9a3412")
+CONTENT_WIDTH = 170 * mm
+
+
+def _month(value: datetime.date | None) -> str:
+    return f"{value:%Y-%m}" if value else "—"
+
+
+def person_rights_pdf(rights: PersonRights, *, employer, printed_at: datetime.datetime) -> bytes:
+    """Render the person's 个人权益记录 with ``employer`` and return the PDF bytes."""
+    font = cjk_font()
+    person = rights.person
+    printed = printed_at.strftime("%Y年%m月%d日 %H:%M")
+    title_style = ParagraphStyle(
+        "title", fontName=font, fontSize=20, leading=28, alignment=TA_CENTER
+    )
+    subtitle = ParagraphStyle(
+        "subtitle", fontName=font, fontSize=11, leading=16, alignment=TA_CENTER
+    )
+    body = ParagraphStyle("body", fontName=font, fontSize=11, leading=18, wordWrap="CJK")
+    cell = ParagraphStyle("cell", fontName=font, fontSize=9.5, leading=13, wordWrap="CJK")
+    small = ParagraphStyle("small", fontName=font, fontSize=9, leading=13, wordWrap="CJK")
+
+    def p(text, style=cell):
+        return text_paragraph(str(text), style)
+
+    def grid(rows, widths, extra=()):
+        table = Table(rows, colWidths=widths, repeatRows=1)
+        table.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                    *extra,
+                ]
+            )
+        )
+        return table
+
+    story = [
+        text_paragraph(TITLE, title_style),
+        text_paragraph("(本单位参保缴费情况)", subtitle),
+        Spacer(1, 5 * mm),
+    ]
+
+    info = [
+        [p("单位名称"), p(employer.name), p("单位社保编号"), p(employer.ss_number)],
+        [
+            p("姓名"),
+            p(person.name),
+            p("证件号码"),
+            p(f"{person.get_document_type_display()} {person.masked_document_number}"),
+        ],
+        [p("性别"), p(person.get_sex_display()), p("出生年月"), p(f"{person.birth_date:%Y-%m}")],
+        [p("户籍类型"), p(person.get_hukou_type_display()), p("打印时间"), p(printed)],
+    ]
+    info_table = Table(info, colWidths=[26 * mm, 62 * mm, 28 * mm, 54 * mm])
+    info_table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("BACKGROUND", (0, 0), (0, -1), HEADER_BG),
+                ("BACKGROUND", (2, 0), (2, -1), HEADER_BG),
+            ]
+        )
+    )
+    story += [info_table, Spacer(1, 4 * mm)]
+
+    rows = [[p(text) for text in ("参保起始年月", "截止年月", "参保状态", "用工形式", "参保险种")]]
+    for row in rights.enrolments:
+        enrolment = row.enrolment
+        rows.append(
+            [
+                p(_month(enrolment.start_month)),
+                p(_month(row.end_month) if row.end_month else "至今"),
+                p(enrolment.get_status_display()),
+                p(enrolment.employment_form.name),
+                p("、".join(row.insurance_labels)),
+            ]
+        )
+    story += [
+        text_paragraph("一、参保登记", body),
+        grid(rows, [26 * mm, 22 * mm, 20 * mm, 30 * mm, 72 * mm]),
+        Spacer(1, 4 * mm),
+    ]
+
+    rows = [[p(text) for text in ("险种", "缴费月数(已到账)", "首次缴费年月", "最近缴费年月")]]
+    for item in rights.summary:
+        rows.append([p(item.label), p(item.months), p(_month(item.first)), p(_month(item.last))])
+    if not rights.summary:
+        rows.append([p("暂无缴费记录"), "", "", ""])
+    story += [
+        text_paragraph("二、缴费月数", body),
+        grid(rows, [62 * mm, 36 * mm, 36 * mm, 36 * mm]),
+        Spacer(1, 4 * mm),
+    ]
+
+    labels = [label for _kind, label in rights.types]
+    rows = [[p("费款所属期")] + [p(label) for label in labels]]
+    colours = []
+    for index, month in enumerate(rights.months, start=1):
+        rows.append([p(_month(month.month))] + [p(c.text or "—") for c in month.cells])
+        for column, month_cell in enumerate(month.cells, start=1):
+            if month_cell.state == PAID:
+                colours.append(("TEXTCOLOR", (column, index), (column, index), PAID_TEXT))
+            elif month_cell.state == UNPAID_STATE:
+                colours.append(("TEXTCOLOR", (column, index), (column, index), UNPAID_TEXT))
+    width = (CONTENT_WIDTH - 26 * mm) / max(len(labels), 1)
+    story += [
+        text_paragraph(f"三、{rights.year}年逐月缴费情况", body),
+        grid(rows, [26 * mm] + [width] * len(labels)),
+        Spacer(1, 4 * mm),
+        text_paragraph(
+            "说明:本记录仅列示在本单位的参保缴费情况,不含在其他单位的记录。“已缴费”表示该月"
+            "缴费已到账;“未缴费/未到账”表示在参保期间该月没有已到账的缴费记录(含尚未缴费、"
+            "扣款后尚未到账等情形);“未参保”表示该月未在本单位参加该险种。",
+            small,
+        ),
+    ]
+
+    def footer(canvas, document):
+        canvas.saveState()
+        canvas.setFont(font, 8)
+        canvas.drawString(20 * mm, 10 * mm, f"{TITLE} {employer.name}")
+        canvas.drawRightString(A4[0] - 20 * mm, 10 * mm, f"第 {document.page} 页")
+        canvas.restoreState()
+
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title=TITLE,
+        author=str(getattr(settings, "PORTAL_NAME", "")),
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+    )
+    document.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buffer.getvalue()
