@@ -57,8 +57,9 @@ MODULES = [
         _("查询统计"),
         [
             MenuItem(_("缴费记录查询"), "contributions:record_list", permission="queries.view"),
-            MenuItem(_("参保人员查询"), permission="queries.view"),
+            MenuItem(_("参保人员查询"), "contributions:person_search", permission="queries.view"),
             MenuItem(_("数据导出"), "contributions:export_list", permission="queries.export"),
+            MenuItem(_("已办业务查询"), "filings", permission="unit.view"),
         ],
     ),
     Module("benefits", _("待遇申领"), [MenuItem(_("待遇申领"), permission="benefits.claim")]),

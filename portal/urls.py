@@ -17,6 +17,7 @@ admin.site.index_title = _("经办业务")
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
+    path("filings/", views.FilingHistoryView.as_view(), name="filings"),
     path("unit/agents/", include("employers.agents.urls")),
     path("enrollment/", include("enrollment.urls")),
     path("contributions/", include("contributions.urls")),

@@ -6,8 +6,10 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from employers.agents.selectors import agent_counts_for_agent
-from employers.permissions import AgentRequiredMixin, agent_has_permission
+from employers.permissions import AgentRequiredMixin, PermissionRequiredMixin, agent_has_permission
 from portal.context_processors import nav_modules_for
+from portal.filings import filings_page
+from portal.forms import FilingFilterForm
 from portal.health import run_checks
 from portal.identifiers import mask_phone
 from portal.models import Notification
@@ -32,6 +34,30 @@ class DashboardView(AgentRequiredMixin, TemplateView):
             shortcut_modules=nav_modules_for(self.request),
             agent_counts=agent_counts_for_agent(agent=agent) if is_admin else None,
             **kwargs,
+        )
+
+
+class FilingHistoryView(PermissionRequiredMixin, TemplateView):
+    """已办业务查询: every filing the unit made, newest first, with its state and the comment."""
+
+    permission = "unit.view"
+    template_name = "portal/filings.html"
+
+    def get_context_data(self, **kwargs):
+        form = FilingFilterForm(self.request.GET or None)
+        filters = form.cleaned_data if form.is_valid() else {}
+        page = filings_page(
+            employer_id=self.agent.employer_id,
+            allowed=lambda permission: agent_has_permission(self.agent, permission),
+            kinds=[filters["kind"]] if filters.get("kind") else (),
+            outcome=filters.get("outcome") or "",
+            month=filters.get("month"),
+            page_number=self.request.GET.get("page") or 1,
+        )
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        return super().get_context_data(
+            form=form, page_obj=page, rows=page.object_list, query=query.urlencode(), **kwargs
         )
 
 

@@ -209,6 +209,8 @@ PATH: dict[tuple[str, str], Kind] = {
     ("contributions:proof_detail", "proof_id"): PROOF,
     ("contributions:proof_pdf", "proof_id"): PROOF,
     ("contributions:proof_revoke", "proof_id"): PROOF,
+    ("contributions:person_detail", "person_id"): PERSON,
+    ("contributions:person_rights_pdf", "person_id"): PERSON,
     ("employers:register_verify", "reference"): APPLICATION,
     ("employers:register_verify_ca", "reference"): APPLICATION,
     ("employers:register_verify_face", "reference"): APPLICATION,
@@ -265,6 +267,7 @@ IDS: dict[str, dict[str, Kind]] = {
     },
     "contributions:export_list": {"q": PERSON_NUMBER, "s": SEARCH_TOKEN},
     "contributions:proof_issue": {"person": PERSON, "person_query": PERSON_NUMBER},
+    "contributions:person_search": {"q": PERSON_NUMBER, "s": SEARCH_TOKEN},
 }
 
 # Forms whose fields are named at run time, and the IDS entry that stands for those fields.
@@ -316,6 +319,7 @@ RECORD_MONTHS = {"month_from": "2026-07", "month_to": "2026-08", "insurance_type
 # Every other parameter a view reads: URL name -> {parameter: valid value, or a function of
 # the walker's own unit that makes one}.
 PLAIN: dict[str, dict[str, object]] = {
+    "filings": {"page": "1", "kind": "", "outcome": "", "month": ""},
     "agents:add": {
         "name": lambda u: f"{u.label}新经办人",
         "phone": NEW_AGENT_PHONE,
@@ -357,6 +361,8 @@ PLAIN: dict[str, dict[str, object]] = {
         "insurance_code": "",
     },
     "contributions:proof_issue": {"kind": "person", "month_from": "2026-07", "month_to": "2026-08"},
+    "contributions:person_detail": {"year": "2026"},
+    "contributions:person_rights_pdf": {"year": "2026"},
     "employers:register_verify": {"method": "bank"},
     "employers:register_verify_ca": {"certificate": "MIIB", "signature": "c2ln"},
     "employers:register_verify_bank": {"amount": "0.37", "request_transfer": NOT_SENT},

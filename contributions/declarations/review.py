@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from contributions.declarations.selectors import active_enrolments
 from contributions.declarations.services import declaration_apply
@@ -16,7 +17,7 @@ from contributions.models import (
     BaseDeclarationLine,
     PolicyPeriod,
 )
-from portal import review
+from portal import filings, review
 from portal.models import Notification
 from portal.review import precheck_result
 
@@ -95,4 +96,13 @@ def register() -> None:
         prechecks=declaration_prechecks,
         on_decided=declaration_on_decided,
         notifications=declaration_notifications,
+    )
+    filings.register(
+        filings.FilingKind(
+            key="declaration",
+            label=gettext_lazy("缴费基数申报"),
+            model=BaseDeclaration,
+            url_name="contributions:declaration_detail",
+            permission="contributions.declare",
+        )
     )

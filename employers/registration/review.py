@@ -13,9 +13,10 @@ import datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from employers.models import Employer, RegistrationApplication, VerificationMethod
-from portal import review
+from portal import filings, review
 from portal.identifiers import uscc_checksum_ok
 from portal.models import Notification
 from portal.review import precheck_result
@@ -136,4 +137,10 @@ def register() -> None:
         prechecks=registration_prechecks,
         on_decided=registration_on_decided,
         notifications=registration_notifications,
+    )
+    # The unit's own registration; its status page belongs to the registering browser.
+    filings.register(
+        filings.FilingKind(
+            key="registration", label=gettext_lazy("单位注册"), model=RegistrationApplication
+        )
     )

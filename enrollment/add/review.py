@@ -13,10 +13,11 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from contributions.policy.reference import validate_base
 from enrollment.models import AddEmployeeFiling, Attachment, Enrolment
-from portal import review
+from portal import filings, review
 from portal.identifiers import mask_name_to_surname as masked_name
 from portal.models import Notification
 from portal.review import precheck_result
@@ -99,4 +100,13 @@ def register() -> None:
         prechecks=add_filing_prechecks,
         on_decided=add_filing_on_decided,
         notifications=add_filing_notifications,
+    )
+    filings.register(
+        filings.FilingKind(
+            key="add",
+            label=gettext_lazy("增员"),
+            model=AddEmployeeFiling,
+            url_name="enrollment:add_detail",
+            permission="enrollment.add",
+        )
     )

@@ -14,10 +14,11 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from enrollment.models import Enrolment, RemoveEmployeeFiling
 from enrollment.removal.services import NOT_ACTIVE, removal_month_check
-from portal import review
+from portal import filings, review
 from portal.identifiers import mask_name_to_surname as masked_name
 from portal.models import Notification
 from portal.review import precheck_result
@@ -105,4 +106,13 @@ def register() -> None:
         prechecks=removal_prechecks,
         on_decided=removal_on_decided,
         notifications=removal_notifications,
+    )
+    filings.register(
+        filings.FilingKind(
+            key="remove",
+            label=gettext_lazy("减员"),
+            model=RemoveEmployeeFiling,
+            url_name="enrollment:remove_detail",
+            permission="enrollment.remove",
+        )
     )
