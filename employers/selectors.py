@@ -15,8 +15,19 @@ from employers.models import (
     RegistrationApplication,
 )
 from portal.crypto import blind_index
+from portal.identifiers import nfkc, normalise_unit_name
 
-REGISTRY_MISMATCH = _("信用代码与社保编号不一致,请联系社保经办机构核实")
+REGISTRY_MISMATCH = _(
+    "单位社保编号与该统一社会信用代码的开户登记不一致,请对照社会保险登记证核对,"
+    "或联系社保经办机构核实。"
+)
+REGISTRY_NO_USCC = _(
+    "已开户单位登记簿中没有该统一社会信用代码:请核对营业执照;尚未办理社保开户的单位,"
+    "请先到社保经办窗口开户。"
+)
+REGISTRY_NAME_MISMATCH = _(
+    "单位全称与开户登记的名称不一致,请按营业执照上的全称填写(全角、半角括号和空格不影响比对)。"
+)
 
 
 def agent_find(*, employer: Employer, id_number: str) -> Agent | None:
@@ -29,11 +40,24 @@ def agent_find(*, employer: Employer, id_number: str) -> Agent | None:
 
 
 def opened_account_match(*, uscc: str, ss_number: str, name: str) -> OpenedAccount:
-    """Return the opened account these three identify together, or raise the registry message."""
-    account = OpenedAccount.objects.filter(uscc=uscc, ss_number=ss_number).first()
-    if account is None or account.name.strip() != name.strip():
-        raise ValidationError(REGISTRY_MISMATCH, code="registry_mismatch")
+    """Return the opened account these three identify together, or raise a message on the field
+    that differs from the registry (names compared after NFKC folding, without spaces)."""
+    account = OpenedAccount.objects.filter(uscc=uscc).first()
+    if account is None:
+        raise ValidationError({"uscc": ValidationError(REGISTRY_NO_USCC, code="registry_no_uscc")})
+    if normalise_ss_number(account.ss_number) != normalise_ss_number(ss_number):
+        raise ValidationError(
+            {"ss_number": ValidationError(REGISTRY_MISMATCH, code="registry_mismatch")}
+        )
+    if normalise_unit_name(account.name) != normalise_unit_name(name):
+        raise ValidationError(
+            {"name": ValidationError(REGISTRY_NAME_MISMATCH, code="registry_name_mismatch")}
+        )
     return account
+
+
+def normalise_ss_number(value: str) -> str:
+    return "".join(nfkc(value).split()).upper()
 
 
 def application_get(*, reference: str) -> RegistrationApplication | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -27,9 +28,23 @@ USCC_PATTERN = re.compile(rf"[{USCC_CHARS}]{{18}}")
 MOBILE_PATTERN = re.compile(r"1[0-9]{10}")
 
 
+def nfkc(value) -> str:
+    """Fold full-width digits, letters and brackets (１２３, ＡＢＣ, （）) to their ASCII forms.
+
+    Chinese input methods type full-width characters easily; every identifier and every name
+    compared with the registry is folded first (Unicode normalisation form NFKC).
+    """
+    return unicodedata.normalize("NFKC", str(value))
+
+
+def normalise_unit_name(value: str) -> str:
+    """A unit name as compared with the registry: NFKC-folded, without any whitespace."""
+    return "".join(nfkc(value).split())
+
+
 def normalise_resident_id(value: str) -> str:
     """Strip spaces and upper-case the check character (a lower-case x is common)."""
-    return "".join(str(value).split()).upper()
+    return "".join(nfkc(value).split()).upper()
 
 
 def resident_id_check_char(first17: str) -> str:
@@ -79,7 +94,7 @@ def resident_id_sex(value: str) -> str:
 
 
 def normalise_uscc(value: str) -> str:
-    return "".join(str(value).split()).upper()
+    return "".join(nfkc(value).split()).upper()
 
 
 def uscc_check_char(first17: str) -> str:
@@ -112,7 +127,7 @@ def validate_uscc(value: str) -> None:
 
 
 def normalise_mobile(value: str) -> str:
-    digits = "".join(str(value).split()).replace("-", "")
+    digits = "".join(nfkc(value).split()).replace("-", "")
     if digits.startswith("+86"):
         digits = digits[3:]
     return digits

@@ -5,9 +5,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from employers.models import OpenedAccount, VerificationMethod
-from employers.selectors import opened_account_match
+from employers.registration.services import registration_blocker
+from employers.selectors import normalise_ss_number, opened_account_match
 from employers.validators import validate_agent_password
 from portal.identifiers import (
+    nfkc,
     normalise_mobile,
     normalise_resident_id,
     normalise_uscc,
@@ -108,7 +110,10 @@ class UnitForm(forms.Form):
         return uscc
 
     def clean_ss_number(self):
-        return "".join(self.cleaned_data["ss_number"].split())
+        return normalise_ss_number(self.cleaned_data["ss_number"])
+
+    def clean_name(self):
+        return " ".join(nfkc(self.cleaned_data["name"]).split())
 
     def clean(self):
         data = super().clean()
@@ -116,6 +121,11 @@ class UnitForm(forms.Form):
             account = opened_account_match(
                 uscc=data["uscc"], ss_number=data["ss_number"], name=data["name"]
             )
+            # Told at the first step, before any SMS code is sent (registration_start refuses
+            # it again at the end).
+            blocker = registration_blocker(account)
+            if blocker:
+                raise ValidationError(blocker, code="already_registered")
             if account.legal_rep_name.strip() != data.get("legal_rep_name", "").strip():
                 self.add_error(
                     "legal_rep_name",

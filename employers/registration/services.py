@@ -60,11 +60,8 @@ def registration_start(
     account = OpenedAccount.objects.select_for_update().get(pk=account.pk)
     existing = Employer.objects.filter(account=account).first()
     if existing is not None:
-        if existing.status != Employer.Status.UNVERIFIED:
-            raise ValidationError(
-                ALREADY_REGISTERED.get(existing.status, ALREADY_REGISTERED["default"]),
-                code="already_registered",
-            )
+        if blocker := registration_blocker(account, existing=existing):
+            raise ValidationError(blocker, code="already_registered")
         get_user_model().objects.filter(agent__employer=existing).delete()
         existing.delete()
     employer = employer_create(
@@ -99,6 +96,15 @@ def registration_start(
         details={"flags": flags},
     )
     return application
+
+
+def registration_blocker(account: OpenedAccount, *, existing=None) -> str:
+    """Why this account cannot start a registration now ("" when it can): it is registered or
+    under review. A registration abandoned before identity verification does not count."""
+    existing = existing or Employer.objects.filter(account=account).first()
+    if existing is None or existing.status == Employer.Status.UNVERIFIED:
+        return ""
+    return str(ALREADY_REGISTERED.get(existing.status, ALREADY_REGISTERED["default"]))
 
 
 ALREADY_REGISTERED = {

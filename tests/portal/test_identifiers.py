@@ -12,7 +12,9 @@ from portal.identifiers import (
     mask_bank_account,
     mask_id_number,
     mask_phone,
+    normalise_mobile,
     normalise_resident_id,
+    normalise_uscc,
     resident_id_birth_date,
     resident_id_check_char,
     resident_id_sex,
@@ -73,9 +75,17 @@ def test_malformed_resident_id_is_refused(value):
     assert error_code(validate_resident_id, value) == "id_format"
 
 
-def test_full_width_digits_are_refused():
-    # int() reads them, and \d matches them: only ASCII digits are an ID number.
-    assert error_code(validate_resident_id, "１１010519491231002X") == "id_format"
+def test_full_width_digits_and_letters_are_folded_before_checking():
+    # Chinese input methods type full-width digits easily: NFKC folds them (issue 19).
+    validate_resident_id("１１010519491231002Ｘ")
+    assert normalise_resident_id("１１010519491231002ｘ") == "11010519491231002X"
+    assert normalise_mobile("１３８１２３４５６７８") == "13812345678"
+    assert normalise_uscc("９１３５０１００Ｍ０００１００Ｙ４３") == "91350100M000100Y43"
+
+
+def test_other_unicode_digits_are_still_refused():
+    # NFKC leaves Arabic-Indic digits as they are; only ASCII digits are an ID number.
+    assert error_code(validate_resident_id, "١١010519491231002X") == "id_format"
 
 
 def test_impossible_birth_date_is_refused_even_with_a_correct_check_character():
@@ -185,7 +195,7 @@ def test_mainland_mobile_is_valid(value):
 
 
 @pytest.mark.parametrize(
-    "value", ["138123456789", "1381234567", "23812345678", "1３812345678", "1381234567a", ""]
+    "value", ["138123456789", "1381234567", "23812345678", "1٣812345678", "1381234567a", ""]
 )
 def test_malformed_mobile_is_refused(value):
     assert error_code(validate_mobile, value) == "mobile_format"

@@ -2,7 +2,14 @@ import re
 
 import pytest
 
-from employers.models import Agent, Employer, PennyDropTransfer, RegistrationApplication
+from employers.models import (
+    Agent,
+    Employer,
+    OpenedAccount,
+    PennyDropTransfer,
+    RegistrationApplication,
+)
+from employers.selectors import REGISTRY_MISMATCH, REGISTRY_NAME_MISMATCH
 from portal.models import AuditEvent
 from tests.factories import OpenedAccountFactory, make_resident_id
 
@@ -96,8 +103,36 @@ def test_registration_with_penny_drop_reaches_status_page(
 def test_registry_mismatch_shows_the_message_and_keeps_input(client, account):
     response = client.post("/register/unit/", unit_data(account, ss_number="99999999999"))
     body = response.content.decode()
-    assert "信用代码与社保编号不一致,请联系社保经办机构核实" in body
+    assert response.context["form"].errors["ss_number"] == [str(REGISTRY_MISMATCH)]
+    assert body.count("单位社保编号与该统一社会信用代码的开户登记不一致") == 2  # summary + field
     assert account.uscc in body and "99999999999" in body  # nothing typed is lost
+
+
+def test_a_name_differing_only_in_full_width_brackets_or_spaces_matches_the_registry(
+    client, account
+):
+    OpenedAccount.objects.filter(pk=account.pk).update(name="福州市测试科技有限公司(分公司)")
+    typed = "福州市 测试科技有限公司（分公司）"
+    response = client.post("/register/unit/", unit_data(account, name=typed))
+    assert response.status_code == 302, response.context["form"].errors
+
+
+def test_a_name_that_differs_is_told_on_the_name_field(client, account):
+    response = client.post("/register/unit/", unit_data(account, name=account.name + "分部"))
+    assert response.context["form"].errors["name"] == [str(REGISTRY_NAME_MISMATCH)]
+    assert "ss_number" not in response.context["form"].errors
+
+
+def test_full_width_codes_are_read_as_the_same_unit(client, account):
+    wide = str.maketrans(
+        "0123456789ABCDEFGHJKLMNPQRTUWXY",
+        "０１２３４５６７８９ＡＢＣＤＥＦＧＨＪＫＬＭＮＰＱＲＴＵＷＸＹ",
+    )
+    data = unit_data(
+        account, uscc=account.uscc.translate(wide), ss_number=account.ss_number.translate(wide)
+    )
+    response = client.post("/register/unit/", data)
+    assert response.status_code == 302, response.context["form"].errors
 
 
 def test_bad_id_number_gets_a_field_message(client, account):
@@ -174,11 +209,12 @@ def test_unit_under_review_cannot_register_again(
     from django.core.cache import cache
 
     cache.clear()
-    fill_kwargs = (other, account, sms_outbox, django_capture_on_commit_callbacks)
-    with pytest.raises(AssertionError):
-        fill_wizard(*fill_kwargs)
-    response = other.post("/register/confirm/")
+    # Told at the first step, before any SMS code is sent.
+    sent = len(sms_outbox)
+    response = other.post("/register/unit/", unit_data(account))
+    assert response.status_code == 200
     assert "正在审核中" in response.content.decode()
+    assert len(sms_outbox) == sent
 
 
 def test_status_page_is_only_for_the_browser_that_applied(
