@@ -252,7 +252,7 @@ def batch_process(batch_import_id: int, *, bulk: bool = True) -> BatchImport:
     checks = BatchChecks.load(batch, rows) if bulk else None
     agent = batch.submitted_by
     submit = _submitter(batch)
-    results: dict[int, str] = {}
+    results: dict[int, str | tuple[str, str]] = {}
     first_row_of_key: dict[uuid.UUID, int] = {}
     outcome = _Outcome()
     for start in range(0, len(rows), CHUNK_ROWS):
@@ -264,13 +264,16 @@ def batch_process(batch_import_id: int, *, bulk: bool = True) -> BatchImport:
             elif key in first_row_of_key:
                 outcome.duplicate += 1
                 results[index] = (
-                    _("重复:与第%d行为同一人员同一参保起始年月,未重复增员")
-                    % (first_row_of_key[key])
+                    _("未导入(重复)"),
+                    _("与第%d行为同一人员同一参保起始年月,未重复增员") % (first_row_of_key[key]),
                 )
             elif key in existing and existing[key][1] < batch.created_at:
                 outcome.duplicate += 1
                 reference = existing[key][0]
-                results[index] = _("重复:该人员已于此前增员(业务编号 %s),未重复增员") % reference
+                results[index] = (
+                    _("未导入(重复)"),
+                    _("该人员已于此前增员(业务编号 %s),未重复增员") % reference,
+                )
             else:
                 first_row_of_key[key] = row.number
                 to_file.append(index)

@@ -104,7 +104,11 @@ def report_rows(batch: BatchImport) -> list[dict]:
         sheet = load_workbook(io.BytesIO(handle.read()), read_only=True).active
         values = list(sheet.iter_rows(values_only=True))
     header = list(values[0])
-    return [dict(zip(header, row, strict=True)) for row in values[1:]]
+    rows = []
+    for number, row in enumerate(values[1:], start=2):
+        if row and row[0] is not None and not str(row[0]).startswith(EXAMPLE_MARK):
+            rows.append({**dict(zip(header, row, strict=False)), "行号": number})
+    return rows
 
 
 # --- The template ------------------------------------------------------------------------------
@@ -264,8 +268,9 @@ def test_reuploading_the_same_file_creates_no_duplicates(agent, django_capture_o
     assert (second.created_count, second.duplicate_count, second.error_count) == (0, 2, 1)
     assert AddEmployeeFiling.objects.count() == 2
     assert Enrolment.objects.count() == 2
-    results = [row["结果"] for row in report_rows(second)]
-    assert results[0].startswith("重复") and results[1].startswith("重复")
+    report = report_rows(second)
+    assert [row["结果"] for row in report[:2]] == ["未导入(重复)", "未导入(重复)"]
+    assert "已于此前增员" in report[0]["错误原因"] and "业务编号" in report[1]["错误原因"]
 
 
 def test_the_same_person_twice_in_one_file_is_filed_once(agent, django_capture_on_commit_callbacks):
@@ -273,7 +278,19 @@ def test_the_same_person_twice_in_one_file_is_filed_once(agent, django_capture_o
     rows = [good_row("钱一", number=number), good_row("钱一", number=number)]
     batch = run_import(agent, rows, django_capture_on_commit_callbacks)
     assert (batch.created_count, batch.duplicate_count) == (1, 1)
-    assert "第2行" in report_rows(batch)[1]["结果"]
+    duplicate = report_rows(batch)[1]
+    assert duplicate["结果"] == "未导入(重复)" and "第2行" in duplicate["错误原因"]
+
+
+def test_report_rows_keep_the_uploaded_row_numbers_after_the_example_row(
+    agent, django_capture_on_commit_callbacks
+):
+    example = good_row(EXAMPLE_MARK + "张三")
+    rows = [example, good_row("吴一"), good_row("吴二", number="123")]
+    batch = run_import(agent, rows, django_capture_on_commit_callbacks)
+    report = report_rows(batch)
+    assert [(row["姓名"], row["行号"]) for row in report] == [("吴一", 3), ("吴二", 4)]
+    assert report[1]["结果"] == "未导入"
 
 
 def test_a_finished_import_is_not_processed_again(agent, django_capture_on_commit_callbacks):
