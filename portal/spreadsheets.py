@@ -12,6 +12,9 @@ from openpyxl.cell import WriteOnlyCell
 
 SPOOL_BYTES = 8 * 1024 * 1024
 CSV_CHUNK_ROWS = 500
+# Number formats of amount and rate columns: the cells hold numbers, so that Excel can sum them.
+MONEY = "#,##0.00"
+PERCENT = "0.00%"
 
 
 def xlsx_file(
@@ -21,11 +24,13 @@ def xlsx_file(
     rows: Iterable[list],
     text_columns: Iterable[int] = (),
     widths: Mapping[str, float] | None = None,
+    number_formats: Mapping[int, str] | None = None,
 ) -> tempfile.SpooledTemporaryFile:
     """Write one sheet (headers, then rows) and return the file, rewound.
 
     Cells of ``text_columns`` (0-based) are stored as text, so that Excel shows an 18-digit ID
-    number as typed instead of in scientific notation.
+    number as typed instead of in scientific notation; cells of ``number_formats`` (0-based
+    column → format, e.g. MONEY) hold numbers shown in that format.
     """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title)
@@ -38,6 +43,10 @@ def xlsx_file(
         for index in text_columns:
             cell = WriteOnlyCell(sheet, value=cells[index])
             cell.number_format = "@"
+            cells[index] = cell
+        for index, number_format in (number_formats or {}).items():
+            cell = WriteOnlyCell(sheet, value=cells[index])
+            cell.number_format = number_format
             cells[index] = cell
         sheet.append(cells)
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)

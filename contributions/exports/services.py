@@ -45,7 +45,7 @@ from enrollment.roster.exports import (
     roster_xlsx,
 )
 from portal.audit import audit_log
-from portal.spreadsheets import csv_chunks, xlsx_file
+from portal.spreadsheets import MONEY, PERCENT, csv_chunks, xlsx_file
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +87,9 @@ def record_headers(*, full: bool = False) -> list[str]:
     ]
 
 
-def record_export_rows(queryset: QuerySet, *, full: bool) -> Iterator[list[str]]:
-    """Yield one list of strings per record, the ID number masked unless ``full``."""
+def record_export_rows(queryset: QuerySet, *, full: bool) -> Iterator[list]:
+    """Yield one row per record, the ID number masked unless ``full``; amounts and rates as
+    Decimals (numbers in the workbook, plain digits in CSV)."""
     rows = (
         queryset.select_related("person", "bill")
         .only(
@@ -117,12 +118,12 @@ def record_export_rows(queryset: QuerySet, *, full: bool) -> Iterator[list[str]]
             _safe(person.name),
             person.document_number if full else person.masked_document_number,
             str(types.get(line.insurance_type, line.insurance_type)),
-            f"{line.base:.2f}",
-            f"{line.employer_rate.normalize():f}",
-            f"{line.personal_rate.normalize():f}",
-            f"{line.employer_amount:.2f}",
-            f"{line.personal_amount:.2f}",
-            f"{line.employer_amount + line.personal_amount:.2f}",
+            line.base,
+            line.employer_rate,
+            line.personal_rate,
+            line.employer_amount,
+            line.personal_amount,
+            line.employer_amount + line.personal_amount,
             str(kinds.get(line.bill.kind, line.bill.kind)),
             line.bill.reference,
             str(statuses.get(line.bill.status, line.bill.status)),
@@ -137,6 +138,7 @@ def records_xlsx(rows: Iterable[list[str]], *, full: bool) -> tempfile.SpooledTe
         rows=rows,
         text_columns=(RECORD_ID_COLUMN,),
         widths={"B": 12, "C": 22, "D": 16, "L": 22},
+        number_formats={4: MONEY, 5: PERCENT, 6: PERCENT, 7: MONEY, 8: MONEY, 9: MONEY},
     )
 
 
@@ -170,9 +172,14 @@ def export_csv_chunks(rows, kind: str, *, full: bool) -> Iterator[str]:
     return records_csv_chunks(rows, full=full)
 
 
+EXPORT_FILE_NAMES = {"roster": "参保人员花名册", "records": "缴费记录"}
+
+
 def export_filename(kind: str, fmt: str, *, full: bool) -> str:
+    """A Chinese file name like the other downloads, stamped with the local (Beijing) time."""
     stamp = timezone.localtime().strftime("%Y%m%d%H%M")
-    return f"{kind}-{stamp}-{'full' if full else 'masked'}.{fmt}"
+    name = EXPORT_FILE_NAMES.get(kind, kind)
+    return f"{name}-{stamp}-{'完整' if full else '脱敏'}.{fmt}"
 
 
 def export_audit_details(*, kind: str, fmt: str, params: dict, rows: int) -> dict:

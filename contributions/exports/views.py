@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
 
@@ -130,7 +131,7 @@ def _stream(queryset, kind: str, fmt: str, *, full: bool):
             (chunk.encode("utf-8") for chunk in export_csv_chunks(rows, kind, full=full)),
             content_type=CSV_TYPE,
         )
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Content-Disposition"] = content_disposition_header(True, filename)
     else:
         response = FileResponse(
             export_xlsx(rows, kind, full=full),

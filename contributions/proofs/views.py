@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, ListView, TemplateView, View
 
@@ -107,7 +108,8 @@ class ProofPdfView(ProofMixin, View):
         response = FileResponse(
             proof.pdf.open("rb"),
             as_attachment=True,
-            filename=PDF_FILENAME % (proof.created_at.strftime("%Y%m%d"), proof.pk),
+            filename=PDF_FILENAME
+            % (timezone.localtime(proof.created_at).strftime("%Y%m%d"), proof.pk),
             content_type="application/pdf",
         )
         response["Cache-Control"] = "private, no-store"

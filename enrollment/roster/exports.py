@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from enrollment.models import Enrolment, InsuranceCode
-from portal.spreadsheets import csv_chunks, xlsx_file
+from portal.spreadsheets import MONEY, csv_chunks, xlsx_file
 
 CHUNK = 2000
 # Cells starting with these are formulas to a spreadsheet (CSV/formula injection).
@@ -66,7 +66,7 @@ def roster_export_rows(queryset: QuerySet, *, full: bool) -> Iterator[list[str]]
             enrolment.employment_form.name,
             "、".join(str(labels.get(code, code)) for code in enrolment.insurance_codes),
             enrolment.start_month.strftime("%Y-%m"),
-            f"{enrolment.contribution_base:.2f}",
+            enrolment.contribution_base,  # a number: Excel can sum it
             str(Enrolment.Status(enrolment.status).label),
             enrolment.last_contribution_month.strftime("%Y-%m")
             if enrolment.last_contribution_month
@@ -85,6 +85,7 @@ def roster_xlsx(rows: Iterable[list[str]], *, full: bool) -> tempfile.SpooledTem
         rows=rows,
         text_columns=(ID_COLUMN,),
         widths={"A": 12, "C": 22},
+        number_formats={roster_headers(full=full).index(_("月缴费工资")): MONEY},
     )
 
 

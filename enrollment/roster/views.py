@@ -8,6 +8,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView, View
 
@@ -188,14 +189,14 @@ class RosterExportView(RosterMixin, View):
         )
         rows = roster_export_rows(queryset, full=full)
         stamp = timezone.localtime().strftime("%Y%m%d%H%M")
-        suffix = "full" if full else "masked"
-        filename = f"roster-{stamp}-{suffix}.{self.fmt}"
+        suffix = _("完整") if full else _("脱敏")
+        filename = f"{_('参保人员花名册')}-{stamp}-{suffix}.{self.fmt}"
         if self.fmt == "csv":
             response = StreamingHttpResponse(
                 (chunk.encode("utf-8") for chunk in roster_csv_chunks(rows, full=full)),
                 content_type="text/csv; charset=utf-8",
             )
-            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            response["Content-Disposition"] = content_disposition_header(True, filename)
         else:
             response = FileResponse(
                 roster_xlsx(rows, full=full),

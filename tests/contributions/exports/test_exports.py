@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+from urllib.parse import unquote
 
 import pytest
 from django.utils import timezone
@@ -68,15 +69,29 @@ def test_records_xlsx_is_masked_by_default(agent_client, unit):
     response = agent_client.post(EXPORTS, {**RECORDS_AUG, "format": "xlsx"})
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment")
-    rows = xlsx_rows(body_of(response))
+    data = body_of(response)
+    rows = xlsx_rows(data)
     assert rows[0][:4] == ["费款所属期", "姓名", "证件号码", "险种"]
     assert len(rows) == 1 + 8
     first = unit["enrolments"][0].person
     mine = [row for row in rows[1:] if row[1] == first.name]
     assert {row[2] for row in mine} == {first.masked_document_number}
     pension = next(row for row in mine if row[3] == "养老保险")
-    assert pension[4:10] == ["8000.00", "0.16", "0.08", "1280.00", "640.00", "1920.00"]
+    # Numbers, so that Excel can sum them (issue 19), shown as money and percentages.
+    assert pension[4:10] == [8000, 0.16, 0.08, 1280, 640, 1920]
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[1].value == first.name)
+    assert [cell.number_format for cell in row[4:10]] == [
+        "#,##0.00",
+        "0.00%",
+        "0.00%",
+        "#,##0.00",
+        "#,##0.00",
+        "#,##0.00",
+    ]
     assert pension[12] == "已到账"
+    disposition = unquote(response["Content-Disposition"])
+    assert "缴费记录-" in disposition and "脱敏.xlsx" in disposition
     assert AuditEvent.objects.filter(action="export.records").count() == 1
 
 
