@@ -83,7 +83,8 @@ def person_rights_pdf(rights: PersonRights, *, employer, printed_at: datetime.da
         [p("性别"), p(person.get_sex_display()), p("出生年月"), p(f"{person.birth_date:%Y-%m}")],
         [p("户籍类型"), p(person.get_hukou_type_display()), p("打印时间"), p(printed)],
     ]
-    info_table = Table(info, colWidths=[26 * mm, 62 * mm, 28 * mm, 54 * mm])
+    # The ID column is wide enough for "居民身份证" and 18 characters on one line in any CJK font.
+    info_table = Table(info, colWidths=[22 * mm, 52 * mm, 22 * mm, 74 * mm])
     info_table.setStyle(
         TableStyle(
             [
