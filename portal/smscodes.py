@@ -26,6 +26,7 @@ PURPOSE_TEXTS = {
     "password_reset": "找回密码",
     "login_unlock": "登录解锁",
     "agent_add": "添加经办人",
+    "unit_contact": "变更单位联系人手机号",
 }
 
 

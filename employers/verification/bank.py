@@ -328,19 +328,23 @@ def sandbox_bank_statement(
 ) -> list[StatementLine]:
     """Return the sandbox bank's latest transfers as its statement shows them."""
     today = today or timezone.localdate()
-    transfers = PennyDropTransfer.objects.select_related("application__employer").order_by(
-        "-requested_at", "-pk"
-    )[:limit]
-    return [
-        StatementLine(
-            bank_reference=transfer.bank_reference,
-            account_name=transfer.application.employer.bank_account_name,
-            masked_account=mask_bank_account(transfer.application.employer.bank_account),
-            bank_name=transfer.application.employer.bank_name,
-            memo=memo_text(transfer.memo_code),
-            requested_at=transfer.requested_at,
-            arrives_on=transfer.arrives_on,
-            amount=format_fen(transfer.amount_fen) if transfer.arrives_on <= today else None,
+    transfers = PennyDropTransfer.objects.select_related(
+        "application__employer", "change_filing"
+    ).order_by("-requested_at", "-pk")[:limit]
+    lines = []
+    for transfer in transfers:
+        # The account paid into: a registering unit's, or the new one of a change filing.
+        payee = transfer.change_filing or transfer.application.employer
+        lines.append(
+            StatementLine(
+                bank_reference=transfer.bank_reference,
+                account_name=payee.bank_account_name,
+                masked_account=mask_bank_account(payee.bank_account),
+                bank_name=payee.bank_name,
+                memo=memo_text(transfer.memo_code),
+                requested_at=transfer.requested_at,
+                arrives_on=transfer.arrives_on,
+                amount=format_fen(transfer.amount_fen) if transfer.arrives_on <= today else None,
+            )
         )
-        for transfer in transfers
-    ]
+    return lines

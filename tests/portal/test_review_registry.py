@@ -6,8 +6,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 from contributions.declarations import review as declarations_review
 from contributions.models import BaseDeclaration
-from employers.models import RegistrationApplication
+from employers.models import RegistrationApplication, UnitChangeFiling
 from employers.registration import review as registration_review
+from employers.unitinfo import review as unitinfo_review
 from enrollment.add import review as add_review
 from enrollment.models import AddEmployeeFiling, RemoveEmployeeFiling
 from enrollment.removal import review as removal_review
@@ -21,6 +22,7 @@ def test_each_reviewable_type_is_registered_with_its_features_hooks():
         AddEmployeeFiling: add_review.add_filing_prechecks,
         RemoveEmployeeFiling: removal_review.removal_prechecks,
         BaseDeclaration: declarations_review.declaration_prechecks,
+        UnitChangeFiling: unitinfo_review.unit_change_prechecks,
     }
     assert set(review.reviewable_models()) == set(expected)
     for model, prechecks in expected.items():
