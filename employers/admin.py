@@ -7,8 +7,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from employers.accounts.lockout import agent_unlock
+from employers.helpdesk import admin as helpdesk_admin  # noqa: F401 (the 留言板 queue)
 from employers.models import Agent, Employer, LoginLock, OpenedAccount
 from employers.registration import admin as registration_admin  # noqa: F401 (the queue)
+from employers.unitinfo import admin as unitinfo_admin  # noqa: F401 (change filings)
 from employers.verification import admin as verification_admin  # noqa: F401 (CA roots, CRLs)
 from portal.identifiers import mask_phone
 

@@ -3,9 +3,16 @@
 from celery import shared_task
 
 from employers.agents.services import agents_disable_dormant as agents_disable_dormant_service
+from employers.helpdesk.services import questions_mark_overdue as questions_mark_overdue_service
 
 
 @shared_task(name="employers.tasks.agents_disable_dormant", ignore_result=True)
 def agents_disable_dormant() -> int:
     """Disable agents with no login for the dormancy period (daily beat); idempotent."""
     return agents_disable_dormant_service()
+
+
+@shared_task(name="employers.tasks.questions_mark_overdue", ignore_result=True)
+def questions_mark_overdue() -> int:
+    """Mark open 留言板 questions past their due time overdue (beat); idempotent."""
+    return questions_mark_overdue_service()

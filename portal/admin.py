@@ -42,7 +42,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    list_display = ["code", "name"]
+    list_display = ["code", "name", "hotline", "service_hours"]
     search_fields = ["code", "name"]
 
 

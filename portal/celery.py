@@ -60,6 +60,10 @@ app.conf.update(
             "task": "portal.review.watch_deadlines",
             "schedule": 5 * 60.0,
         },
+        "questions-mark-overdue": {
+            "task": "employers.tasks.questions_mark_overdue",
+            "schedule": 5 * 60.0,  # as the review deadlines: 留言板 questions due in 2 working days
+        },
         "agents-disable-dormant": {
             "task": "employers.tasks.agents_disable_dormant",
             "schedule": crontab(hour=2, minute=30),  # daily, at night (Asia/Shanghai)

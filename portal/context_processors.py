@@ -28,6 +28,18 @@ def greeting_name(request) -> str:
     return user.get_full_name() or user.get_username()
 
 
+def inbox_unread(request) -> int | None:
+    """How many inbox messages the agent has not read (one query); None off agent pages."""
+    from employers.inbox.selectors import inbox_unread_count
+    from employers.models import Employer
+    from employers.permissions import request_agent
+
+    agent = request_agent(request)
+    if agent is None or not agent.is_active or agent.employer.status != Employer.Status.ACTIVE:
+        return None
+    return inbox_unread_count(agent=agent)
+
+
 def portal(request):
     """Expose the navigation and portal-wide constants to every template."""
     return {
@@ -35,4 +47,5 @@ def portal(request):
         "service_hotline": settings.SERVICE_HOTLINE,
         "nav_modules": nav_modules_for(request),
         "greeting_name": greeting_name(request),
+        "inbox_unread": inbox_unread(request),
     }

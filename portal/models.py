@@ -121,6 +121,9 @@ class Region(models.Model):
 
     code = models.CharField(_("区划代码"), max_length=12, unique=True)
     name = models.CharField(_("名称"), max_length=50)
+    # Shown on the help page next to 12333, the national hotline.
+    hotline = models.CharField(_("咨询电话"), max_length=40, blank=True)
+    service_hours = models.CharField(_("服务时间"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("统筹区")
@@ -334,3 +337,57 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.get_channel_display()} {self.template} {self.get_status_display()}"
+
+
+class InboxCategory(models.TextChoices):
+    REVIEW = "review", _("审核结果")
+    REMINDER = "reminder", _("提醒")
+    SECURITY = "security", _("账号安全")
+    BILL = "bill", _("核定通知")
+    ANSWER = "answer", _("留言答复")
+    NOTICE = "notice", _("其他通知")
+
+
+class InboxMessage(models.Model):
+    """站内消息: what the hall told a unit, or one of its agents, in full (portal.inbox)."""
+
+    employer_id = models.BigIntegerField(_("单位ID"))
+    # Set: addressed to this agent only; empty: every agent of the unit sees it.
+    agent_id = models.BigIntegerField(_("经办人ID"), null=True, blank=True)
+    category = models.CharField(
+        _("类别"), max_length=16, choices=InboxCategory.choices, default=InboxCategory.NOTICE
+    )
+    template = models.CharField(_("模板"), max_length=64)
+    title = models.CharField(_("标题"), max_length=200)
+    body = EncryptedTextField(_("内容"), kind="message")
+    reference = models.CharField(_("业务编号"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("站内消息")
+        verbose_name_plural = _("站内消息")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["employer_id", "-created_at"], name="inbox_by_unit")]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.title}"
+
+
+class InboxRead(models.Model):
+    """When one agent opened one message (or marked it read with the rest)."""
+
+    message = models.ForeignKey(
+        InboxMessage, verbose_name=_("消息"), on_delete=models.CASCADE, related_name="reads"
+    )
+    agent_id = models.BigIntegerField(_("经办人ID"))
+    read_at = models.DateTimeField(_("阅读时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("消息阅读记录")
+        verbose_name_plural = _("消息阅读记录")
+        constraints = [
+            models.UniqueConstraint(fields=["message", "agent_id"], name="inbox_read_once")
+        ]
+
+    def __str__(self):
+        return f"{self.message_id} {self.agent_id}"

@@ -7,6 +7,7 @@ the row's idempotency key, then records the outcome: a message is sent at most o
 a worker dies between the provider's answer and the database write, because the resend carries
 the same key. Rows still unsent after a while are picked up by a beat task
 (``notifications_resend_due``). Verification codes stop retrying when the code expires.
+A notification to a unit also writes its 站内消息 in the same transaction (portal.inbox).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from portal.inbox import inbox_message_for_notification
 from portal.models import Notification
 from portal.sms import SmsPermanentError, SmsTemporaryError, send_sms
 
@@ -40,12 +42,16 @@ def notification_create(
     template: str,
     context: dict | None = None,
     employer_id: int | None = None,
+    agent_id: int | None = None,
     expires_at: datetime.datetime | None = None,
+    inbox_category: str | None = None,
 ) -> Notification:
     """Write an outbox row from ``notifications/<channel>/<template>.txt``; send after commit.
 
     Call it inside the transaction of the state change, so that the message exists exactly
-    when the change does.
+    when the change does. With ``employer_id`` the unit's inbox gets the message too (only
+    the agent ``agent_id`` sees it when given; ``inbox_category`` overrides the category the
+    template's name gives).
     """
     context = dict(context or {})
     body = render_to_string(f"notifications/{channel}/{template}.txt", context).strip()
@@ -61,6 +67,9 @@ def notification_create(
         body=body,
         employer_id=employer_id,
         expires_at=expires_at,
+    )
+    inbox_message_for_notification(
+        notification, context=context, agent_id=agent_id, category=inbox_category
     )
     transaction.on_commit(lambda: _enqueue(notification.pk))
     return notification

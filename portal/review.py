@@ -473,7 +473,9 @@ def _apply_decision(item, *, decision: str, actor, comment: str, request=None) -
     hooks = review_hooks(item)
     hooks.on_decided(item, actor=actor, decision=decision, comment=comment)
     for kwargs in hooks.notifications(item, decision=decision, comment=comment):
-        notification_create(**kwargs)
+        # The clerk's comment reaches the inbox's full text (never the short SMS).
+        context = {"comment": comment, **(kwargs.get("context") or {})}
+        notification_create(**{**kwargs, "context": context})
 
 
 def review_bulk_approve(*, model, pks, actor, request=None) -> tuple[int, list[str]]:
@@ -581,6 +583,8 @@ def review_queue_report() -> list[dict]:
 # What the clerk group may do besides reviewing (``manage.py setup_roles``); labels, so that this
 # module imports no app. Clerks read units and agents, unlock agents, answer the message board.
 CLERK_EXTRA_PERMISSIONS = (
+    "employers.view_question",
+    "employers.change_question",
     "employers.view_openedaccount",
     "employers.change_openedaccount",
     "employers.view_employer",

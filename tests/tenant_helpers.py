@@ -427,6 +427,9 @@ def make_unit(label: str, *, region_code: str, county: str, victim: bool) -> Uni
         key=uuid.uuid4(),
         lines=[(2, enrolment.pk, Decimal("99999"))],
     )
+    o["change_filing"] = _change_filing(employer, agent, serial, region_code, victim=victim)
+    o["question"], o["question_file"] = _question(employer, agent, label, serial, region_code)
+    o["inbox_message"] = _inbox_message(employer, label, o["question"])
     unit.markers = [
         employer.name,
         employer.account.uscc,
@@ -454,8 +457,83 @@ def make_unit(label: str, *, region_code: str, county: str, victim: bool) -> Uni
         job.reference,
         proof.code,
         o["employment_form"].name,
+        o["change_filing"].reference,
+        o["question"].reference,
+        o["question"].subject,
+        o["inbox_message"].title,
     ]
     return unit
+
+
+def _question(employer, agent, label: str, serial: int, region_code: str):
+    """An answered 留言板 question (a follow-up would reopen it) whose first message carries a
+    PDF; returns the question and that message."""
+    from employers.models import Question, QuestionMessage, QuestionTopic
+    from tests.enrollment.add_helpers import pdf_bytes
+
+    question = Question.objects.create(
+        reference=f"LY{region_code}{serial:06d}",
+        employer=employer,
+        agent=agent,
+        region=employer.region,
+        topic=QuestionTopic.OTHER,
+        subject=f"{label}单位的留言标题",
+        state=Question.State.ANSWERED,
+        idempotency_key=uuid.uuid4(),
+        due_at=timezone.now() + datetime.timedelta(days=2),
+        answered_at=timezone.now(),
+    )
+    message = QuestionMessage(question=question, agent=agent, text=f"{label}单位的留言内容")
+    message.attachment_name, message.attachment_type = "截图.pdf", "application/pdf"
+    message.attachment.save("shot.pdf", ContentFile(pdf_bytes()), save=True)
+    return question, message
+
+
+def _inbox_message(employer, label: str, question):
+    """An unread inbox message to the whole unit."""
+    from portal.models import InboxCategory, InboxMessage
+
+    return InboxMessage.objects.create(
+        employer_id=employer.pk,
+        category=InboxCategory.ANSWER,
+        template="question_answered",
+        title=f"{label}单位的站内消息",
+        body=f"{label}单位的站内消息全文",
+        reference=question.reference,
+    )
+
+
+def _change_filing(employer, agent, serial: int, region_code: str, *, victim: bool):
+    """A bank change: the victim's awaits the amount of a transfer that has arrived (so that
+    entering it or withdrawing would work); the walker's own is withdrawn, so none is open."""
+    from employers.models import PennyDropTransfer, UnitChangeFiling
+
+    filing = UnitChangeFiling.objects.create(
+        reference=f"BG{region_code}{serial:06d}",
+        employer=employer,
+        submitted_by=agent,
+        kind=UnitChangeFiling.Kind.BANK,
+        stage=(
+            UnitChangeFiling.Stage.AWAITING_VERIFICATION
+            if victim
+            else UnitChangeFiling.Stage.CANCELLED
+        ),
+        idempotency_key=uuid.uuid4(),
+        bank_name="隔离测试银行",
+        bank_account=f"62220202{serial:010d}",
+        bank_account_name=employer.name,
+        review_region=employer.region,
+    )
+    PennyDropTransfer.objects.create(
+        change_filing=filing,
+        amount_fen=37,
+        memo_code="4821",
+        bank_reference=f"SBX{region_code}{serial:06d}",
+        arrives_on=timezone.localdate() - datetime.timedelta(days=1),
+        expires_at=timezone.now() + datetime.timedelta(days=6),
+        state=PennyDropTransfer.State.SENT if victim else PennyDropTransfer.State.EXPIRED,
+    )
+    return filing
 
 
 def search_token_of(agent: Agent, person) -> str:

@@ -66,6 +66,7 @@ pytestmark = pytest.mark.django_db
 
 PASSWORD = "Test2026pass"  # tests.factories.create_agent's
 NEW_AGENT_PHONE = "13712340001"
+NEW_CONTACT_PHONE = "13712340002"
 
 # Includes that are not walked: not pages of a unit's agent.
 SKIPPED_INCLUDES = {
@@ -101,6 +102,9 @@ NOT_UNIT_SCOPED = {
         "plays the bank's statement in development only (SANDBOX_PROVIDERS): lists every "
         "unit's test transfers, as the bank's own statement would"
     ),
+    "help:center": "public help page: the hotlines and hours of the regions, no unit's data",
+    "help:faq": "public help page: the FAQ, no unit's data",
+    "help:states": "public help page: what each state means, no unit's data",
     "proof_public:form": "public proof check: a form for a verification code, no unit's data",
     "proof_public:check": (
         "public proof check: shows a proof only to whoever holds its 79-bit code (what the QR "
@@ -185,6 +189,14 @@ CONFIRMED_BILL = Kind("已确认的核定单 (核定单号)", lambda u: u.confir
 PAYMENT_KEY = Kind("扣款的提交标识", lambda u: u.payment.idempotency_key, own=_fresh_key)
 EXPORT_JOB = Kind("导出文件 (导出编号)", lambda u: u.export_job.reference)
 PROOF = Kind("参保缴费证明 (id)", lambda u: u.proof.pk)
+CHANGE_FILING = Kind("单位信息变更 (id)", lambda u: u.change_filing.pk)
+QUESTION = Kind("留言 (留言编号)", lambda u: u.question.reference)
+QUESTION_KEY = Kind("留言的提交标识", lambda u: u.question.idempotency_key, own=_fresh_key)
+QUESTION_FILE = Kind("留言的附件 (message id)", lambda u: u.question_file.pk)
+INBOX_MESSAGE = Kind("站内消息 (id)", lambda u: u.inbox_message.pk)
+CHANGE_KEY = Kind(
+    "单位信息变更的提交标识", lambda u: u.change_filing.idempotency_key, own=_fresh_key
+)
 
 # URL parameters: (URL name, parameter) -> the kind of object it names.
 PATH: dict[tuple[str, str], Kind] = {
@@ -217,6 +229,10 @@ PATH: dict[tuple[str, str], Kind] = {
     ("employers:register_verify_bank", "reference"): APPLICATION,
     ("employers:register_resubmit", "reference"): APPLICATION,
     ("employers:register_status", "reference"): APPLICATION,
+    ("unitinfo:change_detail", "pk"): CHANGE_FILING,
+    ("helpdesk:detail", "reference"): QUESTION,
+    ("helpdesk:attachment", "message_id"): QUESTION_FILE,
+    ("inbox:detail", "message_id"): INBOX_MESSAGE,
 }
 
 # Query-string and form parameters that name an object: URL name -> {parameter: kind}.
@@ -268,6 +284,9 @@ IDS: dict[str, dict[str, Kind]] = {
     "contributions:export_list": {"q": PERSON_NUMBER, "s": SEARCH_TOKEN},
     "contributions:proof_issue": {"person": PERSON, "person_query": PERSON_NUMBER},
     "contributions:person_search": {"q": PERSON_NUMBER, "s": SEARCH_TOKEN},
+    "unitinfo:contact": {"idempotency_key": CHANGE_KEY},
+    "helpdesk:ask": {"idempotency_key": QUESTION_KEY},
+    "unitinfo:bank_change": {"idempotency_key": CHANGE_KEY},
 }
 
 # Forms whose fields are named at run time, and the IDS entry that stands for those fields.
@@ -373,6 +392,31 @@ PLAIN: dict[str, dict[str, object]] = {
         "bank_account": "6222020200001234567",
         "bank_account_name": lambda u: u.employer.name,
     },
+    "unitinfo:contact": {
+        "contact_name": lambda u: f"{u.label}联系人",
+        "contact_phone": NEW_CONTACT_PHONE,
+        "code": lambda u: sms_code_for(purpose="unit_contact", phone=NEW_CONTACT_PHONE),
+        "address": "北京市东城区隔离测试路1号",
+        "contact_email": "walk@example.com",
+        "reason": "原联系人离职",
+        "send_code": NOT_SENT,
+    },
+    "unitinfo:bank_change": {
+        "bank_name": "测试银行",
+        "bank_account": "6222020200001234567",
+        "bank_account_name": lambda u: u.employer.name,
+        "reason": "更换开户银行",
+    },
+    "unitinfo:change_detail": {"amount": "0.37", "cancel": NOT_SENT, "request_transfer": NOT_SENT},
+    "inbox:list": {"show": "unread", "category": "", "page": "1"},
+    "helpdesk:list": {"page": "1"},
+    "helpdesk:ask": {
+        "topic": "other",
+        "subject": lambda u: f"{u.label}隔离测试留言",
+        "text": "隔离测试的留言内容",
+        "upload": _attachment("截图.pdf"),
+    },
+    "helpdesk:detail": {"text": "隔离测试的追问内容", "upload": _attachment("截图.pdf")},
     "accounts:password_change": {
         "old_password": PASSWORD,
         "new_password": "Walk2027pass",

@@ -15,7 +15,7 @@ from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +25,8 @@ from employers.accounts.backends import (
 )
 from employers.models import Agent, LoginLock
 from portal.audit import audit_log
+from portal.inbox import SMS_PREFIX, inbox_message_create
+from portal.models import InboxCategory
 from portal.sms import send_sms
 
 TRIES_LEFT = _("再输错%(left)d次,账号将被锁定%(minutes)d分钟。")
@@ -75,6 +77,17 @@ def login_lock_active(key: str, *, now=None) -> bool:
 def agent_is_locked(agent: Agent) -> bool:
     """Tell whether the agent is locked out of password login now."""
     return login_lock_active(_agent_key(agent))
+
+
+def locked_agent_count(*, employer_id: int, now=None) -> int:
+    """How many of the unit's agents are locked out of password login now (one query)."""
+    now = now or timezone.now()
+    keys = Agent.objects.filter(employer_id=employer_id).values("user__username")
+    return (
+        LoginLock.objects.filter(key__in=keys)
+        .filter(Q(held=True) | Q(locked_until__gt=now))
+        .count()
+    )
 
 
 def login_lock_expire(*, key: str, now=None) -> bool:
@@ -146,6 +159,16 @@ def login_lock_record(*, key: str, agent: Agent | None, request=None, now=None) 
             ) % {"limit": settings.AXES_FAILURE_LIMIT, "minutes": _lock_minutes(len(locks))}
         phone = agent.phone
         transaction.on_commit(lambda: send_sms(phone, text))
+        # The full notice stays in the agent's 站内消息, read after the next login.
+        inbox_message_create(
+            employer_id=agent.employer_id,
+            agent_id=agent.pk,
+            template="agent_locked",
+            context={},
+            category=InboxCategory.SECURITY,
+            fallback=(_g("经办人账号登录锁定"), text.removeprefix(SMS_PREFIX)),
+            created_at=now,
+        )
     return lock
 
 

@@ -169,8 +169,9 @@ def test_the_result_list_takes_the_same_queries_for_1_or_20_persons(
     for index in range(count):
         create_enrolment(unit["employer"], name=f"赵云{index:02d}")
     location, _response = search(agent_client, "赵云")
-    # Session, user, agent with unit; the persons; their enrolments with the unit.
-    with django_assert_num_queries(5):
+    # Session, user, agent with unit; the persons; their enrolments with the unit; the header's
+    # unread messages.
+    with django_assert_num_queries(6):
         response = agent_client.get(location)
     assert len(found_ids(response)) == count
 

@@ -203,6 +203,22 @@ PAGES: dict[str, tuple[Callable[[Visit], object], int]] = {
         get("clerk", "admin:portal_user_change", lambda u: u.agent.user.pk),
         200,
     ),
+    "inbox": (get("agent", "inbox:list"), 200),
+    "inbox_detail": (get("agent", "inbox:detail", lambda u: u.inbox_message.pk), 200),
+    "questions": (get("agent", "helpdesk:list"), 200),
+    "question_ask": (get("agent", "helpdesk:ask"), 200),
+    "question_detail": (get("agent", "helpdesk:detail", lambda u: u.question.reference), 200),
+    "help_center": (get("anonymous", "help:center"), 200),
+    "help_faq": (get("anonymous", "help:faq"), 200),
+    "help_states": (get("anonymous", "help:states"), 200),
+    "admin_question_queue": (
+        get("clerk", "admin:employers_question_changelist", query="?state=all"),
+        200,
+    ),
+    "admin_question_change": (
+        get("clerk", "admin:employers_question_change", lambda u: u.question.pk),
+        200,
+    ),
 }
 
 

@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from contributions.billing.demo import billing_seed_demo
 from contributions.policy.services import policy_seed_demo
+from employers.helpdesk.demo import helpdesk_seed_demo
 from employers.models import Employer, OpenedAccount, Role
 from employers.selectors import agent_find
 from employers.services import agent_create, employer_create
@@ -36,6 +37,14 @@ DEMO_UNITS = [
     ("11000000002", "91110108MA01C3D41", "北京示例餐饮管理有限公司", "李秀英"),
     ("11000000003", "91110106MA01E5F62", "演示物流(北京)有限公司", "张伟"),
 ]
+
+# What the counter records for each demo unit: industry (GB/T 4754), 工伤 risk class, address.
+DEMO_REGISTRY = {
+    "11000000001": ("软件和信息技术服务业", 1, "北京市朝阳区演示路1号演示大厦8层"),
+    "11000000002": ("餐饮业", 2, "北京市海淀区示例街22号"),
+    "11000000003": ("道路货物运输", 4, "北京市丰台区物流园演示路6号"),
+}
+DEMO_CONTACT = ("赵敏", "北京市朝阳区演示路1号演示大厦8层801室")
 
 DEMO_AGENTS = [
     # name, ID prefix (17), phone, roles
@@ -68,6 +77,9 @@ class Command(BaseCommand):
                     "region": region,
                     "legal_rep_name": legal_rep,
                     "opened_on": datetime.date(2020, 3, 1),
+                    "industry": DEMO_REGISTRY[ss_number][0],
+                    "injury_risk_class": DEMO_REGISTRY[ss_number][1],
+                    "address": DEMO_REGISTRY[ss_number][2],
                 },
             )
             accounts.append(account)
@@ -84,6 +96,10 @@ class Command(BaseCommand):
                 bank_account_name=account.name,
                 status=Employer.Status.ACTIVE,
             )
+        if not employer.contact_name:
+            # Demo data: set directly, not through a change filing (as employer_create is).
+            employer.contact_name, employer.address = DEMO_CONTACT
+            employer.save(update_fields=["contact_name", "address"])
 
         demo_bill = billing_seed_demo(employer=employer)
 
@@ -111,6 +127,9 @@ class Command(BaseCommand):
         otp_device = TOTPDevice.objects.filter(user=clerk, confirmed=True).first()
         if otp_device is None:
             otp_device = TOTPDevice.objects.create(user=clerk, name="演示动态口令", confirmed=True)
+        demo_question = helpdesk_seed_demo(
+            region=region, employer=employer, agent=lines[1][0], clerk=clerk
+        )
 
         out = self.stdout.write
         out(self.style.SUCCESS("演示数据已就绪(演示数据,非真实单位与人员)。"))
@@ -138,6 +157,10 @@ class Command(BaseCommand):
                 f"  {demo_bill.person_count} 人  应缴合计 {demo_bill.total} 元"
                 f"({demo_bill.get_status_display()});单位已有模拟银行账户"
             )
+        out(
+            f"  演示留言 {demo_question.reference}(已答复);站内消息、帮助中心 /help/ 的"
+            f"统筹区咨询电话已就绪"
+        )
         out("  另有两个已开户、尚未注册的单位可用于演示注册:")
         for account in accounts[1:]:
             out(f"    {account.name}  单位社保编号 {account.ss_number}  信用代码 {account.uscc}")

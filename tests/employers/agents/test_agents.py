@@ -107,8 +107,9 @@ def test_list_takes_a_constant_number_of_queries(
     assert response.content.decode().count("data-agent=") == count
 
 
-# session, user, agent with its unit, the unit's agents with their logins
-LIST_QUERIES = 4
+# session, user, agent with its unit, the unread inbox count (header), the unit's agents with
+# their logins
+LIST_QUERIES = 5
 
 
 def test_list_is_refused_to_an_agent_without_the_admin_role(client, clerk_agent):
