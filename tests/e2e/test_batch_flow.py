@@ -11,7 +11,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from enrollment.batch.template import DATA_SHEET, HEADERS, RESULT_HEADERS
+from enrollment.batch.template import DATA_SHEET, EXAMPLE_MARK, HEADERS, RESULT_HEADERS
 from enrollment.models import AddEmployeeFiling
 from tests.e2e.conftest import DESKTOP
 from tests.enrollment.add_helpers import unit_with_agent
@@ -138,7 +138,9 @@ def test_batch_upload_progress_and_report_in_the_browser(
     values = read_sheet(report.read_bytes())
     header = list(values[0])
     assert header == [*HEADERS, *RESULT_HEADERS]
-    by_name = {r[0]: dict(zip(header, r, strict=True)) for r in values[1:]}
+    # Rows stay on their uploaded row numbers: row 2 marks the template's example row.
+    assert str(values[1][0]).startswith(EXAMPLE_MARK)
+    by_name = {r[0]: dict(zip(header, r, strict=True)) for r in values[2:]}
     assert set(by_name) == {name for name, _number in [*good, bad_id, low_base]}
 
     for name, _number in good:

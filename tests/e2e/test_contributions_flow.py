@@ -243,7 +243,8 @@ def test_declare_bill_pay_settle_query_export_and_prove(
     with page.expect_download() as download_info:
         page.get_by_role("button", name="导出", exact=True).click()
     download = download_info.value
-    assert download.suggested_filename.endswith("-masked.xlsx"), download.suggested_filename
+    assert download.suggested_filename.startswith("缴费记录-"), download.suggested_filename
+    assert download.suggested_filename.endswith("-脱敏.xlsx"), download.suggested_filename
     path = tmp_path / "records.xlsx"
     download.save_as(path)
     workbook = load_workbook(path, read_only=True)
@@ -257,10 +258,11 @@ def test_declare_bill_pay_settle_query_export_and_prove(
     pension = next(r for r in rows if r["姓名"] == "钱二妹" and r["险种"] == "养老保险")
     assert pension["费款所属期"] == month_text
     assert pension["证件号码"] == person.masked_document_number
-    assert (pension["缴费基数"], pension["单位缴费"], pension["个人缴费"]) == (
-        "35811.00",
-        "5729.76",
-        "2864.88",
+    # Numbers in the workbook (Excel can sum them).
+    assert tuple(float(pension[k]) for k in ("缴费基数", "单位缴费", "个人缴费")) == (
+        35811.00,
+        5729.76,
+        2864.88,
     )
     assert pension["核定单号"] == bill.reference
     everything = "\n".join("\t".join(row) for row in values)
