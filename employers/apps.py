@@ -8,8 +8,10 @@ class EmployersConfig(AppConfig):
 
     def ready(self):
         # Each reviewable feature registers its hooks with portal.review (<feature>/review.py).
+        from employers import filings
         from employers.registration import review as registration_review
         from employers.unitinfo import review as unitinfo_review
 
         registration_review.register()
         unitinfo_review.register()
+        filings.register()

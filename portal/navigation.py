@@ -26,9 +26,10 @@ MODULES = [
         "unit",
         _("单位信息管理"),
         [
-            MenuItem(_("单位基本信息"), permission="unit.view"),
+            MenuItem(_("单位基本信息"), "unitinfo:info", permission="unit.view"),
             MenuItem(_("经办人管理"), "agents:list", permission="agents.manage"),
-            MenuItem(_("银行账户信息"), permission="unit.manage"),
+            MenuItem(_("银行账户信息"), "unitinfo:bank", permission="unit.view"),
+            MenuItem(_("已办业务查询"), "filings", permission="unit.view"),
         ],
     ),
     Module(
@@ -59,7 +60,6 @@ MODULES = [
             MenuItem(_("缴费记录查询"), "contributions:record_list", permission="queries.view"),
             MenuItem(_("参保人员查询"), "contributions:person_search", permission="queries.view"),
             MenuItem(_("数据导出"), "contributions:export_list", permission="queries.export"),
-            MenuItem(_("已办业务查询"), "filings", permission="unit.view"),
         ],
     ),
     Module("benefits", _("待遇申领"), [MenuItem(_("待遇申领"), permission="benefits.claim")]),
@@ -76,10 +76,11 @@ def module_by_key(key: str) -> Module | None:
 
 
 def modules_for(allowed: Callable[[str], bool]) -> list[Module]:
-    """Return the modules with only the items whose permission ``allowed`` grants; empty ones go."""
+    """Return the modules with only the items that have a page and whose permission ``allowed``
+    grants; empty ones go (no menu leads nowhere)."""
     modules = []
     for module in MODULES:
-        items = [item for item in module.items if allowed(item.permission)]
+        items = [item for item in module.items if item.url_name and allowed(item.permission)]
         if items:
             modules.append(replace(module, items=items))
     return modules

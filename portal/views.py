@@ -8,6 +8,7 @@ from django.views.generic import TemplateView
 from employers.agents.selectors import agent_counts_for_agent
 from employers.permissions import AgentRequiredMixin, PermissionRequiredMixin, agent_has_permission
 from portal.context_processors import nav_modules_for
+from portal.dashboard import attention_items
 from portal.filings import filings_page
 from portal.forms import FilingFilterForm
 from portal.health import run_checks
@@ -33,6 +34,7 @@ class DashboardView(AgentRequiredMixin, TemplateView):
             masked_contact_phone=mask_phone(agent.employer.contact_phone),
             shortcut_modules=nav_modules_for(self.request),
             agent_counts=agent_counts_for_agent(agent=agent) if is_admin else None,
+            attention=attention_items(agent),
             **kwargs,
         )
 
@@ -57,7 +59,12 @@ class FilingHistoryView(PermissionRequiredMixin, TemplateView):
         query = self.request.GET.copy()
         query.pop("page", None)
         return super().get_context_data(
-            form=form, page_obj=page, rows=page.object_list, query=query.urlencode(), **kwargs
+            form=form,
+            page_obj=page,
+            rows=page.object_list,
+            query=query.urlencode(),
+            current_module="unit",
+            **kwargs,
         )
 
 

@@ -22,6 +22,7 @@ TOP = {
     "portal.settings",
     "portal.celery",
     "portal.views",
+    "portal.dashboard",  # the workbench's attention list reads every app
     "portal.errors",  # handler500: answers /healthz with the health view when the database fails
     "portal.context_processors",
     "portal.navigation",

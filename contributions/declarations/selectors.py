@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,6 +45,34 @@ def default_period(periods: Sequence[PolicyPeriod], today: datetime.date | None 
     if current:
         return current[0]
     return periods[0] if periods else None
+
+
+DECLARATION_SEASON = datetime.timedelta(days=92)
+
+
+def declaration_due_for_agent(*, agent, today: datetime.date | None = None):
+    """A period the unit should declare now and has not, or None (one query).
+
+    That is a published period still to come, or one that began within DECLARATION_SEASON (the
+    yearly declaration season); a declaration under review or approved counts as declared, a
+    rejected one does not.
+    """
+    today = today or timezone.localdate()
+    declared = BaseDeclaration.objects.filter(
+        employer_id=agent.employer_id,
+        period_id=OuterRef("pk"),
+        review_state__in=[*OPEN_REVIEW_STATES, ReviewState.APPROVED],
+    )
+    return (
+        PolicyPeriod.objects.filter(
+            region_id=agent.employer.region_id,
+            is_published=True,
+            starts_on__gte=today - DECLARATION_SEASON,
+        )
+        .exclude(Exists(declared))
+        .order_by("starts_on")
+        .first()
+    )
 
 
 def period_get_for_agent(*, agent, period_id) -> PolicyPeriod:
