@@ -70,6 +70,8 @@ from contributions.policy.reference import Policy, load_policy, round_amount
 from employers.models import Employer
 from enrollment.models import Enrolment
 from portal.audit import audit_log
+from portal.inbox import inbox_message_create
+from portal.models import InboxCategory
 
 BULK_BATCH = 2000
 
@@ -540,7 +542,28 @@ def _generate(
     )
     _write_lines(bill, wanted)
     _audit(bill, outcome, len(wanted), actor)
+    _tell_unit(bill)
     return BillResult(bill, outcome, len(wanted))
+
+
+def _tell_unit(bill: MonthlyBill) -> None:
+    """Put the new bill in the unit's 站内消息 (no SMS: every unit gets one each month)."""
+    inbox_message_create(
+        employer_id=bill.employer_id,
+        template="bill_issued",
+        category=InboxCategory.BILL,
+        context={
+            "reference": bill.reference,
+            "month": f"{bill.month:%Y-%m}",
+            "kind": "核定单" if bill.kind == BillKind.REGULAR else "补缴(退费)核定单",
+            "persons": bill.person_count,
+            "total": f"{bill.total:,.2f}",
+            "employer_total": f"{bill.employer_total:,.2f}",
+            "personal_total": f"{bill.personal_total:,.2f}",
+            "due_on": f"{bill.due_on:%Y-%m-%d}",
+            "note": bill.note,
+        },
+    )
 
 
 def _audit(bill: MonthlyBill, outcome: str, lines: int, actor) -> None:

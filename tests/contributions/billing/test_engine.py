@@ -24,7 +24,7 @@ from contributions.models import (
 )
 from contributions.policy.services import policy_period_save
 from enrollment.models import Enrolment
-from portal.models import AuditEvent
+from portal.models import AuditEvent, InboxMessage
 from tests.contributions.bill_helpers import create_unit_with_staff
 from tests.contributions.factories import standard_rates
 from tests.enrollment.enrolment_helpers import create_enrolment
@@ -514,3 +514,14 @@ def test_per_type_totals_are_stored_with_the_lines():
     assert supplement.type_totals == summed_by_type(supplement)
     # 7,162 − 8,000 = −838: a credit of 134.08 / 67.04 on pension
     assert supplement.type_totals["pension"] == [1, "-134.08", "-67.04"]
+
+
+def test_a_new_bill_is_told_in_the_units_inbox_and_a_recomputation_is_not():
+    employer, _agent, _period, _staff = create_unit_with_staff(2)
+    bill = bill_generate(employer=employer, month=AUG)
+    message = InboxMessage.objects.get(employer_id=employer.pk)
+    assert (message.category, message.reference, message.agent_id) == ("bill", bill.reference, None)
+    assert "2026-08 社会保险费核定单已生成" in message.title
+    assert f"{bill.total:,.2f}" in message.body and "缴费截止日 2026-09-15" in message.body
+    bill_generate(employer=employer, month=AUG)  # unchanged: nothing new to tell
+    assert InboxMessage.objects.filter(employer_id=employer.pk).count() == 1
