@@ -25,6 +25,7 @@ from contributions.models import (
 )
 from contributions.records.selectors import (
     HOTLINE,
+    records_person_candidates,
     records_person_find,
     records_person_get_for_agent,
 )
@@ -308,6 +309,8 @@ class CauseLookup:
     cause: Cause | None = None
     person: Person | None = None
     error: str = ""
+    # Several of the unit's persons match the name: the page lists them to choose from.
+    candidates: list = field(default_factory=list)
 
 
 def missing_record_cause_lookup(
@@ -323,7 +326,10 @@ def missing_record_cause_lookup(
     if person is not None:
         return CauseLookup(missing_record_cause(agent=agent, person=person, month=month), person)
     if matches > 1:
-        return CauseLookup(error=_("本单位有多位人员符合该姓名,请输入完整证件号码"))
+        return CauseLookup(
+            error=_("本单位有多位人员的姓名包含“%s”,请在下方选择一位,或输入完整证件号码。") % q,
+            candidates=records_person_candidates(agent=agent, q=q),
+        )
     if not looks_like_document_number(q):
         return CauseLookup(error=_("本单位没有这个姓名的参保人员,请核对或输入完整证件号码"))
     return CauseLookup(missing_record_cause_unknown_person())

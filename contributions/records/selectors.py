@@ -304,7 +304,26 @@ def records_person_find(*, agent, q: str) -> tuple[Person | None, int]:
         ).distinct()
     else:
         persons = Person.objects.filter(pk__in=_name_person_ids(agent, q))
+        # A full name wins over the longer names it begins (周明 rather than 周明桂).
+        exact = list(persons.filter(name=q).order_by("pk")[:2])
+        if len(exact) == 1:
+            return exact[0], 1
     found = list(persons.order_by("pk")[:2])
     if len(found) == 1:
         return found[0], 1
     return None, len(found)
+
+
+CANDIDATE_LIMIT = 20
+
+
+def records_person_candidates(*, agent, q: str) -> list[Person]:
+    """The unit's persons whose name contains ``q``, to choose from when a name is ambiguous."""
+    q = " ".join((q or "").split())
+    if not q or looks_like_document_number(q):
+        return []
+    return list(
+        Person.objects.filter(pk__in=_name_person_ids(agent, q))
+        .only("pk", "name", "document_number", "document_type")
+        .order_by("name", "pk")[:CANDIDATE_LIMIT]
+    )

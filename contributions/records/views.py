@@ -95,6 +95,7 @@ class MissingCauseView(QueriesMixin, TemplateView):
                 )
                 if found.error:
                     form.add_error("q", found.error)
+                    context["candidates"] = found.candidates
                 else:
                     context["cause"] = found.cause
                     if found.person is not None:

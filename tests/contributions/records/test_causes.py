@@ -290,9 +290,25 @@ def test_why_page_refuses_a_future_month_and_a_bad_month(agent_client, unit):
     assert AuditEvent.objects.count() == events
 
 
-def test_why_page_asks_for_the_id_when_a_name_is_ambiguous(agent_client, unit):
+def test_why_page_lists_the_persons_to_choose_from_when_a_name_is_ambiguous(agent_client, unit):
     response = agent_client.post(WHY, {"q": "职工", "month": "2026-08"}, follow=True)
-    assert response.context["form"].errors["q"] == ["本单位有多位人员符合该姓名,请输入完整证件号码"]
+    errors = response.context["form"].errors["q"]
+    assert errors == ["本单位有多位人员的姓名包含“职工”,请在下方选择一位,或输入完整证件号码。"]
+    candidates = response.context["candidates"]
+    assert {p.pk for p in candidates} == {e.person.pk for e in unit["enrolments"]}
+    chosen = candidates[0]
+    body = response.content.decode()
+    assert f'data-candidate="{chosen.pk}"' in body and chosen.masked_document_number in body
+    # Choosing one answers for that person.
+    response = agent_client.post(WHY, {"person": chosen.pk, "month": "2026-08"}, follow=True)
+    assert response.context["person"] == chosen and response.context["cause"] is not None
+
+
+def test_a_full_name_wins_over_a_longer_name_it_begins(agent_client, unit):
+    short = create_enrolment(unit["employer"], name="周明").person
+    create_enrolment(unit["employer"], name="周明桂")
+    response = agent_client.post(WHY, {"q": "周明", "month": "2026-08"}, follow=True)
+    assert response.context["person"] == short
 
 
 def test_records_page_explains_a_missing_month_for_one_person(agent_client, unit):
