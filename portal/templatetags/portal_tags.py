@@ -1,5 +1,7 @@
 """Template helpers for the portal layout: the current module's menu and message styling."""
 
+from decimal import Decimal, InvalidOperation
+
 from django import template
 from django.contrib.messages import constants
 from django.urls import reverse
@@ -53,3 +55,26 @@ def alert_class(message) -> str:
 def is_urgent(message) -> bool:
     """Tell whether a message should interrupt a screen reader (role="alert")."""
     return message.level >= constants.WARNING
+
+
+@register.filter
+def money(value) -> str:
+    """An amount in yuan with thousands separators and two decimals: 1,177,151.93."""
+    if value in (None, ""):
+        return ""
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
+@register.filter
+def percent(value) -> str:
+    """A rate as a percentage without trailing zeros: 0.16 → 16%, 0.005 → 0.5%."""
+    if value in (None, ""):
+        return ""
+    try:
+        number = (Decimal(str(value)) * 100).normalize()
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return f"{number:f}%"

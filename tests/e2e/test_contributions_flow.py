@@ -70,6 +70,11 @@ STAFF = [
     ("孙三立", "7162.00", Decimal("7162.00")),
 ]
 EMPLOYER_TOTAL, PERSONAL_TOTAL, TOTAL = "13772.85", "5457.17", "19230.02"
+
+
+def shown(amount) -> str:
+    """An amount as the pages show it: thousands separators, two decimals."""
+    return f"{Decimal(amount):,.2f}"
 BY_TYPE = {
     "pension": ("8315.68", "4157.84"),
     "medical": ("5093.36", "1039.46"),
@@ -175,19 +180,19 @@ def test_declare_bill_pay_settle_query_export_and_prove(
         f"{month_text} 核定结果:正常应缴,3 人,应缴合计 19,230.02 元,状态“已核定”。"
     )
     expect(page.locator("[data-bill-status]")).to_have_text("已核定")
-    expect(page.locator("[data-bill-total]")).to_have_text(TOTAL)
+    expect(page.locator("[data-bill-total]")).to_have_text(shown(TOTAL))
     for insurance_type, (employer_part, personal_part) in BY_TYPE.items():
         cells = page.locator(f"tr[data-type={insurance_type}] td")
         expect(cells).to_have_text(
             [
                 "3",
-                employer_part,
-                personal_part,
-                str(Decimal(employer_part) + Decimal(personal_part)),
+                shown(employer_part),
+                shown(personal_part),
+                shown(Decimal(employer_part) + Decimal(personal_part)),
             ]
         )
     foot = page.locator("tfoot tr").first.locator("td")
-    expect(foot).to_have_text(["", EMPLOYER_TOTAL, PERSONAL_TOTAL, TOTAL])
+    expect(foot).to_have_text(["", shown(EMPLOYER_TOTAL), shown(PERSONAL_TOTAL), shown(TOTAL)])
     assert (bill.person_count, bill.employer_total, bill.personal_total, bill.total) == (
         3,
         Decimal(EMPLOYER_TOTAL),
@@ -204,7 +209,7 @@ def test_declare_bill_pay_settle_query_export_and_prove(
     expected_on = add_working_days(timezone.localdate(payment.debited_at), SETTLEMENT_DAYS)
     assert payment.expected_settle_on == expected_on
     expect(page.locator("body")).to_contain_text(f"款项预计 {expected_on:%Y-%m-%d} 到账")
-    expect(page.locator("tr[data-payment-status=debited]")).to_contain_text(TOTAL)
+    expect(page.locator("tr[data-payment-status=debited]")).to_contain_text(shown(TOTAL))
     assert SandboxBankAccount.objects.get(employer=employer).balance == BALANCE - Decimal(TOTAL)
 
     # 4. Time moves on: the day before, nothing settles; on the expected day the bank settles.
@@ -212,7 +217,7 @@ def test_declare_bill_pay_settle_query_export_and_prove(
     assert payments_settle_due(today=expected_on) == 1
     page.reload()
     expect(page.locator("[data-bill-status]")).to_have_text("已到账")
-    expect(page.locator("tr[data-payment-status=settled]")).to_contain_text(TOTAL)
+    expect(page.locator("tr[data-payment-status=settled]")).to_contain_text(shown(TOTAL))
     bill.refresh_from_db()
     assert bill.status == BillStatus.SETTLED
 
@@ -226,10 +231,10 @@ def test_declare_bill_pay_settle_query_export_and_prove(
     expect(records).to_have_count(12)
     expect(records.locator(".badge", has_text="已到账")).to_have_count(12)
     expect(page.locator("[data-totals] tr[data-type=all] td")).to_have_text(
-        ["12", EMPLOYER_TOTAL, PERSONAL_TOTAL, TOTAL]
+        ["12", shown(EMPLOYER_TOTAL), shown(PERSONAL_TOTAL), shown(TOTAL)]
     )
     expect(page.locator("[data-totals] tr[data-type=pension] td")).to_have_text(
-        ["3", "8315.68", "4157.84", "12473.52"]
+        ["3", "8,315.68", "4,157.84", "12,473.52"]
     )
     # The ID numbers on the page are masked.
     person = high.person
@@ -279,8 +284,8 @@ def test_declare_bill_pay_settle_query_export_and_prove(
     expect(page.locator("body")).to_contain_text("证明已开具,验证码")
     proof = ContributionProof.objects.get(employer=employer)
     assert proof.person_id == person.pk
-    shown = "-".join(proof.code[i : i + 4] for i in range(0, len(proof.code), 4))
-    expect(page.locator("dd code")).to_have_text(shown)
+    code_shown = "-".join(proof.code[i : i + 4] for i in range(0, len(proof.code), 4))
+    expect(page.locator("dd code")).to_have_text(code_shown)
     with page.expect_download() as download_info:
         page.get_by_role("link", name="下载PDF").click()
     pdf_path = tmp_path / "proof.pdf"

@@ -88,7 +88,7 @@ def test_list_shows_the_units_bills_with_figures(agent_client, bill, unit):
     text = body(response)
     assert response.status_code == 200
     assert "2026-08" in text and "正常应缴" in text
-    assert "5920.00" in text and "4240.00" in text and "1680.00" in text
+    assert "5,920.00" in text and "4,240.00" in text and "1,680.00" in text
     assert "已核定" in text and "2026-08-28" in text
     assert detail(bill) in text
 

@@ -89,7 +89,7 @@ def test_totals_of_three_months_by_hand(agent_client):
     assert by_type["work_injury"].employer == Decimal("170.07")  # (16 × 2 + 24.69) × 3
     assert by_type["work_injury"].personal == Decimal("0.00")
     body = response.content.decode()
-    assert "22534.83" in body and "31463.70" in body
+    assert "22,534.83" in body and "31,463.70" in body
 
 
 def test_rows_show_masked_id_and_the_bill_status(agent_client, unit):
