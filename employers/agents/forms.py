@@ -52,7 +52,8 @@ def password_field(label):
         label=label,
         max_length=128,
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        # Rendered back so that "获取验证码" keeps what was typed (the page is never cached).
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=True),
         error_messages={**REQUIRED, "max_length": PASSWORD_RULE},
     )
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView, View
 
 from employers.agents.forms import AgentAddForm, AgentPasswordResetForm, AgentRolesForm
@@ -60,6 +62,7 @@ class AgentListView(AgentManagementMixin, TemplateView):
         )
 
 
+@method_decorator(never_cache, name="dispatch")  # the form renders typed passwords back
 class AgentAddView(AgentManagementMixin, FormView):
     template_name = "employers/agents/add.html"
     form_class = AgentAddForm
@@ -141,6 +144,7 @@ class AgentRolesView(TargetAgentMixin, FormView):
         return redirect("agents:list")
 
 
+@method_decorator(never_cache, name="dispatch")  # the form renders typed passwords back
 class AgentPasswordResetView(TargetAgentMixin, FormView):
     template_name = "employers/agents/password.html"
     form_class = AgentPasswordResetForm

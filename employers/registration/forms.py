@@ -188,16 +188,18 @@ class AdminAgentForm(forms.Form):
     agent_id_number = ResidentIdField(label=_("经办人身份证号"))
     agent_phone = MobileField(label=_("经办人手机号"))
     agent_code = SmsCodeField()
+    # Rendered back so that "获取验证码" (a round trip) keeps what was typed; the page is never
+    # cached (never_cache on the wizard) and travels over HTTPS only.
     password = forms.CharField(
         label=_("登录密码"),
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=True),
         error_messages=REQUIRED,
         help_text=_("8-20位,同时包含字母和数字,不能包含身份证号或手机号。"),
         strip=False,
     )
     password2 = forms.CharField(
         label=_("确认密码"),
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=True),
         error_messages=REQUIRED,
         strip=False,
     )

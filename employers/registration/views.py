@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView, View
 
 from employers.models import CAChallenge, PennyDropTransfer, RegistrationApplication
@@ -81,6 +83,7 @@ def progress(current: str) -> list[dict]:
     ]
 
 
+@method_decorator(never_cache, name="dispatch")  # the form renders typed passwords back
 class RegistrationStepView(FormView):
     """One step of the wizard; going back shows what was typed before."""
 

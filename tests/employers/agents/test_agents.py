@@ -146,6 +146,10 @@ def test_admin_adds_an_agent_whose_phone_is_confirmed_by_sms(
     assert sms_outbox[-1].phone == data["phone"] and "添加经办人" in sms_outbox[-1].text
     body = response.content.decode()
     assert data["name"] in body and data["id_number"] in body  # nothing typed is lost
+    # The passwords too (issue 19), on a page no cache keeps.
+    assert response.context["form"]["password"].value() == data["password"]
+    assert f'value="{data["password"]}"' in body
+    assert "no-store" in response["Cache-Control"]
 
     response = admin_client.post(ADD, {**data, "code": code_from(sms_outbox)})
     assert response.status_code == 302 and response["Location"] == LIST

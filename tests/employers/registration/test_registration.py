@@ -39,6 +39,26 @@ def code_from(outbox) -> str:
     return re.search(r"验证码 (\d{6})", outbox[-1].text).group(1)
 
 
+def fill_wizard_until_agent(client, account, outbox, django_capture_on_commit_callbacks):
+    """Fill the first three steps; the agent step is next."""
+    response = client.post("/register/unit/", unit_data(account))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/register/contact/", {"contact_phone": "13911112222", "send_code": "1"})
+    client.post(
+        "/register/contact/", {"contact_phone": "13911112222", "contact_code": code_from(outbox)}
+    )
+    response = client.post(
+        "/register/bank/",
+        {
+            "bank_name": "测试银行",
+            "bank_account": "6222 0202 0000 5555",
+            "bank_account_name": account.name,
+        },
+    )
+    assert response["Location"] == "/register/agent/"
+
+
 def fill_wizard(client, account, outbox, django_capture_on_commit_callbacks):
     response = client.post("/register/unit/", unit_data(account))
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -322,3 +342,22 @@ def test_pilot_code_in_the_registry_is_accepted_and_flagged(
     )
     application = fill_wizard(client, pilot, sms_outbox, django_capture_on_commit_callbacks)
     assert application.flags == [RegistrationApplication.Flag.USCC_CHECKSUM]
+
+
+def test_getting_the_agents_code_keeps_the_passwords_typed(
+    client, account, sms_outbox, django_capture_on_commit_callbacks
+):
+    fill_wizard_until_agent(client, account, sms_outbox, django_capture_on_commit_callbacks)
+    typed = {
+        "agent_name": "李经办",
+        "agent_id_number": AGENT_ID,
+        "agent_phone": "13933334444",
+        "password": "Portal2026ok",
+        "password2": "Portal2026ok",
+        "send_code": "1",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/register/agent/", typed)
+    body = response.content.decode()
+    assert 'value="Portal2026ok"' in body and "李经办" in body
+    assert "no-store" in response["Cache-Control"]
