@@ -302,6 +302,15 @@ class FaceVerificationSession(models.Model):
     id_number_index = models.CharField(_("身份证号索引"), max_length=64)
     state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.CREATED)
     failure_reason = models.CharField(_("未通过原因"), max_length=32, blank=True)
+
+    # What each provider outcome means to the legal representative, and what to do next.
+    FAILURE_TEXTS = {
+        "mismatch": _("人脸与身份证照片比对不一致:请法定代表人本人在光线充足处正对镜头重新识别。"),
+        "liveness_failed": _(
+            "活体检测未通过:请按提示眨眼、转头,不要使用照片或视频,并保持面部完整清晰。"
+        ),
+        "id_mismatch": _("识别的身份证号不是本单位法定代表人的身份证号,请由法定代表人本人识别。"),
+    }
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     expires_at = models.DateTimeField(_("过期时间"))
     callback_at = models.DateTimeField(_("回调时间"), null=True, blank=True)
@@ -312,6 +321,13 @@ class FaceVerificationSession(models.Model):
 
     def __str__(self):
         return f"{self.provider} {self.get_state_display()}"
+
+    @property
+    def failure_text(self) -> str:
+        """The failure in words (never the provider's raw code)."""
+        if not self.failure_reason:
+            return ""
+        return str(self.FAILURE_TEXTS.get(self.failure_reason, _("识别未通过,请重新识别。")))
 
 
 class PennyDropTransfer(models.Model):

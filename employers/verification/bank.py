@@ -265,6 +265,17 @@ def _penny_drop_confirm(*, application, amount_fen, now):
             _("打款已超过%(days)d天,请重新申请打款。") % {"days": _limit("penny_drop_answer_days")},
         )
 
+    if timezone.localdate(now) < transfer.arrives_on:
+        # Not there yet: whatever is typed cannot be the amount, so no try is used.
+        return refuse(
+            "not_arrived",
+            _(
+                "这笔打款预计 %(date)s 到账,到账前无法核对金额。本次填写未计入错误次数,"
+                "请在到账后查看对公账户流水再填写。"
+            )
+            % {"date": f"{transfer.arrives_on:%Y-%m-%d}"},
+            field=True,
+        )
     # Equal-width strings: the comparison time does not depend on where the digits differ.
     if not hmac.compare_digest(f"{amount_fen:04d}", f"{transfer.amount_fen:04d}"):
         transfer.wrong_attempts += 1
@@ -321,6 +332,17 @@ class StatementLine:
     requested_at: datetime.datetime
     arrives_on: datetime.date
     amount: str | None
+
+
+def sandbox_transfer_arrive(*, bank_reference: str, today: datetime.date | None = None) -> bool:
+    """Let a sandbox transfer in transit arrive today (the sandbox bank's statement page, in
+    development and tests only); True when it was still in transit."""
+    today = today or timezone.localdate()
+    return bool(
+        PennyDropTransfer.objects.filter(bank_reference=bank_reference, arrives_on__gt=today)
+        .exclude(bank_reference="")
+        .update(arrives_on=today)
+    )
 
 
 def sandbox_bank_statement(

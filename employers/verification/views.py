@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from employers.selectors import face_session_get
-from employers.verification.bank import sandbox_bank_statement
+from employers.verification.bank import sandbox_bank_statement, sandbox_transfer_arrive
 from employers.verification.face import (
     RESULT_LIVENESS_FAILED,
     RESULT_MISMATCH,
@@ -106,6 +106,11 @@ class SandboxFaceView(SandboxOnlyMixin, TemplateView):
 
 class SandboxBankStatementView(SandboxOnlyMixin, TemplateView):
     template_name = "employers/sandbox/bank.html"
+
+    def post(self, request, *args, **kwargs):
+        """模拟到账: a transfer in transit arrives now (no waiting 1–3 days in development)."""
+        sandbox_transfer_arrive(bank_reference=request.POST.get("arrive", ""))
+        return redirect("verification:sandbox_bank")
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(lines=sandbox_bank_statement(), **kwargs)

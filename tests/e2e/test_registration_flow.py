@@ -134,6 +134,12 @@ def verify_with_bank(page, live_server, account, reference):
     expect(page.locator("#id_amount")).to_be_visible()
     transfer = PennyDropTransfer.objects.get(application__reference=reference)
     assert transfer.amount_fen < 100
+    # The money is in transit: the sandbox bank's statement lets it arrive now.
+    bank = page.context.new_page()
+    bank.goto(live_server.url + "/verify/sandbox/bank/")
+    bank.locator(f"button[data-arrive][value='{transfer.bank_reference}']").click()
+    expect(bank.locator("tbody")).to_contain_text(f"0.{transfer.amount_fen:02d}")
+    bank.close()
     page.fill("#id_amount", f"0.{transfer.amount_fen:02d}")
     page.get_by_role("button", name="验证并提交申请").click()
 

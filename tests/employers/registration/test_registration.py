@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.utils import timezone
 
 from employers.models import (
     Agent,
@@ -107,6 +108,12 @@ def test_registration_with_penny_drop_reaches_status_page(
     client.post(url, {"request_transfer": "1"})
     transfer = PennyDropTransfer.objects.get(application=application)
     wrong = f"0.{(transfer.amount_fen % 99) + 1:02d}"
+    # Typed before the money can have arrived: refused, and no try is used.
+    response = client.post(url, {"amount": wrong})
+    assert "到账前无法核对金额" in response.content.decode()
+    transfer.refresh_from_db()
+    assert transfer.wrong_attempts == 0
+    PennyDropTransfer.objects.filter(pk=transfer.pk).update(arrives_on=timezone.localdate())
     response = client.post(url, {"amount": wrong})
     assert "不正确" in response.content.decode() or "错误" in response.content.decode()
     response = client.post(url, {"amount": f"{transfer.amount_fen / 100:.2f}"})

@@ -18,6 +18,7 @@ from employers.verification.bank import (
     penny_drop_confirm,
     penny_drop_request,
     sandbox_bank_statement,
+    sandbox_transfer_arrive,
 )
 from portal.models import AuditEvent
 from portal.workdays import add_working_days
@@ -26,6 +27,19 @@ from tests.factories import create_employer
 pytestmark = pytest.mark.django_db
 
 _references = itertools.count(1)
+
+
+@pytest.fixture
+def in_transit():
+    """Ask for it to keep the sandbox bank's 1–3 working days in transit."""
+
+
+@pytest.fixture(autouse=True)
+def _money_arrives_at_once(request, monkeypatch):
+    """The amounts are typed after the money arrived, except in tests that ask for in_transit."""
+    if "in_transit" in request.fixturenames:
+        return
+    monkeypatch.setattr(SandboxBank, "estimate_arrival", lambda self, today: today)
 
 
 @pytest.fixture
@@ -113,7 +127,7 @@ def test_more_than_two_decimals_says_so():
     assert amount_error(refusal(parse_amount_fen, text="0.355")) == "金额最多两位小数。"
 
 
-def test_request_sends_a_transfer_with_amount_memo_and_deadline(application):
+def test_request_sends_a_transfer_with_amount_memo_and_deadline(application, in_transit):
     now = timezone.now()
     transfer = penny_drop_request(application=application, now=now)
 
@@ -130,7 +144,7 @@ def test_request_sends_a_transfer_with_amount_memo_and_deadline(application):
     assert not any("amount" in key for key in audit.details)
 
 
-def test_sandbox_bank_arrives_after_one_to_three_working_days():
+def test_sandbox_bank_arrives_after_one_to_three_working_days(in_transit):
     today = datetime.date(2026, 3, 6)  # a Friday
     days = {SandboxBank().estimate_arrival(today) for _ in range(60)}
     assert days == {add_working_days(today, n) for n in (1, 2, 3)}
@@ -342,3 +356,23 @@ def test_no_personal_data_or_expected_amount_in_the_audit_log(application):
         assert employer.legal_rep_id_number not in text
         assert employer.bank_account not in text
         assert not any("amount" in key for key in event.details)
+
+
+def test_an_amount_typed_before_the_money_can_arrive_uses_no_try(application, in_transit):
+    transfer = penny_drop_request(application=application)
+    error = refusal(
+        penny_drop_confirm, application=application, amount_text=yuan(transfer.amount_fen)
+    )
+    assert "到账前无法核对金额" in amount_error(error)
+    assert transfer.arrives_on.strftime("%Y-%m-%d") in amount_error(error)
+    transfer.refresh_from_db()
+    assert (transfer.wrong_attempts, transfer.state) == (0, PennyDropTransfer.State.SENT)
+
+
+def test_the_sandbox_statement_lets_a_transfer_arrive_now(application, in_transit):
+    transfer = penny_drop_request(application=application)
+    assert sandbox_transfer_arrive(bank_reference=transfer.bank_reference) is True
+    transfer.refresh_from_db()
+    assert transfer.arrives_on == timezone.localdate()
+    assert sandbox_transfer_arrive(bank_reference=transfer.bank_reference) is False
+    penny_drop_confirm(application=application, amount_text=yuan(transfer.amount_fen))

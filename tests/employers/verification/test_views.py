@@ -311,3 +311,18 @@ def test_bank_statement_reads_all_lines_in_one_query(client, django_assert_num_q
     with django_assert_num_queries(1):
         response = client.get(reverse("verification:sandbox_bank"))
     assert response.content.decode().count("账户验证:") == 3
+
+
+def test_a_failed_recognition_is_explained_in_words_not_the_providers_code(client, started):
+    from django.urls import reverse
+
+    from employers.registration.views import APPLICATIONS_KEY
+
+    session, _ = started
+    post_callback(callback_body(session, result="liveness_failed"))
+    browser_session = client.session
+    browser_session[APPLICATIONS_KEY] = [session.application.reference]
+    browser_session.save()
+    url = reverse("employers:register_verify_face", args=[session.application.reference])
+    body = client.get(url).content.decode()
+    assert "活体检测未通过" in body and "liveness_failed" not in body
