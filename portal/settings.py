@@ -32,6 +32,8 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 PRODUCTION = os.environ.get("DJANGO_ENV", "development").lower() == "production"
 DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
+# Development only: print each image captcha's answer on the runserver console (README).
+CAPTCHA_ECHO = env_bool("CAPTCHA_ECHO", DEBUG and not PRODUCTION)
 
 DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdefghij"
 SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
@@ -60,6 +62,8 @@ if PRODUCTION:
         problems.append("PII_INDEX_KEY must be a random value of at least 32 bytes")
     if DEBUG:
         problems.append("DJANGO_DEBUG must be off in production")
+    if CAPTCHA_ECHO:
+        problems.append("CAPTCHA_ECHO must be off in production")
     if problems:
         raise ImproperlyConfigured("Refusing to start in production mode: " + "; ".join(problems))
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 import re
 import secrets
+import sys
 
 from captcha.conf import settings as captcha_settings
 from captcha.fields import CaptchaField, CaptchaTextInput
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +45,11 @@ def captcha_challenge() -> tuple[str, str]:
     text = "".join(
         secrets.choice(CAPTCHA_CHARS) for _char in range(captcha_settings.CAPTCHA_LENGTH)
     )
+    if settings.DEBUG and getattr(settings, "CAPTCHA_ECHO", False):
+        # Development only (DEBUG, and CAPTCHA_ECHO which production refuses): the answer on
+        # the runserver console, as the SMS codes are, so a developer can log in quickly.
+        sys.stdout.write(f"[图片验证码] {text}\n")
+        sys.stdout.flush()
     return text, text.lower()
 
 

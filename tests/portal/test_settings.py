@@ -21,6 +21,7 @@ SETTINGS_VARIABLES = (
     "DJANGO_ALLOW_ASYNC_UNSAFE",
     "DJANGO_ENV",
     "DJANGO_DEBUG",
+    "CAPTCHA_ECHO",
     "DJANGO_STATIC_MANIFEST",
     "SECRET_KEY",
     "ALLOWED_HOSTS",
@@ -115,6 +116,7 @@ def test_production_passes_check_deploy_without_warnings(run_python):
         ({"PII_INDEX_KEY": None}, "PII_INDEX_KEY"),
         ({"PII_INDEX_KEY": "k"}, "PII_INDEX_KEY must be a random value of at least 32 bytes"),
         ({"DJANGO_DEBUG": "1"}, "DJANGO_DEBUG"),
+        ({"CAPTCHA_ECHO": "1"}, "CAPTCHA_ECHO"),
     ],
     ids=[
         "default-secret-key",
@@ -124,6 +126,7 @@ def test_production_passes_check_deploy_without_warnings(run_python):
         "dev-index-key",
         "short-index-key",
         "debug-on",
+        "captcha-echo-on",
     ],
 )
 def test_production_refuses_to_start_without_real_configuration(run_python, change, message):

@@ -163,4 +163,7 @@ class Command(BaseCommand):
         )
         out("  另有两个已开户、尚未注册的单位可用于演示注册:")
         for account in accounts[1:]:
-            out(f"    {account.name}  单位社保编号 {account.ss_number}  信用代码 {account.uscc}")
+            out(
+                f"    {account.name}  单位社保编号 {account.ss_number}  信用代码 {account.uscc}"
+                f"  法定代表人 {account.legal_rep_name}"
+            )

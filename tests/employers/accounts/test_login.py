@@ -520,3 +520,14 @@ def test_rejected_unit_agent_may_open_its_resubmit_page(client):
     response = client.get(f"/registration/{application.reference}/resubmit/")
 
     assert response.status_code == 200
+
+
+def test_the_captcha_answer_is_echoed_on_the_console_only_in_development(settings, capsys):
+    from employers.accounts.forms import captcha_challenge
+
+    settings.DEBUG, settings.CAPTCHA_ECHO = True, True
+    text, _answer = captcha_challenge()
+    assert f"[图片验证码] {text}" in capsys.readouterr().out
+    settings.DEBUG = False  # CAPTCHA_ECHO alone does nothing (production refuses it anyway)
+    captcha_challenge()
+    assert "图片验证码" not in capsys.readouterr().out
