@@ -368,3 +368,16 @@ def test_getting_the_agents_code_keeps_the_passwords_typed(
     body = response.content.decode()
     assert 'value="Portal2026ok"' in body and "李经办" in body
     assert "no-store" in response["Cache-Control"]
+
+
+def test_a_registry_code_failing_the_check_digit_can_still_register(
+    client, sms_outbox, django_capture_on_commit_callbacks
+):
+    # Early pilot codes fail GB 32100's check digit but are legal: the registry vouches for
+    # them, and the clerk is asked to check the licence (a pre-check and a flag).
+    valid = OpenedAccountFactory().uscc
+    wrong_digit = valid[:-1] + ("0" if valid[-1] != "0" else "1")
+    pilot = OpenedAccountFactory(uscc=wrong_digit, name="试点代码有限公司", legal_rep_name="王测试")
+    application = fill_wizard(client, pilot, sms_outbox, django_capture_on_commit_callbacks)
+    assert application.employer.uscc == wrong_digit
+    assert RegistrationApplication.Flag.USCC_CHECKSUM in application.flags
