@@ -312,6 +312,14 @@ class VerifyCertificateView(ApplicationMixin, SubmitMixin, FormView):
         registration_record_certificate(application=self.application, check=check)
         return self.submit()
 
+    def form_invalid(self, form):
+        # The page comes back with a new challenge: a signature of the old one can only fail
+        # again, so the box is emptied (the certificate stays).
+        data = form.data.copy()
+        data["signature"] = ""
+        form.data = data
+        return super().form_invalid(form)
+
 
 class VerifyFaceView(ApplicationMixin, SubmitMixin, TemplateView):
     template_name = "employers/register/verify_face.html"

@@ -311,6 +311,9 @@ def test_certificate_of_another_unit_is_refused_next_to_the_field(
     assert "证书不属于本单位" in response.content.decode()
     application.refresh_from_db()
     assert application.verified_at is None
+    # The old signature is gone from the box: the page carries a new challenge to sign.
+    assert response.context["form"]["signature"].value() == ""
+    assert client.session["ca_challenge"] != nonce
 
 
 @pytest.mark.urls("portal.urls")
