@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
@@ -238,6 +239,12 @@ class RegistrationConfirmView(TemplateView):
         return redirect("employers:register_verify", reference=application.reference)
 
 
+STATUS_ELSEWHERE = _(
+    "审核进度可在提交注册的浏览器中查看;在其他电脑或手机上,请用注册时设置的单位管理员账号"
+    "(身份证号和密码)登录后查看。"
+)
+
+
 class ApplicationMixin:
     """Pages of one application: only the browser session that created it may open them."""
 
@@ -248,6 +255,13 @@ class ApplicationMixin:
     def dispatch(self, request, *args, **kwargs):
         reference = kwargs["reference"]
         self.application = application_get(reference=reference)
+        if self.allow_unit_agent and not request.user.is_authenticated and (
+            self.application is None or not self.may_open(request)
+        ):
+            # Another browser: the unit's administrator logs in to see the status (the same
+            # answer whether or not the reference exists, so it tells nothing).
+            messages.info(request, STATUS_ELSEWHERE)
+            return redirect_to_login(request.get_full_path())
         if self.application is None or not self.may_open(request):
             raise Http404
         if (

@@ -75,6 +75,8 @@ EMPLOYER_TOTAL, PERSONAL_TOTAL, TOTAL = "13772.85", "5457.17", "19230.02"
 def shown(amount) -> str:
     """An amount as the pages show it: thousands separators, two decimals."""
     return f"{Decimal(amount):,.2f}"
+
+
 BY_TYPE = {
     "pension": ("8315.68", "4157.84"),
     "medical": ("5093.36", "1039.46"),

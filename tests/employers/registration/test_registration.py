@@ -12,7 +12,7 @@ from employers.models import (
 )
 from employers.selectors import REGISTRY_MISMATCH, REGISTRY_NAME_MISMATCH
 from portal.models import AuditEvent
-from tests.factories import OpenedAccountFactory, make_resident_id
+from tests.factories import OpenedAccountFactory, create_agent, make_resident_id
 
 pytestmark = pytest.mark.django_db
 
@@ -250,7 +250,20 @@ def test_status_page_is_only_for_the_browser_that_applied(
     application = fill_wizard(client, account, sms_outbox, django_capture_on_commit_callbacks)
     from django.test import Client
 
-    assert Client().get(f"/registration/{application.reference}/").status_code == 404
+    elsewhere = Client()
+    response = elsewhere.get(f"/registration/{application.reference}/")
+    # Another browser is sent to log in (as for a reference that does not exist: nothing told).
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    page = elsewhere.get(response["Location"]).content.decode()
+    assert "请用注册时设置的单位管理员账号" in page
+    missing = Client().get("/registration/ZC999999999999/")
+    assert missing.status_code == 302 and missing["Location"].startswith("/login/")
+    # The unit's administrator, logged in, sees it; an agent of another unit does not.
+    elsewhere.force_login(Agent.objects.get(employer=application.employer).user)
+    assert elsewhere.get(f"/registration/{application.reference}/").status_code == 200
+    stranger = Client()
+    stranger.force_login(create_agent().user)
+    assert stranger.get(f"/registration/{application.reference}/").status_code == 404
     assert client.get(f"/registration/{application.reference}/").status_code == 200
 
 

@@ -101,4 +101,6 @@ def test_resubmit_is_refused_while_in_review_and_for_strangers(applicant, applic
     assert applicant.get(url)["Location"] == f"/registration/{application.reference}/"
     from django.test import Client
 
-    assert Client().get(url).status_code == 404
+    # A stranger's browser is sent to log in; only the unit's administrator gets further.
+    response = Client().get(url)
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
