@@ -268,6 +268,14 @@ class ResubmitForm(forms.Form):
     bank_name = BankForm.base_fields["bank_name"]
     bank_account = BankForm.base_fields["bank_account"]
     bank_account_name = BankForm.base_fields["bank_account_name"]
+    reverify = forms.BooleanField(
+        label=_("重新进行身份认证"),
+        required=False,
+        help_text=_(
+            "审核意见要求重新认证(如人脸照片不清晰、不是法定代表人本人)时勾选。更换了法定代表人"
+            "身份证号(人脸识别认证的)或对公账号(打款认证的)时,须重新认证,系统会自动要求。"
+        ),
+    )
 
     def __init__(self, *args, unit_name: str = "", **kwargs):
         self.unit_name = unit_name

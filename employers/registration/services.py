@@ -196,10 +196,16 @@ def registration_resubmit(
     bank_name: str,
     bank_account: str,
     bank_account_name: str,
+    reverify: bool = False,
     actor=None,
     request=None,
 ) -> RegistrationApplication:
-    """Correct a rejected application's answers and put it back into the review queue."""
+    """Correct a rejected application's answers and put it back into the review queue.
+
+    When the unit asks to verify its identity again, or a correction makes the earlier proof
+    prove nothing (a face matched to another ID number, a penny-drop to another account), the
+    application goes back to identity verification instead; it is submitted once verified.
+    """
     application = (
         RegistrationApplication.objects.select_for_update()
         .select_related("employer")
@@ -208,11 +214,53 @@ def registration_resubmit(
     if application.review_state != ReviewState.REJECTED:
         raise ValidationError(_("只有未通过审核的申请可以修改后重新提交。"), code="not_rejected")
     employer = application.employer
+    proof_outdated = (
+        application.verification_method == VerificationMethod.FACE
+        and normalise_resident_id(legal_rep_id_number) != employer.legal_rep_id_number
+    ) or (
+        application.verification_method == VerificationMethod.BANK
+        and bank_account != employer.bank_account
+    )
     employer.legal_rep_id_number = normalise_resident_id(legal_rep_id_number)
     employer.contact_email = contact_email
     employer.bank_name = bank_name
     employer.bank_account = bank_account
     employer.bank_account_name = bank_account_name
+    if reverify or proof_outdated:
+        # Still rejected for the registry (nobody else may start over this unit) until the
+        # new proof submits it.
+        employer.full_clean()
+        employer.save(
+            update_fields=[
+                "legal_rep_id_number",
+                "contact_email",
+                "bank_name",
+                "bank_account",
+                "bank_account_name",
+            ]
+        )
+        application.state = RegistrationApplication.State.VERIFYING
+        application.verification_method = ""
+        application.verified_at = None
+        application.verification_evidence = {}
+        application.save(
+            update_fields=[
+                "state",
+                "verification_method",
+                "verified_at",
+                "verification_evidence",
+                "updated_at",
+            ]
+        )
+        audit_log(
+            action="registration.reverify",
+            actor=actor,
+            obj=application,
+            employer_id=employer.pk,
+            request=request,
+            details={"asked": reverify, "proof_outdated": proof_outdated},
+        )
+        return application
     employer.status = Employer.Status.PENDING
     employer.full_clean()
     employer.save(

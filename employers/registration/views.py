@@ -255,8 +255,10 @@ class ApplicationMixin:
     def dispatch(self, request, *args, **kwargs):
         reference = kwargs["reference"]
         self.application = application_get(reference=reference)
-        if self.allow_unit_agent and not request.user.is_authenticated and (
-            self.application is None or not self.may_open(request)
+        if (
+            self.allow_unit_agent
+            and not request.user.is_authenticated
+            and (self.application is None or not self.may_open(request))
         ):
             # Another browser: the unit's administrator logs in to see the status (the same
             # answer whether or not the reference exists, so it tells nothing).
@@ -433,8 +435,20 @@ class RegistrationResubmitView(ApplicationMixin, FormView):
         except ValidationError as exc:
             form.add_error(None, exc.messages)
             return self.form_invalid(form)
+        reference = self.application.reference
+        self.application.refresh_from_db(fields=["state"])
+        if self.application.state == RegistrationApplication.State.VERIFYING:
+            # The verification pages belong to this browser from now on.
+            opened = self.request.session.get(APPLICATIONS_KEY, [])
+            if reference not in opened:
+                self.request.session[APPLICATIONS_KEY] = [*opened, reference]
+            messages.info(
+                self.request,
+                _("修改已保存。请重新完成身份认证,认证通过后申请将自动提交审核。"),
+            )
+            return redirect("employers:register_verify", reference=reference)
         messages.success(self.request, _("已重新提交,请等待审核。"))
-        return redirect("employers:register_status", reference=self.application.reference)
+        return redirect("employers:register_status", reference=reference)
 
 
 class RegistrationStatusView(ApplicationMixin, TemplateView):

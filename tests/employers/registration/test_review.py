@@ -1,6 +1,7 @@
 """Registration through review: the status page, rejection comments and resubmission."""
 
 import pytest
+from django.utils import timezone
 
 from employers.models import Employer
 from employers.registration.views import APPLICATIONS_KEY
@@ -63,7 +64,7 @@ def test_resubmission_goes_back_into_the_queue(
         "legal_rep_id_number": application.employer.legal_rep_id_number,
         "contact_email": "hr@unit.example",
         "bank_name": "中国工商银行北京分行",
-        "bank_account": "6222 0202 0000 5555 666",
+        "bank_account": application.employer.bank_account,  # the account the penny-drop proved
         "bank_account_name": application.employer.name,
     }
     with django_capture_on_commit_callbacks(execute=True):
@@ -72,8 +73,58 @@ def test_resubmission_goes_back_into_the_queue(
     application.refresh_from_db()
     assert application.review_state == ReviewState.PENDING
     assert application.employer.status == Employer.Status.PENDING
-    assert application.employer.bank_account == "6222020200005555666"
+    assert application.employer.bank_name == "中国工商银行北京分行"
     assert application.employer.contact_email == "hr@unit.example"
+
+
+def resubmit_data(application, **changes):
+    employer = application.employer
+    return {
+        "legal_rep_id_number": employer.legal_rep_id_number,
+        "contact_email": employer.contact_email,
+        "bank_name": employer.bank_name,
+        "bank_account": employer.bank_account,
+        "bank_account_name": employer.name,
+        **changes,
+    }
+
+
+def test_asking_to_verify_again_sends_the_unit_back_to_verification_then_to_review(
+    applicant, application, django_capture_on_commit_callbacks
+):
+    from employers.models import PennyDropTransfer, RegistrationApplication
+
+    reject(application, comment="人脸识别照片不清晰,请重新认证")
+    url = f"/registration/{application.reference}/resubmit/"
+    response = applicant.post(url, resubmit_data(application, reverify="on"))
+    assert response["Location"] == f"/registration/{application.reference}/verify/"
+    application.refresh_from_db()
+    assert application.state == RegistrationApplication.State.VERIFYING
+    assert (application.verified_at, application.verification_evidence) == (None, {})
+    assert application.review_state == ReviewState.REJECTED  # not back in the queue yet
+    assert application.employer.status == Employer.Status.REJECTED
+
+    bank_url = f"/registration/{application.reference}/verify/bank/"
+    applicant.post(bank_url, {"request_transfer": "1"})
+    transfer = PennyDropTransfer.objects.get(application=application, state="sent")
+    PennyDropTransfer.objects.filter(pk=transfer.pk).update(arrives_on=timezone.localdate())
+    with django_capture_on_commit_callbacks(execute=True):
+        applicant.post(bank_url, {"amount": f"{transfer.amount_fen / 100:.2f}"})
+    application.refresh_from_db()
+    assert application.state == RegistrationApplication.State.SUBMITTED
+    assert application.review_state == ReviewState.PENDING
+    assert application.employer.status == Employer.Status.PENDING
+
+
+def test_a_new_account_after_a_penny_drop_needs_a_new_proof(applicant, application):
+    from employers.models import RegistrationApplication
+
+    reject(application)
+    url = f"/registration/{application.reference}/resubmit/"
+    applicant.post(url, resubmit_data(application, bank_account="6222020200009999888"))
+    application.refresh_from_db()
+    assert application.state == RegistrationApplication.State.VERIFYING
+    assert application.employer.bank_account == "6222020200009999888"
 
 
 def test_resubmit_with_bad_input_keeps_what_was_typed(applicant, application):
