@@ -77,6 +77,12 @@ class PortalCaptchaInput(CaptchaTextInput):
 
     template_name = "accounts/captcha_widget.html"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # crispy's <label for> names the field's own id, not the answer's (id_captcha_1): the
+        # answer input carries its name itself, for screen readers.
+        self.widgets[1].attrs["aria-label"] = str(_("图片验证码"))
+
 
 def captcha_field() -> CaptchaField:
     return CaptchaField(
