@@ -25,6 +25,7 @@ PURPOSE_TEXTS = {
     "registration": "单位注册",
     "password_reset": "找回密码",
     "login_unlock": "登录解锁",
+    "sms_login": "短信验证码登录",
     "agent_add": "添加经办人",
     "unit_contact": "变更单位联系人手机号",
 }

@@ -89,6 +89,8 @@ NOT_UNIT_SCOPED = {
     "accounts:password_forgot": "password recovery: never tells whether an account exists",
     "accounts:password_reset": "password recovery, second step: bound to the caller's session",
     "accounts:unlock": "短信验证解锁: never tells whether an account exists (as password recovery)",
+    "accounts:login_sms": "短信验证码登录: never tells whether an account exists (as unlock)",
+    "accounts:login_sms_confirm": "短信验证码登录, second step: bound to the caller's session",
     "accounts:unlock_confirm": "短信验证解锁, second step: bound to the caller's session",
     "verification:face_callback": (
         "the face provider's callback: authenticated by the provider's HMAC signature, not by "
@@ -391,6 +393,7 @@ PLAIN: dict[str, dict[str, object]] = {
         "bank_name": "测试银行",
         "bank_account": "6222020200001234567",
         "bank_account_name": lambda u: u.employer.name,
+        "reverify": "",
     },
     "unitinfo:contact": {
         "contact_name": lambda u: f"{u.label}联系人",

@@ -88,7 +88,7 @@ def captcha_field() -> CaptchaField:
     return CaptchaField(
         label=_("图片验证码"),
         widget=PortalCaptchaInput(),
-        help_text=_("看不清?点击“换一张”。不区分大小写。"),
+        help_text=_("看不清?点击“换一张”,或改用“短信验证码登录”。不区分大小写。"),
         error_messages=dict(CAPTCHA_MESSAGES),
     )
 
@@ -202,6 +202,17 @@ class PasswordForgotForm(forms.Form):
         label=_("登记的手机号"), help_text=_("经办人在本网站登记的手机号,验证码将发送到该号码。")
     )
     captcha = captcha_field()
+
+
+class SmsLoginStartForm(forms.Form):
+    """短信验证码登录, step 1: no image captcha (this is the way in for those who cannot read it);
+    the address throttle and the SMS limits per phone and address stand in for it."""
+
+    unit = UnitNumberField(label=_("单位社保编号或统一社会信用代码"))
+    id_number = ResidentIdField(label=_("经办人身份证号"))
+    phone = MobileField(
+        label=_("登记的手机号"), help_text=_("经办人在本网站登记的手机号,验证码将发送到该号码。")
+    )
 
 
 class SmsCodeForm(forms.Form):

@@ -94,7 +94,7 @@ class LoginRefused(Exception):
 
 @dataclass(frozen=True)
 class Attempt:
-    method: str  # "password" or "ca"
+    method: str  # "password", "ca" or "sms"
     unit: str
     id_number: str
 
@@ -426,6 +426,34 @@ def agent_unlock_start(*, unit: str, id_number: str, phone: str, request=None) -
         phone=phone,
         request=request,
     )
+
+
+def agent_sms_login_start(*, unit: str, id_number: str, phone: str, request=None) -> Agent | None:
+    """Send a login code when the identifiers and phone name one enabled agent (短信验证码登录,
+    the way in without the image captcha)."""
+    return _phone_code_start(
+        purpose="sms_login",
+        action="agent.sms_login_requested",
+        unit=unit,
+        id_number=id_number,
+        phone=phone,
+        request=request,
+    )
+
+
+def agent_sms_login_finish(*, agent: Agent | None, code: str, request) -> Agent:
+    """Log the agent in once the code sent to its registered phone is right.
+
+    Holding the phone proves what 短信验证解锁 proves, so a login lock is lifted as there.
+    """
+    _phone_code_check(
+        purpose="sms_login", action="agent.sms_login", agent=agent, code=code, request=request
+    )
+    agent_unlock(agent=agent, request=request, via="sms")
+    user = agent.user
+    # A backend of AUTHENTICATION_BACKENDS that loads agents by id for later requests.
+    user.backend = "employers.accounts.backends.AgentCertificateBackend"
+    return _log_in(request, user, Attempt("sms", "", agent.id_number))
 
 
 def agent_unlock_finish(*, agent: Agent | None, code: str, request=None) -> Agent:

@@ -21,6 +21,8 @@ from employers.accounts.services import (
     agent_password_change,
     agent_password_reset_finish,
     agent_password_reset_start,
+    agent_sms_login_finish,
+    agent_sms_login_start,
     agent_unlock_finish,
     agent_unlock_start,
     login_failure_record,
@@ -38,6 +40,8 @@ CA_CHALLENGE_KEY = "ca_login_challenge"
 RESET_KEY = "password_reset"
 RESET_SALT = "employers.password_reset"
 RESET_MAX_AGE = 30 * 60
+SMS_LOGIN_KEY = "login_sms"
+SMS_LOGIN_SALT = "employers.login_sms"
 UNLOCK_KEY = "login_unlock"
 UNLOCK_SALT = "employers.login_unlock"
 HALL_DOCUMENTS = [
@@ -329,6 +333,42 @@ class UnlockConfirmView(PhoneCodeStepMixin, FormView):
         self.request.session.pop(self.session_key, None)
         messages.success(self.request, _("账号已解锁,请用原密码登录。"))
         return redirect("accounts:login")
+
+
+class SmsLoginStartView(PhoneCodeStartView):
+    """短信验证码登录: unit, ID number and registered phone, then the code (no image captcha)."""
+
+    template_name = "accounts/login_sms.html"
+    form_class = auth_forms.SmsLoginStartForm
+    extra_context = {"page_title": _("短信验证码登录"), "tab": "sms"}
+    session_key = SMS_LOGIN_KEY
+    salt = SMS_LOGIN_SALT
+    next_url = "accounts:login_sms_confirm"
+
+    def start(self, **identifiers):
+        return agent_sms_login_start(**identifiers)
+
+
+class SmsLoginConfirmView(PhoneCodeStepMixin, FormView):
+    template_name = "accounts/login_sms_confirm.html"
+    form_class = auth_forms.SmsCodeForm
+    session_key = SMS_LOGIN_KEY
+    salt = SMS_LOGIN_SALT
+    start_url = "accounts:login_sms"
+
+    def form_valid(self, form):
+        try:
+            agent = agent_sms_login_finish(
+                agent=self.agent, code=form.cleaned_data["code"], request=self.request
+            )
+        except ValidationError as exc:
+            form.add_error("code", exc)
+            return self.form_invalid(form)
+        except LoginRefused as exc:
+            form.add_error("code", exc.message)
+            return self.form_invalid(form)
+        self.request.session.pop(self.session_key, None)
+        return redirect(login_redirect_url(agent))
 
 
 class UnitPendingView(TemplateView):
