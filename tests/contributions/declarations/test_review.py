@@ -115,6 +115,14 @@ def test_second_declaration_while_one_is_open_is_refused_with_its_reference(agen
     assert BaseDeclaration.objects.count() == 1
 
 
+def test_opening_the_page_while_a_declaration_is_in_review_says_so(agent_client, unit):
+    declaration = submit(unit)
+    html = agent_client.get(URL).content.decode()
+    assert "data-open-declaration" in html
+    assert f"业务编号 {declaration.reference}" in html and "正在审核中" in html
+    assert declaration.get_absolute_url() in html
+
+
 def test_prechecks_flag_bounds_inactive_persons_and_adjustments(
     unit, django_capture_on_commit_callbacks
 ):
