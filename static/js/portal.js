@@ -23,3 +23,23 @@
     });
   }
 })();
+
+/* Wide lists on a phone (static/css/portal.css, .portal-stack-table): each cell shows its
+   column's name before it. Cells that carry data-label already keep theirs. */
+(function () {
+  "use strict";
+
+  document.querySelectorAll("table.portal-stack-table").forEach(function (table) {
+    var headers = Array.prototype.map.call(
+      table.querySelectorAll("thead th"),
+      function (th) { return th.textContent.trim(); }
+    );
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      Array.prototype.forEach.call(row.children, function (cell, index) {
+        if (!cell.hasAttribute("data-label") && headers[index] && !cell.hasAttribute("colspan")) {
+          cell.setAttribute("data-label", headers[index]);
+        }
+      });
+    });
+  });
+})();
