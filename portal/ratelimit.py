@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+from django.utils import timezone
 
 
 class RateLimitUnavailable(Exception):
@@ -19,13 +20,21 @@ class Verdict:
     retry_after: int  # seconds until the window ends; 0 when allowed
 
 
+def _window_start(now: int, window: int) -> int:
+    """The start of the window holding ``now``, aligned to local time (Asia/Shanghai): a day
+    window runs from midnight to midnight as people count days, not from 08:00 (UTC midnight).
+    Windows of an hour or less start where they would in UTC."""
+    offset = int(timezone.localtime().utcoffset().total_seconds())
+    return now - (now + offset) % window
+
+
 def hit(key: str, *, limit: int, window: int) -> Verdict:
     """Count one attempt against ``key``; refuse it when the window already holds ``limit``.
 
     Keys must not contain personal data: pass a blind index, not a phone number.
     """
     now = int(time.time())
-    window_start = now - now % window
+    window_start = _window_start(now, window)
     cache_key = f"rl:{key}:{window}:{window_start}"
     try:
         cache.add(cache_key, 0, timeout=window + 5)
@@ -46,6 +55,6 @@ def peek(key: str, *, window: int) -> int:
     """Return the count in the current window without adding to it."""
     now = int(time.time())
     try:
-        return cache.get(f"rl:{key}:{window}:{now - now % window}", 0)
+        return cache.get(f"rl:{key}:{window}:{_window_start(now, window)}", 0)
     except Exception as exc:  # noqa: BLE001
         raise RateLimitUnavailable(str(type(exc).__name__)) from exc

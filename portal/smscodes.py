@@ -40,8 +40,13 @@ def _code_hash(purpose: str, phone: str, code: str) -> str:
     return hmac.new(settings.PII_INDEX_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _wait_message(seconds: int) -> str:
-    if seconds >= 3600:
+DAY = 86400
+
+
+def _wait_message(seconds: int, *, daily: bool) -> str:
+    # Which limit refused says which message, not the seconds left: near midnight a daily cap
+    # has only minutes to run and is still a daily cap.
+    if daily:
         return _("今日发送次数已达上限,请明天再试。")
     return _("发送过于频繁,请 %(s)d 秒后再试。") % {"s": max(seconds, 1)}
 
@@ -54,15 +59,18 @@ def sms_code_send(*, purpose: str, phone: str, ip_address: str | None = None) ->
     limits = _limits()
     checks = [
         (f"sms:phone:{phone_key}", 1, limits["sms_resend_seconds"]),
-        (f"sms:phone-day:{phone_key}", limits["sms_sends_per_phone_per_day"], 86400),
+        (f"sms:phone-day:{phone_key}", limits["sms_sends_per_phone_per_day"], DAY),
     ]
     if ip_address:
-        checks.append((f"sms:ip-day:{ip_address}", limits["sms_sends_per_ip_per_day"], 86400))
+        checks.append((f"sms:ip-day:{ip_address}", limits["sms_sends_per_ip_per_day"], DAY))
     try:
         for key, limit, window in checks:
             verdict = ratelimit.hit(key, limit=limit, window=window)
             if not verdict.allowed:
-                raise ValidationError(_wait_message(verdict.retry_after), code="sms_rate_limited")
+                raise ValidationError(
+                    _wait_message(verdict.retry_after, daily=window >= DAY),
+                    code="sms_rate_limited",
+                )
     except ratelimit.RateLimitUnavailable:
         raise ValidationError(
             _("短信服务暂时不可用,请稍后再试。"), code="sms_unavailable"

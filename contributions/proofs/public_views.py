@@ -41,8 +41,9 @@ def _private(response):
     return response
 
 
-def _wait_text(seconds: int) -> str:
-    if seconds >= 3600:
+def _wait_text(seconds: int, *, daily: bool = False) -> str:
+    # The limit that refused decides the message: near midnight a daily cap has minutes left.
+    if daily or seconds >= 3600:
         hours = (seconds + 3599) // 3600
         return _g("今日核验次数已达上限,请约 %(hours)d 小时后再试。") % {"hours": hours}
     if seconds >= 60:
@@ -59,12 +60,13 @@ def _throttle(request):
         (f"proof:ip:{ip}", limits["proof_checks_per_ip_per_minute"], 60),
         (f"proof:ip-day:{ip}", limits["proof_checks_per_ip_per_day"], 86400),
     ]
-    wait = 0
+    wait, daily = 0, False
     try:
         for key, limit, window in checks:
             verdict = ratelimit.hit(key, limit=limit, window=window)
             if not verdict.allowed:
                 wait = max(wait, verdict.retry_after)
+                daily = daily or window >= 86400
     except ratelimit.RateLimitUnavailable:
         logger.warning("proof check throttle store unavailable; check refused")
         return _private(
@@ -80,7 +82,7 @@ def _throttle(request):
     response = TemplateResponse(
         request,
         "contributions/proof_public_limited.html",
-        {"message": _wait_text(wait), "retry_after": wait},
+        {"message": _wait_text(wait, daily=daily), "retry_after": wait},
         status=429,
     )
     response["Retry-After"] = str(max(wait, 1))

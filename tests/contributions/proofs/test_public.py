@@ -48,8 +48,8 @@ def proof(unit):
 
 @pytest.fixture
 def frozen_clock(monkeypatch):
-    """Hold the rate limiter's clock 10 s into a UTC day, so that no window ends mid-test."""
-    now = datetime.datetime(2026, 11, 20, 0, 0, 10, tzinfo=datetime.UTC).timestamp()
+    """Hold the rate limiter's clock 10 s into a Beijing day, so that no window ends mid-test."""
+    now = datetime.datetime(2026, 11, 19, 16, 0, 10, tzinfo=datetime.UTC).timestamp()
     monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: now))
 
 
