@@ -126,7 +126,12 @@ def _parse_account_row(row: dict[str, str], regions: dict[str, Region]) -> dict:
     validate_uscc_format(values["uscc"])
     region = regions.get(values["region"])
     if region is None:
-        raise ValidationError(f"统筹区代码 {values['region']} 不存在,请先在后台添加统筹区")
+        raise ValidationError(
+            f"统筹区代码 {values['region']} 不存在:先运行 python manage.py load_regions "
+            "载入行政区划代码(不是行政区划的统筹区在后台添加)"
+        )
+    if not region.is_active:
+        raise ValidationError(f"统筹区代码 {region.code}({region.name})已撤销,请改用现行代码")
     values["region"] = region
     try:
         values["opened_on"] = datetime.date.fromisoformat(values["opened_on"])

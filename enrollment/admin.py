@@ -1,16 +1,17 @@
 """Clerk screens of enrolment: the 增员 review queue, reference data, persons and enrolments."""
 
+from csp.constants import SELF
+from csp.decorators import csp_replace
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.add.services import registration_form_generate
+from enrollment.batch import admin as admin_batch  # noqa: F401
 from enrollment.models import (
     AddEmployeeFiling,
     CouplingRule,
@@ -24,8 +25,14 @@ from enrollment.removal import admin as admin_removal  # noqa: F401
 from portal.admin import ReadOnlyAdmin
 from portal.admin_review import ReviewAdmin
 from portal.audit import audit_log
+from portal.review_detail import ReviewFile
 
 HIDDEN_FILING_FIELDS = {"registration_form", "idempotency_key"}
+# What the review page previews inline (portal.uploads accepts only these types).
+PREVIEW_KINDS = {"image/jpeg": "image", "image/png": "image", "application/pdf": "pdf"}
+# The PDFs (attachments and the generated form) are framed by the admin's own review page.
+FRAMED_BY_ADMIN = csp_replace({"frame-ancestors": [SELF]})
+FRAMED_BY_ADMIN_REPORT_ONLY = csp_replace({"frame-ancestors": [SELF]}, REPORT_ONLY=True)
 
 
 @admin.register(AddEmployeeFiling)
@@ -63,31 +70,19 @@ class AddEmployeeFilingAdmin(ReviewAdmin):
     def start_month(self, obj):
         return obj.enrolment.start_month.strftime("%Y-%m")
 
+    review_evidence_title = _("参保人员信息")
+    reject_reasons = [
+        _("身份证件扫描件不清晰或不完整,请重新上传。"),
+        _("劳动合同缺失、未签字或未盖章,请补充后重新提交。"),
+        _("参保起始年月与用工日期不符,请核对后重新提交。"),
+        _("月缴费工资与劳动合同约定的工资不符,请核对后重新提交。"),
+        _("该人员在其他单位仍有参保登记,请先由原单位办理减员。"),
+    ]
+
     def review_evidence(self, obj):
         enrolment = obj.enrolment
         person = enrolment.person
-        employer = obj.employer
-        opts = self.model._meta
-        attachments = format_html_join(
-            mark_safe("<br>"),
-            '<a href="{}">{}:{}</a>',
-            (
-                (
-                    reverse(
-                        f"admin:{opts.app_label}_{opts.model_name}_attachment",
-                        args=[obj.pk, attachment.pk],
-                    ),
-                    attachment.get_kind_display(),
-                    attachment.original_name,
-                )
-                for attachment in obj.attachments.order_by("kind", "uploaded_at")
-            ),
-        )
-        pdf_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_form", args=[obj.pk])
         rows = [
-            (_("单位全称"), employer.name),
-            (_("统一社会信用代码"), employer.uscc),
-            (_("单位社保编号"), employer.ss_number),
             (_("姓名"), person.name),
             (_("证件"), f"{person.get_document_type_display()} {person.masked_document_number}"),
             (_("性别"), person.get_sex_display()),
@@ -108,12 +103,36 @@ class AddEmployeeFilingAdmin(ReviewAdmin):
                 else "—",
             ),
             (_("参保状态"), enrolment.get_status_display()),
-            (_("附件"), attachments or _("未上传")),
-            (_("新增参保人员登记表"), format_html('<a href="{}">{}</a>', pdf_url, _("下载PDF"))),
         ]
+        if not obj.attachments.exists():
+            rows.append((_("附件"), _("未上传")))
         for flag in obj.flags:
             rows.append((_("提示"), AddEmployeeFiling.Flag(flag).label))
         return rows
+
+    def review_files(self, obj):
+        opts = self.model._meta
+        files = [
+            ReviewFile(
+                label=attachment.get_kind_display(),
+                name=attachment.original_name,
+                url=reverse(
+                    f"admin:{opts.app_label}_{opts.model_name}_attachment",
+                    args=[obj.pk, attachment.pk],
+                ),
+                kind=PREVIEW_KINDS.get(attachment.content_type, "other"),
+            )
+            for attachment in obj.attachments.order_by("kind", "uploaded_at")
+        ]
+        files.append(
+            ReviewFile(
+                label=_("新增参保人员登记表"),
+                name=f"{obj.reference}.pdf",
+                url=reverse(f"admin:{opts.app_label}_{opts.model_name}_form", args=[obj.pk]),
+                kind="pdf",
+            )
+        )
+        return files
 
     def get_urls(self):
         opts = self.model._meta
@@ -142,12 +161,23 @@ class AddEmployeeFilingAdmin(ReviewAdmin):
         audit_log(
             action=action, actor=request.user, employer_id=employer_id, obj=obj, request=request
         )
+        # Images and PDFs (checked by content on upload) open inline for the review page's
+        # preview; anything else, or ?download=1, is a download.
+        inline = content_type in PREVIEW_KINDS and "download" not in request.GET
         response = FileResponse(
-            field_file.open("rb"), as_attachment=True, filename=filename, content_type=content_type
+            field_file.open("rb"),
+            as_attachment=not inline,
+            filename=filename,
+            content_type=content_type,
         )
         response["Cache-Control"] = "private, no-store"
+        if inline:
+            # The review page frames the PDF; no other page may (CSP frame-ancestors below).
+            response["X-Frame-Options"] = "SAMEORIGIN"
         return response
 
+    @FRAMED_BY_ADMIN
+    @FRAMED_BY_ADMIN_REPORT_ONLY
     def attachment_view(self, request, object_id, attachment_id):
         filing = self._filing_for_clerk(request, object_id)
         attachment = filing.attachments.filter(pk=attachment_id).first()
@@ -163,6 +193,8 @@ class AddEmployeeFilingAdmin(ReviewAdmin):
             employer_id=filing.employer_id,
         )
 
+    @FRAMED_BY_ADMIN
+    @FRAMED_BY_ADMIN_REPORT_ONLY
     def form_view(self, request, object_id):
         filing = self._filing_for_clerk(request, object_id)
         if not filing.registration_form:

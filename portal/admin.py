@@ -2,13 +2,13 @@ import json
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.contenttypes.models import ContentType
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from portal.identifiers import mask_phone
+from portal import admin_outbox  # noqa: F401 — registers the notification outbox
 from portal.models import (
     AuditEvent,
-    Notification,
     Region,
     ReviewPolicy,
     ReviewTransition,
@@ -16,6 +16,8 @@ from portal.models import (
     WorkdayCalendarYear,
     WorkdayOverride,
 )
+from portal.review import reviewable_models
+from portal.review_detail import ACTION_LABELS, state_label, transition_actor
 
 
 @admin.register(User)
@@ -42,7 +44,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "hotline", "service_hours"]
+    # The GB/T 2260 divisions come from manage.py load_regions; hotlines are added here.
+    list_display = ["code", "name", "level", "is_active", "hotline", "service_hours"]
+    list_filter = ["level", "is_active"]
     search_fields = ["code", "name"]
 
 
@@ -106,58 +110,72 @@ class ReviewPolicyAdmin(admin.ModelAdmin):
     list_select_related = ["region"]
 
 
+class TransitionActionFilter(admin.SimpleListFilter):
+    title = _("操作")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return list(ACTION_LABELS.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+class TransitionTypeFilter(admin.SimpleListFilter):
+    """The reviewable types only (a content-type filter would list every model, in English)."""
+
+    title = _("业务类型")
+    parameter_name = "type"
+
+    def lookups(self, request, model_admin):
+        types = ContentType.objects.get_for_models(*reviewable_models(), for_concrete_models=True)
+        return sorted(
+            ((str(ct.pk), model._meta.verbose_name) for model, ct in types.items()),
+            key=lambda choice: str(choice[1]),
+        )
+
+    def queryset(self, request, queryset):
+        return queryset.filter(content_type_id=self.value()) if self.value() else queryset
+
+
 @admin.register(ReviewTransition)
 class ReviewTransitionAdmin(ReadOnlyAdmin):
+    """The review history of every item, in words (portal.review_detail), read-only."""
+
     list_display = [
         "created_at",
-        "content_type",
+        "item_type",
         "object_id",
-        "action",
-        "from_state",
-        "to_state",
-        "actor_label",
+        "action_label",
+        "from_label",
+        "to_label",
+        "actor_column",
     ]
-    list_filter = ["action", "content_type"]
-    list_select_related = ["content_type"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
-
-
-@admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
-    """Delivery status only: bodies may hold verification codes and are not shown to clerks."""
-
-    list_display = [
-        "created_at",
-        "channel",
-        "template",
-        "masked_recipient",
-        "status",
-        "attempts",
-        "delivered_at",
-    ]
-    list_filter = ["status", "channel", "template"]
-    date_hierarchy = "created_at"
-    fields = [
-        "created_at",
-        "channel",
-        "template",
-        "masked_recipient",
-        "employer_id",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "last_error",
-        "provider",
-        "delivered_at",
-        "idempotency_key",
-    ]
+    list_filter = [TransitionActionFilter, TransitionTypeFilter]
+    list_select_related = ["content_type", "actor__agent"]
+    fields = [*list_display, "comment"]
     readonly_fields = fields
-    show_full_result_count = False
 
-    @admin.display(description=_("接收方"))
-    def masked_recipient(self, obj):
-        if obj.channel == Notification.Channel.SMS:
-            return mask_phone(obj.recipient)
-        name, _sep, domain = obj.recipient.partition("@")
-        return f"{name[:1]}***@{domain}"
+    @admin.display(description=_("业务类型"), ordering="content_type")
+    def item_type(self, obj):
+        model = obj.content_type.model_class()
+        return model._meta.verbose_name if model is not None else "—"
+
+    @admin.display(description=_("操作"), ordering="action")
+    def action_label(self, obj):
+        return ACTION_LABELS.get(obj.action, _("处理"))
+
+    @admin.display(description=_("原状态"))
+    def from_label(self, obj):
+        return state_label(obj.from_state)
+
+    @admin.display(description=_("新状态"))
+    def to_label(self, obj):
+        return state_label(obj.to_state)
+
+    @admin.display(description=_("操作人"))
+    def actor_column(self, obj):
+        return transition_actor(obj)
+
+    date_hierarchy = "created_at"
+    show_full_result_count = False

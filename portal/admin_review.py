@@ -2,12 +2,12 @@
 
 The queue list sorts by due time and filters by state, region and deadline; the detail page
 shows the item, its evidence, the pre-check results and the history, with approve and reject
-buttons. Every decision goes through portal.review.review_decide (row lock, audit, outbox).
+buttons. Every decision goes through portal.review.review_decide (row lock, audit, outbox), and
+the bulk actions through portal.review_bulk (the same rows, set-based). Filters, search and the
+clerk's home live in portal.admin_queue.
 """
 
 from __future__ import annotations
-
-import datetime
 
 from django import forms
 from django.contrib import admin, messages
@@ -20,8 +20,16 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin_queue import (
+    DueFilter,
+    MineFilter,
+    SubmittedRangeFilter,
+    review_search_results,
+)
 from portal.models import OPEN_REVIEW_STATES, Region, ReviewState
-from portal.review import clerk_may_review, review_bulk_approve, review_decide, review_history
+from portal.review import clerk_may_review, review_decide
+from portal.review_bulk import bulk_decision_messages, review_decide_many
+from portal.review_detail import ReviewFile, checklist, history_steps
 
 
 class QueueStateFilter(admin.SimpleListFilter):
@@ -49,26 +57,6 @@ class QueueStateFilter(admin.SimpleListFilter):
         if value == "open":
             return queryset.filter(review_state__in=OPEN_REVIEW_STATES)
         return queryset.filter(review_state=value)
-
-
-class DueFilter(admin.SimpleListFilter):
-    title = _("审核时限")
-    parameter_name = "due"
-
-    def lookups(self, request, model_admin):
-        return [("today", _("今日到期")), ("overdue", _("已超期")), ("week", _("5日内到期"))]
-
-    def queryset(self, request, queryset):
-        today = timezone.localdate()
-        tz = timezone.get_current_timezone()
-        start = datetime.datetime.combine(today, datetime.time.min, tzinfo=tz)
-        if self.value() == "today":
-            return queryset.filter(due_at__gte=start, due_at__lt=start + datetime.timedelta(days=1))
-        if self.value() == "overdue":
-            return queryset.filter(review_state__in=OPEN_REVIEW_STATES, due_at__lt=timezone.now())
-        if self.value() == "week":
-            return queryset.filter(due_at__lt=start + datetime.timedelta(days=5))
-        return queryset
 
 
 class RegionFilter(admin.SimpleListFilter):
@@ -101,7 +89,9 @@ class ReviewAdmin(admin.ModelAdmin):
     """Subclasses set ``review_columns`` (leading list columns) and ``search_fields``."""
 
     review_columns: list[str] = []
-    list_filter = [QueueStateFilter, DueFilter, RegionFilter]
+    list_filter = [QueueStateFilter, DueFilter, RegionFilter, SubmittedRangeFilter, MineFilter]
+    search_fields = ["reference"]
+    search_help_text = _("输入业务编号、单位社保编号或统一社会信用代码精确查找,或输入名称查找。")
     ordering = ["due_at", "pk"]
     list_per_page = 50
     show_full_result_count = False
@@ -156,40 +146,42 @@ class ReviewAdmin(admin.ModelAdmin):
         hours = int((timezone.now() - obj.submitted_at).total_seconds() // 3600)
         return _("%(d)d天%(h)d小时") % {"d": hours // 24, "h": hours % 24}
 
-    # Actions -------------------------------------------------------------------------------
+    def get_search_results(self, request, queryset, search_term):
+        return review_search_results(self, request, queryset, search_term)
+
+    # Actions: set-based, all or nothing per item (portal.review_bulk) ------------------------
+    def _decide_selected(self, request, queryset, decision: str, comment: str = "") -> None:
+        selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+        if selected and request.POST.get("select_across") != "1":
+            # The ticked rows, also those another clerk decided since the list was shown (the
+            # list's filters would drop them silently): they are named as skipped.
+            queryset = self.get_queryset(request).filter(pk__in=selected)
+        try:
+            result = review_decide_many(
+                model=self.model,
+                pks=list(queryset.values_list("pk", flat=True)),
+                actor=request.user,
+                decision=decision,
+                comment=comment,
+                request=request,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                self.message_user(request, message, messages.ERROR)
+            return
+        levels = {"success": messages.SUCCESS, "warning": messages.WARNING}
+        for level, text in bulk_decision_messages(result):
+            self.message_user(request, text, levels.get(level, messages.ERROR))
+
     @admin.action(description=_("审核通过所选业务"))
     def approve_selected(self, request, queryset):
-        changed, refusals = review_bulk_approve(
-            model=self.model,
-            pks=list(queryset.values_list("pk", flat=True)),
-            actor=request.user,
-            request=request,
-        )
-        if changed:
-            self.message_user(request, _("已审核通过 %d 件。") % changed, messages.SUCCESS)
-        for refusal in refusals:
-            self.message_user(request, refusal, messages.ERROR)
+        self._decide_selected(request, queryset, "approve")
 
     @admin.action(description=_("不予通过所选业务(需填写意见)"))
     def reject_selected(self, request, queryset):
         form = RejectForm(request.POST if "comment" in request.POST else None)
         if form.is_bound and form.is_valid():
-            done = 0
-            for pk in queryset.values_list("pk", flat=True):
-                try:
-                    result = review_decide(
-                        model=self.model,
-                        pk=pk,
-                        actor=request.user,
-                        decision="reject",
-                        comment=form.cleaned_data["comment"],
-                        request=request,
-                    )
-                    done += int(result.changed)
-                except ValidationError as exc:
-                    self.message_user(request, f"#{pk}: {' '.join(exc.messages)}", messages.ERROR)
-            if done:
-                self.message_user(request, _("已不予通过 %d 件。") % done, messages.SUCCESS)
+            self._decide_selected(request, queryset, "reject", form.cleaned_data["comment"])
             return None
         return TemplateResponse(
             request,
@@ -216,15 +208,29 @@ class ReviewAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    # The detail page is for reading and deciding: no generic edit form on a reviewable item
+    # (the list keeps the change permission its actions need; decisions go through decide_view).
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if obj is not None:
+            checks = checklist(obj.precheck_results)
             extra_context.update(
                 review_item=obj,
-                review_history=review_history(obj),
+                review_unit=self.review_unit(obj),
+                review_applicant=self.review_applicant(obj),
+                review_applicant_role=self.review_applicant_role,
                 review_evidence=self.review_evidence(obj),
+                review_evidence_title=self.review_evidence_title,
+                review_checks=checks,
+                review_checks_failed=sum(not check.passed for check in checks),
+                review_files=self.review_files(obj),
+                review_history=history_steps(obj),
                 reject_form=RejectForm(),
+                reject_reasons=self.reject_reasons,
                 decide_url=reverse(
                     f"admin:{obj._meta.app_label}_{obj._meta.model_name}_decide", args=[obj.pk]
                 ),
@@ -233,8 +239,28 @@ class ReviewAdmin(admin.ModelAdmin):
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
+    # What the detail page shows; subclasses fill these in -----------------------------------
+    review_applicant_role = _("经办人")
+    review_evidence_title = _("申请内容")
+    reject_reasons: list[str] = [
+        _("材料不完整,请补充后重新提交。"),
+        _("填写的信息与材料不一致,请核对后重新提交。"),
+    ]
+
+    def review_unit(self, obj):
+        """The unit the item is for (name, USCC, social-security number), or None."""
+        return getattr(obj, "employer", None)
+
+    def review_applicant(self, obj):
+        """The agent who filed the item (name, masked ID number and phone), or None."""
+        return getattr(obj, "submitted_by", None)
+
     def review_evidence(self, obj) -> list[tuple[str, str]]:
-        """Rows of (label, value) shown under "认证与材料"; subclasses add theirs."""
+        """Rows of (label, value) shown under ``review_evidence_title``; subclasses add theirs."""
+        return []
+
+    def review_files(self, obj) -> list[ReviewFile]:
+        """Attachments and generated forms shown inline (images and PDFs)."""
         return []
 
     def decide_view(self, request, object_id):

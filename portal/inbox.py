@@ -68,9 +68,10 @@ def inbox_message_create(
     category: str | None = None,
     fallback: tuple[str, str] = ("", ""),
     created_at=None,
+    save: bool = True,
 ) -> InboxMessage:
     """Write one inbox message from ``notifications/inbox/<template>.txt``, else ``fallback``
-    (title, body)."""
+    (title, body); with ``save=False`` build it only, for an insert of many."""
     name = f"notifications/inbox/{template}.txt"
     if _exists(name):
         title, _sep, body = render_to_string(name, context).strip().partition("\n")
@@ -88,7 +89,8 @@ def inbox_message_create(
     )
     if created_at is not None:
         message.created_at = created_at
-    message.save()
+    if save:
+        message.save()
     return message
 
 
@@ -98,8 +100,10 @@ def inbox_message_for_notification(
     context: dict,
     agent_id: int | None = None,
     category: str | None = None,
+    save: bool = True,
 ) -> InboxMessage | None:
-    """Write the inbox message of a notification to a unit; None when it gets none.
+    """Write (or with ``save=False`` build) the inbox message of a notification to a unit;
+    None when it gets none.
 
     Verification codes (they expire) and messages not about a unit (clerks' reminders) stay out;
     so does the e-mail copy of an event that also went out by SMS.
@@ -116,4 +120,5 @@ def inbox_message_for_notification(
         category=category,
         fallback=(_fallback_title(notification), notification.body),
         created_at=notification.created_at,
+        save=save,
     )

@@ -119,8 +119,18 @@ class WorkdayCalendarYear(models.Model):
 class Region(models.Model):
     """A social-insurance pooling region (统筹区), identified by its administrative code."""
 
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("省级")
+        PREFECTURE = "prefecture", _("地级")
+
     code = models.CharField(_("区划代码"), max_length=12, unique=True)
     name = models.CharField(_("名称"), max_length=50)
+    # Set for the GB/T 2260 divisions loaded by ``manage.py load_regions``; empty for a region
+    # added by hand (a pooling region that is no administrative division, demo data).
+    level = models.CharField(_("级别"), max_length=16, choices=Level.choices, blank=True)
+    # A code abolished in a later edition of GB/T 2260 is kept (accounts and filings refer to
+    # it) but no longer offered for new accounts.
+    is_active = models.BooleanField(_("现行有效"), default=True)
     # Shown on the help page next to 12333, the national hotline.
     hotline = models.CharField(_("咨询电话"), max_length=40, blank=True)
     service_hours = models.CharField(_("服务时间"), max_length=200, blank=True)

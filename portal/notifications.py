@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Iterable, Sequence
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -22,8 +24,10 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from portal.audit import audit_log
+from portal.bulk_insert import insert_many
 from portal.inbox import inbox_message_for_notification
-from portal.models import Notification
+from portal.models import InboxMessage, Notification
 from portal.sms import SmsPermanentError, SmsTemporaryError, send_sms
 
 logger = logging.getLogger(__name__)
@@ -54,12 +58,31 @@ def notification_create(
     template's name gives).
     """
     context = dict(context or {})
+    notification = _notification_build(
+        channel=channel,
+        recipient=recipient,
+        template=template,
+        context=context,
+        employer_id=employer_id,
+        expires_at=expires_at,
+    )
+    notification.save()
+    inbox_message_for_notification(
+        notification, context=context, agent_id=agent_id, category=inbox_category
+    )
+    transaction.on_commit(lambda: _enqueue(notification.pk))
+    return notification
+
+
+def _notification_build(
+    *, channel, recipient, template, context, employer_id=None, expires_at=None
+) -> Notification:
     body = render_to_string(f"notifications/{channel}/{template}.txt", context).strip()
     subject = ""
     if channel == Notification.Channel.EMAIL:
         subject, _sep, body = body.partition("\n")
         body = body.strip()
-    notification = Notification.objects.create(
+    return Notification(
         channel=channel,
         recipient=recipient,
         template=template,
@@ -68,11 +91,29 @@ def notification_create(
         employer_id=employer_id,
         expires_at=expires_at,
     )
-    inbox_message_for_notification(
-        notification, context=context, agent_id=agent_id, category=inbox_category
-    )
-    transaction.on_commit(lambda: _enqueue(notification.pk))
-    return notification
+
+
+def notification_create_many(notices: Sequence[dict]) -> list[Notification]:
+    """notification_create for each kwargs dict in ``notices``: the same outbox rows and inbox
+    messages, written with one INSERT each (COPY on PostgreSQL); each sent after commit."""
+    built = []
+    for notice in notices:
+        notice = dict(notice)
+        context = dict(notice.pop("context", None) or {})
+        agent_id = notice.pop("agent_id", None)
+        category = notice.pop("inbox_category", None)
+        built.append((_notification_build(context=context, **notice), context, agent_id, category))
+    notifications = insert_many(Notification, [notification for notification, *_rest in built])
+    messages = [
+        inbox_message_for_notification(
+            notification, context=context, agent_id=agent_id, category=category, save=False
+        )
+        for notification, context, agent_id, category in built
+    ]
+    insert_many(InboxMessage, [message for message in messages if message is not None])
+    pks = [notification.pk for notification in notifications]
+    transaction.on_commit(lambda: [_enqueue(pk) for pk in pks])
+    return notifications
 
 
 def _enqueue(pk: int) -> None:
@@ -203,3 +244,79 @@ def notifications_resend_due(*, now: datetime.datetime | None = None, limit: int
     for pk in pks:
         _enqueue(pk)
     return len(pks)
+
+
+# The outbox admin's filters for rows that need an operator (portal.admin_outbox).
+NEVER_QUEUED_AFTER = datetime.timedelta(minutes=1)
+UNSENT_STATUSES = (Status.CREATED, Status.SENDING, Status.TEMPORARY_FAILURE)
+
+
+def notifications_stuck_q(kind: str, *, now: datetime.datetime | None = None) -> Q:
+    """The rows of one kind of stuck: sending past the lease, never queued, retry due, failed."""
+    now = now or timezone.now()
+    lease = now - datetime.timedelta(seconds=_settings()["sending_lease_seconds"])
+    if kind == "sending_expired":
+        return Q(status=Status.SENDING, claimed_at__lt=lease)
+    if kind == "never_queued":
+        return Q(status=Status.CREATED) & (
+            Q(next_attempt_at__lte=now) | Q(created_at__lte=now - NEVER_QUEUED_AFTER)
+        )
+    if kind == "retry_due":
+        return Q(status=Status.TEMPORARY_FAILURE, next_attempt_at__lte=now)
+    if kind == "technical_failure":
+        return Q(status=Status.TECHNICAL_FAILURE)
+    raise ValueError(kind)
+
+
+@transaction.atomic
+def notifications_resend(
+    *, pks: Iterable[int], actor=None, now: datetime.datetime | None = None
+) -> tuple[int, int]:
+    """Send chosen rows again under their own idempotency keys; return (queued, skipped).
+
+    A row is made due now with a fresh round of attempts and queued after commit, the path the
+    resend beat takes, so a provider that saw the key before does not send twice. Delivered
+    rows, sends still within their lease and expired codes are skipped; no row is ever copied.
+    """
+    now = now or timezone.now()
+    pks = list(pks)
+    lease = now - datetime.timedelta(seconds=_settings()["sending_lease_seconds"])
+    resendable = (
+        Q(
+            status__in=[
+                Status.CREATED,
+                Status.TEMPORARY_FAILURE,
+                Status.PERMANENT_FAILURE,
+                Status.TECHNICAL_FAILURE,
+            ]
+        )
+        | Q(status=Status.SENDING, claimed_at__lt=lease)
+    ) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    chosen = list(
+        Notification.objects.select_for_update()
+        .filter(resendable, pk__in=pks)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    Notification.objects.filter(pk__in=chosen).update(
+        status=Status.CREATED, next_attempt_at=now, claimed_at=None, attempts=0
+    )
+    audit_log(
+        action="notification.resent",
+        actor=actor,
+        details={"notification_ids": chosen, "skipped": len(pks) - len(chosen)},
+    )
+    for pk in chosen:
+        transaction.on_commit(partial(_enqueue, pk))
+    return len(chosen), len(pks) - len(chosen)
+
+
+def notifications_unsent_summary(*, now: datetime.datetime | None = None) -> dict:
+    """How many rows are not sent yet and how old the oldest is (seconds): for /healthz."""
+    now = now or timezone.now()
+    unsent = Notification.objects.filter(status__in=UNSENT_STATUSES)
+    oldest = unsent.order_by("created_at").values_list("created_at", flat=True).first()
+    return {
+        "count": unsent.count(),
+        "oldest_age_seconds": int((now - oldest).total_seconds()) if oldest else None,
+    }

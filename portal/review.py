@@ -82,11 +82,19 @@ class ReviewHooks:
     ``prechecks(item)`` returns precheck_result dicts; ``on_decided(item, *, actor, decision,
     comment)`` applies a decision to the item's own data inside the decision's transaction;
     ``notifications(item, *, decision, comment)`` returns kwargs for notification_create.
+
+    For bulk decisions (portal.review_bulk) a type may add ``on_decided_many(items, *, actor,
+    decision, comment)``, the same effect as on_decided on each item in a few statements; it
+    returns ``{pk: ValidationError}`` for the items it refused and left untouched. And
+    ``select_related``: the relations on_decided and notifications read, loaded with the locked
+    items so that a bulk decision reads them once.
     """
 
     prechecks: Callable[..., list[dict]] = _no_prechecks
     on_decided: Callable[..., None] = _nothing_on_decision
     notifications: Callable[..., list[dict]] = _no_notifications
+    on_decided_many: Callable[..., dict] | None = None
+    select_related: tuple[str, ...] = ()
 
 
 _registry: dict[type[ReviewableModel], ReviewHooks] = {}
@@ -98,6 +106,8 @@ def register(
     prechecks: Callable[..., list[dict]] | None = None,
     on_decided: Callable[..., None] | None = None,
     notifications: Callable[..., list[dict]] | None = None,
+    on_decided_many: Callable[..., dict] | None = None,
+    select_related: Sequence[str] = (),
 ) -> None:
     """Register a reviewable type's hooks (call from the app's ``AppConfig.ready()``)."""
     if not (isinstance(model, type) and issubclass(model, ReviewableModel)):
@@ -109,6 +119,8 @@ def register(
         prechecks=prechecks or defaults.prechecks,
         on_decided=on_decided or defaults.on_decided,
         notifications=notifications or defaults.notifications,
+        on_decided_many=on_decided_many,
+        select_related=tuple(select_related),
     )
 
 
@@ -289,12 +301,12 @@ def review_submit_many(
     return items
 
 
-def _record_many(steps, *, actor=None, request=None) -> None:
+def _record_many(steps, *, actor=None, request=None, comment: str = "") -> None:
     """The transitions and audit events of many (item, action, from state) steps, set-based."""
     insert_many(
         ReviewTransition,
         [
-            _transition(item, action=action, from_state=from_state, actor=actor)
+            _transition(item, action=action, from_state=from_state, actor=actor, comment=comment)
             for item, action, from_state in steps
         ],
     )
@@ -457,40 +469,38 @@ def review_decide(
     return DecisionResult(item, True, _("已审核:%s") % item.get_review_state_display())
 
 
-def _apply_decision(item, *, decision: str, actor, comment: str, request=None) -> None:
+# What a decision writes on the item; portal.review_bulk writes the same for many at once.
+DECIDED_FIELDS = ["review_state", "decided_at", "decided_by", "review_comment", "is_overdue"]
+
+
+def _decide_fields(item, *, decision: str, actor, comment: str, now) -> str:
+    """Set the decision's fields on the item (not saved); return the state it came from."""
     from_state = item.review_state
     item.review_state = DECISIONS[decision]
-    item.decided_at = timezone.now()
+    item.decided_at = now
     item.decided_by = actor if actor is not None and actor.pk else None
     item.review_comment = comment
     item.is_overdue = False
-    item.save(
-        update_fields=["review_state", "decided_at", "decided_by", "review_comment", "is_overdue"]
+    return from_state
+
+
+def _notice(kwargs: dict, comment: str) -> dict:
+    """A notifications hook's kwargs, the clerk's comment in the inbox's full text (not the SMS)."""
+    return {**kwargs, "context": {"comment": comment, **(kwargs.get("context") or {})}}
+
+
+def _apply_decision(item, *, decision: str, actor, comment: str, request=None) -> None:
+    from_state = _decide_fields(
+        item, decision=decision, actor=actor, comment=comment, now=timezone.now()
     )
+    item.save(update_fields=DECIDED_FIELDS)
     _record(
         item, action=decision, from_state=from_state, actor=actor, comment=comment, request=request
     )
     hooks = review_hooks(item)
     hooks.on_decided(item, actor=actor, decision=decision, comment=comment)
     for kwargs in hooks.notifications(item, decision=decision, comment=comment):
-        # The clerk's comment reaches the inbox's full text (never the short SMS).
-        context = {"comment": comment, **(kwargs.get("context") or {})}
-        notification_create(**{**kwargs, "context": context})
-
-
-def review_bulk_approve(*, model, pks, actor, request=None) -> tuple[int, list[str]]:
-    """Approve several items one by one; return how many changed and the refusals."""
-    changed, refusals = 0, []
-    for pk in pks:
-        try:
-            result = review_decide(
-                model=model, pk=pk, actor=actor, decision="approve", request=request
-            )
-        except ValidationError as exc:
-            refusals.append(f"#{pk}: {' '.join(exc.messages)}")
-            continue
-        changed += int(result.changed)
-    return changed, refusals
+        notification_create(**_notice(kwargs, comment))
 
 
 def review_watch_deadlines(*, now: datetime.datetime | None = None) -> dict:
@@ -553,31 +563,6 @@ def _region_clerks(region_id: int | None):
     if region_id is not None:
         users = users.filter(Q(regions__isnull=True) | Q(regions=region_id))
     return users.distinct()
-
-
-def review_queue_report() -> list[dict]:
-    """Counts by type, region and state, with overdue counts (for ``manage.py review_report``)."""
-    from django.db.models import Count
-
-    rows = []
-    for model in reviewable_models():
-        grouped = (
-            model.objects.exclude(review_state="")
-            .values("review_region__name", "review_state")
-            .annotate(total=Count("pk"), overdue=Count("pk", filter=Q(is_overdue=True)))
-            .order_by("review_region__name", "review_state")
-        )
-        for row in grouped:
-            rows.append(
-                {
-                    "type": str(model._meta.verbose_name),
-                    "region": row["review_region__name"] or "-",
-                    "state": str(ReviewState(row["review_state"]).label),
-                    "total": row["total"],
-                    "overdue": row["overdue"],
-                }
-            )
-    return rows
 
 
 # What the clerk group may do besides reviewing (``manage.py setup_roles``); labels, so that this

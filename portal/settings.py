@@ -77,10 +77,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
-    "axes",
+    # django-axes and django-otp under Chinese section names (portal/apps.py).
+    "portal.apps.AxesConfig",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "portal.apps.OTPTOTPConfig",
+    "portal.apps.OTPStaticConfig",
     "employers.captcha_config.CaptchaConfig",
     "simple_history",
     "portal",
@@ -95,6 +96,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "portal.middleware.AdminLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -304,6 +306,9 @@ NOTIFICATIONS = {
 }
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@si-portal.example")
+# /healthz?full=1 (workers, beat, queues, outbox) answers a request carrying
+# "Authorization: Bearer <HEALTHZ_TOKEN>" (monitoring), or a staff user signed in to the admin.
+HEALTHZ_TOKEN = os.environ.get("HEALTHZ_TOKEN", "")
 # Review queue (portal/review.py): clerks are reminded this long before an item's deadline.
 REVIEW_REMINDER_LEAD_HOURS = int(os.environ.get("REVIEW_REMINDER_LEAD_HOURS", "4"))
 REVIEW_DEFAULT_WORKING_DAYS = 3

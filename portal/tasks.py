@@ -48,9 +48,11 @@ def notification_deliver_task(pk: int) -> str:
 
 @shared_task(name="portal.notifications.resend_due", ignore_result=True)
 def notifications_resend_due_task() -> int:
-    """Queue outbox rows that are due again (beat, every minute)."""
+    """Queue outbox rows that are due again (beat, every 30 seconds); note that beat is alive."""
+    from portal.health import beat_heartbeat_record
     from portal.notifications import notifications_resend_due
 
+    beat_heartbeat_record()
     return notifications_resend_due()
 
 

@@ -2,13 +2,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from django_otp.admin import OTPAdminSite
 
 from portal import views
+from portal.admin_queue import review_desk_urls
+from portal.admin_site import ClerkAdminSite, PortalAdminSite
 
-if settings.ADMIN_REQUIRE_OTP:
-    # django-otp's documented way to make the default admin site ask for the second factor.
-    admin.site.__class__ = OTPAdminSite
+# django-otp's documented way to give the default admin site (where every app registered its
+# screens) another class: here one login form with the TOTP code (portal/admin_site.py).
+admin.site.__class__ = ClerkAdminSite if settings.ADMIN_REQUIRE_OTP else PortalAdminSite
 
 admin.site.site_header = _("单位社保网上服务大厅 · 经办管理")
 admin.site.site_title = _("社保经办管理")
@@ -31,6 +32,8 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("dev/outbox/", views.dev_outbox, name="dev_outbox"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The clerk's review home and report, admin pages of no single model (portal/admin_queue.py).
+    path("admin/review/", include(review_desk_urls())),
     path("admin/", admin.site.urls),
     path("", include("employers.registration.urls")),
     path("", include("employers.accounts.urls")),

@@ -48,6 +48,14 @@ class BaseDeclarationAdmin(ReviewAdmin):
     def line_count(self, obj):
         return obj.line_total
 
+    review_evidence_title = _("申报内容")
+    reject_reasons = [
+        _("申报的月平均工资与上年度工资发放记录不符,请核实后重新申报。"),
+        _("部分职工的月平均工资明显偏低,请提供工资发放记录后重新申报。"),
+        _("申报人员与本单位在职参保人员不一致,请核对名单后重新申报。"),
+        _("申报表中有职工的证件号码有误,请更正后重新申报。"),
+    ]
+
     def review_evidence(self, obj):
         period = obj.period
         lines = declaration_lines(obj)
@@ -79,8 +87,6 @@ class BaseDeclarationAdmin(ReviewAdmin):
             ),
         )
         rows = [
-            (_("单位全称"), obj.employer.name),
-            (_("单位社保编号"), obj.employer.ss_number),
             (_("政策期间"), f"{period.starts_on:%Y-%m-%d} 至 {period.ends_on:%Y-%m-%d}"),
             (
                 _("缴费基数上下限"),
@@ -88,7 +94,6 @@ class BaseDeclarationAdmin(ReviewAdmin):
                 % {"lower": period.base_lower, "upper": period.base_upper},
             ),
             (_("申报方式"), obj.get_source_display()),
-            (_("经办人"), obj.submitted_by.name),
             (_("申报人数"), total),
             (_("按上下限调整人数"), adjusted),
             (_("申报明细"), table),

@@ -96,6 +96,7 @@ def register() -> None:
         prechecks=declaration_prechecks,
         on_decided=declaration_on_decided,
         notifications=declaration_notifications,
+        select_related=["employer", "period", "submitted_by"],
     )
     filings.register(
         filings.FilingKind(

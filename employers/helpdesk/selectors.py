@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.shortcuts import get_object_or_404
 
 from employers.models import Agent, Question, QuestionMessage
@@ -44,8 +44,12 @@ def question_attachment_get_for_agent(*, agent: Agent, message_id: int) -> Quest
 
 
 def help_regions(*, first_region_id: int | None = None) -> list[Region]:
-    """The regions with their hotlines, the given one (the agent's) first."""
-    regions = Region.objects.all()
+    """The regions whose office gave a hotline or hours, the given one (the agent's) first."""
+    # Not all of GB/T 2260 (manage.py load_regions): only the regions that have an office here.
+    listed = Q(is_active=True) & ~Q(hotline="", service_hours="")
+    if first_region_id is not None:
+        listed |= Q(pk=first_region_id)
+    regions = Region.objects.filter(listed)
     if first_region_id is not None:
         regions = regions.annotate(
             mine=Case(

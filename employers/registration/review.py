@@ -137,6 +137,7 @@ def register() -> None:
         prechecks=registration_prechecks,
         on_decided=registration_on_decided,
         notifications=registration_notifications,
+        select_related=["employer"],
     )
     # The unit's own registration; its status page belongs to the registering browser.
     filings.register(

@@ -30,24 +30,20 @@ class UnitChangeFilingAdmin(ReviewAdmin):
             name for name in super().get_readonly_fields(request, obj) if name not in HIDDEN_FIELDS
         ]
 
-    def get_search_results(self, request, queryset, search_term):
-        """A filing number is looked up exactly; anything else matches unit names."""
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        if term.upper().startswith("BG"):
-            return queryset.filter(reference=term.upper()), False
-        return queryset.filter(employer__name__icontains=term), False
-
     @admin.display(description=_("单位全称"), ordering="employer__name")
     def unit_name(self, obj):
         return obj.employer.name
 
+    review_evidence_title = _("变更内容(原值 → 新值)")
+    reject_reasons = [
+        _("变更原因不明确,请补充说明后重新提交。"),
+        _("新银行账户户名与单位全称不一致,请更正后重新提交。"),
+        _("联系人信息不完整,请补充联系人姓名和手机号。"),
+        _("请上传单位出具的变更说明后重新提交。"),
+    ]
+
     def review_evidence(self, obj):
-        employer = obj.employer
         rows = [
-            (_("单位全称"), employer.name),
-            (_("单位社保编号"), employer.ss_number),
             (_("变更类型"), obj.get_kind_display()),
             (_("办理阶段"), obj.get_stage_display()),
         ]
@@ -67,8 +63,5 @@ class UnitChangeFilingAdmin(ReviewAdmin):
                 (_("打款流水号"), transfer.bank_reference if transfer else "—"),
                 (_("打款状态"), transfer.get_state_display() if transfer else "—"),
             ]
-        rows += [
-            (_("变更原因"), obj.reason or "—"),
-            (_("经办人"), obj.submitted_by.name),
-        ]
+        rows.append((_("变更原因"), obj.reason or "—"))
         return rows

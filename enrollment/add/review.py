@@ -70,6 +70,26 @@ def add_filing_on_decided(
     enrolment.save(update_fields=["status", "updated_at"])
 
 
+def add_filings_on_decided_many(
+    filings: list[AddEmployeeFiling], *, actor, decision: str, comment: str = ""
+) -> dict:
+    """add_filing_on_decided for many filings at once: the enrolments locked, changed and
+    recorded in their history with a statement each (bulk decisions, portal.review_bulk)."""
+    status = Enrolment.Status.ACTIVE if decision == "approve" else Enrolment.Status.CANCELLED
+    ids = sorted(filing.enrolment_id for filing in filings)
+    if not ids:
+        return {}
+    enrolments = list(Enrolment.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    now = timezone.now()
+    for enrolment in enrolments:
+        enrolment.status = status
+        enrolment.updated_at = now
+    Enrolment.objects.filter(pk__in=ids).update(status=status, updated_at=now)
+    # The history rows save(update_fields=...) writes for each: "~", no reason, the default user.
+    Enrolment.history.bulk_history_create(enrolments, update=True, default_change_reason=None)
+    return {}
+
+
 def add_filing_notifications(
     filing: AddEmployeeFiling, *, decision: str, comment: str = ""
 ) -> list[dict]:
@@ -100,6 +120,8 @@ def register() -> None:
         prechecks=add_filing_prechecks,
         on_decided=add_filing_on_decided,
         notifications=add_filing_notifications,
+        on_decided_many=add_filings_on_decided_many,
+        select_related=["employer", "enrolment__person"],
     )
     filings.register(
         filings.FilingKind(

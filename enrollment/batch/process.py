@@ -158,22 +158,33 @@ def _claim(batch_import_id: int) -> BatchImport | None:
     return batch
 
 
-def batch_imports_requeue_stuck(*, now: datetime.datetime | None = None) -> int:
-    """Queue again the imports no worker is running: running past the lease, or never started.
-
-    A worker killed mid-import leaves it "running" with an old heartbeat; an upload made while
-    the broker was down leaves it "queued" with no message. Both are queued again (beat); the
-    claim lets one worker run it, and rows filed already are found by their idempotency keys.
-    """
-    from enrollment.tasks import import_batch_add
-
+def batch_imports_stuck_q(*, now: datetime.datetime | None = None) -> Q:
+    """The imports no worker is running: running past the lease, or queued and never started."""
     now = now or timezone.now()
     stale = now - _lease()
-    stuck = BatchImport.objects.filter(
+    return (
         Q(status=BatchImport.Status.RUNNING, heartbeat_at__lt=stale)
         | Q(status=BatchImport.Status.RUNNING, heartbeat_at__isnull=True, created_at__lt=stale)
         | Q(status=BatchImport.Status.QUEUED, created_at__lt=now - QUEUED_GRACE)
-    ).values_list("pk", flat=True)[:100]
+    )
+
+
+def batch_imports_requeue_stuck(
+    *, now: datetime.datetime | None = None, pks: list[int] | None = None, actor=None
+) -> int:
+    """Queue again the imports no worker is running (all of them, or those of ``pks``).
+
+    A worker killed mid-import leaves it "running" with an old heartbeat; an upload made while
+    the broker was down leaves it "queued" with no message. Both are queued again (by beat, or
+    by an operator in the admin, audited as ``actor``); the claim lets one worker run it, and
+    rows filed already are found by their idempotency keys. Imports not stuck are left alone.
+    """
+    from enrollment.tasks import import_batch_add
+
+    imports = BatchImport.objects.filter(batch_imports_stuck_q(now=now))
+    if pks is not None:
+        imports = imports.filter(pk__in=pks)
+    stuck = imports.values_list("pk", flat=True)[:100]
     requeued = 0
     for pk in stuck:
         try:
@@ -182,6 +193,8 @@ def batch_imports_requeue_stuck(*, now: datetime.datetime | None = None) -> int:
             logger.warning("batch import %s not re-queued", pk)
             continue
         requeued += 1
+    if actor is not None:
+        audit_log(action="enrollment.batch_requeued", actor=actor, details={"count": requeued})
     return requeued
 
 

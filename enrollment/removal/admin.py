@@ -36,13 +36,19 @@ class RemoveEmployeeFilingAdmin(ReviewAdmin):
     def month_column(self, obj):
         return obj.last_contribution_month.strftime("%Y-%m")
 
+    review_evidence_title = _("减员人员与原因")
+    reject_reasons = [
+        _("减员原因与实际情况不符,请核对后重新提交。"),
+        _("末次缴费年月有误,请按实际停止缴费的月份填写。"),
+        _("请补充解除或终止劳动合同的证明材料后重新提交。"),
+        _("该人员当月仍有工资发放记录,请核实后再办理减员。"),
+    ]
+
     def review_evidence(self, obj):
         enrolment = obj.enrolment
         person = enrolment.person
         codes = "、".join(str(InsuranceCode(code).label) for code in enrolment.insurance_codes)
         return [
-            (_("单位全称"), obj.employer.name),
-            (_("单位社保编号"), obj.employer.ss_number),
             (_("姓名"), person.name),
             (_("证件类型"), person.get_document_type_display()),
             (_("证件号码"), person.masked_document_number),
@@ -52,5 +58,4 @@ class RemoveEmployeeFilingAdmin(ReviewAdmin):
             (_("减员原因"), obj.get_reason_display()),
             (_("本人自愿离职"), _("是") if obj.voluntary else _("否")),
             (_("末次缴费年月"), obj.last_contribution_month.strftime("%Y-%m")),
-            (_("经办人"), obj.submitted_by.name),
         ]

@@ -106,6 +106,7 @@ def register() -> None:
         prechecks=removal_prechecks,
         on_decided=removal_on_decided,
         notifications=removal_notifications,
+        select_related=["employer", "enrolment__person"],
     )
     filings.register(
         filings.FilingKind(

@@ -47,7 +47,7 @@ def test_clerk_approves_and_rejects_and_applicants_see_the_results(
     assert page.locator(f"text={rejected.reference}").count() == 1
 
     page.click(f"text={approved.reference}")
-    expect(page.locator("h3", has_text="预审结果")).to_have_count(1)
+    expect(page.locator("h2", has_text="预审结果")).to_have_count(1)
     page.click("button[name=approve]")
     expect(page.locator(".messagelist")).to_contain_text("已审核")
 

@@ -219,6 +219,8 @@ PAGES: dict[str, tuple[Callable[[Visit], object], int]] = {
         get("clerk", "admin:employers_question_change", lambda u: u.question.pk),
         200,
     ),
+    "admin_review_home": (get("clerk", "review_desk:home"), 200),
+    "admin_review_report": (get("clerk", "review_desk:report"), 200),
 }
 
 

@@ -19,13 +19,13 @@ from portal.models import (
     WorkdayOverride,
 )
 from portal.review import (
-    review_bulk_approve,
     review_decide,
     review_due_at,
     review_history,
     review_submit_many,
     review_watch_deadlines,
 )
+from portal.review_bulk import review_decide_many
 from tests.factories import (
     RegionFactory,
     create_clerk,
@@ -181,14 +181,15 @@ def test_rejected_application_is_resubmitted_and_prechecked_again(
             application=application,
             legal_rep_id_number=application.employer.legal_rep_id_number,
             contact_email="",
-            bank_name="测试银行",
-            bank_account="6222020200001111222",
+            bank_name="测试银行营业部",
+            # The account the penny-drop proved (another one would need a new proof).
+            bank_account=application.employer.bank_account,
             bank_account_name=application.employer.name,
         )
     application = refresh(application)
     assert application.review_state == ReviewState.PENDING
     assert application.employer.status == Employer.Status.PENDING
-    assert application.employer.bank_account == "6222020200001111222"
+    assert application.employer.bank_name == "测试银行营业部"
     actions = [t.action for t in review_history(application)]
     assert actions[-3:] == ["resubmit", "precheck", "queue"]
 
@@ -230,13 +231,15 @@ def test_clerk_limited_to_another_region_cannot_decide(application):
     assert review_decide(model=Model, pk=application.pk, actor=own, decision="approve").changed
 
 
-def test_bulk_approve_reports_refusals(clerk, django_capture_on_commit_callbacks):
+def test_bulk_approve_skips_items_decided_already(clerk, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         items = [create_submitted_application() for _ in range(3)]
     review_decide(model=Model, pk=items[0].pk, actor=clerk, decision="reject", comment="请补充材料")
-    changed, refusals = review_bulk_approve(model=Model, pks=[i.pk for i in items], actor=clerk)
-    assert changed == 2
-    assert len(refusals) == 1 and f"#{items[0].pk}" in refusals[0]
+    result = review_decide_many(
+        model=Model, pks=[i.pk for i in items], actor=clerk, decision="approve"
+    )
+    assert [item.pk for item in result.decided] == [items[1].pk, items[2].pk]
+    assert [label for label, _reason in result.skipped] == [items[0].reference]
 
 
 def test_deadline_watch_marks_overdue_and_reminds_once(

@@ -74,7 +74,7 @@ def test_detail_shows_evidence_prechecks_and_history(clerk_client, queued):
     url = reverse("admin:employers_registrationapplication_change", args=[queued[0].pk])
     body = clerk_client.get(url).content.decode()
     assert "预审结果" in body and "与开户登记簿一致" in body
-    assert "审核记录" in body and "submit" in body
+    assert "审核记录" in body and "转人工审核" in body
     assert "打款流水号" in body
     assert queued[0].employer.legal_rep_id_number not in body  # masked
 

@@ -29,6 +29,7 @@ class Command(BaseCommand):
     help = (
         "导入已开户单位登记簿。CSV 列:ss_number,uscc,name,region,legal_rep_name,opened_on"
         "(region 为统筹区代码,opened_on 为 YYYY-MM-DD)。可重复执行。"
+        "统筹区须已载入:新数据库先运行 python manage.py load_regions。"
     )
 
     def add_arguments(self, parser):

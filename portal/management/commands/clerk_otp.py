@@ -46,4 +46,6 @@ class Command(BaseCommand):
         audit_log(action="admin.otp_enrolled", obj=user, details={"device": device.persistent_id})
         self.stdout.write("请在身份验证器中添加以下链接(或手动输入密钥):")
         self.stdout.write(device.config_url)
-        self.stdout.write("登录管理后台时,在密码之后输入验证器显示的 6 位动态口令。")
+        self.stdout.write(
+            "登录管理后台时,在同一页填写用户名、密码和“动态验证码”(验证器当前显示的 6 位数字)。"
+        )
