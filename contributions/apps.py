@@ -8,6 +8,8 @@ class ContributionsConfig(AppConfig):
 
     def ready(self):
         # Each reviewable feature registers its hooks with portal.review (<feature>/review.py).
+        from contributions.benefits import review as benefits_review
         from contributions.declarations import review as declarations_review
 
         declarations_review.register()
+        benefits_review.register()

@@ -1,4 +1,5 @@
-"""The unit's contribution pages (缴费申报, 查询统计, 打印证明), mounted at /contributions/."""
+"""The unit's contribution pages (缴费申报, 查询统计, 打印证明, 待遇申领), mounted at
+/contributions/."""
 
 from django.urls import include, path
 
@@ -10,4 +11,5 @@ urlpatterns = [
     path("records/", include("contributions.records.urls")),
     path("proofs/", include("contributions.proofs.urls")),
     path("persons/", include("contributions.persons.urls")),
+    path("benefits/", include("contributions.benefits.urls")),
 ]

@@ -62,7 +62,24 @@ MODULES = [
             MenuItem(_("数据导出"), "contributions:export_list", permission="queries.export"),
         ],
     ),
-    Module("benefits", _("待遇申领"), [MenuItem(_("待遇申领"), permission="benefits.claim")]),
+    Module(
+        "benefits",
+        _("待遇申领"),
+        [
+            MenuItem(_("待遇申领"), "contributions:benefit_index", permission="benefits.claim"),
+            MenuItem(
+                _("生育津贴申领"), "contributions:benefit_maternity", permission="benefits.claim"
+            ),
+            MenuItem(
+                _("工伤认定申请"), "contributions:benefit_recognition", permission="benefits.claim"
+            ),
+            MenuItem(
+                _("工伤待遇申领"),
+                "contributions:benefit_injury_claims",
+                permission="benefits.claim",
+            ),
+        ],
+    ),
     Module(
         "proofs",
         _("打印证明"),

@@ -596,6 +596,12 @@ CLERK_EXTRA_PERMISSIONS = (
     "contributions.change_regioncontributionsettings",
     # Issued 参保缴费证明, read-only (personal data masked as on the public check page).
     "contributions.view_contributionproof",
+    # A region's benefit settings (divisor, extra maternity days) and average wages by year.
+    *(
+        f"contributions.{verb}_{model}"
+        for model in ("regionbenefitsettings", "regionalaveragewage")
+        for verb in ("view", "add", "change")
+    ),
 )
 
 

@@ -430,6 +430,7 @@ def make_unit(label: str, *, region_code: str, county: str, victim: bool) -> Uni
     o["change_filing"] = _change_filing(employer, agent, serial, region_code, victim=victim)
     o["question"], o["question_file"] = _question(employer, agent, label, serial, region_code)
     o["inbox_message"] = _inbox_message(employer, label, o["question"])
+    o.update(_benefit_claims(employer, agent, enrolment, label, serial, region_code, victim=victim))
     unit.markers = [
         employer.name,
         employer.account.uscc,
@@ -461,8 +462,99 @@ def make_unit(label: str, *, region_code: str, county: str, victim: bool) -> Uni
         o["question"].reference,
         o["question"].subject,
         o["inbox_message"].title,
+        o["maternity_claim"].reference,
+        o["recognition"].reference,
+        o["recognition"].place,
+        o["injury_claim"].reference,
     ]
     return unit
+
+
+def _benefit_claims(employer, agent, enrolment, label, serial, region_code, *, victim: bool):
+    """待遇申领: a maternity claim with its proof, an approved 工伤认定 (so that a 工伤待遇 claim
+    may be filed for it) and a 工伤待遇 claim with a receipt. The victim's claims are open; the
+    walker's own are rejected, so that its own valid forms are not refused as repeats. The
+    region has its average wages, so that the walker's 工伤待遇 form is open."""
+    from contributions.models import (
+        BenefitAttachment,
+        InjuryClaim,
+        InjuryRecognition,
+        MaternityClaim,
+        MedicalReceipt,
+        RegionalAverageWage,
+    )
+    from portal.models import ReviewState
+    from tests.enrollment.add_helpers import pdf_bytes
+
+    now = timezone.now()
+    state = ReviewState.SUBMITTED if victim else ReviewState.REJECTED
+    for year in {now.year, (now - datetime.timedelta(days=60)).year}:
+        RegionalAverageWage.objects.get_or_create(
+            region=employer.region, year=year, defaults={"monthly_wage": Decimal("10000")}
+        )
+    shared = {"employer": employer, "enrolment": enrolment, "submitted_by": agent}
+    maternity = MaternityClaim.objects.create(
+        reference=f"SY{region_code}{serial:06d}",
+        idempotency_key=uuid.uuid4(),
+        review_state=state,
+        review_region=employer.region,
+        event_date=timezone.localdate() - datetime.timedelta(days=100),
+        kind="birth",
+        wage_source="bases",
+        unit_average_wage=Decimal("9000"),
+        divisor=Decimal("30"),
+        days=98,
+        amount=Decimal("29400.00"),
+        **shared,
+    )
+    attachment = BenefitAttachment(
+        employer_id=employer.pk,
+        maternity_claim=maternity,
+        kind=BenefitAttachment.Kind.BIRTH_CERTIFICATE,
+        original_name="出生医学证明.pdf",
+        content_type="application/pdf",
+        size=8,
+        sha256="0" * 64,
+    )
+    attachment.file.save("proof.pdf", ContentFile(pdf_bytes()), save=True)
+    recognition = InjuryRecognition.objects.create(
+        reference=f"GS{region_code}{serial:06d}",
+        idempotency_key=uuid.uuid4(),
+        review_state=ReviewState.APPROVED,
+        review_region=employer.region,
+        accident_at=now - datetime.timedelta(days=60),
+        place=f"{label}单位的车间",
+        description="搬运货物时扭伤腰部",
+        **shared,
+    )
+    claim = InjuryClaim.objects.create(
+        reference=f"GD{region_code}{serial:06d}",
+        idempotency_key=uuid.uuid4(),
+        review_state=state,
+        review_region=employer.region,
+        recognition=recognition,
+        disability_level=9,
+        own_wage=Decimal("9000"),
+        own_wage_months=2,
+        wage_year=recognition.accident_at.year,
+        regional_average_wage=Decimal("10000"),
+        bounded_wage=Decimal("9000"),
+        lump_sum=Decimal("81000.00"),
+        medical_total=Decimal("1200.50"),
+        **shared,
+    )
+    MedicalReceipt.objects.create(
+        claim=claim,
+        number=f"PJ{serial:06d}",
+        issued_on=timezone.localdate() - datetime.timedelta(days=50),
+        amount=Decimal("1200.50"),
+    )
+    return {
+        "maternity_claim": maternity,
+        "benefit_attachment": attachment,
+        "recognition": recognition,
+        "injury_claim": claim,
+    }
 
 
 def _question(employer, agent, label: str, serial: int, region_code: str):

@@ -29,6 +29,7 @@ pointing at B's, changed in the database.
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
 from collections import Counter
@@ -199,6 +200,19 @@ INBOX_MESSAGE = Kind("站内消息 (id)", lambda u: u.inbox_message.pk)
 CHANGE_KEY = Kind(
     "单位信息变更的提交标识", lambda u: u.change_filing.idempotency_key, own=_fresh_key
 )
+MATERNITY_CLAIM = Kind("生育津贴申领 (业务编号)", lambda u: u.maternity_claim.reference)
+MATERNITY_KEY = Kind(
+    "生育津贴申领的提交标识", lambda u: u.maternity_claim.idempotency_key, own=_fresh_key
+)
+RECOGNITION = Kind("已认定的工伤认定申请 (业务编号)", lambda u: u.recognition.reference)
+RECOGNITION_KEY = Kind(
+    "工伤认定申请的提交标识", lambda u: u.recognition.idempotency_key, own=_fresh_key
+)
+INJURY_CLAIM = Kind("工伤待遇申领 (业务编号)", lambda u: u.injury_claim.reference)
+INJURY_CLAIM_KEY = Kind(
+    "工伤待遇申领的提交标识", lambda u: u.injury_claim.idempotency_key, own=_fresh_key
+)
+BENEFIT_ATTACHMENT = Kind("待遇申领的附件 (id)", lambda u: u.benefit_attachment.pk)
 
 # URL parameters: (URL name, parameter) -> the kind of object it names.
 PATH: dict[tuple[str, str], Kind] = {
@@ -235,6 +249,11 @@ PATH: dict[tuple[str, str], Kind] = {
     ("helpdesk:detail", "reference"): QUESTION,
     ("helpdesk:attachment", "message_id"): QUESTION_FILE,
     ("inbox:detail", "message_id"): INBOX_MESSAGE,
+    ("contributions:benefit_maternity_detail", "reference"): MATERNITY_CLAIM,
+    ("contributions:benefit_recognition_detail", "reference"): RECOGNITION,
+    ("contributions:benefit_injury_claim", "reference"): RECOGNITION,
+    ("contributions:benefit_injury_claim_detail", "reference"): INJURY_CLAIM,
+    ("contributions:benefit_attachment", "attachment_id"): BENEFIT_ATTACHMENT,
 }
 
 # Query-string and form parameters that name an object: URL name -> {parameter: kind}.
@@ -289,6 +308,16 @@ IDS: dict[str, dict[str, Kind]] = {
     "unitinfo:contact": {"idempotency_key": CHANGE_KEY},
     "helpdesk:ask": {"idempotency_key": QUESTION_KEY},
     "unitinfo:bank_change": {"idempotency_key": CHANGE_KEY},
+    "contributions:benefit_maternity": {"document_number": PERSON_NUMBER},
+    "contributions:benefit_maternity_confirm": {
+        "document_number": PERSON_NUMBER,
+        "idempotency_key": MATERNITY_KEY,
+    },
+    "contributions:benefit_recognition": {
+        "document_number": PERSON_NUMBER,
+        "idempotency_key": RECOGNITION_KEY,
+    },
+    "contributions:benefit_injury_claim": {"idempotency_key": INJURY_CLAIM_KEY},
 }
 
 # Forms whose fields are named at run time, and the IDS entry that stands for those fields.
@@ -336,6 +365,33 @@ ROSTER_EXPORT = {
     "insurance_code": "",
 }
 RECORD_MONTHS = {"month_from": "2026-07", "month_to": "2026-08", "insurance_type": ""}
+
+
+def _days_ago(days: int) -> Callable[[Unit], str]:
+    return lambda u: (timezone.localdate() - datetime.timedelta(days=days)).isoformat()
+
+
+MATERNITY = {
+    "event_date": _days_ago(20),
+    "kind": "birth",
+    "babies": "1",
+    "difficult_birth": "",
+    "unit_average_wage": "9000",  # asked only where the region has the unit declare it
+}
+
+
+def _maternity_amount(unit) -> str:
+    """The amount the confirmation shows for the walker's own valid claim."""
+    from contributions.benefits.services import maternity_claim_compute
+
+    figures = maternity_claim_compute(
+        agent=unit.agent,
+        document_number=unit.person.document_number,
+        event_date=timezone.localdate() - datetime.timedelta(days=20),
+        kind="birth",
+    )
+    return str(figures.amount)
+
 
 # Every other parameter a view reads: URL name -> {parameter: valid value, or a function of
 # the walker's own unit that makes one}.
@@ -420,6 +476,25 @@ PLAIN: dict[str, dict[str, object]] = {
         "upload": _attachment("截图.pdf"),
     },
     "helpdesk:detail": {"text": "隔离测试的追问内容", "upload": _attachment("截图.pdf")},
+    "contributions:benefit_maternity": {**MATERNITY, "edit": NOT_SENT},
+    "contributions:benefit_maternity_confirm": {
+        **MATERNITY,
+        "shown_amount": _maternity_amount,
+        "certificate": _attachment("出生医学证明.pdf"),
+    },
+    "contributions:benefit_recognition": {
+        "accident_date": _days_ago(3),
+        "accident_time": "09:30",
+        "place": "隔离测试的仓库",
+        "description": "搬运货物时被货架砸伤左脚",
+        "late_reason": "",
+        "diagnosis": _attachment("诊断证明.pdf"),
+    },
+    "contributions:benefit_injury_claim": {
+        "disability_level": "7",
+        "assessment": _attachment("鉴定结论书.pdf"),
+        "receipts_scan": _attachment("票据.pdf"),
+    },
     "accounts:password_change": {
         "old_password": PASSWORD,
         "new_password": "Walk2027pass",

@@ -1,5 +1,16 @@
 """Models of the contributions app, one module per concern; every name is re-exported here."""
 
+from contributions.models.benefits import (
+    BenefitAttachment,
+    InjuryClaim,
+    InjuryRecognition,
+    MaternityClaim,
+    MaternityKind,
+    MedicalReceipt,
+    RegionalAverageWage,
+    RegionBenefitSettings,
+    UnitWageSource,
+)
 from contributions.models.billing import (
     BillKind,
     BillLine,
@@ -68,4 +79,13 @@ __all__ = [
     "SandboxBankAccount",
     "ContributionProof",
     "ExportJob",
+    "UnitWageSource",
+    "RegionBenefitSettings",
+    "RegionalAverageWage",
+    "MaternityKind",
+    "MaternityClaim",
+    "InjuryRecognition",
+    "InjuryClaim",
+    "MedicalReceipt",
+    "BenefitAttachment",
 ]

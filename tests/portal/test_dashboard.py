@@ -43,8 +43,7 @@ def test_unit_admin_sees_the_unit_masked_its_roles_shortcuts_and_agent_count(cli
     assert "管理员甲" in body and admin.masked_id_number in body and "单位管理员" in body
     assert 'data-agent-count="2"' in body and "共 2 人,其中启用 2 人" in body
     assert f'href="{reverse("agents:list")}"' in body
-    # 待遇申领 has no page yet (issue 17): a module without pages is not shown.
-    for key in ["unit", "enrollment", "contributions", "queries", "proofs"]:
+    for key in ["unit", "enrollment", "contributions", "queries", "benefits", "proofs"]:
         assert f'data-module="{key}"' in body
 
 

@@ -4,8 +4,9 @@ import pytest
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from contributions.benefits import review as benefits_review
 from contributions.declarations import review as declarations_review
-from contributions.models import BaseDeclaration
+from contributions.models import BaseDeclaration, InjuryClaim, InjuryRecognition, MaternityClaim
 from employers.models import RegistrationApplication, UnitChangeFiling
 from employers.registration import review as registration_review
 from employers.unitinfo import review as unitinfo_review
@@ -23,6 +24,9 @@ def test_each_reviewable_type_is_registered_with_its_features_hooks():
         RemoveEmployeeFiling: removal_review.removal_prechecks,
         BaseDeclaration: declarations_review.declaration_prechecks,
         UnitChangeFiling: unitinfo_review.unit_change_prechecks,
+        MaternityClaim: benefits_review.maternity_prechecks,
+        InjuryRecognition: benefits_review.recognition_prechecks,
+        InjuryClaim: benefits_review.injury_claim_prechecks,
     }
     assert set(review.reviewable_models()) == set(expected)
     for model, prechecks in expected.items():

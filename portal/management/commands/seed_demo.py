@@ -3,13 +3,16 @@ the demo contribution policy and a demo bill. It lives with the project (portal)
 allowed to import every app (DESIGN.md section 2)."""
 
 import datetime
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from contributions.billing.demo import billing_seed_demo
+from contributions.models import RegionalAverageWage
 from contributions.policy.services import policy_seed_demo
 from employers.helpdesk.demo import helpdesk_seed_demo
 from employers.models import Employer, OpenedAccount, Role
@@ -66,6 +69,11 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, password, **options):
         region, _ = Region.objects.get_or_create(code="110000", defaults={"name": "北京市(演示)"})
+        # 工伤待遇 bounds the own wage by the region's average wage of the injury year (made up).
+        for year in (timezone.localdate().year - 1, timezone.localdate().year):
+            RegionalAverageWage.objects.get_or_create(
+                region=region, year=year, defaults={"monthly_wage": Decimal("11500.00")}
+            )
         policies = policy_seed_demo(region=region)
         accounts = []
         for ss_number, uscc_prefix, name, legal_rep in DEMO_UNITS:
