@@ -14,6 +14,7 @@ from enrollment.add.services import registration_form_generate
 from enrollment.batch import admin as admin_batch  # noqa: F401
 from enrollment.models import (
     AddEmployeeFiling,
+    BatchImport,
     CouplingRule,
     EmploymentForm,
     Enrolment,
@@ -35,10 +36,37 @@ FRAMED_BY_ADMIN = csp_replace({"frame-ancestors": [SELF]})
 FRAMED_BY_ADMIN_REPORT_ONLY = csp_replace({"frame-ancestors": [SELF]}, REPORT_ONLY=True)
 
 
+class BatchImportFilter(admin.SimpleListFilter):
+    """增员 filed by one 批量增员 import (?batch=<its reference>), or those filed on the form."""
+
+    title = _("批量增员批次")
+    parameter_name = "batch"
+    RECENT = 20
+
+    def lookups(self, request, model_admin):
+        recent = BatchImport.objects.select_related("employer").order_by("-created_at")
+        return [
+            ("none", _("网页逐人填报")),
+            *[
+                (batch.reference, f"{batch.reference} {batch.employer.name}")
+                for batch in recent[: self.RECENT]
+            ],
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "none":
+            return queryset.filter(batch_import__isnull=True)
+        if value:
+            return queryset.filter(batch_import__reference=value)
+        return queryset
+
+
 @admin.register(AddEmployeeFiling)
 class AddEmployeeFilingAdmin(ReviewAdmin):
     review_columns = ["reference", "unit_name", "person_name", "insurance_types", "start_month"]
     search_fields = ["reference", "employer__name", "employer__uscc", "employer__ss_number"]
+    list_filter = [*ReviewAdmin.list_filter, BatchImportFilter]
 
     def get_list_select_related(self, request):
         return ["review_region", "employer", "enrolment__person"]

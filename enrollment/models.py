@@ -332,6 +332,15 @@ class AddEmployeeFiling(EmployeeFiling):
     registration_form = models.FileField(
         _("新增参保人员登记表"), upload_to=generated_upload_to, blank=True
     )
+    # The 批量增员 import that filed it (none for a filing made on the form).
+    batch_import = models.ForeignKey(
+        "enrollment.BatchImport",
+        verbose_name=_("批量增员批次"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="filings",
+    )
 
     class Meta:
         verbose_name = _("增员申请")

@@ -65,6 +65,7 @@ def add_employee_filings_submit(
     agent,
     rows: Sequence[AddEmployeeRow],
     generate_form: bool = True,
+    batch_import=None,
     request=None,
 ) -> list[AddEmployeeFiling]:
     """File checked rows into the review queue together; return their filings in row order.
@@ -110,6 +111,7 @@ def add_employee_filings_submit(
             idempotency_key=row.idempotency_key,
             flags=row.checked.flags,
             review_region=employer.region,
+            batch_import=batch_import,
         )
         for row, enrolment in zip(rows, enrolments, strict=True)
     ]

@@ -266,6 +266,7 @@ def add_employee_filing_submit(
     contribution_base: Decimal,
     attachments: Sequence[tuple[str, object]] = (),
     generate_form: bool = True,
+    batch_import=None,
     request=None,
 ) -> AddEmployeeFiling:
     """Check and file an add-employee request into the review queue; one filing per key."""
@@ -304,7 +305,11 @@ def add_employee_filing_submit(
     )
     try:
         (filing,) = add_employee_filings_submit(
-            agent=agent, rows=[row], generate_form=generate_form, request=request
+            agent=agent,
+            rows=[row],
+            generate_form=generate_form,
+            batch_import=batch_import,
+            request=request,
         )
     except IntegrityError:
         # A concurrent request won: the same key (a double click), or the same person's open

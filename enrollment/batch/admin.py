@@ -1,6 +1,8 @@
 """批量增员 imports for operators: progress, the imports no worker is running, and re-queueing."""
 
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.batch.process import batch_imports_requeue_stuck, batch_imports_stuck_q
@@ -35,6 +37,7 @@ class BatchImportAdmin(ReadOnlyAdmin):
         "heartbeat_at",
         "finished_at",
         "failure_reason",
+        "filings_link",
     ]
     list_filter = [StuckImportFilter, "status", "created_at"]
     list_select_related = ["employer"]
@@ -61,6 +64,12 @@ class BatchImportAdmin(ReadOnlyAdmin):
 
     def has_requeue_permission(self, request):
         return request.user.has_perm("enrollment.change_batchimport")
+
+    @admin.display(description=_("增员申请"))
+    def filings_link(self, obj):
+        """The review queue filtered to the filings this import made."""
+        url = reverse("admin:enrollment_addemployeefiling_changelist")
+        return format_html('<a href="{}?batch={}">{}</a>', url, obj.reference, _("查看"))
 
     @admin.display(description=_("进度"))
     def progress(self, obj):

@@ -304,6 +304,7 @@ def batch_process(batch_import_id: int, *, bulk: bool = True) -> BatchImport:
                     agent=agent,
                     rows=[_filing_row(rows[i], keys[i], checked) for i, checked in together],
                     generate_form=False,
+                    batch_import=batch,
                 )
             except (IntegrityError, ValidationError):
                 # A concurrent filing took a key or a person first (or a row slipped past the
@@ -399,6 +400,7 @@ def _submitter(batch: BatchImport):
             employment_start=fields["employment_start"],
             contribution_base=fields["contribution_base"],
             generate_form=False,
+            batch_import=batch,
         )
 
     return submit

@@ -612,3 +612,23 @@ def test_known_persons_go_through_the_service(agent, django_capture_on_commit_ca
     assert "需原单位办理减员后再增员" in report["忙"]["错误原因"]
     assert report["回来"]["结果"].startswith("成功")
     assert Person.objects.get(enrolments__employer=agent.employer).name == "回来"
+
+
+def test_filings_remember_their_import_and_the_queue_filters_by_it(
+    agent, admin_client, django_capture_on_commit_callbacks
+):
+
+    batch = run_import(
+        agent, [good_row("批次甲"), good_row("批次乙")], django_capture_on_commit_callbacks
+    )
+    other = run_import(agent, [good_row("批次丙")], django_capture_on_commit_callbacks)
+    assert {f.batch_import_id for f in AddEmployeeFiling.objects.all()} == {batch.pk, other.pk}
+    assert batch.filings.count() == 2
+
+    url = "/admin/enrollment/addemployeefiling/"
+    page = admin_client.get(url, {"batch": batch.reference})
+    assert page.status_code == 200
+    listed = {filing.pk for filing in page.context["cl"].result_list}
+    assert listed == set(batch.filings.values_list("pk", flat=True))
+    imports = admin_client.get("/admin/enrollment/batchimport/").content.decode()
+    assert f"{url}?batch={batch.reference}" in imports
