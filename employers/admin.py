@@ -12,7 +12,7 @@ from employers.models import Agent, Employer, LoginLock, OpenedAccount
 from employers.registration import admin as registration_admin  # noqa: F401 (the queue)
 from employers.unitinfo import admin as unitinfo_admin  # noqa: F401 (change filings)
 from employers.verification import admin as verification_admin  # noqa: F401 (CA roots, CRLs)
-from portal.identifiers import mask_phone
+from portal.identifiers import mask_id_number, mask_phone
 
 
 @admin.register(OpenedAccount)
@@ -24,10 +24,17 @@ class OpenedAccountAdmin(admin.ModelAdmin):
     date_hierarchy = "opened_on"
 
 
-class AgentInline(admin.TabularInline):
+class RoleLabelsMixin:
+    @admin.display(description=_("角色"))
+    def role_labels(self, agent) -> str:
+        """The agent's roles by their Chinese names (the field itself is a list of codes)."""
+        return "、".join(str(label) for label in agent.role_labels()) or "—"
+
+
+class AgentInline(RoleLabelsMixin, admin.TabularInline):
     model = Agent
-    fields = ["name", "masked_id_number", "masked_phone", "roles", "is_active"]
-    readonly_fields = ["name", "masked_id_number", "masked_phone", "roles"]
+    fields = ["name", "masked_id_number", "masked_phone", "role_labels", "is_active"]
+    readonly_fields = ["name", "masked_id_number", "masked_phone", "role_labels", "is_active"]
     extra = 0
     can_delete = False
     show_change_link = True
@@ -50,22 +57,86 @@ class EmployerAdmin(admin.ModelAdmin):
     list_filter = ["status", "region"]
     search_fields = ["name", "ss_number", "uscc"]
     list_select_related = ["region"]
-    readonly_fields = ["account", "name", "uscc", "ss_number", "region", "created_at"]
+    # Read-only with personal data masked: a unit's details change through filings (单位信息变更)
+    # or at the counter, never by editing the row.
+    fields = [
+        "name",
+        "uscc",
+        "ss_number",
+        "region",
+        "legal_rep_name",
+        "masked_legal_rep_id_number",
+        "contact_name",
+        "masked_contact_phone",
+        "address",
+        "contact_email",
+        "bank_name",
+        "masked_bank_account",
+        "bank_account_name",
+        "status",
+        "created_at",
+    ]
+    readonly_fields = fields
     inlines = [AgentInline]
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     @admin.display(description=_("联系人手机号"))
     def masked_contact_phone(self, obj):
         return mask_phone(obj.contact_phone)
 
+    @admin.display(description=_("法定代表人身份证号"))
+    def masked_legal_rep_id_number(self, obj):
+        return mask_id_number(obj.legal_rep_id_number)
+
+    @admin.display(description=_("银行账号"))
+    def masked_bank_account(self, obj):
+        return obj.masked_bank_account
+
+
+class LockedFilter(admin.SimpleListFilter):
+    title = _("登录锁定")
+    parameter_name = "locked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("已锁定"))]
+
+    def queryset(self, request, queryset):
+        if self.value() != "yes":
+            return queryset
+        return queryset.filter(
+            Q(lock_held=True)
+            | Q(lock_until__gt=timezone.now())
+            | Q(lock_held__isnull=True, login_failures__gte=settings.AXES_FAILURE_LIMIT)
+        )
+
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(RoleLabelsMixin, admin.ModelAdmin):
     list_display = ["name", "employer", "masked_id_number", "masked_phone", "is_active", "locked"]
-    list_filter = ["is_active", "employer__region"]
+    list_filter = ["is_active", LockedFilter, "employer__region"]
     search_fields = ["name", "employer__name", "employer__ss_number"]
     list_select_related = ["employer", "user"]
-    readonly_fields = ["user", "employer", "created_at"]
-    exclude = ["id_number_index", "phone_index"]
+    # Roles are the unit administrator's to give (经办人管理); clerks see them and may disable
+    # an agent. ID number and phone are shown masked.
+    fields = [
+        "name",
+        "employer",
+        "masked_id_number",
+        "masked_phone",
+        "role_labels",
+        "is_active",
+        "created_at",
+    ]
+    readonly_fields = [
+        "name",
+        "employer",
+        "masked_id_number",
+        "masked_phone",
+        "role_labels",
+        "created_at",
+    ]
     actions = ["unlock_agents"]
 
     def get_queryset(self, request):
