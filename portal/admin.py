@@ -1,9 +1,7 @@
-import json
-
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.contenttypes.models import ContentType
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from portal import admin_outbox  # noqa: F401 — registers the notification outbox
@@ -66,6 +64,52 @@ class WorkdayCalendarYearAdmin(ReadOnlyAdmin):
     date_hierarchy = "loaded_at"
 
 
+# What the keys of an audit event's details mean, for the clerk's page (others show as they are).
+AUDIT_DETAIL_LABELS = {
+    "reference": _("业务编号"),
+    "reason": _("原因"),
+    "kind": _("类型"),
+    "rows": _("行数"),
+    "method": _("方式"),
+    "flags": _("提示"),
+    "fields": _("变更项目"),
+    "source": _("来源"),
+    "purpose": _("用途"),
+    "full": _("完整导出"),
+    "format": _("格式"),
+    "before": _("变更前"),
+    "after": _("变更后"),
+    "year": _("年度"),
+    "via": _("途径"),
+    "topic": _("类别"),
+    "to": _("变更为"),
+    "from": _("原值"),
+    "skipped": _("跳过"),
+    "roles": _("角色"),
+    "month": _("月份"),
+    "days": _("天数"),
+    "count": _("数量"),
+    "errors": _("错误数"),
+    "created": _("新增"),
+    "duplicates": _("重复"),
+    "outcome": _("结果"),
+    "persons": _("人数"),
+    "lines": _("明细行数"),
+    "decision": _("审核决定"),
+    "comment": _("审核意见"),
+}
+
+
+def _detail_text(value) -> str:
+    if isinstance(value, bool):
+        return str(_("是") if value else _("否"))
+    if isinstance(value, list):
+        return "、".join(_detail_text(item) for item in value) or "—"
+    if isinstance(value, dict):
+        return ";".join(f"{key}:{_detail_text(item)}" for key, item in value.items()) or "—"
+    return "—" if value in (None, "") else str(value)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = [
@@ -99,8 +143,17 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("详情"))
     def details_display(self, obj):
-        text = json.dumps(obj.details, ensure_ascii=False, indent=2, sort_keys=True)
-        return format_html("<pre>{}</pre>", text)
+        """The details as labelled rows (never JSON): known keys by their Chinese names."""
+        if not obj.details:
+            return "—"
+        rows = [
+            (str(AUDIT_DETAIL_LABELS.get(key, key)), _detail_text(value))
+            for key, value in sorted(obj.details.items())
+        ]
+        return format_html(
+            '<table class="review-table"><tbody>{}</tbody></table>',
+            format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', rows),
+        )
 
 
 @admin.register(ReviewPolicy)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -89,8 +88,14 @@ class ContributionProofAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("证明内容"))
     def content_display(self, obj):
-        text = json.dumps(obj.content, ensure_ascii=False, indent=2)
-        return format_html("<pre>{}</pre>", text)
+        # What the proof states, as the public check page shows it (names and IDs masked).
+        return render_to_string(
+            "contributions/proof_content.html",
+            {
+                "content": obj.content,
+                "display_name": obj.content.get("person", {}).get("name", ""),
+            },
+        )
 
     def get_urls(self):
         opts = self.model._meta

@@ -47,7 +47,7 @@ def test_audit_event_is_shown_read_only_with_details(admin_client, event):
 
     content = response.content.decode()
     assert response.status_code == 200
-    assert "&quot;days&quot;: 3" in content
+    assert '<th scope="row">天数</th><td>3</td>' in content
     assert 'name="_save"' not in content
 
 
@@ -75,3 +75,20 @@ def test_calendar_is_not_edited_in_admin(admin_client):
     response = admin_client.get(reverse("admin:portal_workdayoverride_add"))
 
     assert response.status_code == 403
+
+
+def test_an_audit_events_details_are_labelled_rows_not_json(admin_client):
+    from portal.audit import audit_log
+
+    audit_log(
+        action="enrollment.add_submitted",
+        details={"reference": "ZY20261204ABCD", "flags": ["late"], "full": False},
+    )
+    from portal.models import AuditEvent
+
+    event = AuditEvent.objects.latest("pk")
+    page = admin_client.get(f"/admin/portal/auditevent/{event.pk}/change/").content.decode()
+    assert "业务编号" in page and "ZY20261204ABCD" in page and "完整导出" in page and "否" in page
+    assert (
+        '"reference"' not in page and "{" not in page.split('id="content"')[1].split("</table>")[0]
+    )

@@ -53,7 +53,9 @@ def test_clerk_sees_proofs_masked_and_cannot_change_them(clerk_client, proof):
     assert PERSON_NAME not in page and PERSON_NUMBER not in page
     change = reverse("admin:contributions_contributionproof_change", args=[proof.pk])
     page = body(clerk_client.get(change))
-    assert "1280.00" in page and PERSON_NAME not in page
+    # What the proof states, as the public check page shows it: no raw JSON.
+    assert "1,280.00" in page and PERSON_NAME not in page
+    assert '"kind":' not in page and "养老保险" in page
     assert 'name="_save"' not in page
     assert clerk_client.post(change, {}).status_code == 403
     add = reverse("admin:contributions_contributionproof_add")
