@@ -108,6 +108,7 @@ NOT_UNIT_SCOPED = {
     "help:center": "public help page: the hotlines and hours of the regions, no unit's data",
     "help:faq": "public help page: the FAQ, no unit's data",
     "help:states": "public help page: what each state means, no unit's data",
+    "help:benefit_rules": "public help page: how benefits are computed, no unit's data",
     "proof_public:form": "public proof check: a form for a verification code, no unit's data",
     "proof_public:check": (
         "public proof check: shows a proof only to whoever holds its 79-bit code (what the QR "

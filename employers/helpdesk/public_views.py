@@ -26,6 +26,12 @@ class FaqView(TemplateView):
     template_name = "employers/helpdesk/faq.html"
 
 
+class BenefitRulesView(TemplateView):
+    """How 生育津贴 and 一次性伤残补助金 are computed (contributions/benefits/rules.py)."""
+
+    template_name = "employers/helpdesk/benefit_rules.html"
+
+
 class StatesView(TemplateView):
     template_name = "employers/helpdesk/states.html"
 

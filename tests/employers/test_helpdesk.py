@@ -417,7 +417,7 @@ def test_the_overdue_watch_is_on_the_beat_schedule():
 # Help pages ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["/help/", "/help/faq/", "/help/states/"])
+@pytest.mark.parametrize("url", ["/help/", "/help/faq/", "/help/states/", "/help/benefits/"])
 def test_help_pages_are_open_to_visitors(url):
     response = Client().get(url)
     assert response.status_code == 200
@@ -454,3 +454,16 @@ def test_agent_pages_link_to_help_and_the_message_board(agent_client):
     body = agent_client.get(reverse("dashboard")).content.decode()
     assert 'href="/help/"' in body and f'href="{LIST}"' in body
     assert 'href="/help/"' in Client().get(reverse("home")).content.decode()
+
+
+def test_the_benefit_rules_page_states_the_rules_with_a_worked_example():
+    from decimal import Decimal
+
+    from contributions.benefits.rules import maternity_allowance, maternity_leave_days
+
+    body = Client().get("/help/benefits/").content.decode()
+    assert "98天" in body and "难产的增加15天" in body and "一级27个月" in body
+    # The page's example is what the rule functions give.
+    days = maternity_leave_days("birth")
+    assert f"{maternity_allowance(Decimal('8000'), days):,.2f}" == "26,133.33"
+    assert f"8000 ÷ 30 × {days} = 26,133.33" in body
