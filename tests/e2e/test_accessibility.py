@@ -25,6 +25,8 @@ PUBLIC_PAGES = [
     "/help/",
     "/help/faq/",
     "/help/states/",
+    "/help/benefits/",
+    "/login/sms/",
     "/proof/",
 ]
 AGENT_PAGES = [
@@ -51,6 +53,10 @@ AGENT_PAGES = [
     "/contributions/records/exports/",
     "/contributions/proofs/",
     "/contributions/persons/",
+    "/contributions/benefits/",
+    "/contributions/benefits/maternity/",
+    "/contributions/benefits/injury/",
+    "/contributions/benefits/injury-claims/",
 ]
 
 
