@@ -59,9 +59,23 @@ class QueueStateFilter(admin.SimpleListFilter):
         return queryset.filter(review_state=value)
 
 
+def clerk_region_queryset(user, queryset, field: str):
+    """What a clerk sees: the rows of the clerk's regions when the clerk has any (``field`` is
+    the rows' region id column); a superuser or a clerk without regions sees all."""
+    if user.is_superuser:
+        return queryset
+    region_ids = list(user.regions.values_list("pk", flat=True))
+    if not region_ids:
+        return queryset
+    return queryset.filter(**{f"{field}__in": region_ids})
+
+
 class RegionFilter(admin.SimpleListFilter):
+    """The clerk's regions (or all) to filter by; ``region_field`` names the rows' column."""
+
     title = _("统筹区")
     parameter_name = "region"
+    region_field = "review_region_id"
 
     def lookups(self, request, model_admin):
         regions = Region.objects.all()
@@ -71,7 +85,7 @@ class RegionFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(review_region_id=self.value())
+            return queryset.filter(**{self.region_field: self.value()})
         return queryset
 
 
@@ -105,13 +119,9 @@ class ReviewAdmin(admin.ModelAdmin):
         return ["review_region"]
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        user = request.user
-        if not user.is_superuser:
-            region_ids = list(user.regions.values_list("pk", flat=True))
-            if region_ids:
-                queryset = queryset.filter(review_region_id__in=region_ids)
-        return queryset
+        return clerk_region_queryset(
+            request.user, super().get_queryset(request), "review_region_id"
+        )
 
     def has_add_permission(self, request):
         return False

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from contributions.models import ContributionProof
 from contributions.proofs.codes import proof_code_display, proof_code_normalise
 from portal.admin import ReadOnlyAdmin
+from portal.admin_review import clerk_region_queryset
 from portal.audit import audit_log
 
 
@@ -48,13 +49,9 @@ class ContributionProofAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         # Like the review queues: a clerk assigned to regions sees those regions' units only.
-        queryset = super().get_queryset(request)
-        user = request.user
-        if not user.is_superuser:
-            region_ids = list(user.regions.values_list("pk", flat=True))
-            if region_ids:
-                queryset = queryset.filter(employer__region_id__in=region_ids)
-        return queryset
+        return clerk_region_queryset(
+            request.user, super().get_queryset(request), "employer__region_id"
+        )
 
     def get_search_results(self, request, queryset, search_term):
         """A verification code is looked up exactly (any case, dashes); else unit names."""

@@ -20,8 +20,8 @@ from django.utils.translation import gettext_lazy as _
 from employers.helpdesk.selectors import question_thread
 from employers.helpdesk.services import TEXT_MAX_LENGTH, question_answer
 from employers.models import Employer, Question
+from portal.admin_review import RegionFilter, clerk_region_queryset
 from portal.audit import audit_log
-from portal.models import Region
 
 
 class QuestionAnswerForm(forms.Form):
@@ -66,20 +66,8 @@ class QuestionStateFilter(admin.SimpleListFilter):
         return queryset.filter(state=self.value())
 
 
-class QuestionRegionFilter(admin.SimpleListFilter):
-    title = _("统筹区")
-    parameter_name = "region"
-
-    def lookups(self, request, model_admin):
-        regions = Region.objects.all()
-        if not request.user.is_superuser and request.user.regions.exists():
-            regions = request.user.regions.all()
-        return [(str(r.pk), r.name) for r in regions]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(region_id=self.value())
-        return queryset
+class QuestionRegionFilter(RegionFilter):
+    region_field = "region_id"
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -121,13 +109,7 @@ class QuestionAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        user = request.user
-        if not user.is_superuser:
-            region_ids = list(user.regions.values_list("pk", flat=True))
-            if region_ids:
-                queryset = queryset.filter(region_id__in=region_ids)
-        return queryset
+        return clerk_region_queryset(request.user, super().get_queryset(request), "region_id")
 
     def get_search_results(self, request, queryset, search_term):
         """A 留言编号 exactly (its unique index); anything else in the subject."""
