@@ -154,7 +154,9 @@ def plain(value) -> str:
     if isinstance(value, datetime.date):
         return value.strftime("%Y-%m-%d")
     if isinstance(value, Mapping):
-        return ";".join(plain(v) for v in value.values() if v not in (None, "")) or NONE
+        # Sorted by key: PostgreSQL's jsonb does not keep the order the keys were written in.
+        parts = (plain(v) for _k, v in sorted(value.items()) if v not in (None, ""))
+        return ";".join(parts) or NONE
     if isinstance(value, list | tuple):
         return "、".join(plain(v) for v in value) or NONE
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
