@@ -19,6 +19,9 @@ from django_otp.forms import otp_verification_failed
 from django_otp.models import VerifyNotAllowed
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.audit import audit_log
+from portal.models import AuditEvent
+
 # Apps of third-party packages: their screens are for the system administrator (superuser).
 SUPERUSER_ONLY_APPS = {"auth", "axes", "otp_totp", "otp_static", "sessions", "captcha"}
 # django-otp's models name themselves in English without marking the names for translation.
@@ -94,6 +97,14 @@ class ClerkLoginForm(AdminAuthenticationForm):
                 if device.verify_token(token):
                     return device
         otp_verification_failed.send(sender=type(self), user=user)
+        with transaction.atomic():
+            audit_log(
+                action="clerk.login_failed",
+                outcome=AuditEvent.Outcome.FAILURE,
+                actor=user,
+                request=self.request,
+                details={"reason": "throttled" if throttled and not tried else "otp"},
+            )
         if throttled is not None and not tried:
             raise throttled
         raise forms.ValidationError(self.error_messages["invalid_token"], code="invalid_token")

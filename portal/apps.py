@@ -11,6 +11,9 @@ class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = _("门户公共")
 
+    def ready(self):
+        from portal import admin_audit  # noqa: F401 (connects the admin login receivers)
+
 
 # Third-party apps under Chinese section names in the admin (INSTALLED_APPS names these).
 class AxesConfig(AxesAppConfig):

@@ -42,8 +42,9 @@ def audit_event(
     leaked = FORBIDDEN_DETAIL_KEYS.intersection(details)
     if leaked:
         raise ValueError(f"personal data in audit details: {sorted(leaked)}")
-    if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user
+    user = getattr(request, "user", None)  # a request before the auth middleware has none
+    if actor is None and user is not None and user.is_authenticated:
+        actor = user
     return AuditEvent(
         action=action,
         actor=actor if actor is not None and actor.pk else None,

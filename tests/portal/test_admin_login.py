@@ -126,3 +126,22 @@ def test_clerks_see_only_their_sections_in_chinese(admin_client):
     for english in ("Axes", "Otp_", "Access attempts", "TOTP devices", "Model name"):
         assert english not in clerk_index and english not in admin_index
     assert clerk.get("/admin/axes/").status_code == 404
+
+
+def test_admin_logins_and_failures_are_in_the_audit_log(client, device):
+    from portal.models import AuditEvent
+
+    log_in(client, code(device), password="wrong-password")
+    wrong = "000000" if code(device) != "000000" else "111111"
+    log_in(Client(), wrong)
+    device.refresh_from_db()
+    device.throttle_reset()  # a wrong code delays the next try (django-otp); as if time passed
+    log_in(Client(), code(device))
+    events = list(AuditEvent.objects.filter(action__startswith="clerk.").order_by("pk"))
+    assert [(e.action, e.outcome, e.details.get("reason")) for e in events] == [
+        ("clerk.login_failed", "failure", "password"),
+        ("clerk.login_failed", "failure", "otp"),
+        ("clerk.login", "success", None),
+    ]
+    assert events[-1].actor == device.user and events[-1].details == {"second_factor": True}
+    assert "totpclerk" not in str([e.details for e in events])
