@@ -12,17 +12,15 @@ import io
 
 from django.conf import settings
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
 from contributions.persons.selectors import PAID, UNPAID_STATE, PersonRights
+from contributions.proofs.pdf import HEADER_BG, form_grid, form_styles
 from portal.pdf import cjk_font, text_paragraph
 
 TITLE = "个人权益记录"
-HEADER_BG = colors.HexColor("#f0f0f0")
 PAID_TEXT = colors.HexColor("#166534")
 UNPAID_TEXT = colors.HexColor("#9a3412")
 CONTENT_WIDTH = 170 * mm
@@ -37,34 +35,10 @@ def person_rights_pdf(rights: PersonRights, *, employer, printed_at: datetime.da
     font = cjk_font()
     person = rights.person
     printed = printed_at.strftime("%Y年%m月%d日 %H:%M")
-    title_style = ParagraphStyle(
-        "title", fontName=font, fontSize=20, leading=28, alignment=TA_CENTER
-    )
-    subtitle = ParagraphStyle(
-        "subtitle", fontName=font, fontSize=11, leading=16, alignment=TA_CENTER
-    )
-    body = ParagraphStyle("body", fontName=font, fontSize=11, leading=18, wordWrap="CJK")
-    cell = ParagraphStyle("cell", fontName=font, fontSize=9.5, leading=13, wordWrap="CJK")
-    small = ParagraphStyle("small", fontName=font, fontSize=9, leading=13, wordWrap="CJK")
+    title_style, subtitle, body, cell, small = form_styles(font)
 
     def p(text, style=cell):
         return text_paragraph(str(text), style)
-
-    def grid(rows, widths, extra=()):
-        table = Table(rows, colWidths=widths, repeatRows=1)
-        table.setStyle(
-            TableStyle(
-                [
-                    ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                    ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
-                    ("TOPPADDING", (0, 0), (-1, -1), 2),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                    *extra,
-                ]
-            )
-        )
-        return table
 
     story = [
         text_paragraph(TITLE, title_style),
@@ -111,7 +85,7 @@ def person_rights_pdf(rights: PersonRights, *, employer, printed_at: datetime.da
         )
     story += [
         text_paragraph("一、参保登记", body),
-        grid(rows, [26 * mm, 22 * mm, 20 * mm, 30 * mm, 72 * mm]),
+        form_grid(rows, [26 * mm, 22 * mm, 20 * mm, 30 * mm, 72 * mm]),
         Spacer(1, 4 * mm),
     ]
 
@@ -122,7 +96,7 @@ def person_rights_pdf(rights: PersonRights, *, employer, printed_at: datetime.da
         rows.append([p("暂无缴费记录"), "", "", ""])
     story += [
         text_paragraph("二、缴费月数", body),
-        grid(rows, [62 * mm, 36 * mm, 36 * mm, 36 * mm]),
+        form_grid(rows, [62 * mm, 36 * mm, 36 * mm, 36 * mm]),
         Spacer(1, 4 * mm),
     ]
 
@@ -139,7 +113,7 @@ def person_rights_pdf(rights: PersonRights, *, employer, printed_at: datetime.da
     width = (CONTENT_WIDTH - 26 * mm) / max(len(labels), 1)
     story += [
         text_paragraph(f"三、{rights.year}年逐月缴费情况", body),
-        grid(rows, [26 * mm] + [width] * len(labels)),
+        form_grid(rows, [26 * mm] + [width] * len(labels)),
         Spacer(1, 4 * mm),
         text_paragraph(
             "说明:本记录仅列示在本单位的参保缴费情况,不含在其他单位的记录。“已缴费”表示该月"

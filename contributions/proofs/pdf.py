@@ -14,6 +14,7 @@ link over the QR code for readers who open the file on screen.
 from __future__ import annotations
 
 import io
+from typing import NamedTuple
 
 from django.conf import settings
 from django.utils import timezone
@@ -70,6 +71,44 @@ def _period(entry: dict) -> str:
     return f"{entry['month_from']} 至 {entry['month_to']}"
 
 
+class FormStyles(NamedTuple):
+    """The paragraph styles of the printed forms (proofs, 个人权益记录)."""
+
+    title: ParagraphStyle
+    subtitle: ParagraphStyle
+    body: ParagraphStyle
+    cell: ParagraphStyle
+    small: ParagraphStyle
+
+
+def form_styles(font: str) -> FormStyles:
+    return FormStyles(
+        ParagraphStyle("title", fontName=font, fontSize=20, leading=28, alignment=TA_CENTER),
+        ParagraphStyle("subtitle", fontName=font, fontSize=11, leading=16, alignment=TA_CENTER),
+        ParagraphStyle("body", fontName=font, fontSize=11, leading=18, wordWrap="CJK"),
+        ParagraphStyle("cell", fontName=font, fontSize=9.5, leading=13, wordWrap="CJK"),
+        ParagraphStyle("small", fontName=font, fontSize=9, leading=13, wordWrap="CJK"),
+    )
+
+
+def form_grid(rows, widths, extra=()) -> Table:
+    """A ruled table of a printed form, its header row shaded."""
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                *extra,
+            ]
+        )
+    )
+    return table
+
+
 def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_url: str) -> bytes:
     """Render the proof and return the PDF bytes (``proof.content`` holds what it states)."""
     font = cjk_font()
@@ -79,34 +118,10 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
     code = proof_code_display(proof.code)
     issued = timezone.localtime(proof.created_at).strftime("%Y年%m月%d日 %H:%M")
 
-    title_style = ParagraphStyle(
-        "title", fontName=font, fontSize=20, leading=28, alignment=TA_CENTER
-    )
-    subtitle = ParagraphStyle(
-        "subtitle", fontName=font, fontSize=11, leading=16, alignment=TA_CENTER
-    )
-    body = ParagraphStyle("body", fontName=font, fontSize=11, leading=18, wordWrap="CJK")
-    cell = ParagraphStyle("cell", fontName=font, fontSize=9.5, leading=13, wordWrap="CJK")
-    small = ParagraphStyle("small", fontName=font, fontSize=9, leading=13, wordWrap="CJK")
+    title_style, subtitle, body, cell, small = form_styles(font)
 
     def p(text, style=cell) -> Paragraph:
         return text_paragraph(str(text), style)
-
-    def grid(rows, widths, extra=()):
-        table = Table(rows, colWidths=widths, repeatRows=1)
-        table.setStyle(
-            TableStyle(
-                [
-                    ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                    ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
-                    ("TOPPADDING", (0, 0), (-1, -1), 2),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                    *extra,
-                ]
-            )
-        )
-        return table
 
     story = [
         text_paragraph(TITLE, title_style),
@@ -161,7 +176,7 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
             )
         story += [
             text_paragraph("一、参保登记", body),
-            grid(rows, [28 * mm, 24 * mm, 22 * mm, 96 * mm]),
+            form_grid(rows, [28 * mm, 24 * mm, 22 * mm, 96 * mm]),
             Spacer(1, 4 * mm),
         ]
 
@@ -193,7 +208,7 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
             subtotals.append(("BACKGROUND", (1, len(rows) - 1), (-1, len(rows) - 1), SUBTOTAL_BG))
         if len(rows) - first > 1:
             spans.append(("SPAN", (0, first), (0, len(rows) - 1)))
-    story += [grid(rows, widths, spans + subtotals), Spacer(1, 4 * mm)]
+    story += [form_grid(rows, widths, spans + subtotals), Spacer(1, 4 * mm)]
 
     totals = content["totals"]
     rows = [[p("险种"), p("单位缴费合计"), p("个人缴费合计"), p("合计")]]
@@ -204,7 +219,7 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
     rows.append([p("总计")] + [p(_money(totals[k])) for k in ("employer", "personal", "total")])
     story += [
         text_paragraph(("三、" if is_person else "二、") + "已到账缴费合计(元)", body),
-        grid(
+        form_grid(
             rows,
             [50 * mm, 40 * mm, 40 * mm, 40 * mm],
             [("BACKGROUND", (0, -1), (-1, -1), HEADER_BG)],
