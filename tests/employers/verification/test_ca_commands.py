@@ -55,7 +55,7 @@ def redeem_with_files(application, directory: Path, stem: str):
     )
 
 
-@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa"])
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa", "sm2"])
 def test_issued_test_certificates_verify_end_to_end(tmp_path, application, algorithm):
     uscc = application.employer.uscc
     output = run("ca_test_issue", "--out", str(tmp_path), "--uscc", uscc, "--algorithm", algorithm)
