@@ -34,6 +34,8 @@ SM2_WITH_SM3 = "1.2.156.10197.1.501"
 SM2_CURVE_DER = bytes.fromhex("06082a811ccf5501822d")  # OID 1.2.156.10197.1.301
 OPENSSL_TIMEOUT_SECONDS = 10
 MAX_CHAIN_LENGTH = 6
+# An uploaded bundle may hold many look-alike CA certificates: each costs one openssl call.
+MAX_SIGNATURE_CHECKS = 12
 
 
 class OpenSSLUnavailable(RuntimeError):
@@ -172,6 +174,15 @@ def build_chain(
     now: datetime.datetime,
 ) -> list[x509.Certificate]:
     """Return [leaf, intermediates…, root] up to a trusted SM2 root; raise ChainError."""
+    checks = 0
+
+    def signed(certificate, issuer) -> bool:
+        nonlocal checks
+        checks += 1
+        if checks > MAX_SIGNATURE_CHECKS:
+            raise ChainError("too many candidate issuers")
+        return signed_by(certificate, issuer)
+
     chain = [leaf]
     for _ in range(MAX_CHAIN_LENGTH):
         current = chain[-1]
@@ -180,7 +191,7 @@ def build_chain(
             if root.subject == current.issuer and _can_issue(root, below) is None:
                 if not _valid_at(root, now):
                     raise ChainError(f"root {root.subject.rfc4514_string()} is not valid now")
-                if signed_by(current, root):
+                if signed(current, root):
                     return [*chain, root]
         for candidate in intermediates:
             if candidate in chain or candidate.subject != current.issuer:
@@ -189,7 +200,7 @@ def build_chain(
                 raise ChainError(f"{candidate.subject.rfc4514_string()}: {reason}")
             if not _valid_at(candidate, now):
                 raise ChainError(f"{candidate.subject.rfc4514_string()} is not valid now")
-            if signed_by(current, candidate):
+            if signed(current, candidate):
                 chain.append(candidate)
                 break
         else:

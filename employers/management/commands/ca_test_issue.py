@@ -50,5 +50,7 @@ class Command(BaseCommand):
             f"  python manage.py ca_trust_root {out / ROOT_FILE} --name {DEFAULT_CA_NAME}\n"
             f"  python manage.py ca_load_crl {out / CRL_FILE}\n"
             f"  python manage.py ca_sign_challenge --key {out / (usccs[0] + '.key.pem')} "
-            "--challenge=<挑战值>"
+            "--challenge=<挑战值>\n"
+            f"  python manage.py ca_check_certificate {out / (usccs[0] + '.pem')} "
+            f"--uscc {usccs[0]}"
         )

@@ -290,3 +290,17 @@ def test_openssl_missing_is_a_clear_refusal(trusted, unit, monkeypatch):
     signature = ca_testing.sign_challenge(key, "挑战-sm2")
     monkeypatch.setattr(sm2.shutil, "which", lambda name: None)
     assert refusal(certificate, key, signature=signature) == "sm2_unavailable"
+
+
+def test_a_bundle_of_look_alike_intermediates_is_cut_short(trusted, monkeypatch):
+    intermediate = intermediate_of(trusted)
+    key, certificate = issue(intermediate, USCC)
+    look_alikes = [intermediate_of(trusted).certificate for _ in range(3)]
+    calls = []
+    real_verify = sm2.verify
+    monkeypatch.setattr(sm2, "verify", lambda *a, **k: calls.append(1) or real_verify(*a, **k))
+    monkeypatch.setattr(sm2, "MAX_SIGNATURE_CHECKS", 2)
+    bundle = certificate + b"".join(map(ca_testing.certificate_pem, look_alikes))
+
+    assert refusal(bundle, key) == "untrusted"
+    assert len(calls) == 2
