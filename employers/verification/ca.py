@@ -339,7 +339,8 @@ def check_unit_certificate(
 
     `certificate` is the unit's certificate in PEM or DER; a PEM bundle may add intermediate CA
     certificates after it. `roots` defaults to the active TrustedCARoot rows. Without
-    `expected_uscc` the holder is not compared (the first identifier found is reported).
+    `expected_uscc` the holder is not compared (the USCC found, else an organisation code, is
+    reported).
     """
     try:
         leaf, *intermediates = load_certificates(certificate)

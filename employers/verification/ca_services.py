@@ -117,8 +117,13 @@ def _crl_signer(crl: x509.CertificateRevocationList) -> x509.Certificate | None:
             continue
         if is_sm2_certificate(root):
             # SM2-with-SM3 over the TBSCertList, default signer ID (GM/T 0009), through openssl.
-            if sm2.signed_by(crl, root):
-                return root
+            try:
+                if sm2.signed_by(crl, root):
+                    return root
+            except sm2.OpenSSLUnavailable as exc:
+                raise ValidationError(
+                    _("暂时无法验证SM2签名(openssl命令不可用),CRL未导入"), code="sm2_unavailable"
+                ) from exc
             continue
         try:
             if crl.is_signature_valid(root.public_key()):
