@@ -12,8 +12,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# A TrueType CJK font that reportlab embeds in the printed forms (新增参保人员登记表 and proofs).
-RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+# A TrueType CJK font that reportlab embeds in the printed forms (新增参保人员登记表 and proofs);
+# openssl 3 checks SM2 (国密) certificates and signatures (employers/verification/sm2.py).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei openssl \
     && rm -rf /var/lib/apt/lists/*
 
 # Dependencies first (declared in pyproject.toml; the project itself installs no package), so

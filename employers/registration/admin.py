@@ -80,6 +80,7 @@ EVIDENCE_VALUES = {
     "algorithm": {
         "RSA-SHA256": _("RSA 签名(SHA-256 摘要)"),
         "ECDSA-SHA256": _("ECDSA 签名(SHA-256 摘要)"),
+        "SM2-SM3": _("SM2 签名(SM3 摘要,默认用户ID 1234567812345678)"),
     },
     "provider": {"sandbox": _("模拟服务(开发测试环境)")},
 }

@@ -33,6 +33,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from employers.models import CertificateRevocationList, TrustedCARoot
+from employers.verification import sm2
 from portal.identifiers import USCC_CHARS, normalise_uscc
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,8 @@ class CertificateCheck:
 
 def public_key_hash(cert: x509.Certificate) -> str:
     """Identify an issuer by the SHA-256 of its SubjectPublicKeyInfo (CRLs are stored by it)."""
+    if is_sm2_certificate(cert):
+        return hashlib.sha256(sm2.spki_der(cert)).hexdigest()
     spki = cert.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -293,6 +296,104 @@ def _verify_signature(public_key, signature: bytes, data: bytes) -> bool:
     return False
 
 
+def _rejecter(leaf: x509.Certificate):
+    serial = format(leaf.serial_number, "x")
+    digest = fingerprint(leaf)
+
+    def reject(code, message):
+        raise CertificateRejected(code, message, serial=serial, fingerprint=digest)
+
+    return reject
+
+
+def _verify_chain(leaf, intermediates, roots, now, reject) -> list[x509.Certificate]:
+    """The path to a trusted root: SM2 certificates through openssl, the others in-process."""
+    digest = fingerprint(leaf)
+    if is_sm2_certificate(leaf):
+        try:
+            return sm2.build_chain(
+                leaf, intermediates, [r for r in roots if is_sm2_certificate(r)], now
+            )
+        except sm2.ChainError as exc:
+            logger.info("SM2 certificate %s refused by chain verification: %s", digest, exc)
+            reject("untrusted", _("证书不是由受信任的CA机构签发"))
+    # cryptography cannot load SM2 keys: SM2 roots stay out of its store.
+    roots = [root for root in roots if not is_sm2_certificate(root)]
+    if not roots:
+        reject("untrusted", _("证书不是由受信任的CA机构签发"))
+    try:
+        return _client_verifier(roots, now).verify(leaf, intermediates).chain
+    except VerificationError as exc:
+        logger.info("certificate %s refused by chain verification: %s", digest, exc)
+        reject("untrusted", _("证书不是由受信任的CA机构签发"))
+
+
+def check_unit_certificate(
+    *,
+    certificate: bytes,
+    expected_uscc: str | None,
+    now: datetime.datetime,
+    roots: Iterable[x509.Certificate] | None = None,
+) -> CertificateCheck:
+    """Verify chain, dates, revocation and holder (no signature); raise CertificateRejected.
+
+    `certificate` is the unit's certificate in PEM or DER; a PEM bundle may add intermediate CA
+    certificates after it. `roots` defaults to the active TrustedCARoot rows. Without
+    `expected_uscc` the holder is not compared (the USCC found, else an organisation code, is
+    reported).
+    """
+    try:
+        leaf, *intermediates = load_certificates(certificate)
+    except ValueError:
+        raise CertificateRejected("not_certificate", _("上传的文件不是有效的数字证书")) from None
+    reject = _rejecter(leaf)
+
+    if is_sm2_certificate(leaf):
+        if not sm2.has_sm2_key(leaf):
+            reject("unsupported_algorithm", _("不支持该证书的密钥算法,请使用SM2、RSA或ECDSA证书"))
+        algorithm = "SM2-SM3"
+    else:
+        public_key = leaf.public_key()
+        if not isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+            reject("unsupported_algorithm", _("不支持该证书的密钥算法,请使用SM2、RSA或ECDSA证书"))
+        algorithm = "RSA-SHA256" if isinstance(public_key, rsa.RSAPublicKey) else "ECDSA-SHA256"
+
+    # Dates first: an expired certificate gets its own message (renew at the CA) rather than
+    # the chain verifier's generic refusal.
+    if now > leaf.not_valid_after_utc:
+        reject("expired", _("CA证书已过期,请联系CA机构续期"))
+    if now < leaf.not_valid_before_utc:
+        reject("not_yet_valid", _("CA证书尚未生效,请核对证书有效期或本机时间"))
+
+    roots = list(trusted_roots() if roots is None else roots)
+    try:
+        chain = _verify_chain(leaf, intermediates, roots, now, reject)
+    except sm2.OpenSSLUnavailable:
+        logger.exception("SM2 certificate %s could not be checked", fingerprint(leaf))
+        reject("sm2_unavailable", _("暂时无法验证SM2证书,请稍后再试或联系经办机构"))
+
+    crl_status = _crl_status(chain, now, reject)
+
+    identifiers = extract_unit_identifiers(leaf)
+    if expected_uscc is None:
+        uscc = min(identifiers, key=lambda code: (-len(code), code), default="")
+    else:
+        uscc = _matching_identifier(identifiers, expected_uscc)
+        if uscc is None:
+            reject("wrong_unit", _("证书不属于本单位:证书中的信用代码与本单位不一致"))
+
+    return CertificateCheck(
+        subject=leaf.subject.rfc4514_string(),
+        issuer=leaf.issuer.rfc4514_string(),
+        serial=format(leaf.serial_number, "x"),
+        not_after=leaf.not_valid_after_utc,
+        fingerprint=fingerprint(leaf),
+        uscc=uscc,
+        algorithm=algorithm,
+        crl_status=crl_status,
+    )
+
+
 def verify_unit_certificate(
     *,
     certificate: bytes,
@@ -304,62 +405,23 @@ def verify_unit_certificate(
 ) -> CertificateCheck:
     """Verify chain, dates, revocation, holder and challenge signature; raise CertificateRejected.
 
-    `certificate` is the unit's certificate in PEM or DER; a PEM bundle may add intermediate CA
-    certificates after it. `roots` defaults to the active TrustedCARoot rows.
+    The challenge is signed as UTF-8: RSA PKCS#1 v1.5 or ECDSA over SHA-256, or SM2 over SM3 with
+    the default signer ID 1234567812345678 (GM/T 0009).
     """
-    try:
-        leaf, *intermediates = load_certificates(certificate)
-    except ValueError:
-        raise CertificateRejected("not_certificate", _("上传的文件不是有效的数字证书")) from None
-
-    serial = format(leaf.serial_number, "x")
-    digest = fingerprint(leaf)
-
-    def reject(code, message):
-        raise CertificateRejected(code, message, serial=serial, fingerprint=digest)
-
-    if is_sm2_certificate(leaf):
-        reject(
-            "sm2_unsupported",
-            _("暂不支持SM2证书,请使用RSA或ECDSA证书,或联系经办机构"),
-        )
-    public_key = leaf.public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
-        reject("unsupported_algorithm", _("不支持该证书的密钥算法,请使用RSA或ECDSA证书"))
-
-    # Dates first: an expired certificate gets its own message (renew at the CA) rather than
-    # the chain verifier's generic refusal.
-    if now > leaf.not_valid_after_utc:
-        reject("expired", _("CA证书已过期,请联系CA机构续期"))
-    if now < leaf.not_valid_before_utc:
-        reject("not_yet_valid", _("CA证书尚未生效,请核对证书有效期或本机时间"))
-
-    roots = list(trusted_roots() if roots is None else roots)
-    if not roots:
-        reject("untrusted", _("证书不是由受信任的CA机构签发"))
-    try:
-        chain = _client_verifier(roots, now).verify(leaf, intermediates).chain
-    except VerificationError as exc:
-        logger.info("certificate %s refused by chain verification: %s", digest, exc)
-        reject("untrusted", _("证书不是由受信任的CA机构签发"))
-
-    crl_status = _crl_status(chain, now, reject)
-
-    uscc = _matching_identifier(extract_unit_identifiers(leaf), expected_uscc)
-    if uscc is None:
-        reject("wrong_unit", _("证书不属于本单位:证书中的信用代码与本单位不一致"))
-
-    if not _verify_signature(public_key, decode_signature(signature), challenge.encode("utf-8")):
-        reject("bad_signature", _("签名验证失败:签名与本次挑战值不符,请重新签名"))
-
-    algorithm = "RSA-SHA256" if isinstance(public_key, rsa.RSAPublicKey) else "ECDSA-SHA256"
-    return CertificateCheck(
-        subject=leaf.subject.rfc4514_string(),
-        issuer=leaf.issuer.rfc4514_string(),
-        serial=serial,
-        not_after=leaf.not_valid_after_utc,
-        fingerprint=digest,
-        uscc=uscc,
-        algorithm=algorithm,
-        crl_status=crl_status,
+    check = check_unit_certificate(
+        certificate=certificate, expected_uscc=expected_uscc, now=now, roots=roots
     )
+    leaf = load_certificates(certificate)[0]
+    reject = _rejecter(leaf)
+    data, raw = challenge.encode("utf-8"), decode_signature(signature)
+    if check.algorithm == "SM2-SM3":
+        try:
+            good = sm2.verify(sm2.spki_der(leaf), data, raw)
+        except sm2.OpenSSLUnavailable:
+            logger.exception("SM2 signature of %s could not be checked", check.fingerprint)
+            reject("sm2_unavailable", _("暂时无法验证SM2证书,请稍后再试或联系经办机构"))
+    else:
+        good = _verify_signature(leaf.public_key(), raw, data)
+    if not good:
+        reject("bad_signature", _("签名验证失败:签名与本次挑战值不符,请重新签名"))
+    return check

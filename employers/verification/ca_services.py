@@ -6,6 +6,7 @@ import datetime
 import secrets
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,6 +19,7 @@ from employers.models import (
     RegistrationApplication,
     TrustedCARoot,
 )
+from employers.verification import sm2
 from employers.verification.ca import (
     CertificateCheck,
     CertificateRejected,
@@ -56,8 +58,8 @@ def ca_root_trust(
         raise ValidationError(
             _("该证书不是CA证书(基本约束未标明CA),不能作为受信任根证书"), code="not_ca"
         )
-    if is_sm2_certificate(cert):
-        raise ValidationError(_("暂不支持SM2根证书"), code="sm2_unsupported")
+    if is_sm2_certificate(cert) and not sm2.has_sm2_key(cert):
+        raise ValidationError(_("不支持该根证书的密钥算法"), code="unsupported_algorithm")
     if cert.not_valid_after_utc < now:
         raise ValidationError(_("该CA证书已过期,不能作为受信任根证书"), code="root_expired")
 
@@ -113,10 +115,20 @@ def _crl_signer(crl: x509.CertificateRevocationList) -> x509.Certificate | None:
     for root in trusted_roots():
         if root.subject != crl.issuer:
             continue
+        if is_sm2_certificate(root):
+            # SM2-with-SM3 over the TBSCertList, default signer ID (GM/T 0009), through openssl.
+            try:
+                if sm2.signed_by(crl, root):
+                    return root
+            except sm2.OpenSSLUnavailable as exc:
+                raise ValidationError(
+                    _("暂时无法验证SM2签名(openssl命令不可用),CRL未导入"), code="sm2_unavailable"
+                ) from exc
+            continue
         try:
             if crl.is_signature_valid(root.public_key()):
                 return root
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, UnsupportedAlgorithm):
             continue
     return None
 

@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from employers.verification import sm2, testing_sm2
 from employers.verification.ca import OID_USCC
+from employers.verification.testing_sm2 import Sm2PrivateKey
 
-ALGORITHMS = ("rsa", "ecdsa")
+ALGORITHMS = ("rsa", "ecdsa", "sm2")
 DEFAULT_CA_NAME = "社保门户测试CA"
 ROOT_FILE = "ca-root.pem"
 ROOT_KEY_FILE = "ca-root.key.pem"
@@ -28,18 +31,39 @@ CRL_FILE = "ca.crl.pem"
 BAD_VARIANTS = ("expired", "revoked", "selfsigned", "notyetvalid")
 
 
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | Sm2PrivateKey
+
+
 @dataclass(frozen=True)
 class CertificateAuthority:
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+    key: PrivateKey
     certificate: x509.Certificate
 
 
-def generate_key(algorithm: str = "rsa") -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+def generate_key(algorithm: str = "rsa") -> PrivateKey:
     if algorithm == "rsa":
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
     if algorithm == "ecdsa":
         return ec.generate_private_key(ec.SECP256R1())
+    if algorithm == "sm2":
+        return testing_sm2.generate_key()
     raise ValueError(f"unknown algorithm {algorithm!r}; use one of {ALGORITHMS}")
+
+
+def key_algorithm(key: PrivateKey) -> str:
+    if isinstance(key, Sm2PrivateKey):
+        return "sm2"
+    return "rsa" if isinstance(key, rsa.RSAPrivateKey) else "ecdsa"
+
+
+def load_private_key(pem: bytes) -> PrivateKey:
+    """Load an unencrypted PEM key; SM2 keys (which cryptography refuses) stay PEM."""
+    try:
+        return serialization.load_pem_private_key(pem, password=None)
+    except UnsupportedAlgorithm:
+        if testing_sm2.is_sm2_key_pem(pem):
+            return Sm2PrivateKey(pem=pem)
+        raise
 
 
 def der_printable_string(value: str) -> bytes:
@@ -69,14 +93,31 @@ def unit_subject(uscc: str, name: str) -> x509.Name:
 def issue_certificate(
     *,
     issuer: CertificateAuthority | None,
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    key: PrivateKey,
     subject: x509.Name,
     not_before: datetime.datetime,
     not_after: datetime.datetime,
     extensions: Iterable[x509.ExtensionType] = (),
     is_ca: bool = False,
 ) -> x509.Certificate:
-    """Sign a certificate for `key`; without an issuer the certificate signs itself."""
+    """Sign a certificate for `key`; without an issuer the certificate signs itself.
+
+    An SM2 issuer (or an SM2 key signing itself) makes an SM2-with-SM3 certificate with openssl.
+    """
+    if isinstance(key if issuer is None else issuer.key, Sm2PrivateKey):
+        if not isinstance(key, Sm2PrivateKey):
+            raise ValueError("an SM2 test CA signs SM2 keys only")
+        return testing_sm2.issue_certificate(
+            issuer=issuer,
+            key=key,
+            subject=subject,
+            not_before=not_before,
+            not_after=not_after,
+            extensions=list(extensions),
+            is_ca=is_ca,
+        )
+    if isinstance(key, Sm2PrivateKey):
+        raise ValueError("an SM2 key needs an SM2 issuer")
     issuer_name = subject if issuer is None else issuer.certificate.subject
     signing_key = key if issuer is None else issuer.key
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
@@ -155,7 +196,7 @@ def issue_unit_certificate(
     not_after: datetime.datetime | None = None,
     subject: x509.Name | None = None,
     extensions: Sequence[x509.ExtensionType] | None = None,
-) -> tuple[rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, x509.Certificate]:
+) -> tuple[PrivateKey, x509.Certificate]:
     """Return (key, certificate) for a unit; `ca=None` makes it self-signed."""
     key = generate_key(algorithm)
     certificate = issue_certificate(
@@ -175,9 +216,28 @@ def create_crl(
     revoked_serials: Iterable[int],
     now: datetime.datetime,
     next_update: datetime.datetime | None = None,
-    signing_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | None = None,
+    signing_key: PrivateKey | None = None,
 ) -> x509.CertificateRevocationList:
     """A CRL in the CA's name; `signing_key` other than the CA's makes a forged one."""
+    if isinstance(ca.key, Sm2PrivateKey):
+        issuer_certificate = ca.certificate
+        if signing_key is not None:
+            # openssl signs a CRL only with the key of the certificate it names: a look-alike CA.
+            issuer_certificate = issue_certificate(
+                issuer=None,
+                key=signing_key,
+                subject=ca.certificate.subject,
+                not_before=ca.certificate.not_valid_before_utc,
+                not_after=ca.certificate.not_valid_after_utc,
+                is_ca=True,
+            )
+        return testing_sm2.create_crl(
+            issuer_certificate=issuer_certificate,
+            key=signing_key or ca.key,
+            revoked_serials=revoked_serials,
+            now=now,
+            next_update=next_update or now + datetime.timedelta(days=7),
+        )
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.certificate.subject)
@@ -195,7 +255,9 @@ def certificate_pem(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
-def key_pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
+def key_pem(key: PrivateKey) -> bytes:
+    if isinstance(key, Sm2PrivateKey):
+        return key.pem
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -208,25 +270,36 @@ def crl_pem(crl: x509.CertificateRevocationList) -> bytes:
 
 
 def sign_challenge(key_pem: bytes, challenge: str) -> str:
-    """Sign the UTF-8 challenge as a USB-Key does (RSA PKCS#1 v1.5 or ECDSA, SHA-256); base64."""
-    key = serialization.load_pem_private_key(key_pem, password=None)
+    """Sign the UTF-8 challenge as a USB-Key does; base64.
+
+    RSA PKCS#1 v1.5 or ECDSA over SHA-256; SM2 over SM3 with the default signer ID (GM/T 0009).
+    """
+    key = load_private_key(key_pem)
     data = challenge.encode("utf-8")
-    if isinstance(key, rsa.RSAPrivateKey):
+    if isinstance(key, Sm2PrivateKey):
+        signature = testing_sm2.sign(key.pem, data)
+    elif isinstance(key, rsa.RSAPrivateKey):
         signature = key.sign(data, padding.PKCS1v15(), hashes.SHA256())
     elif isinstance(key, ec.EllipticCurvePrivateKey):
         signature = key.sign(data, ec.ECDSA(hashes.SHA256()))
     else:
-        raise ValueError("only RSA and ECDSA keys can sign here")
+        raise ValueError("only RSA, ECDSA and SM2 keys can sign here")
     return base64.b64encode(signature).decode("ascii")
 
 
 def _load_or_create_ca(out_dir: Path, *, now, algorithm) -> CertificateAuthority:
     root_path, key_path = out_dir / ROOT_FILE, out_dir / ROOT_KEY_FILE
     if root_path.exists() and key_path.exists():
-        return CertificateAuthority(
-            key=serialization.load_pem_private_key(key_path.read_bytes(), password=None),
+        ca = CertificateAuthority(
+            key=load_private_key(key_path.read_bytes()),
             certificate=x509.load_pem_x509_certificate(root_path.read_bytes()),
         )
+        if key_algorithm(ca.key) != algorithm:
+            raise ValueError(
+                f"{out_dir} 中已有{key_algorithm(ca.key).upper()}测试CA,"
+                f"{algorithm.upper()}证书请输出到另一个目录"
+            )
+        return ca
     ca = create_test_ca(now=now, algorithm=algorithm)
     root_path.write_bytes(certificate_pem(ca.certificate))
     key_path.write_bytes(key_pem(ca.key))
@@ -239,7 +312,10 @@ def _previously_revoked(out_dir: Path, ca: CertificateAuthority) -> set[int]:
     if not path.exists():
         return set()
     crl = x509.load_pem_x509_crl(path.read_bytes())
-    if not crl.is_signature_valid(ca.certificate.public_key()):
+    if isinstance(ca.key, Sm2PrivateKey):
+        if not sm2.signed_by(crl, ca.certificate):
+            return set()
+    elif not crl.is_signature_valid(ca.certificate.public_key()):
         return set()
     return {revoked.serial_number for revoked in crl}
 

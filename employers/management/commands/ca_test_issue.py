@@ -23,6 +23,7 @@ class Command(BaseCommand):
     help = (
         "仅用于开发和测试:生成测试CA根证书,并为每个信用代码签发有效、过期、已吊销、自签名、"
         "尚未生效的单位证书(含私钥)及CRL,均为PEM文件。目录中已有测试CA时沿用。"
+        "--algorithm sm2 生成SM2/SM3(国密)证书,需要系统的openssl 3命令。"
     )
 
     def add_arguments(self, parser):
@@ -35,7 +36,10 @@ class Command(BaseCommand):
         for value in usccs:
             if len(value) != 18:
                 raise CommandError(f"信用代码应为18位:{value}")
-        written = write_test_set(out, usccs=usccs, now=timezone.now(), algorithm=algorithm)
+        try:
+            written = write_test_set(out, usccs=usccs, now=timezone.now(), algorithm=algorithm)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(self.style.SUCCESS(f"已生成 {len(written)} 个文件:"))
         for path in written:
             self.stdout.write(f"  {path}")
@@ -46,5 +50,7 @@ class Command(BaseCommand):
             f"  python manage.py ca_trust_root {out / ROOT_FILE} --name {DEFAULT_CA_NAME}\n"
             f"  python manage.py ca_load_crl {out / CRL_FILE}\n"
             f"  python manage.py ca_sign_challenge --key {out / (usccs[0] + '.key.pem')} "
-            "--challenge=<挑战值>"
+            "--challenge=<挑战值>\n"
+            f"  python manage.py ca_check_certificate {out / (usccs[0] + '.pem')} "
+            f"--uscc {usccs[0]}"
         )

@@ -23,6 +23,7 @@ from employers.verification.ca import (
     OID_ORGANISATION_CODE,
     OID_USCC,
     CertificateRejected,
+    check_unit_certificate,
     extract_unit_identifiers,
     verify_unit_certificate,
 )
@@ -202,12 +203,17 @@ def test_garbage_bytes_are_not_a_certificate(trusted):
     assert_refused(excinfo, "not_certificate", "上传的文件不是有效的数字证书")
 
 
-def test_sm2_certificate_gets_its_own_message(trusted):
+def test_sm2_certificate_made_by_plain_openssl_verifies(trusted):
+    # Signed by `openssl req -x509` itself (not the test CA code), with the GM/T 0009 signer ID.
+    ca_root_trust(pem=SM2_CERTIFICATE, name="SM2")
+    check = check_unit_certificate(
+        certificate=SM2_CERTIFICATE, expected_uscc="91110105MA01A1B20X", now=NOW
+    )
+    assert (check.algorithm, check.uscc) == ("SM2-SM3", "91110105MA01A1B20X")
+
     with pytest.raises(CertificateRejected) as excinfo:
         verify(SM2_CERTIFICATE, None, "91110105MA01A1B20X", signature=b"x")
-    assert_refused(
-        excinfo, "sm2_unsupported", "暂不支持SM2证书,请使用RSA或ECDSA证书,或联系经办机构"
-    )
+    assert excinfo.value.code == "bad_signature"
 
 
 def test_expired_certificate_is_refused_with_renewal_message(trusted):

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from employers.models import (
     CAChallenge,
@@ -15,7 +16,7 @@ from employers.models import (
     TrustedCARoot,
 )
 from employers.verification import testing as ca_testing
-from employers.verification.ca import CertificateRejected
+from employers.verification.ca import CertificateRejected, verify_unit_certificate
 from employers.verification.ca_services import ca_challenge_issue, ca_challenge_redeem
 from tests.factories import create_employer
 
@@ -55,7 +56,7 @@ def redeem_with_files(application, directory: Path, stem: str):
     )
 
 
-@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa"])
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa", "sm2"])
 def test_issued_test_certificates_verify_end_to_end(tmp_path, application, algorithm):
     uscc = application.employer.uscc
     output = run("ca_test_issue", "--out", str(tmp_path), "--uscc", uscc, "--algorithm", algorithm)
@@ -140,3 +141,29 @@ def test_usbkey_script_signs_like_the_management_command(tmp_path):
     assert (
         run("ca_sign_challenge", "--key", str(key), "--challenge", "挑战-123").strip() == expected
     )
+
+
+def test_usbkey_script_and_command_sign_with_an_sm2_key(tmp_path):
+    uscc = "91350100M000100Y43"
+    run("ca_test_issue", "--out", str(tmp_path), "--uscc", uscc, "--algorithm", "sm2")
+    key, certificate = tmp_path / f"{uscc}.key.pem", (tmp_path / f"{uscc}.pem").read_bytes()
+    root = x509.load_pem_x509_certificate((tmp_path / ca_testing.ROOT_FILE).read_bytes())
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--key", str(key), "--challenge=-挑战-sm2"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    command = run("ca_sign_challenge", "--key", str(key), "--challenge=-挑战-sm2")
+
+    # SM2 signatures are randomised: both must verify, with the portal's own check.
+    for signature in (result.stdout.strip(), command.strip()):
+        check = verify_unit_certificate(
+            certificate=certificate, signature=signature, challenge="-挑战-sm2",
+            expected_uscc=uscc, now=timezone.now(), roots=[root],
+        )  # fmt: skip
+        assert check.algorithm == "SM2-SM3"
+
+
+def test_ca_test_issue_will_not_mix_algorithms_in_one_directory(tmp_path):
+    run("ca_test_issue", "--out", str(tmp_path), "--uscc", "91350100M000100Y43")
+    with pytest.raises(CommandError, match="已有RSA测试CA"):
+        run("ca_test_issue", "--out", str(tmp_path), "--algorithm", "sm2")
