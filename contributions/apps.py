@@ -13,3 +13,9 @@ class ContributionsConfig(AppConfig):
 
         declarations_review.register()
         benefits_review.register()
+
+        # The roster page queues its large exports as export jobs (enrollment.roster.exports).
+        from contributions.exports.services import roster_export_job_start
+        from enrollment.roster.exports import large_export_register
+
+        large_export_register(roster_export_job_start)

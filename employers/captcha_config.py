@@ -3,8 +3,9 @@
 The package's zh_Hans catalogue also translates Django's own "This field is required." (as
 "这个字段是必须的"), and an app's catalogue overrides Django's for every form of the site. The
 app's directory is therefore one of ours (employers/captcha_app/), holding only the widget
-template the package ships. Expired challenges need no `captcha_clean`: the captcha field deletes
-them each time it checks an answer.
+template the package ships. Expired challenges are deleted by beat every 5 minutes
+(employers.tasks.captcha_clean, as the package's `captcha_clean` command), not at each answer
+checked (employers.accounts.forms.PortalCaptchaField).
 """
 
 from pathlib import Path

@@ -1,6 +1,7 @@
 """Celery tasks of the employers app: thin wrappers around services."""
 
 from celery import shared_task
+from django.utils import timezone
 
 from employers.agents.services import agents_disable_dormant as agents_disable_dormant_service
 from employers.helpdesk.services import questions_mark_overdue as questions_mark_overdue_service
@@ -16,3 +17,12 @@ def agents_disable_dormant() -> int:
 def questions_mark_overdue() -> int:
     """Mark open 留言板 questions past their due time overdue (beat); idempotent."""
     return questions_mark_overdue_service()
+
+
+@shared_task(name="employers.tasks.captcha_clean", ignore_result=True)
+def captcha_clean() -> int:
+    """Delete expired image-captcha challenges (beat): the login form no longer sweeps them."""
+    from captcha.models import CaptchaStore
+
+    deleted, _by_model = CaptchaStore.objects.filter(expiration__lte=timezone.now()).delete()
+    return deleted

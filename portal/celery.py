@@ -64,6 +64,10 @@ app.conf.update(
             "task": "employers.tasks.questions_mark_overdue",
             "schedule": 5 * 60.0,  # as the review deadlines: 留言板 questions due in 2 working days
         },
+        "captcha-clean": {
+            "task": "employers.tasks.captcha_clean",
+            "schedule": 5 * 60.0,  # expired image-captcha rows (the login form no longer sweeps)
+        },
         "agents-disable-dormant": {
             "task": "employers.tasks.agents_disable_dormant",
             "schedule": crontab(hour=2, minute=30),  # daily, at night (Asia/Shanghai)

@@ -91,6 +91,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later part (throttles, django-axes, the audit log) sees the client's address.
+    "portal.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -107,6 +109,10 @@ MIDDLEWARE = [
     # Last, as django-axes requires: it turns a lockout flagged during the request into a response.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Reverse proxies in front of gunicorn that each add an X-Forwarded-For entry (portal/proxies.py):
+# 0 when gunicorn is reached directly; 2 in docker-compose.yml (nginx and the TLS proxy).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
@@ -136,6 +142,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator() on PostgreSQL)
+# cannot outlive its transaction: set DB_DISABLE_SERVER_SIDE_CURSORS=1 there (docs/SCALING.md).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+    "DB_DISABLE_SERVER_SIDE_CURSORS", False
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -218,8 +229,34 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # runs collectstatic without production secrets (DJANGO_ENV unset): it sets DJANGO_STATIC_MANIFEST=1
 # so that the manifest exists when the image starts in production mode.
 STATIC_MANIFEST = PRODUCTION or env_bool("DJANGO_STATIC_MANIFEST", False)
+# Uploaded and generated files (attachments, imports, PDFs, exports): the local media folder, or
+# an S3-compatible bucket (MinIO on premises) when S3_BUCKET is set, so that every web and worker
+# node sees the same files. The bucket stays private: no object is public-read, and every file
+# reaches a user through a Django view after its permission check (FileResponse of the opened
+# file); a url() of a file is a signed URL valid for S3_URL_SECONDS.
+S3_BUCKET = os.environ.get("S3_BUCKET", "")
+if S3_BUCKET:
+    file_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+            "access_key": os.environ.get("S3_ACCESS_KEY_ID", ""),
+            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY", ""),
+            "region_name": os.environ.get("S3_REGION", "us-east-1"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": int(os.environ.get("S3_URL_SECONDS", "300")),
+            "file_overwrite": False,
+            # MinIO and most on-premises servers want path-style addresses and SigV4.
+            "addressing_style": "path",
+            "signature_version": "s3v4",
+        },
+    }
+else:
+    file_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": file_storage,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

@@ -234,6 +234,7 @@ PATH: dict[tuple[str, str], Kind] = {
     ("contributions:bill_detail", "bill_reference"): ASSESSED_BILL,
     ("contributions:bill_confirm", "bill_reference"): ASSESSED_BILL,
     ("contributions:bill_pay", "bill_reference"): CONFIRMED_BILL,
+    ("contributions:export_detail", "export_reference"): EXPORT_JOB,
     ("contributions:export_download", "export_reference"): EXPORT_JOB,
     ("contributions:proof_detail", "proof_id"): PROOF,
     ("contributions:proof_pdf", "proof_id"): PROOF,

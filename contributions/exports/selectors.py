@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from contributions.models import ExportJob
 from contributions.records.selectors import records_for_agent
+from employers.permissions import agent_has_permission
 from enrollment.roster.selectors import roster_for_agent
 
 
@@ -35,19 +36,36 @@ def export_queryset(*, agent, kind: str, params: dict) -> QuerySet:
     return records_for_agent(agent, **export_record_filters(params))
 
 
-def export_jobs_for_agent(*, agent) -> QuerySet[ExportJob]:
-    """The unit's export jobs, newest first (a full export only for the agent who asked)."""
+def export_kinds_for_agent(agent) -> list[str]:
+    """The kinds of export job the agent may see: every kind with the export permission
+    (信息查询员, 单位管理员), the roster's with the roster permission (增减员经办, whose roster
+    page queues them)."""
+    if agent_has_permission(agent, "queries.export"):
+        return list(ExportJob.Kind.values)
+    if agent_has_permission(agent, "enrollment.roster"):
+        return [ExportJob.Kind.ROSTER]
+    return []
+
+
+def export_jobs_for_agent(*, agent, any_kind: bool = False) -> QuerySet[ExportJob]:
+    """The unit's export jobs the agent may see (of every kind with ``any_kind``), newest first;
+    a full export only for the agent who asked."""
+    jobs = ExportJob.objects.filter(employer_id=agent.employer_id)
+    if not any_kind:
+        jobs = jobs.filter(kind__in=export_kinds_for_agent(agent))
     return (
-        ExportJob.objects.filter(employer_id=agent.employer_id)
-        .filter(Q(full=False) | Q(requested_by_id=agent.pk))
+        jobs.filter(Q(full=False) | Q(requested_by_id=agent.pk))
         .select_related("requested_by")
         .order_by("-created_at", "-pk")
     )
 
 
-def export_job_get_for_agent(*, agent, reference: str) -> ExportJob:
-    """One job of the unit; 404 whether missing, another unit's, or another agent's full export."""
-    return get_object_or_404(export_jobs_for_agent(agent=agent), reference=reference)
+def export_job_get_for_agent(*, agent, reference: str, any_kind: bool = False) -> ExportJob:
+    """One job of the unit; 404 whether missing, another unit's, another agent's full export, or
+    (unless ``any_kind``) of a kind the agent may not see."""
+    return get_object_or_404(
+        export_jobs_for_agent(agent=agent, any_kind=any_kind), reference=reference
+    )
 
 
 def export_job_expired(job: ExportJob, *, now: datetime.datetime | None = None) -> bool:

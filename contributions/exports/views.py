@@ -11,7 +11,12 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
 
 from contributions.exports.forms import ExportForm
-from contributions.exports.selectors import export_jobs_recent_for_agent
+from contributions.exports.selectors import (
+    export_job_expired,
+    export_job_get_for_agent,
+    export_jobs_recent_for_agent,
+    export_kinds_for_agent,
+)
 from contributions.exports.services import (
     CSV_TYPE,
     XLSX_TYPE,
@@ -25,11 +30,17 @@ from contributions.exports.services import (
 )
 from contributions.models import ExportJob
 from contributions.records.forms import RECORD_PLAIN_FILTERS, RecordFilterForm
-from employers.permissions import PermissionRequiredMixin
+from employers.permissions import (
+    AgentRequiredMixin,
+    PermissionRequiredMixin,
+    agent_has_permission,
+    permission_denied_response,
+)
 from enrollment.models import Enrolment, InsuranceCode
 from portal.search_tokens import search_read
 
 JOBS_SHOWN = 20
+REFRESH_SECONDS = 3  # a page showing a queued or running job reloads itself this often
 
 
 class ExportMixin(PermissionRequiredMixin):
@@ -115,11 +126,11 @@ class ExportView(ExportMixin, TemplateView):
                 request,
                 _(
                     "共 %(rows)s 行,已在后台生成导出文件(导出编号 %(reference)s),"
-                    "完成后可在下方下载。"
+                    "完成后可在本页下载。"
                 )
                 % {"rows": plan.rows, "reference": plan.job.reference},
             )
-            return redirect("contributions:export_list")
+            return redirect(plan.job)
         return _stream(plan.queryset, kind, fmt, full=full)
 
 
@@ -143,7 +154,31 @@ def _stream(queryset, kind: str, fmt: str, *, full: bool):
     return response
 
 
-class ExportDownloadView(ExportMixin, View):
+class ExportJobMixin(AgentRequiredMixin):
+    """A job's pages: for the export permission, or the roster permission for roster jobs
+    (export_jobs_for_agent scopes which jobs each may see; another's is a 404)."""
+
+    def deny(self, request):
+        if not export_kinds_for_agent(self.agent):
+            return permission_denied_response(request, "queries.export")
+        return None
+
+
+class ExportJobView(ExportJobMixin, TemplateView):
+    """One job: its progress while it runs (the page refreshes itself), then the download."""
+
+    template_name = "contributions/export_detail.html"
+
+    def get_context_data(self, **kwargs):
+        job = export_job_get_for_agent(agent=self.agent, reference=self.kwargs["export_reference"])
+        job.expired = export_job_expired(job)
+        module = "queries" if agent_has_permission(self.agent, "queries.export") else "enrollment"
+        return super().get_context_data(
+            job=job, current_module=module, refresh_seconds=REFRESH_SECONDS, **kwargs
+        )
+
+
+class ExportDownloadView(ExportJobMixin, View):
     """Download a finished job's file: the unit's own, not expired."""
 
     def get(self, request, export_reference, *args, **kwargs):
@@ -154,7 +189,7 @@ class ExportDownloadView(ExportMixin, View):
         except ValidationError as exc:
             level = messages.INFO if exc.code == "not_ready" else messages.WARNING
             messages.add_message(request, level, exc.message)
-            return redirect("contributions:export_list")
+            return redirect("contributions:export_detail", export_reference=export_reference)
         response = FileResponse(
             handle,
             as_attachment=True,

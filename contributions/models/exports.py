@@ -1,6 +1,7 @@
 """Export jobs: large exports written by a task."""
 
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +39,8 @@ class ExportJob(models.Model):
     )
     file = models.FileField(_("文件"), upload_to="exports/%Y/%m/", blank=True)
     row_count = models.PositiveIntegerField(_("行数"), default=0)
+    # Written by the task after every chunk: the exports page shows it as the job's progress.
+    rows_done = models.PositiveIntegerField(_("已生成行数"), default=0)
     error = models.CharField(_("错误"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
@@ -51,3 +54,19 @@ class ExportJob(models.Model):
 
     def __str__(self):
         return f"{self.reference} {self.get_kind_display()}"
+
+    def get_absolute_url(self):
+        return reverse("contributions:export_detail", args=[self.reference])
+
+    @property
+    def pending(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def progress_percent(self) -> int:
+        """How much of the file is written, 0–100 (100 only once the file is saved)."""
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.row_count:
+            return 0
+        return min(99, self.rows_done * 100 // self.row_count)

@@ -49,7 +49,10 @@ def agent_resolve(*, unit: str | None, id_number: str | None) -> Agent | None:
         return None
     if normalise_unit_number(unit):
         employer = employer_find(unit)
-        return agent_find(employer=employer, id_number=id_number) if employer else None
+        agent = agent_find(employer=employer, id_number=id_number) if employer else None
+        if agent is not None:
+            agent.employer = employer  # the unit just read: no second query at login
+        return agent
     # The ID number alone: only when exactly one active agent of any unit has it.
     candidates = list(
         Agent.objects.filter(id_number_index=blind_index("id_number", id_number), is_active=True)
@@ -70,6 +73,14 @@ def _agent_for_request(request, unit, id_number) -> Agent | None:
     if key not in cache:
         cache[key] = agent_resolve(unit=unit, id_number=id_number)
     return cache[key]
+
+
+def agent_of_user_for_request(request, user) -> Agent | None:
+    """The agent of ``user`` if this request already looked it up (see _agent_for_request)."""
+    for agent in (getattr(request, REQUEST_CACHE_ATTR, None) or {}).values():
+        if agent is not None and agent.user_id == user.pk:
+            return agent
+    return None
 
 
 def normalise_username(username: str) -> str:

@@ -93,6 +93,9 @@ def locked_agent_count(*, employer_id: int, now=None) -> int:
 def login_lock_expire(*, key: str, now=None) -> bool:
     """Lift a temporary lock whose time is up, so the failures count from zero again."""
     now = now or timezone.now()
+    # Asked at every login: one plain read, and the row lock only when there is a lock to lift.
+    if not LoginLock.objects.filter(key=key, held=False, locked_until__lte=now).exists():
+        return False
     with transaction.atomic():
         lock = LoginLock.objects.select_for_update().filter(key=key).first()
         if lock is None or lock.held or lock.locked_until is None or lock.locked_until > now:

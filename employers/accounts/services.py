@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from employers.accounts.backends import (
     _agent_for_request,
+    agent_of_user_for_request,
     agent_resolve,
     certificate_unit,
     login_key,
@@ -188,7 +189,9 @@ def _refuse_failed_attempt(request, attempt: Attempt, refusal=None) -> LoginRefu
 
 
 def _log_in(request, user, attempt: Attempt) -> Agent:
-    agent = Agent.objects.select_related("employer").get(user=user)
+    agent = agent_of_user_for_request(request, user) or (
+        Agent.objects.select_related("employer").get(user=user)
+    )
     agent.user = user
     reason = None
     if not agent.is_active or not user.is_active:

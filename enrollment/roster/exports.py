@@ -8,7 +8,7 @@ written as text: Excel keeps only 15 significant digits of a number.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -92,3 +92,26 @@ def roster_xlsx(rows: Iterable[list[str]], *, full: bool) -> tempfile.SpooledTem
 def roster_csv_chunks(rows: Iterable[list[str]], *, full: bool) -> Iterator[str]:
     """Yield CSV text with a UTF-8 byte-order mark, so that Excel opens Chinese correctly."""
     return csv_chunks(headers=roster_headers(full=full), rows=rows)
+
+
+# Large exports --------------------------------------------------------------------------------
+# The roster page streams a small export at once; a large one becomes a background job with
+# progress. Jobs and their files belong to contributions.exports, which builds on this app: it
+# registers its job starter here from its AppConfig.ready() (a registry, as portal.review's,
+# instead of an import the wrong way).
+
+_large_export_starter: Callable[..., object | None] | None = None
+
+
+def large_export_register(starter: Callable[..., object | None]) -> None:
+    """Register ``starter(agent=, fmt=, full=, params=, request=)``: it queues the export as a job
+    and returns the job (whose get_absolute_url() shows its progress), or None to stream it."""
+    global _large_export_starter
+    _large_export_starter = starter
+
+
+def large_export_start(*, agent, fmt: str, full: bool, params: dict, request=None):
+    """Queue the roster export as a job when it is too large to stream; None: stream it."""
+    if _large_export_starter is None:
+        return None
+    return _large_export_starter(agent=agent, fmt=fmt, full=full, params=params, request=request)

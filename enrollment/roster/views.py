@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect
@@ -19,7 +20,12 @@ from employers.accounts.reauth import (
 )
 from employers.permissions import PermissionRequiredMixin, permission_denied_response
 from enrollment.models import Enrolment, InsuranceCode
-from enrollment.roster.exports import roster_csv_chunks, roster_export_rows, roster_xlsx
+from enrollment.roster.exports import (
+    large_export_start,
+    roster_csv_chunks,
+    roster_export_rows,
+    roster_xlsx,
+)
 from enrollment.roster.selectors import (
     is_name_search,
     roster_enrolment_get_for_agent,
@@ -173,6 +179,16 @@ class RosterExportView(RosterMixin, View):
 
     def export(self, data, *, full: bool):
         filters = RosterFilterForm(data).filters()
+        job = large_export_start(
+            agent=self.agent, fmt=self.fmt, full=full, params=filters, request=self.request
+        )
+        if job is not None:  # too large to write within the request: a job with progress
+            messages.success(
+                self.request,
+                _("共 %(rows)s 人,已在后台生成导出文件(导出编号 %(reference)s),完成后即可下载。")
+                % {"rows": job.row_count, "reference": job.reference},
+            )
+            return redirect(job.get_absolute_url())
         queryset = roster_for_agent(self.agent, **filters)
         audit_log(
             action="roster.export_full" if full else "roster.export",

@@ -162,7 +162,27 @@ def test_web_healthcheck_fetches_healthz_with_urllib(services):
     assert "python" in words[1]
     code = words[-1]
     assert "urllib.request" in code and "/healthz" in code and ":8000" in code
-    assert any(volume.endswith(":/app/media") for volume in web.get("volumes", []))
+
+
+def test_web_nodes_share_one_port_and_keep_files_in_the_private_bucket(compose, services):
+    # Two nodes of the same image behind nginx; none publishes a port or mounts a media folder.
+    assert argv(services["web-2"]["command"]) == argv(services["web"]["command"]) == ["web"]
+    assert services["proxy"]["ports"] == ["127.0.0.1:8000:8000"]
+    conf = (BASE_DIR / "docker" / "nginx.conf").read_text(encoding="utf-8")
+    assert "server web:8000" in conf and "server web-2:8000" in conf
+    for name in APP_SERVICES + ("web-2",):
+        service = services[name]
+        assert "ports" not in service and not service.get("volumes"), name
+        env = environment(service)
+        assert env["S3_BUCKET"] == "portal" and env["S3_ENDPOINT_URL"] == "http://minio:9000"
+        assert INTERPOLATION.match(env["S3_SECRET_ACCESS_KEY"]), name
+        assert services[name]["depends_on"]["minio-init"]["condition"] == (
+            "service_completed_successfully"
+        )
+    init = " ".join(argv(services["minio-init"]["entrypoint"]))
+    assert "mc mb --ignore-existing local/portal" in init
+    assert "mc anonymous set none local/portal" in init  # no public-read, ever
+    assert "miniodata" in compose["volumes"] and "media" not in compose["volumes"]
 
 
 def _worker_queues(service) -> list[str]:

@@ -158,6 +158,22 @@ def test_language_time_zone_and_password_hasher():
     Argon2PasswordHasher()._load_library()  # argon2-cffi is installed
 
 
+# OWASP Password Storage Cheat Sheet: Argon2id configurations of equal strength, (m KiB, t), p=1.
+OWASP_ARGON2ID_MINIMUM = [(47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5)]
+
+
+def test_the_argon2id_parameters_are_at_or_above_owasps_minimum():
+    from portal.hashers import PortalArgon2PasswordHasher as hasher
+
+    encoded = hasher().encode("Bench2026login", hasher().salt())
+    assert encoded.startswith("argon2$argon2id$")
+    assert hasher.parallelism >= 1
+    assert any(
+        hasher.memory_cost >= memory and hasher.time_cost >= time
+        for memory, time in OWASP_ARGON2ID_MINIMUM
+    )
+
+
 def test_embedded_default_uses_sqlite_database_cache_and_eager_tasks(run_python, tmp_path):
     values = read_settings(run_python)
 

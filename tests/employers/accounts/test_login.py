@@ -8,6 +8,8 @@ from django.utils import timezone
 from employers.accounts.backends import axes_username
 from employers.accounts.services import SESSION_LAST_SEEN, SESSION_STARTED
 from employers.models import Employer
+from employers.tasks import captcha_clean
+from portal.celery import app as celery_app
 from portal.models import AuditEvent
 from tests.employers.auth_helpers import (
     PASSWORD,
@@ -171,6 +173,23 @@ def test_expired_captcha_is_refused(client, agent):
     )
 
     assert "captcha" in response.context["form"].errors and not logged_in(client)
+
+
+def test_expired_captchas_are_swept_by_beat_not_by_each_login(client, agent):
+    stale = form_with_captcha(Client(), "/login/")["captcha_0"]
+    CaptchaStore.objects.filter(hashkey=stale).update(
+        expiration=timezone.now() - timezone.timedelta(seconds=1)
+    )
+    fields = form_with_captcha(client, "/login/")
+    login(client, unit=agent.employer.ss_number, id_number=agent.id_number, captcha=fields)
+    assert logged_in(client)
+    assert CaptchaStore.objects.filter(hashkey=stale).exists()  # the login left it alone
+
+    assert captcha_clean() == 1
+    assert not CaptchaStore.objects.filter(hashkey=stale).exists()
+    assert "employers.tasks.captcha_clean" in {
+        entry["task"] for entry in celery_app.conf.beat_schedule.values()
+    }
 
 
 def test_refresh_gives_a_new_captcha_without_reloading_the_page(client):
