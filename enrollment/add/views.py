@@ -104,6 +104,13 @@ class AddEmployeeView(AddEmployeeFormMixin, FormView):
 class AddFilingResubmitView(FilingMixin, AddEmployeeFormMixin, FormView):
     template_name = "enrollment/add_resubmit.html"
 
+    def deny(self, request):
+        denied = super().deny(request)
+        if denied is None and self.filing.enrolment.resumed_from_id:
+            # A 续保 keeps the person as registered: it is corrected on its own form.
+            return redirect("enrollment:resume_resubmit", reference=self.filing.reference)
+        return denied
+
     def get(self, request, *args, **kwargs):
         if self.filing.review_state != ReviewState.REJECTED:
             messages.info(request, _("只有审核未通过的增员申请可以修改后重新提交。"))

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from enrollment.models import Enrolment, InsuranceCode, Person, insurance_masks_with
+from enrollment.resume.rules import with_resumable
 from portal.crypto import blind_index
 
 PAGE_SIZE = 50
@@ -57,7 +58,10 @@ def roster_for_agent(agent, *, q: str = "", status: str = "", insurance_code: st
 
 def roster_rows(queryset: QuerySet) -> QuerySet:
     """Load what a roster row shows in the same query."""
-    return queryset.select_related("person", "employment_form").defer(*ROW_DEFERRED).order_by("-pk")
+    # ``resumable`` (an EXISTS per row of the page) offers 续保 on the rows it applies to.
+    return with_resumable(
+        queryset.select_related("person", "employment_form").defer(*ROW_DEFERRED)
+    ).order_by("-pk")
 
 
 class RosterPaginator(Paginator):
@@ -110,7 +114,7 @@ def roster_page(queryset: QuerySet, page_number, *, name_search: bool = False) -
 def roster_enrolment_get_for_agent(*, agent, enrolment_id: int) -> Enrolment:
     """Return one enrolment of the agent's unit; 404 whether missing or another unit's."""
     return get_object_or_404(
-        Enrolment.objects.select_related("person", "employment_form"),
+        with_resumable(Enrolment.objects.select_related("person", "employment_form")),
         pk=enrolment_id,
         employer_id=agent.employer_id,
     )
