@@ -32,23 +32,23 @@ class PersonChangeForm(forms.Form):
         error_messages={**REQUIRED, "max_length": _("变更原因不能超过200个字。")},
         help_text=_("如:登记时姓名录入错误、户口由农村迁为城镇、劳动合同类型变更等。"),
     )
-    attachment = AttachmentField(label=_("证明材料"))
+    scan = AttachmentField(label=_("证明材料"))
 
     def __init__(
         self, *args, employment_forms, current_phone: str = "", attachment_required=True, **kwargs
     ):
         super().__init__(*args, **kwargs)
         self.fields["employment_form"].queryset = employment_forms
-        self.fields["attachment"].help_text = (
+        self.fields["scan"].help_text = (
             _("姓名、户籍类型变更请上传身份证件或户口簿扫描件;用工形式变更请上传劳动合同。")
             + " "
-            + str(self.fields["attachment"].help_text)
+            + str(self.fields["scan"].help_text)
         )
         if current_phone:
             self.fields["phone"].help_text = _("当前登记为 %s;不变更请留空。") % current_phone
         if not attachment_required:
-            self.fields["attachment"].required = False
-            self.fields["attachment"].help_text = _("不选择则保留已上传的文件。")
+            self.fields["scan"].required = False
+            self.fields["scan"].help_text = _("不选择则保留已上传的文件。")
 
     def clean_phone(self):
         phone = self.cleaned_data.get("phone", "")

@@ -178,14 +178,14 @@ def _attachment_check(upload, *, required: bool) -> CheckedFile | None:
     if upload is None:
         if required:
             raise ValidationError(
-                {"attachment": _("请上传证明材料(身份证件、户口簿或劳动合同的扫描件)。")},
+                {"scan": _("请上传证明材料(身份证件、户口簿或劳动合同的扫描件)。")},
                 code="required",
             )
         return None
     try:
         return upload_check(upload)
     except ValidationError as exc:
-        raise ValidationError({"attachment": exc.messages}) from None
+        raise ValidationError({"scan": exc.messages}) from None
 
 
 def _enrolment_for_update(*, agent, enrolment_id) -> Enrolment:
@@ -203,7 +203,7 @@ def _enrolment_for_update(*, agent, enrolment_id) -> Enrolment:
 
 
 def _input_check(
-    enrolment, *, name, phone, hukou_type, employment_form, reason, attachment, attachment_required
+    enrolment, *, name, phone, hukou_type, employment_form, reason, scan, attachment_required
 ):
     """Every check of the form's input; one ValidationError with all the messages."""
     errors: dict[str, list] = {}
@@ -223,7 +223,7 @@ def _input_check(
     except ValidationError as exc:
         exc.update_error_dict(errors)
     try:
-        checked = _attachment_check(attachment, required=attachment_required)
+        checked = _attachment_check(scan, required=attachment_required)
     except ValidationError as exc:
         exc.update_error_dict(errors)
     if errors:
@@ -248,7 +248,7 @@ def person_change_submit(
     hukou_type: str,
     employment_form,
     reason: str,
-    attachment=None,
+    scan=None,
     request=None,
 ) -> PersonChangeFiling:
     """Check and file a 个人信息变更 into the review queue; one filing per key."""
@@ -267,7 +267,7 @@ def person_change_submit(
         hukou_type=hukou_type,
         employment_form=employment_form,
         reason=reason,
-        attachment=attachment,
+        scan=scan,
         attachment_required=True,
     )
     filing = PersonChangeFiling.objects.create(
@@ -309,7 +309,7 @@ def person_change_resubmit(
     hukou_type: str,
     employment_form,
     reason: str,
-    attachment=None,
+    scan=None,
     request=None,
 ) -> PersonChangeFiling:
     """Correct a rejected 个人信息变更 and put it back into the review queue."""
@@ -333,7 +333,7 @@ def person_change_resubmit(
         hukou_type=hukou_type,
         employment_form=employment_form,
         reason=reason,
-        attachment=attachment,
+        scan=scan,
         attachment_required=False,
     )
     filing.name = values["name"]

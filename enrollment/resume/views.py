@@ -14,7 +14,8 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, ListView
 
-from enrollment.add.views import AddEmployeeFormMixin, AddEmployeeMixin, FilingMixin
+from enrollment.add.selectors import base_bounds_now_and_next, employment_forms_for_region
+from enrollment.add.views import AddEmployeeMixin, FilingMixin
 from enrollment.models import InsuranceCode
 from enrollment.resume.forms import ResumeForm, resume_initial
 from enrollment.resume.rules import resume_earliest_month, resume_refusal
@@ -37,9 +38,21 @@ class ResumeListView(AddEmployeeMixin, ListView):
         return resume_candidates_for_agent(self.agent)
 
 
-class ResumeFormMixin(AddEmployeeFormMixin):
+class ResumeFormMixin(AddEmployeeMixin):
     form_class = ResumeForm
     template_name = "enrollment/resume_form.html"
+
+    def get_form_kwargs(self):
+        return {
+            **super().get_form_kwargs(),
+            "employment_forms": employment_forms_for_region(self.agent.employer.region),
+        }
+
+    def get_context_data(self, **kwargs):
+        region = self.agent.employer.region
+        return super().get_context_data(
+            region=region, bounds=base_bounds_now_and_next(region), **kwargs
+        )
 
     def previous_context(self, previous) -> dict:
         return {

@@ -77,7 +77,7 @@ def fields(**overrides) -> dict:
         "hukou_type": HukouType.LOCAL_RURAL,
         "employment_form": EmploymentForm.objects.get(region=None, code="11"),
         "reason": "登记时姓名录入错误,户口已迁入本市农村",
-        "attachment": upload("户口簿.jpg", jpg_bytes(), "image/jpeg"),
+        "scan": upload("户口簿.jpg", jpg_bytes(), "image/jpeg"),
     }
     values.update(overrides)
     return values
@@ -185,7 +185,7 @@ def test_rejection_changes_nothing_and_resubmission_requeues(agent, agent_client
     page = agent_client.get(url).content.decode()
     assert "王晓明" in page and NEW_PHONE not in page and OLD_PHONE not in page
     data = post_data(phone="", hukou_type=HukouType.LOCAL_URBAN)
-    del data["attachment"]
+    del data["scan"]
     response = agent_client.post(url, data)
     assert response.status_code == 302, response.context["form"].errors
     filing.refresh_from_db()
@@ -236,7 +236,7 @@ def test_each_bad_field_gets_its_message(agent, enrolment):
         hukou_type=HukouType.NONE,
         employment_form=other_region_form,
         reason="  ",
-        attachment=None,
+        scan=None,
     )
     assert set(errors) == {
         "name",
@@ -244,11 +244,11 @@ def test_each_bad_field_gets_its_message(agent, enrolment):
         "hukou_type",
         "employment_form",
         "reason",
-        "attachment",
+        "scan",
     }
     assert "持居民身份证人员" in errors["hukou_type"][0]
     bad = upload("户口簿.pdf", b"MZ\x90\x00 executable", "application/pdf")
-    assert "可执行程序" in refused(agent, enrolment, attachment=bad)["attachment"][0]
+    assert "可执行程序" in refused(agent, enrolment, scan=bad)["scan"][0]
 
 
 def test_a_form_that_breaks_the_coupling_rules_is_refused(agent, enrolment, dispatched):
@@ -299,12 +299,12 @@ def test_form_page_says_the_id_number_is_changed_at_the_counter(agent_client, en
 def test_form_page_keeps_input_and_shows_messages_next_to_fields(agent_client, enrolment):
     url = reverse("enrollment:person_change", args=[enrolment.pk])
     data = post_data(phone="1234", reason="")
-    del data["attachment"]
+    del data["scan"]
     response = agent_client.post(url, data)
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert errors["phone"] and "此项为必填项" in errors["reason"][0]
-    assert "此项为必填项" in errors["attachment"][0]
+    assert "此项为必填项" in errors["scan"][0]
     assert 'value="王晓明"' in response.content.decode()
 
 
@@ -348,7 +348,7 @@ def test_filings_list_shows_the_change(agent_client, agent, enrolment):
 
 
 def test_clerk_sees_old_and_new_masked_and_approves_in_the_admin(client, agent, enrolment):
-    filing = submit(agent, enrolment, attachment=upload("证明.pdf", pdf_bytes(), "application/pdf"))
+    filing = submit(agent, enrolment, scan=upload("证明.pdf", pdf_bytes(), "application/pdf"))
     clerk_client = otp_verify(client, create_clerk())
     url = reverse("admin:enrollment_personchangefiling_change", args=[filing.pk])
     page = clerk_client.get(url).content.decode()
