@@ -389,3 +389,20 @@ def test_id_scan_is_optional_but_checked(agent, employer):
     ]
     filing = submit(agent, previous, attachments=files)
     assert filing.attachments.count() == 2
+
+
+def test_an_employment_form_of_another_region_is_refused(agent, employer):
+    from tests.factories import RegionFactory
+
+    elsewhere = EmploymentForm.objects.create(
+        region=RegionFactory(code="310000", name="上海市(测试)"), code="77", name="外地用工形式"
+    )
+    errors = refused(agent, ended(employer), employment_form=elsewhere)
+    assert "不适用于本单位所在统筹区" in errors["employment_form"][0]
+
+
+def test_no_insurance_type_is_refused(agent, employer):
+    assert (
+        "请至少选择一个险种"
+        in refused(agent, ended(employer), insurance_codes=[])["insurance_codes"][0]
+    )
