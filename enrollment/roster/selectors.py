@@ -123,7 +123,7 @@ def roster_enrolment_get_for_agent(*, agent, enrolment_id: int) -> Enrolment:
 def roster_enrolment_history(enrolment: Enrolment) -> dict:
     """Return the enrolment's recorded versions, its filings, and the person's other
     enrolments with the same unit (never another unit's)."""
-    from enrollment.models import AddEmployeeFiling, RemoveEmployeeFiling
+    from enrollment.models import AddEmployeeFiling, PersonChangeFiling, RemoveEmployeeFiling
 
     versions = list(
         enrolment.history.select_related("history_user").order_by("-history_date", "-history_id")
@@ -131,6 +131,14 @@ def roster_enrolment_history(enrolment: Enrolment) -> dict:
     add_filing = AddEmployeeFiling.objects.filter(enrolment_id=enrolment.pk).first()
     remove_filings = list(
         RemoveEmployeeFiling.objects.filter(enrolment_id=enrolment.pk).order_by("-created_at")
+    )
+    # The unit's own corrections of the person (another unit's are not its business).
+    change_filings = list(
+        PersonChangeFiling.objects.filter(
+            person_id=enrolment.person_id, employer_id=enrolment.employer_id
+        )
+        .defer("phone")
+        .order_by("-created_at")
     )
     others = list(
         Enrolment.objects.filter(person_id=enrolment.person_id, employer_id=enrolment.employer_id)
@@ -141,5 +149,6 @@ def roster_enrolment_history(enrolment: Enrolment) -> dict:
         "versions": versions,
         "add_filing": add_filing,
         "remove_filings": remove_filings,
+        "change_filings": change_filings,
         "other_enrolments": others,
     }

@@ -367,3 +367,11 @@ def test_clerk_sees_old_and_new_masked_and_approves_in_the_admin(client, agent, 
     clerk_client.post(decide, {"approve": "1"})
     enrolment.person.refresh_from_db()
     assert enrolment.person.name == "王晓明"
+
+
+def test_the_roster_person_page_lists_the_units_changes(agent, agent_client, enrolment):
+    filing = submit(agent, enrolment)
+    url = reverse("enrollment:roster_detail", args=[enrolment.pk])
+    page = agent_client.get(url).content.decode()
+    assert filing.reference in page and "姓名、手机号、户籍类型" in page
+    assert reverse("enrollment:person_change", args=[enrolment.pk]) in page
