@@ -5,16 +5,25 @@ both results."""
 
 import datetime
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import expect
 
 from enrollment.models import AddEmployeeFiling, Enrolment, PersonChangeFiling
+from enrollment.personchange.services import person_change_submit
 from enrollment.rules import add_months
-from tests.e2e.conftest import DESKTOP
+from tests.e2e.conftest import DESKTOP, PHONE
+from tests.e2e.test_accessibility import serious_violations
 from tests.e2e.test_agent_roles_flow import log_in
 from tests.e2e.test_benefits_flow import clerk_approves
-from tests.enrollment.add_helpers import jpg_bytes, pdf_bytes, this_month, unit_with_agent
+from tests.enrollment.add_helpers import (
+    jpg_bytes,
+    pdf_bytes,
+    this_month,
+    unit_with_agent,
+    upload,
+)
 from tests.enrollment.enrolment_helpers import create_enrolment
 from tests.factories import create_clerk
 
@@ -102,3 +111,40 @@ def test_a_resume_and_a_personal_change_approved_by_a_clerk(
     page.goto(live_server.url + "/filings/")
     expect(page.locator("main")).to_contain_text("续保")
     expect(page.locator("main")).to_contain_text("个人信息变更")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_pages_have_no_serious_accessibility_violations(
+    browser, live_server, transactional_db, viewport
+):
+    employer, agent = unit_with_agent()
+    ended = create_enrolment(employer, name="周续保", status=Enrolment.Status.TERMINATED)
+    staying = create_enrolment(employer, name="吴小明")
+    change = person_change_submit(
+        agent=agent,
+        enrolment_id=staying.pk,
+        idempotency_key=uuid.uuid4(),
+        name="吴晓明",
+        hukou_type=staying.person.hukou_type,
+        employment_form=staying.employment_form,
+        reason="登记时姓名录入错误",
+        scan=upload("身份证.jpg", jpg_bytes(), "image/jpeg"),
+    )
+    context = browser.new_context(viewport=viewport, locale="zh-CN", bypass_csp=True)
+    page = context.new_page()
+    log_in(page, live_server, unit=employer.ss_number, id_number=agent.id_number, password=PASSWORD)
+    found = {}
+    for path in [
+        "/enrollment/resume/",
+        f"/enrollment/resume/{ended.pk}/",
+        "/enrollment/person-change/",
+        f"/enrollment/person-change/new/{staying.pk}/",
+        change.get_absolute_url(),
+        f"/enrollment/roster/{staying.pk}/",
+    ]:
+        response = page.goto(live_server.url + path)
+        assert response is not None and response.ok, (path, response and response.status)
+        if violations := serious_violations(page):
+            found[path] = violations
+    context.close()
+    assert not found, found
