@@ -112,18 +112,18 @@ class ResumeView(ResumeFormMixin, FormView):
 
 
 class ResumeResubmitView(FilingMixin, ResumeFormMixin, FormView):
+    def deny(self, request):
+        denied = super().deny(request)
+        if denied is None and not self.filing.enrolment.resumed_from_id:
+            # An ordinary 增员 is corrected on its own form.
+            return redirect("enrollment:add_resubmit", reference=self.filing.reference)
+        return denied
+
     def get(self, request, *args, **kwargs):
-        if not self._resubmittable():
+        if self.filing.review_state != ReviewState.REJECTED:
+            messages.info(request, _("只有审核未通过的续保申请可以修改后重新提交。"))
             return redirect(self.filing)
         return super().get(request, *args, **kwargs)
-
-    def _resubmittable(self) -> bool:
-        if not self.filing.enrolment.resumed_from_id:
-            return False
-        if self.filing.review_state != ReviewState.REJECTED:
-            messages.info(self.request, _("只有审核未通过的续保申请可以修改后重新提交。"))
-            return False
-        return True
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "attachments_required": False}

@@ -406,3 +406,14 @@ def test_no_insurance_type_is_refused(agent, employer):
         "请至少选择一个险种"
         in refused(agent, ended(employer), insurance_codes=[])["insurance_codes"][0]
     )
+
+
+def test_the_resume_form_of_an_ordinary_add_filing_sends_to_its_own_form(agent, agent_client):
+    from enrollment.add.services import add_employee_filing_submit
+    from tests.enrollment.add_helpers import service_fields
+
+    filing = add_employee_filing_submit(agent=agent, **service_fields())
+    url = reverse("enrollment:resume_resubmit", args=[filing.reference])
+    own = reverse("enrollment:add_resubmit", args=[filing.reference])
+    assert agent_client.get(url)["Location"] == own
+    assert agent_client.post(url, post_data())["Location"] == own
