@@ -22,6 +22,7 @@ from enrollment.models import (
     Person,
     RegionEnrolmentSettings,
 )
+from enrollment.personchange import admin as admin_person_change  # noqa: F401
 from enrollment.removal import admin as admin_removal  # noqa: F401
 from portal.admin import ReadOnlyAdmin
 from portal.admin_review import ReviewAdmin
@@ -110,7 +111,23 @@ class AddEmployeeFilingAdmin(ReviewAdmin):
     def review_evidence(self, obj):
         enrolment = obj.enrolment
         person = enrolment.person
-        rows = [
+        rows = []
+        if enrolment.resumed_from_id:
+            previous = enrolment.resumed_from
+            rows.append(
+                (
+                    _("业务类型"),
+                    _("续保:接续 %(start)s 起的参保登记(%(status)s,末次缴费年月 %(last)s)")
+                    % {
+                        "start": previous.start_month.strftime("%Y-%m"),
+                        "status": previous.get_status_display(),
+                        "last": previous.last_contribution_month.strftime("%Y-%m")
+                        if previous.last_contribution_month
+                        else "—",
+                    },
+                )
+            )
+        rows += [
             (_("姓名"), person.name),
             (_("证件"), f"{person.get_document_type_display()} {person.masked_document_number}"),
             (_("性别"), person.get_sex_display()),

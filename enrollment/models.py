@@ -257,6 +257,15 @@ class Enrolment(models.Model):
     )
     last_contribution_month = models.DateField(_("末次缴费年月"), null=True, blank=True)
     ended_on = models.DateField(_("终止日期"), null=True, blank=True)
+    # 续保: the unit's earlier (ended or suspended) enrolment of the person that this one resumes.
+    resumed_from = models.ForeignKey(
+        "self",
+        verbose_name=_("续保前的参保登记"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="resumptions",
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -266,12 +275,21 @@ class Enrolment(models.Model):
     class Meta:
         verbose_name = _("参保登记")
         verbose_name_plural = _("参保登记")
+        # One open enrolment per person nationwide; the one exception is a 续保 under review
+        # of the unit's own suspended enrolment, which stays in force until the approval ends
+        # it (enrollment.add.review). At most one enrolment per person is ever pending.
         constraints = [
             models.UniqueConstraint(
                 fields=["person"],
-                condition=models.Q(status__in=["pending", "active", "suspended"]),
+                condition=models.Q(status__in=["active", "suspended"])
+                | models.Q(status="pending", resumed_from__isnull=True),
                 name="enrolment_one_open_per_person",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=models.Q(status="pending"),
+                name="enrolment_one_pending_per_person",
+            ),
         ]
         # The roster: the unit's rows, by status and insurance type (index-only counts).
         indexes = [
@@ -486,3 +504,117 @@ class BatchImport(models.Model):
         if not self.total_rows:
             return 0 if self.status != self.Status.DONE else 100
         return min(100, self.processed_rows * 100 // self.total_rows)
+
+
+def person_change_upload_to(instance, filename: str) -> str:
+    """A random name under the unit's folder: the uploader's file name is never used on disk."""
+    extension = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}.get(
+        instance.content_type, "bin"
+    )
+    return f"person_changes/{instance.employer_id}/{uuid.uuid4().hex}.{extension}"
+
+
+# The fields a 个人信息变更 may correct, in the order the pages show them.
+PERSON_CHANGE_FIELDS = (
+    ("name", _("姓名")),
+    ("phone", _("手机号")),
+    ("hukou_type", _("户籍类型")),
+    ("employment_form", _("用工形式")),
+)
+
+
+class PersonChangeFiling(ReviewableModel):
+    """个人信息变更: a correction of a person's name, phone, 户籍类型 or 用工形式, reviewed.
+
+    The person's details change only on approval; until then the old ones stay in force. The
+    document number is never changed online (at the counter only).
+    """
+
+    reference = models.CharField(_("业务编号"), max_length=24, unique=True)
+    employer = models.ForeignKey(
+        "employers.Employer", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_by = models.ForeignKey(
+        "employers.Agent", verbose_name=_("经办人"), on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.UUIDField(_("提交标识"), unique=True)
+    person = models.ForeignKey(
+        Person, verbose_name=_("参保人员"), on_delete=models.PROTECT, related_name="change_filings"
+    )
+    # The unit's enrolment of the person: what makes the unit the one to correct the details,
+    # and the one whose 用工形式 changes.
+    enrolment = models.ForeignKey(
+        Enrolment, verbose_name=_("参保登记"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The new values (unchanged ones as they were); ``changed_fields`` names those that change.
+    name = models.CharField(_("姓名"), max_length=50)
+    phone = EncryptedTextField(_("手机号"), kind="phone", blank=True)
+    hukou_type = models.CharField(_("户籍类型"), max_length=16, choices=HukouType.choices)
+    employment_form = models.ForeignKey(
+        EmploymentForm, verbose_name=_("用工形式"), on_delete=models.PROTECT, related_name="+"
+    )
+    changed_fields = models.JSONField(_("变更项目"), default=list)
+    # What was in force when the filing was made (the phone masked), for the clerk's old → new.
+    previous = models.JSONField(_("变更前信息"), default=dict, blank=True)
+    reason = models.CharField(_("变更原因"), max_length=200)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("个人信息变更")
+        verbose_name_plural = _("个人信息变更")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["employer", "-created_at"], name="person_change_by_unit"),
+            models.Index(fields=["review_state", "due_at"], name="person_change_queue"),
+            models.Index(
+                fields=["due_at", "id"],
+                condition=models.Q(review_state__in=list(OPEN_REVIEW_STATES)),
+                name="person_change_open_due",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("enrollment:person_change_detail", kwargs={"reference": self.reference})
+
+    def review_employer_id(self):
+        return self.employer_id
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone) if self.phone else ""
+
+    @property
+    def changed_labels(self) -> str:
+        labels = dict(PERSON_CHANGE_FIELDS)
+        return "、".join(str(labels[name]) for name in self.changed_fields if name in labels)
+
+
+class PersonChangeAttachment(models.Model):
+    """The proof attached to a 个人信息变更 (a scan of the ID card, 户口簿 or contract), checked
+    by content (portal.uploads)."""
+
+    filing = models.ForeignKey(
+        PersonChangeFiling,
+        verbose_name=_("个人信息变更"),
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    employer_id = models.BigIntegerField(_("单位ID"), db_index=True)
+    file = models.FileField(_("文件"), upload_to=person_change_upload_to)
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    content_type = models.CharField(_("文件类型"), max_length=50)
+    size = models.PositiveIntegerField(_("大小(字节)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("个人信息变更附件")
+        verbose_name_plural = _("个人信息变更附件")
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.original_name

@@ -2,7 +2,9 @@ from django.urls import path
 
 from enrollment.add import views
 from enrollment.batch import views as batch_views
+from enrollment.personchange import views as change_views
 from enrollment.removal import views as removal_views
+from enrollment.resume import views as resume_views
 from enrollment.roster import views as roster_views
 
 app_name = "enrollment"
@@ -36,6 +38,34 @@ urlpatterns = [
         "batch/<str:reference>/report.xlsx",
         batch_views.BatchReportView.as_view(),
         name="batch_report",
+    ),
+    path("resume/", resume_views.ResumeListView.as_view(), name="resume_list"),
+    path("resume/<int:enrolment_id>/", resume_views.ResumeView.as_view(), name="resume"),
+    path(
+        "resume/filing/<str:reference>/resubmit/",
+        resume_views.ResumeResubmitView.as_view(),
+        name="resume_resubmit",
+    ),
+    path("person-change/", change_views.PersonChangeListView.as_view(), name="person_change_list"),
+    path(
+        "person-change/new/<int:enrolment_id>/",
+        change_views.PersonChangeView.as_view(),
+        name="person_change",
+    ),
+    path(
+        "person-change/attachments/<int:attachment_id>/",
+        change_views.PersonChangeAttachmentView.as_view(),
+        name="person_change_attachment",
+    ),
+    path(
+        "person-change/<str:reference>/",
+        change_views.PersonChangeDetailView.as_view(),
+        name="person_change_detail",
+    ),
+    path(
+        "person-change/<str:reference>/resubmit/",
+        change_views.PersonChangeResubmitView.as_view(),
+        name="person_change_resubmit",
     ),
     path("roster/", roster_views.RosterView.as_view(), name="roster"),
     path(

@@ -40,6 +40,10 @@ MODULES = [
             MenuItem(_("批量增员"), "enrollment:batch", permission="enrollment.batch"),
             MenuItem(_("人员减员"), "enrollment:remove", permission="enrollment.remove"),
             MenuItem(_("参保人员花名册"), "enrollment:roster", permission="enrollment.roster"),
+            MenuItem(_("人员续保"), "enrollment:resume_list", permission="enrollment.add"),
+            MenuItem(
+                _("个人信息变更"), "enrollment:person_change_list", permission="enrollment.add"
+            ),
         ],
     ),
     Module(

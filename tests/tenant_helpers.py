@@ -431,6 +431,9 @@ def make_unit(label: str, *, region_code: str, county: str, victim: bool) -> Uni
     o["question"], o["question_file"] = _question(employer, agent, label, serial, region_code)
     o["inbox_message"] = _inbox_message(employer, label, o["question"])
     o.update(_benefit_claims(employer, agent, enrolment, label, serial, region_code, victim=victim))
+    o.update(
+        _life_cycle(employer, agent, enrolment, label, serial, region_code, county, victim=victim)
+    )
     unit.markers = [
         employer.name,
         employer.account.uscc,
@@ -466,8 +469,93 @@ def make_unit(label: str, *, region_code: str, county: str, victim: bool) -> Uni
         o["recognition"].reference,
         o["recognition"].place,
         o["injury_claim"].reference,
+        o["ended_enrolment"].person.name,
+        o["ended_enrolment"].person.document_number,
+        o["ended_enrolment"].person.masked_document_number,
+        o["resume_filing"].reference,
+        o["person_change"].reference,
+        o["person_change"].name,
     ]
     return unit
+
+
+def _life_cycle(employer, agent, enrolment, label, serial, region_code, county, *, victim: bool):
+    """续保 and 个人信息变更: a person whose enrolment ended (so that it may be resumed), a 续保
+    of it that was rejected (so that it may be corrected and resubmitted; its enrolment is
+    cancelled, so a new 续保 is allowed too), and a change of the unit's employee with its
+    proof: the victim's under review, the walker's own rejected (so that none is open)."""
+    from enrollment.models import (
+        AddEmployeeFiling,
+        Enrolment,
+        PersonChangeAttachment,
+        PersonChangeFiling,
+    )
+    from portal.models import ReviewState
+    from tests.enrollment.add_helpers import pdf_bytes
+    from tests.enrollment.enrolment_helpers import create_enrolment
+
+    this_month = timezone.localdate().replace(day=1)
+    two_months_ago = (this_month - datetime.timedelta(days=40)).replace(day=1)
+    ended = create_enrolment(
+        employer,
+        name=f"{label}续保职工",
+        status=Enrolment.Status.TERMINATED,
+        document_number=resident_id(county, serial + 3),
+    )
+    ended.last_contribution_month = two_months_ago
+    ended.ended_on = this_month - datetime.timedelta(days=1)
+    ended.save()
+    resumed = Enrolment.objects.create(
+        person=ended.person,
+        employer=employer,
+        employment_form=ended.employment_form,
+        insurance_codes=list(ended.insurance_codes),
+        start_month=this_month,
+        contribution_base=Decimal("9000"),
+        status=Enrolment.Status.CANCELLED,
+        resumed_from=ended,
+    )
+    resume_filing = AddEmployeeFiling.objects.create(
+        reference=f"ZX{region_code}{serial:06d}",
+        employer=employer,
+        enrolment=resumed,
+        submitted_by=agent,
+        idempotency_key=uuid.uuid4(),
+        review_state=ReviewState.REJECTED,
+        review_region=employer.region,
+    )
+    change = PersonChangeFiling.objects.create(
+        reference=f"GR{region_code}{serial:06d}",
+        employer=employer,
+        submitted_by=agent,
+        idempotency_key=uuid.uuid4(),
+        person=enrolment.person,
+        enrolment=enrolment,
+        name=f"{label}改名职工",
+        phone=f"1370000{serial % 10000:04d}",
+        hukou_type=enrolment.person.hukou_type,
+        employment_form=enrolment.employment_form,
+        changed_fields=["name", "phone"],
+        previous={"name": enrolment.person.name, "phone": "", "hukou_type": "local_urban"},
+        reason="隔离测试的变更原因",
+        review_state=ReviewState.SUBMITTED if victim else ReviewState.REJECTED,
+        review_region=employer.region,
+    )
+    proof = PersonChangeAttachment(
+        filing=change,
+        employer_id=employer.pk,
+        original_name="户口簿.pdf",
+        content_type="application/pdf",
+        size=8,
+        sha256="0" * 64,
+    )
+    proof.file.save("proof.pdf", ContentFile(pdf_bytes()), save=True)
+    return {
+        "ended_enrolment": ended,
+        "resume_filing": resume_filing,
+        "person_change": change,
+        "person_change_file": proof,
+    }
 
 
 def _benefit_claims(employer, agent, enrolment, label, serial, region_code, *, victim: bool):

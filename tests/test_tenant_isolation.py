@@ -214,6 +214,14 @@ INJURY_CLAIM_KEY = Kind(
     "工伤待遇申领的提交标识", lambda u: u.injury_claim.idempotency_key, own=_fresh_key
 )
 BENEFIT_ATTACHMENT = Kind("待遇申领的附件 (id)", lambda u: u.benefit_attachment.pk)
+ENDED_ENROLMENT = Kind("已终止的参保登记 (续保, enrolment id)", lambda u: u.ended_enrolment.pk)
+RESUME_FILING = Kind("未通过的续保申请 (业务编号)", lambda u: u.resume_filing.reference)
+RESUME_KEY = Kind("续保申请的提交标识", lambda u: u.resume_filing.idempotency_key, own=_fresh_key)
+PERSON_CHANGE = Kind("个人信息变更 (业务编号)", lambda u: u.person_change.reference)
+PERSON_CHANGE_KEY = Kind(
+    "个人信息变更的提交标识", lambda u: u.person_change.idempotency_key, own=_fresh_key
+)
+PERSON_CHANGE_FILE = Kind("个人信息变更的证明材料 (id)", lambda u: u.person_change_file.pk)
 
 # URL parameters: (URL name, parameter) -> the kind of object it names.
 PATH: dict[tuple[str, str], Kind] = {
@@ -230,6 +238,12 @@ PATH: dict[tuple[str, str], Kind] = {
     ("enrollment:batch_status", "reference"): BATCH,
     ("enrollment:batch_report", "reference"): BATCH,
     ("enrollment:roster_detail", "enrolment_id"): ENROLMENT,
+    ("enrollment:resume", "enrolment_id"): ENDED_ENROLMENT,
+    ("enrollment:resume_resubmit", "reference"): RESUME_FILING,
+    ("enrollment:person_change", "enrolment_id"): ENROLMENT,
+    ("enrollment:person_change_detail", "reference"): PERSON_CHANGE,
+    ("enrollment:person_change_resubmit", "reference"): PERSON_CHANGE,
+    ("enrollment:person_change_attachment", "attachment_id"): PERSON_CHANGE_FILE,
     ("contributions:declaration_detail", "declaration_reference"): DECLARATION,
     ("contributions:bill_detail", "bill_reference"): ASSESSED_BILL,
     ("contributions:bill_confirm", "bill_reference"): ASSESSED_BILL,
@@ -278,6 +292,19 @@ IDS: dict[str, dict[str, Kind]] = {
         "s": SEARCH_TOKEN,
     },
     "enrollment:batch": {"file": BATCH_FILE},
+    "enrollment:resume": {"employment_form": EMPLOYMENT_FORM, "idempotency_key": RESUME_KEY},
+    "enrollment:resume_resubmit": {
+        "employment_form": EMPLOYMENT_FORM,
+        "idempotency_key": RESUME_KEY,
+    },
+    "enrollment:person_change": {
+        "employment_form": EMPLOYMENT_FORM,
+        "idempotency_key": PERSON_CHANGE_KEY,
+    },
+    "enrollment:person_change_resubmit": {
+        "employment_form": EMPLOYMENT_FORM,
+        "idempotency_key": PERSON_CHANGE_KEY,
+    },
     "enrollment:roster": {"q": PERSON_NUMBER, "s": SEARCH_TOKEN},
     "enrollment:roster_xlsx": {"q": PERSON_NUMBER, "s": SEARCH_TOKEN},
     "enrollment:roster_csv": {"q": PERSON_NUMBER, "s": SEARCH_TOKEN},
@@ -360,6 +387,21 @@ ADD_EMPLOYEE = {
     "labour_contract": _attachment("合同.pdf"),
     "id_scan": _attachment("身份证.jpg"),
 }
+RESUME = {
+    "insurance_codes": ["110", "210", "310", "410"],
+    "start_month": lambda u: _month(),
+    "employment_start": "",
+    "contribution_base": "9000",
+    "labour_contract": _attachment("合同.pdf"),
+    "id_scan": _attachment("身份证.jpg"),
+}
+PERSON_CHANGE_FORM = {
+    "name": lambda u: f"{u.label}更正后的姓名",
+    "phone": "13900002222",
+    "hukou_type": "local_rural",
+    "reason": "隔离测试:登记时录入错误",
+    "scan": _attachment("户口簿.pdf"),
+}
 ROSTER_EXPORT = {
     "full": "1",
     "password": PASSWORD,
@@ -418,6 +460,10 @@ PLAIN: dict[str, dict[str, object]] = {
         "voluntary": "no",
         "last_contribution_month": lambda u: _month(),
     },
+    "enrollment:resume": RESUME,
+    "enrollment:resume_resubmit": RESUME,
+    "enrollment:person_change": PERSON_CHANGE_FORM,
+    "enrollment:person_change_resubmit": PERSON_CHANGE_FORM,
     "enrollment:roster": {"status": "", "insurance_code": "", "page": "1"},
     "enrollment:roster_xlsx": ROSTER_EXPORT,
     "enrollment:roster_csv": ROSTER_EXPORT,

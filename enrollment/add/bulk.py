@@ -52,6 +52,8 @@ class AddEmployeeRow:
     employment_start: datetime.date | None
     contribution_base: Decimal
     attachments: Sequence[tuple[str, CheckedFile]] = ()
+    # 续保: the unit's ended or suspended enrolment of the person that the new one resumes.
+    resumed_from: Enrolment | None = None
 
 
 def new_filing_reference() -> str:
@@ -98,6 +100,7 @@ def add_employee_filings_submit(
             start_month=row.checked.start_month,
             employment_start=row.employment_start,
             contribution_base=Decimal(row.contribution_base),
+            resumed_from=row.resumed_from,
         )
         for row, person in zip(rows, persons, strict=True)
     ]

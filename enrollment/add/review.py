@@ -6,9 +6,16 @@ force for the start month; both attachments (labour contract and ID scan) are pr
 real-time approval does not pass them by. Approval makes the enrolment 正常 (active).
 Rejection cancels the pending enrolment, so that a rejected filing blocks nobody (not even the
 same person at another unit); resubmission runs every check again and reopens it as pending.
+
+A 续保 (enrollment.resume) is an add filing whose enrolment resumes the unit's earlier one of
+the person: its pre-checks also say whether it starts after the earlier period, it needs only
+the new labour contract (the ID scan is on file), and its approval ends a suspended earlier
+enrolment the day before the new one starts.
 """
 
 from __future__ import annotations
+
+import datetime
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -17,6 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from contributions.policy.reference import validate_base
 from enrollment.models import AddEmployeeFiling, Attachment, Enrolment
+from enrollment.resume.rules import resume_earliest_month
 from portal import filings, review
 from portal.identifiers import mask_name_to_surname as masked_name
 from portal.models import Notification
@@ -25,10 +33,12 @@ from portal.review import precheck_result
 
 def add_filing_prechecks(filing: AddEmployeeFiling) -> list[dict]:
     """Run the automatic checks a clerk sees before deciding."""
-    enrolment = Enrolment.objects.select_related("person").get(pk=filing.enrolment_id)
+    enrolment = Enrolment.objects.select_related("person", "resumed_from").get(
+        pk=filing.enrolment_id
+    )
     elsewhere = (
         Enrolment.objects.filter(person_id=enrolment.person_id, status__in=Enrolment.OPEN_STATUSES)
-        .exclude(pk=enrolment.pk)
+        .exclude(pk__in=[enrolment.pk, enrolment.resumed_from_id or enrolment.pk])
         .exists()
     )
     try:
@@ -37,9 +47,25 @@ def add_filing_prechecks(filing: AddEmployeeFiling) -> list[dict]:
     except ValidationError as exc:
         base_ok, base_detail = False, " ".join(exc.messages)
     kinds = set(filing.attachments.values_list("kind", flat=True))
-    missing = [Attachment.Kind(kind).label for kind in Attachment.Kind.values if kind not in kinds]
+    wanted = (
+        [Attachment.Kind.LABOUR_CONTRACT] if enrolment.resumed_from_id else Attachment.Kind.values
+    )
+    missing = [Attachment.Kind(kind).label for kind in wanted if kind not in kinds]
     flags = [AddEmployeeFiling.Flag(flag).label for flag in filing.flags]
+    resumed = []
+    if enrolment.resumed_from_id:
+        earliest = resume_earliest_month(enrolment.resumed_from)
+        after = enrolment.start_month >= earliest
+        resumed.append(
+            precheck_result(
+                "after_last_period",
+                _("续保起始年月在上次参保结束之后"),
+                after,
+                "" if after else _("最早可从 %s 起续保") % earliest.strftime("%Y-%m"),
+            )
+        )
     return [
+        *resumed,
         precheck_result(
             "not_open_elsewhere",
             _("未在其他单位参保"),
@@ -64,6 +90,8 @@ def add_filing_on_decided(
 ) -> None:
     """Approval makes the enrolment 正常; rejection cancels it until the unit resubmits."""
     enrolment = Enrolment.objects.select_for_update().get(pk=filing.enrolment_id)
+    if decision == "approve" and enrolment.resumed_from_id:
+        _end_suspended([enrolment])
     enrolment.status = (
         Enrolment.Status.ACTIVE if decision == "approve" else Enrolment.Status.CANCELLED
     )
@@ -80,6 +108,8 @@ def add_filings_on_decided_many(
     if not ids:
         return {}
     enrolments = list(Enrolment.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    if status == Enrolment.Status.ACTIVE:
+        _end_suspended([enrolment for enrolment in enrolments if enrolment.resumed_from_id])
     now = timezone.now()
     for enrolment in enrolments:
         enrolment.status = status
@@ -90,13 +120,28 @@ def add_filings_on_decided_many(
     return {}
 
 
+def _end_suspended(resuming: list[Enrolment]) -> None:
+    """End the suspended enrolments that approved 续保 resume, the day before each new one
+    starts (before the new one becomes active: one open enrolment per person)."""
+    starts = {enrolment.resumed_from_id: enrolment.start_month for enrolment in resuming}
+    if not starts:
+        return
+    for previous in Enrolment.objects.select_for_update().filter(
+        pk__in=sorted(starts), status=Enrolment.Status.SUSPENDED
+    ):
+        previous.status = Enrolment.Status.TERMINATED
+        previous.ended_on = previous.ended_on or starts[previous.pk] - datetime.timedelta(days=1)
+        previous.save(update_fields=["status", "ended_on", "updated_at"])
+
+
 def add_filing_notifications(
     filing: AddEmployeeFiling, *, decision: str, comment: str = ""
 ) -> list[dict]:
     """SMS to the unit's contact phone; the person appears as a masked name, never an ID."""
     employer = filing.employer
     person = filing.enrolment.person
-    template = "add_employee_approved" if decision == "approve" else "add_employee_rejected"
+    kind = "resume" if filing.enrolment.resumed_from_id else "add_employee"
+    template = f"{kind}_approved" if decision == "approve" else f"{kind}_rejected"
     return [
         {
             "channel": Notification.Channel.SMS,
@@ -107,6 +152,7 @@ def add_filing_notifications(
                 "reference": filing.reference,
                 "name": masked_name(person.name),
                 "date": timezone.localdate().strftime("%Y-%m-%d"),
+                "month": filing.enrolment.start_month.strftime("%Y-%m"),
             },
             "employer_id": employer.pk,
         }
@@ -130,5 +176,16 @@ def register() -> None:
             model=AddEmployeeFiling,
             url_name="enrollment:add_detail",
             permission="enrollment.add",
+            exclude=lambda queryset: queryset.filter(enrolment__resumed_from__isnull=True),
+        )
+    )
+    filings.register(
+        filings.FilingKind(
+            key="resume",
+            label=gettext_lazy("续保"),
+            model=AddEmployeeFiling,
+            url_name="enrollment:add_detail",
+            permission="enrollment.add",
+            exclude=lambda queryset: queryset.filter(enrolment__resumed_from__isnull=False),
         )
     )

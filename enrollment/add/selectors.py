@@ -27,6 +27,21 @@ def base_bounds_for(region, on_date: datetime.date) -> tuple[Decimal, Decimal] |
         return None
 
 
+def base_bounds_now_and_next(region) -> list[tuple[datetime.date, Decimal, Decimal]]:
+    """(month, lower, upper) for this month and next, the second only when it differs."""
+    from django.utils import timezone
+
+    from enrollment.rules import add_months
+
+    this_month = timezone.localdate().replace(day=1)
+    bounds = []
+    for month in (this_month, add_months(this_month, 1)):
+        found = base_bounds_for(region, month)
+        if found and (not bounds or bounds[-1][1:] != found):
+            bounds.append((month, *found))
+    return bounds
+
+
 def add_filing_list_for_agent(*, agent) -> QuerySet[AddEmployeeFiling]:
     """The unit's add filings, newest first, with what the list shows (one query)."""
     return (

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, ListView, TemplateView, View
@@ -20,7 +19,7 @@ from enrollment.add.selectors import (
     add_filing_get_for_agent,
     add_filing_list_for_agent,
     attachment_get_for_agent,
-    base_bounds_for,
+    base_bounds_now_and_next,
     employment_forms_for_region,
 )
 from enrollment.add.services import (
@@ -29,7 +28,6 @@ from enrollment.add.services import (
     registration_form_generate,
 )
 from enrollment.models import AddEmployeeFiling
-from enrollment.rules import add_months
 from portal.audit import audit_log
 from portal.models import ReviewState
 from portal.review import review_history
@@ -69,13 +67,9 @@ class AddEmployeeFormMixin(AddEmployeeMixin):
 
     def get_context_data(self, **kwargs):
         region = self.agent.employer.region
-        this_month = timezone.localdate().replace(day=1)
-        bounds = []
-        for month in (this_month, add_months(this_month, 1)):
-            found = base_bounds_for(region, month)
-            if found and (not bounds or bounds[-1][1:] != found):
-                bounds.append((month, *found))
-        return super().get_context_data(region=region, bounds=bounds, **kwargs)
+        return super().get_context_data(
+            region=region, bounds=base_bounds_now_and_next(region), **kwargs
+        )
 
 
 class AddEmployeeView(AddEmployeeFormMixin, FormView):
@@ -103,6 +97,13 @@ class AddEmployeeView(AddEmployeeFormMixin, FormView):
 
 class AddFilingResubmitView(FilingMixin, AddEmployeeFormMixin, FormView):
     template_name = "enrollment/add_resubmit.html"
+
+    def deny(self, request):
+        denied = super().deny(request)
+        if denied is None and self.filing.enrolment.resumed_from_id:
+            # A 续保 keeps the person as registered: it is corrected on its own form.
+            return redirect("enrollment:resume_resubmit", reference=self.filing.reference)
+        return denied
 
     def get(self, request, *args, **kwargs):
         if self.filing.review_state != ReviewState.REJECTED:

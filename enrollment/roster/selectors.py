@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from enrollment.models import Enrolment, InsuranceCode, Person, insurance_masks_with
+from enrollment.resume.rules import with_resumable
 from portal.crypto import blind_index
 
 PAGE_SIZE = 50
@@ -57,7 +58,10 @@ def roster_for_agent(agent, *, q: str = "", status: str = "", insurance_code: st
 
 def roster_rows(queryset: QuerySet) -> QuerySet:
     """Load what a roster row shows in the same query."""
-    return queryset.select_related("person", "employment_form").defer(*ROW_DEFERRED).order_by("-pk")
+    # ``resumable`` (an EXISTS per row of the page) offers 续保 on the rows it applies to.
+    return with_resumable(
+        queryset.select_related("person", "employment_form").defer(*ROW_DEFERRED)
+    ).order_by("-pk")
 
 
 class RosterPaginator(Paginator):
@@ -110,7 +114,7 @@ def roster_page(queryset: QuerySet, page_number, *, name_search: bool = False) -
 def roster_enrolment_get_for_agent(*, agent, enrolment_id: int) -> Enrolment:
     """Return one enrolment of the agent's unit; 404 whether missing or another unit's."""
     return get_object_or_404(
-        Enrolment.objects.select_related("person", "employment_form"),
+        with_resumable(Enrolment.objects.select_related("person", "employment_form")),
         pk=enrolment_id,
         employer_id=agent.employer_id,
     )
@@ -119,7 +123,7 @@ def roster_enrolment_get_for_agent(*, agent, enrolment_id: int) -> Enrolment:
 def roster_enrolment_history(enrolment: Enrolment) -> dict:
     """Return the enrolment's recorded versions, its filings, and the person's other
     enrolments with the same unit (never another unit's)."""
-    from enrollment.models import AddEmployeeFiling, RemoveEmployeeFiling
+    from enrollment.models import AddEmployeeFiling, PersonChangeFiling, RemoveEmployeeFiling
 
     versions = list(
         enrolment.history.select_related("history_user").order_by("-history_date", "-history_id")
@@ -127,6 +131,14 @@ def roster_enrolment_history(enrolment: Enrolment) -> dict:
     add_filing = AddEmployeeFiling.objects.filter(enrolment_id=enrolment.pk).first()
     remove_filings = list(
         RemoveEmployeeFiling.objects.filter(enrolment_id=enrolment.pk).order_by("-created_at")
+    )
+    # The unit's own corrections of the person (another unit's are not its business).
+    change_filings = list(
+        PersonChangeFiling.objects.filter(
+            person_id=enrolment.person_id, employer_id=enrolment.employer_id
+        )
+        .defer("phone")
+        .order_by("-created_at")
     )
     others = list(
         Enrolment.objects.filter(person_id=enrolment.person_id, employer_id=enrolment.employer_id)
@@ -137,5 +149,6 @@ def roster_enrolment_history(enrolment: Enrolment) -> dict:
         "versions": versions,
         "add_filing": add_filing,
         "remove_filings": remove_filings,
+        "change_filings": change_filings,
         "other_enrolments": others,
     }

@@ -11,7 +11,8 @@ from employers.models import RegistrationApplication, UnitChangeFiling
 from employers.registration import review as registration_review
 from employers.unitinfo import review as unitinfo_review
 from enrollment.add import review as add_review
-from enrollment.models import AddEmployeeFiling, RemoveEmployeeFiling
+from enrollment.models import AddEmployeeFiling, PersonChangeFiling, RemoveEmployeeFiling
+from enrollment.personchange import review as person_change_review
 from enrollment.removal import review as removal_review
 from portal import review
 from portal.models import AuditEvent
@@ -27,6 +28,7 @@ def test_each_reviewable_type_is_registered_with_its_features_hooks():
         MaternityClaim: benefits_review.maternity_prechecks,
         InjuryRecognition: benefits_review.recognition_prechecks,
         InjuryClaim: benefits_review.injury_claim_prechecks,
+        PersonChangeFiling: person_change_review.person_change_prechecks,
     }
     assert set(review.reviewable_models()) == set(expected)
     for model, prechecks in expected.items():
