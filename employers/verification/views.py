@@ -27,7 +27,9 @@ from portal.identifiers import mask_id_number
 
 
 def sandbox_enabled() -> bool:
-    """Sandbox providers answer only in development or where ops switched them on explicitly."""
+    """Sandbox providers answer in development and staging, never in production."""
+    if getattr(settings, "PRODUCTION", False):
+        return False
     return bool(settings.DEBUG or getattr(settings, "SANDBOX_PROVIDERS", False))
 
 
