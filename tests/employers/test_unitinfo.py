@@ -15,6 +15,7 @@ from employers.verification.bank import sandbox_bank_statement
 from portal.models import AuditEvent, Notification, ReviewPolicy, ReviewState
 from portal.review import review_decide
 from tests.factories import create_agent, create_clerk, create_employer
+from tests.support.banking import after_commit
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +115,8 @@ def new_phone_filed(client, outbox, capture) -> UnitChangeFiling:
 
 
 def bank_started(client, **overrides) -> tuple[UnitChangeFiling, PennyDropTransfer]:
-    response = client.post(BANK_CHANGE, bank_data(**overrides))
+    with after_commit():  # the worker's call to the (sandbox) bank
+        response = client.post(BANK_CHANGE, bank_data(**overrides))
     filing = UnitChangeFiling.objects.filter(kind=UnitChangeFiling.Kind.BANK).latest("pk")
     assert response.status_code == 302 and response["Location"] == detail_url(filing)
     return filing, PennyDropTransfer.objects.get(change_filing=filing)
@@ -478,7 +480,8 @@ def test_three_wrong_amounts_void_the_transfer_and_a_new_one_can_be_asked_for(ad
     assert "本次打款已作废" in response.content.decode()
     transfer.refresh_from_db()
     assert transfer.state == PennyDropTransfer.State.FAILED
-    admin_client.post(detail_url(filing), {"request_transfer": "1"})
+    with after_commit():
+        admin_client.post(detail_url(filing), {"request_transfer": "1"})
     assert filing.penny_drops.filter(state=PennyDropTransfer.State.SENT).count() == 1
 
 

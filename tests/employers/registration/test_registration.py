@@ -13,6 +13,7 @@ from employers.models import (
 from employers.selectors import REGISTRY_MISMATCH, REGISTRY_NAME_MISMATCH
 from portal.models import AuditEvent
 from tests.factories import OpenedAccountFactory, create_agent, make_resident_id
+from tests.support.banking import after_commit
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +106,8 @@ def test_registration_with_penny_drop_reaches_status_page(
     assert admin.roles == ["unit_admin"] and admin.user.check_password("Portal2026ok")
 
     url = f"/registration/{application.reference}/verify/bank/"
-    client.post(url, {"request_transfer": "1"})
+    with after_commit():
+        client.post(url, {"request_transfer": "1"})
     transfer = PennyDropTransfer.objects.get(application=application)
     wrong = f"0.{(transfer.amount_fen % 99) + 1:02d}"
     # Typed before the money can have arrived: refused, and no try is used.

@@ -17,10 +17,10 @@ from employers.models import (
     RegistrationApplication,
     VerificationMethod,
 )
-from employers.verification.bank import penny_drop_request
 from employers.verification.face import face_session_start
 from portal.models import AuditEvent
 from tests.factories import create_employer
+from tests.support.banking import sent
 
 pytestmark = pytest.mark.django_db
 
@@ -268,7 +268,7 @@ def test_no_personal_data_in_the_audit_log(client, started):
 
 
 def test_bank_statement_hides_the_amount_until_it_arrives(client, application):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
     PennyDropTransfer.objects.filter(pk=transfer.pk).update(
         arrives_on=timezone.localdate() + datetime.timedelta(days=2), amount_fen=37
     )
@@ -282,7 +282,7 @@ def test_bank_statement_hides_the_amount_until_it_arrives(client, application):
 
 
 def test_bank_statement_shows_an_arrived_transfer(client, application):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
     PennyDropTransfer.objects.filter(pk=transfer.pk).update(
         arrives_on=timezone.localdate(), amount_fen=5
     )
@@ -301,8 +301,8 @@ def test_bank_statement_shows_an_arrived_transfer(client, application):
 def test_bank_statement_reads_all_lines_in_one_query(client, django_assert_num_queries):
     for _ in range(3):
         employer = create_employer(status=Employer.Status.UNVERIFIED)
-        penny_drop_request(
-            application=RegistrationApplication.objects.create(
+        sent(
+            RegistrationApplication.objects.create(
                 reference=f"ZC2028{next(_references):06d}",
                 account=employer.account,
                 employer=employer,
