@@ -310,6 +310,7 @@ class FaceVerificationSession(models.Model):
             "活体检测未通过:请按提示眨眼、转头,不要使用照片或视频,并保持面部完整清晰。"
         ),
         "id_mismatch": _("识别的身份证号不是本单位法定代表人的身份证号,请由法定代表人本人识别。"),
+        "provider_unavailable": _("人脸识别服务暂时无法使用,请稍后再试,或选择其他认证方式。"),
     }
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     expires_at = models.DateTimeField(_("过期时间"))
