@@ -209,3 +209,12 @@ def test_the_bank_is_never_called_inside_a_transaction(bank, application):
         with transaction.atomic(), pytest.raises(InsideTransaction):
             penny_drop_send(transfer_id=transfer.pk)
     assert len(bank.transfers) == 1  # the after-commit call
+
+
+def test_the_resolver_runs_on_the_beat():
+    from employers.tasks import penny_drops_resolve as task
+    from portal.celery import app
+
+    entry = app.conf.beat_schedule["employers-penny-drops-resolve"]
+    assert entry["task"] == task.name
+    assert entry["schedule"] <= 120  # a lost answer waits a few minutes at most
