@@ -45,6 +45,7 @@ import secrets as secretslib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -231,10 +232,8 @@ class SignedClient:
         body = b"" if json is None else jsonlib.dumps(json, ensure_ascii=False).encode()
         url = self.base_url + path
         # The signed path is the URL's path: a base URL may carry a prefix (/api/v1).
-        signed_path = requests.utils.urlparse(url).path or "/"
-        query = requests.utils.urlparse(url).query
-        if query:
-            signed_path += "?" + query
+        parts = urlsplit(url)
+        signed_path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         repeatable = method in IDEMPOTENT_METHODS or bool(idempotency_key)
         attempts = 1 + (max(self.retries, 0) if repeatable else 0)
         last_problem = ""

@@ -413,14 +413,15 @@ def penny_drops_resolve(*, now: datetime.datetime | None = None, limit: int = 20
 def penny_drop_resolve(*, transfer_id: int, now: datetime.datetime | None = None) -> str:
     """Ask the bank what became of one pending transfer, and record the answer."""
     now = now or timezone.now()
-    transfer = PennyDropTransfer.objects.filter(pk=transfer_id, state=State.PENDING).first()
+    transfer = (
+        PennyDropTransfer.objects.select_related("application", "change_filing")
+        .filter(pk=transfer_id, state=State.PENDING)
+        .first()
+    )
     if transfer is None:
         return ""
     if now >= transfer.expires_at:
-        PennyDropTransfer.objects.filter(pk=transfer.pk, state=State.PENDING).update(
-            state=State.EXPIRED
-        )
-        return State.EXPIRED
+        return _pending_expire(transfer)
     if transfer.bank_calls == 0:  # never called (the broker was down at commit)
         return penny_drop_send(transfer_id=transfer.pk, now=now)
     bank = bank_adapter()
@@ -434,6 +435,23 @@ def penny_drop_resolve(*, transfer_id: int, now: datetime.datetime | None = None
     except BankUnavailable:
         return State.PENDING
     return _record(transfer, bank=bank, accepted=accepted)
+
+
+@transaction.atomic
+def _pending_expire(transfer: PennyDropTransfer) -> str:
+    """A transfer still without the bank's answer at the end of its answer window expires."""
+    if PennyDropTransfer.objects.filter(pk=transfer.pk, state=State.PENDING).update(
+        state=State.EXPIRED
+    ):
+        subject = transfer.change_filing or transfer.application
+        audit_log(
+            action="penny_drop.expired",
+            employer_id=subject.employer_id,
+            outcome=AuditEvent.Outcome.FAILURE,
+            obj=transfer,
+            details={"request_id": transfer.request_id, "bank_calls": transfer.bank_calls},
+        )
+    return State.EXPIRED
 
 
 def _claim(transfer_id: int, now: datetime.datetime) -> PennyDropTransfer | None:

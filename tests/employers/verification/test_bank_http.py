@@ -211,6 +211,18 @@ def test_the_bank_is_never_called_inside_a_transaction(bank, application):
     assert len(bank.transfers) == 1  # the after-commit call
 
 
+def test_a_transfer_never_answered_expires_with_its_answer_window(bank, application):
+    bank.server.faults += ["reset"] * 6
+    transfer = sent(application)
+
+    penny_drops_resolve(now=transfer.expires_at + datetime.timedelta(seconds=1))
+
+    transfer.refresh_from_db()
+    assert transfer.state == State.EXPIRED
+    assert AuditEvent.objects.filter(action="penny_drop.expired").count() == 1
+    assert bank.transfers == {}
+
+
 def test_the_resolver_runs_on_the_beat():
     from employers.tasks import penny_drops_resolve as task
     from portal.celery import app
