@@ -417,7 +417,7 @@ def _bank_change_confirm(*, agent, filing, amount_fen, now, request):
     if transfer is None:
         return refuse("no_transfer", _("没有待验证的打款,请先重新申请打款。"), field=False)
     if transfer.state == State.PENDING:
-        return refuse("pending", PENDING_MESSAGE)
+        return refuse("pending", PENDING_MESSAGE, field=False)
     if now >= transfer.expires_at:
         transfer.state = State.EXPIRED
         transfer.save(update_fields=["state"])

@@ -397,6 +397,21 @@ def test_a_bank_change_sends_a_penny_drop_and_waits_for_its_amount(admin_client,
     assert line.masked_account == filing.masked_bank_account and line.account_name == unit.name
 
 
+def test_until_the_bank_answers_the_change_waits_and_takes_no_amount(admin_client):
+    admin_client.post(BANK_CHANGE, bank_data())  # the worker has not called the bank yet
+    filing = UnitChangeFiling.objects.get(kind=UnitChangeFiling.Kind.BANK)
+    transfer = PennyDropTransfer.objects.get(change_filing=filing)
+    assert transfer.state == PennyDropTransfer.State.PENDING
+
+    page = admin_client.get(detail_url(filing)).content.decode()
+    assert "正在等待银行受理" in page and 'name="amount"' not in page
+    response = admin_client.post(detail_url(filing), {"amount": yuan(transfer.amount_fen)})
+    assert "尚未汇出" in response.content.decode()
+    transfer.refresh_from_db()
+    assert transfer.wrong_attempts == 0 and transfer.state == PennyDropTransfer.State.PENDING
+    assert sandbox_bank_statement() == []  # the bank has made no transfer yet
+
+
 def test_the_account_name_must_be_the_units_name(admin_client):
     response = admin_client.post(BANK_CHANGE, bank_data(bank_account_name="张三"))
     assert (
