@@ -185,6 +185,8 @@ def verify_signed_request(
 
 def ensure_outside_transaction(using: str = "default") -> None:
     """Refuse to call out while a transaction is open (the test case's own ones aside)."""
+    # Django marks the atomic blocks a TestCase opens around each test (_from_testcase), as
+    # atomic(durable=True) relies on; every other open block is a real transaction.
     connection = connections[using]
     if any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks):
         raise InsideTransaction("outside calls never run inside a database transaction")

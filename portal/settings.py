@@ -374,6 +374,7 @@ if PRODUCTION:
             problems.append(f"{prefix}_SECRET must be a random value of at least 32 bytes")
 if problems:
     raise ImproperlyConfigured(f"Refusing to start in {DJANGO_ENV} mode: " + "; ".join(problems))
+
 # Clerks are privileged users: the admin asks for a TOTP code after the password (等保 2.0
 # level 3). Turn it off only on a developer's own machine.
 ADMIN_REQUIRE_OTP = env_bool("ADMIN_REQUIRE_OTP", True)
