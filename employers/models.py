@@ -310,6 +310,7 @@ class FaceVerificationSession(models.Model):
             "活体检测未通过:请按提示眨眼、转头,不要使用照片或视频,并保持面部完整清晰。"
         ),
         "id_mismatch": _("识别的身份证号不是本单位法定代表人的身份证号,请由法定代表人本人识别。"),
+        "provider_unavailable": _("人脸识别服务暂时无法使用,请稍后再试,或选择其他认证方式。"),
     }
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     expires_at = models.DateTimeField(_("过期时间"))
@@ -331,13 +332,27 @@ class FaceVerificationSession(models.Model):
 
 
 class PennyDropTransfer(models.Model):
-    """A small transfer to the unit's corporate account; the unit proves receipt by its amount."""
+    """A small transfer to the unit's corporate account; the unit proves receipt by its amount.
+
+    The bank is called outside any transaction: the row is written PENDING, the call happens
+    after commit (employers.tasks.penny_drop_send), and the bank's answer moves it to SENT (with
+    the bank's reference and arrival day) or REJECTED. A lost answer is resolved by a status
+    query under the same request_id (the idempotency key), never by a second transfer.
+    """
 
     class State(models.TextChoices):
+        PENDING = "pending", _("正在汇出")
         SENT = "sent", _("已汇出")
+        REJECTED = "rejected", _("银行未受理")
         VERIFIED = "verified", _("验证通过")
         FAILED = "failed", _("验证失败")
         EXPIRED = "expired", _("已过期")
+
+    # What a bank's refusal means to the unit, and what to do next (never the bank's raw code).
+    REJECTION_TEXT = _(
+        "银行未能向该账户汇款:请核对开户行、账号和户名是否与开户许可证一致、账户是否正常,"
+        "或改用其他方式认证。"
+    )
 
     # A transfer proves either a registering unit's account or the new account of a change filing.
     application = models.ForeignKey(
@@ -356,11 +371,18 @@ class PennyDropTransfer(models.Model):
     )
     amount_fen = models.PositiveSmallIntegerField(_("金额(分)"))
     memo_code = models.CharField(_("附言验证码"), max_length=8)
-    bank_reference = models.CharField(_("银行流水号"), max_length=64, unique=True)
-    state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.SENT)
+    # The idempotency key of the transfer at the bank (empty on transfers made before it).
+    request_id = models.CharField(_("请求编号"), max_length=40, blank=True)
+    bank_reference = models.CharField(_("银行流水号"), max_length=64, blank=True)
+    state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.PENDING)
     wrong_attempts = models.PositiveSmallIntegerField(_("错误次数"), default=0)
     requested_at = models.DateTimeField(_("申请时间"), default=timezone.now)
-    arrives_on = models.DateField(_("预计到账日"))
+    # Calls to the bank so far, and when the last one started (a lease against parallel calls).
+    bank_calls = models.PositiveSmallIntegerField(_("银行调用次数"), default=0)
+    bank_called_at = models.DateTimeField(_("最近调用银行时间"), null=True, blank=True)
+    bank_failure = models.CharField(_("银行拒绝原因"), max_length=64, blank=True)
+    sent_at = models.DateTimeField(_("汇出时间"), null=True, blank=True)
+    arrives_on = models.DateField(_("预计到账日"), null=True, blank=True)
     expires_at = models.DateTimeField(_("回填截止时间"))
     verified_at = models.DateTimeField(_("验证时间"), null=True, blank=True)
 
@@ -373,11 +395,34 @@ class PennyDropTransfer(models.Model):
                 condition=models.Q(application__isnull=False)
                 | models.Q(change_filing__isnull=False),
                 name="penny_drop_has_subject",
+            ),
+            models.UniqueConstraint(
+                fields=["request_id"],
+                condition=~models.Q(request_id=""),
+                name="penny_drop_request_id_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["bank_reference"],
+                condition=~models.Q(bank_reference=""),
+                name="penny_drop_bank_reference_unique",
+            ),
+        ]
+        indexes = [
+            # The resolver's scan of transfers still waiting for the bank.
+            models.Index(
+                fields=["bank_called_at"],
+                condition=models.Q(state="pending"),
+                name="penny_drop_pending_idx",
             )
         ]
 
     def __str__(self):
-        return f"{self.bank_reference} {self.get_state_display()}"
+        return f"{self.bank_reference or self.request_id} {self.get_state_display()}"
+
+    @property
+    def payee(self):
+        """Whose account the money goes to: the registering unit's, or a change filing's new one."""
+        return self.change_filing or self.application.employer
 
 
 class LoginLock(models.Model):

@@ -1,3 +1,5 @@
+import logging
+
 from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +15,26 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from portal import admin_audit  # noqa: F401 (connects the admin login receivers)
+
+        announce_mode()
+
+
+def announce_mode() -> None:
+    """Say at start-up, in every process, that a staging portal plays its outside parties."""
+    from django.conf import settings
+
+    if not getattr(settings, "STAGING", False):
+        return
+    sandboxes = [
+        f"{name}={getattr(settings, name)}"
+        for name in ("FACE_PROVIDER", "BANK_ADAPTER", "CONTRIBUTION_BANK_ADAPTER")
+        if "sandbox" in str(getattr(settings, name, "")).lower()
+    ]
+    logging.getLogger("portal.mode").warning(
+        "DJANGO_ENV=staging: not for real units; sandbox providers %s; sandbox pages %s",
+        ", ".join(sandboxes) or "none",
+        "on" if getattr(settings, "SANDBOX_PROVIDERS", False) else "off",
+    )
 
 
 # Third-party apps under Chinese section names in the admin (INSTALLED_APPS names these).

@@ -56,6 +56,11 @@ app.conf.update(
             "task": "enrollment.tasks.requeue_stuck_imports",
             "schedule": 120.0,
         },
+        # A penny-drop whose bank answer was lost is settled by a status query, never resent.
+        "employers-penny-drops-resolve": {
+            "task": "employers.tasks.penny_drops_resolve",
+            "schedule": 60.0,
+        },
         "review-watch-deadlines": {
             "task": "portal.review.watch_deadlines",
             "schedule": 5 * 60.0,

@@ -1,8 +1,9 @@
 """Settings for the portal, driven by environment variables.
 
 Without any variable set this is the embedded default: DEBUG on, SQLite under var/, no Redis,
-Celery tasks run eagerly in the web process. DJANGO_ENV=production switches to the production
-mode, which refuses to start without a real SECRET_KEY and ALLOWED_HOSTS.
+Celery tasks run eagerly in the web process. DJANGO_ENV chooses the mode (docs/DEPLOYMENT.md):
+"development" (the default), "staging" (production-like, with the sandbox providers) or
+"production", which also refuses every sandbox and weak provider secret.
 """
 
 import json
@@ -30,14 +31,23 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-PRODUCTION = os.environ.get("DJANGO_ENV", "development").lower() == "production"
-DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
+ENVIRONMENTS = ("development", "staging", "production")
+DJANGO_ENV = os.environ.get("DJANGO_ENV", "").strip().lower() or "development"
+if DJANGO_ENV not in ENVIRONMENTS:
+    # A typo ("prod") must not start a development server with DEBUG on.
+    raise ImproperlyConfigured(f"DJANGO_ENV must be one of {', '.join(ENVIRONMENTS)}")
+PRODUCTION = DJANGO_ENV == "production"
+# Staging runs as production does (DEBUG off, real secrets, manifest static files) but keeps the
+# sandbox providers, for test deployments such as docker-compose on a sandbox host.
+STAGING = DJANGO_ENV == "staging"
+DEPLOYED = PRODUCTION or STAGING
+DEBUG = env_bool("DJANGO_DEBUG", not DEPLOYED)
 # Development only: print each image captcha's answer on the runserver console (README).
-CAPTCHA_ECHO = env_bool("CAPTCHA_ECHO", DEBUG and not PRODUCTION)
+CAPTCHA_ECHO = env_bool("CAPTCHA_ECHO", DEBUG and not DEPLOYED)
 
 DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdefghij"
 SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if DEPLOYED else "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # Keys for personal data at rest (portal.crypto). They are kept apart from SECRET_KEY and out of
@@ -48,8 +58,9 @@ DEV_PII_INDEX_KEY = "dev-only-blind-index-key"
 PII_ENCRYPTION_KEYS = os.environ.get("PII_ENCRYPTION_KEYS", DEV_PII_ENCRYPTION_KEYS)
 PII_INDEX_KEY = os.environ.get("PII_INDEX_KEY", DEV_PII_INDEX_KEY)
 
-if PRODUCTION:
-    problems = []
+# What keeps a deployed mode from starting; raised after the outside parties' settings below.
+problems = []
+if DEPLOYED:
     if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
         problems.append("SECRET_KEY must be set to a random value of at least 50 characters")
     if not ALLOWED_HOSTS:
@@ -64,8 +75,6 @@ if PRODUCTION:
         problems.append("DJANGO_DEBUG must be off in production")
     if CAPTCHA_ECHO:
         problems.append("CAPTCHA_ECHO must be off in production")
-    if problems:
-        raise ImproperlyConfigured("Refusing to start in production mode: " + "; ".join(problems))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -228,7 +237,7 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Production serves hashed names from the manifest that collectstatic writes. The Docker build
 # runs collectstatic without production secrets (DJANGO_ENV unset): it sets DJANGO_STATIC_MANIFEST=1
 # so that the manifest exists when the image starts in production mode.
-STATIC_MANIFEST = PRODUCTION or env_bool("DJANGO_STATIC_MANIFEST", False)
+STATIC_MANIFEST = DEPLOYED or env_bool("DJANGO_STATIC_MANIFEST", False)
 # Uploaded and generated files (attachments, imports, PDFs, exports): the local media folder, or
 # an S3-compatible bucket (MinIO on premises) when S3_BUCKET is set, so that every web and worker
 # node sees the same files. The bucket stays private: no object is public-read, and every file
@@ -352,16 +361,57 @@ REVIEW_DEFAULT_WORKING_DAYS = 3
 REVIEW_DUE_TIME = "17:30"  # reviews are due at the close of the last working day
 # Attachments of enrolment filings (DESIGN.md §9): JPG/PNG/PDF, checked by content.
 ENROLMENT_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
-# Sandbox face provider and bank play the outside parties in development (never in production).
-SANDBOX_PROVIDERS = env_bool("SANDBOX_PROVIDERS", DEBUG)
+# Outside parties (docs/INTEGRATIONS.md): "sandbox" plays them inside the project (development and
+# staging only), "http" speaks their signed-HTTP protocol through portal/outbound.py.
+SANDBOX_PROVIDERS = env_bool("SANDBOX_PROVIDERS", DEBUG or STAGING)
 FACE_PROVIDER = os.environ.get("FACE_PROVIDER", "sandbox")
-FACE_CALLBACK_SECRET = os.environ.get("FACE_CALLBACK_SECRET", "dev-only-face-callback-secret")
+FACE_BASE_URL = os.environ.get("FACE_BASE_URL", "")
+FACE_KEY_ID = os.environ.get("FACE_KEY_ID", "")
+FACE_SECRET = os.environ.get("FACE_SECRET", "")
+# Signs the provider's result callbacks (the sandbox signs its own with it too).
+DEV_FACE_CALLBACK_SECRET = "dev-only-face-callback-secret"
+FACE_CALLBACK_SECRET = os.environ.get("FACE_CALLBACK_SECRET", DEV_FACE_CALLBACK_SECRET)
+# The bank of the penny-drop (employers/verification/bank.py).
 BANK_ADAPTER = os.environ.get("BANK_ADAPTER", "sandbox")
+BANK_BASE_URL = os.environ.get("BANK_BASE_URL", "")
+BANK_KEY_ID = os.environ.get("BANK_KEY_ID", "")
+BANK_SECRET = os.environ.get("BANK_SECRET", "")
+# portal/outbound.py: seconds to connect and to wait for an answer, and retries of a call that
+# may be repeated (connection errors and 5xx only, with exponential back-off).
+OUTBOUND_CONNECT_TIMEOUT = float(os.environ.get("OUTBOUND_CONNECT_TIMEOUT", "5"))
+OUTBOUND_READ_TIMEOUT = float(os.environ.get("OUTBOUND_READ_TIMEOUT", "10"))
+OUTBOUND_RETRIES = int(os.environ.get("OUTBOUND_RETRIES", "3"))
+OUTBOUND_BACKOFF_SECONDS = float(os.environ.get("OUTBOUND_BACKOFF_SECONDS", "0.5"))
+# A pending penny-drop whose call got no answer is asked about (status query) after this long.
+PENNY_DROP_RESOLVE_AFTER_SECONDS = int(os.environ.get("PENNY_DROP_RESOLVE_AFTER_SECONDS", "120"))
 # The bank that debits contributions (contributions/bank.py); the sandbox opens a unit's demo
 # account with this balance and settles in 3–5 working days (a fixed number when set).
 CONTRIBUTION_BANK_ADAPTER = os.environ.get("CONTRIBUTION_BANK_ADAPTER", "sandbox")
 SANDBOX_BANK_DEFAULT_BALANCE = os.environ.get("SANDBOX_BANK_DEFAULT_BALANCE", "1000000.00")
 SANDBOX_BANK_SETTLEMENT_DAYS = None
+
+if PRODUCTION:
+    # A sandbox in production would accept a face "pass" signed with a secret written in this
+    # repository, and "send" money that no bank ever sees.
+    for name in ("FACE_PROVIDER", "BANK_ADAPTER", "CONTRIBUTION_BANK_ADAPTER"):
+        if "sandbox" in globals()[name].lower():
+            problems.append(f"{name} must name a real provider, not the sandbox")
+    if SANDBOX_PROVIDERS:
+        problems.append("SANDBOX_PROVIDERS must be off in production")
+    if FACE_CALLBACK_SECRET == DEV_FACE_CALLBACK_SECRET or len(FACE_CALLBACK_SECRET.encode()) < 32:
+        problems.append("FACE_CALLBACK_SECRET must be a random value of at least 32 bytes")
+    for prefix, adapter in (("FACE", FACE_PROVIDER), ("BANK", BANK_ADAPTER)):
+        if adapter != "http":
+            continue
+        if not globals()[f"{prefix}_BASE_URL"].startswith("https://"):
+            problems.append(f"{prefix}_BASE_URL must be the provider's https:// address")
+        if not globals()[f"{prefix}_KEY_ID"]:
+            problems.append(f"{prefix}_KEY_ID must be set")
+        if len(globals()[f"{prefix}_SECRET"].encode()) < 32:
+            problems.append(f"{prefix}_SECRET must be a random value of at least 32 bytes")
+if problems:
+    raise ImproperlyConfigured(f"Refusing to start in {DJANGO_ENV} mode: " + "; ".join(problems))
+
 # Clerks are privileged users: the admin asks for a TOTP code after the password (等保 2.0
 # level 3). Turn it off only on a developer's own machine.
 ADMIN_REQUIRE_OTP = env_bool("ADMIN_REQUIRE_OTP", True)
@@ -470,14 +520,22 @@ LOGGING = {
     },
 }
 
-if PRODUCTION:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+# Deployed modes sit behind a TLS proxy that sets X-Forwarded-Proto. Production always; a staging
+# host served over plain HTTP sets PORTAL_HTTPS=0 (cookies then travel without the Secure flag).
+HTTPS = PRODUCTION or (STAGING and env_bool("PORTAL_HTTPS", True))
+if DEPLOYED:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # HSTS pins browsers to HTTPS for a year: production only by default, as a staging host
+    # name may go back to plain HTTP.
+    SECURE_HSTS_SECONDS = int(
+        os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600) if PRODUCTION else "0")
+    )
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+    SECURE_HSTS_PRELOAD = PRODUCTION
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True

@@ -30,7 +30,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the page links; the file is a static one.
     path("favicon.ico", views.favicon, name="favicon"),
-    path("dev/outbox/", views.dev_outbox, name="dev_outbox"),
     path("i18n/", include("django.conf.urls.i18n")),
     # The clerk's review home and report, admin pages of no single model (portal/admin_queue.py).
     path("admin/review/", include(review_desk_urls())),
@@ -40,6 +39,10 @@ urlpatterns = [
     path("captcha/", include("captcha.urls")),
     path("verify/", include("employers.verification.urls")),
 ]
+
+if not settings.PRODUCTION:
+    # Development pages (the view also needs DEBUG): never routed in production.
+    urlpatterns.append(path("dev/outbox/", views.dev_outbox, name="dev_outbox"))
 
 # Uploaded files (attachments, generated forms, import reports) are never served as static media,
 # not even in development: views check the unit or the clerk's permission before sending them.

@@ -227,3 +227,20 @@ def pytest_terminal_summary(terminalreporter):
         )
         for line in findings:
             terminalreporter.write_line(f"  {line}")
+
+
+@pytest.fixture
+def stub_server():
+    """Start stub HTTP servers of outside parties on 127.0.0.1 (tests/support/stub_server.py)."""
+    from tests.support.stub_server import StubServer
+
+    servers = []
+
+    def start(*, key_id: str = "portal-test", secret: str = "s" * 40, **options) -> StubServer:
+        server = StubServer(key_id=key_id, secret=secret, **options).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -366,6 +366,7 @@ class VerifyBankView(ApplicationMixin, SubmitMixin, FormView):
         return super().get_context_data(
             transfer=transfer,
             waiting=transfer is not None and transfer.state == PennyDropTransfer.State.SENT,
+            pending=transfer is not None and transfer.state == PennyDropTransfer.State.PENDING,
             masked_account=mask_bank_account(self.application.employer.bank_account),
             **kwargs,
         )
@@ -378,7 +379,10 @@ class VerifyBankView(ApplicationMixin, SubmitMixin, FormView):
                 for message in exc.messages:
                     messages.error(request, message)
             else:
-                messages.success(request, _("已向贵单位对公账户汇出一笔小额款项,请留意入账。"))
+                messages.success(
+                    request,
+                    _("已申请向贵单位对公账户汇出一笔小额款项,银行受理后将显示预计到账日期。"),
+                )
             return redirect("employers:register_verify_bank", reference=self.application.reference)
         return super().post(request, *args, **kwargs)
 

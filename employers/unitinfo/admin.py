@@ -60,7 +60,7 @@ class UnitChangeFilingAdmin(ReviewAdmin):
             transfer = unit_change_latest_transfer(obj)
             rows += [
                 (_("新账户验证时间"), _when(obj.account_verified_at)),
-                (_("打款流水号"), transfer.bank_reference if transfer else "—"),
+                (_("打款流水号"), (transfer.bank_reference if transfer else "") or "—"),
                 (_("打款状态"), transfer.get_state_display() if transfer else "—"),
             ]
         rows.append((_("变更原因"), obj.reason or "—"))

@@ -26,12 +26,12 @@ from employers.models import Agent, Employer, PennyDropTransfer, UnitChangeFilin
 from employers.permissions import agent_has_permission
 from employers.unitinfo.selectors import masked_bank, masked_contact, open_unit_change
 from employers.verification.bank import (
+    ACTIVE_STATES,
     AMOUNT_FIELD,
-    MAX_AMOUNT_FEN,
-    MIN_AMOUNT_FEN,
-    bank_adapter,
-    memo_text,
+    PENDING_MESSAGE,
+    active_transfer_message,
     parse_amount_fen,
+    penny_drop_start,
 )
 from portal.audit import audit_log
 from portal.identifiers import nfkc, normalise_mobile, normalise_unit_name
@@ -282,41 +282,13 @@ def bank_change_start(
 
 
 def _transfer_send(filing: UnitChangeFiling, *, now, actor, request) -> PennyDropTransfer:
-    amount_fen = MIN_AMOUNT_FEN + secrets.randbelow(MAX_AMOUNT_FEN - MIN_AMOUNT_FEN + 1)
-    memo_code = f"{secrets.randbelow(10000):04d}"
-    bank = bank_adapter()
-    bank_reference = bank.send_micro_transfer(
-        account_name=filing.bank_account_name,
-        account_number=filing.bank_account,
-        bank_name=filing.bank_name,
-        amount_fen=amount_fen,
-        memo=memo_text(memo_code),
-    )
-    transfer = PennyDropTransfer(
+    return penny_drop_start(
         change_filing=filing,
-        application=None,
-        amount_fen=amount_fen,
-        memo_code=memo_code,
-        bank_reference=bank_reference,
-        arrives_on=bank.estimate_arrival(timezone.localdate(now)),
-        expires_at=now + datetime.timedelta(days=_limit("penny_drop_answer_days")),
-    )
-    transfer.full_clean()
-    transfer.save()
-    audit_log(
-        action="penny_drop.requested",
+        now=now,
         actor=actor,
-        employer_id=filing.employer_id,
-        obj=transfer,
         request=request,
-        details={
-            "reference": filing.reference,
-            "bank": bank.name,
-            "bank_reference": bank_reference,
-            "arrives_on": transfer.arrives_on.isoformat(),
-        },
+        details={"reference": filing.reference},
     )
-    return transfer
 
 
 def _locked_bank_filing(agent: Agent, filing: UnitChangeFiling) -> UnitChangeFiling:
@@ -363,17 +335,10 @@ def _transfer_request(*, agent, filing, now, request):
     if filing.stage != Stage.AWAITING_VERIFICATION:
         return refuse("not_awaiting", NOT_AWAITING)
     transfers = PennyDropTransfer.objects.filter(change_filing=filing)
-    active = transfers.filter(state=State.SENT).order_by("-requested_at").first()
+    active = transfers.filter(state__in=ACTIVE_STATES).order_by("-requested_at").first()
     if active is not None:
         if now < active.expires_at:
-            return refuse(
-                "active_transfer",
-                _(
-                    "已有一笔打款(附言“%(memo)s”,预计 %(arrives)s 到账)尚未验证,"
-                    "请查看新账户的流水并填写该笔打款金额。"
-                )
-                % {"memo": memo_text(active.memo_code), "arrives": f"{active.arrives_on:%Y-%m-%d}"},
-            )
+            return refuse("active_transfer", active_transfer_message(active))
         active.state = State.EXPIRED
         active.save(update_fields=["state"])
     today = timezone.localdate(now)
@@ -445,12 +410,14 @@ def _bank_change_confirm(*, agent, filing, amount_fen, now, request):
         return refuse("not_awaiting", NOT_AWAITING, field=False)
     transfer = (
         PennyDropTransfer.objects.select_for_update()
-        .filter(change_filing=filing, state=State.SENT)
+        .filter(change_filing=filing, state__in=ACTIVE_STATES)
         .order_by("-requested_at", "-pk")
         .first()
     )
     if transfer is None:
         return refuse("no_transfer", _("没有待验证的打款,请先重新申请打款。"), field=False)
+    if transfer.state == State.PENDING:
+        return refuse("pending", PENDING_MESSAGE, field=False)
     if now >= transfer.expires_at:
         transfer.state = State.EXPIRED
         transfer.save(update_fields=["state"])
@@ -525,7 +492,7 @@ def unit_change_cancel(*, agent: Agent, filing: UnitChangeFiling, request=None) 
         raise ValidationError(NOT_CANCELLABLE, code="not_cancellable")
     filing.stage = Stage.CANCELLED
     filing.save(update_fields=["stage", "updated_at"])
-    PennyDropTransfer.objects.filter(change_filing=filing, state=State.SENT).update(
+    PennyDropTransfer.objects.filter(change_filing=filing, state__in=ACTIVE_STATES).update(
         state=State.EXPIRED
     )
     audit_log(

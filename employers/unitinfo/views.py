@@ -241,7 +241,10 @@ class UnitChangeDetailView(UnitInfoMixin, FormView):
             rows=unit_change_rows(filing),
             transfer=transfer,
             waiting=transfer is not None and transfer.state == PennyDropTransfer.State.SENT,
-            arrived=transfer is not None and transfer.arrives_on <= timezone.localdate(),
+            pending=transfer is not None and transfer.state == PennyDropTransfer.State.PENDING,
+            arrived=transfer is not None
+            and transfer.arrives_on is not None
+            and transfer.arrives_on <= timezone.localdate(),
             history=history,
             **kwargs,
         )
@@ -251,7 +254,8 @@ class UnitChangeDetailView(UnitInfoMixin, FormView):
             return self.act(unit_change_cancel, _("已撤销该变更申请,原银行账户继续有效。"))
         if "request_transfer" in request.POST:
             return self.act(
-                bank_change_transfer_request, _("已向新账户重新汇出一笔小额款项,请留意入账。")
+                bank_change_transfer_request,
+                _("已申请向新账户重新汇出一笔小额款项,银行受理后将显示预计到账日期。"),
             )
         return super().post(request, *args, **kwargs)
 

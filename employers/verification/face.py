@@ -4,16 +4,21 @@ The portal opens a session, sends the user to the provider, and accepts the prov
 callback naming the session, the ID number it checked and the result. The ID number is compared
 by its blind index and never stored. A sandbox provider plays the provider's part in development
 and tests; it signs its callbacks with the same secret and goes through the same code path.
+
+Callbacks are signed as portal.outbound signs requests (key id, timestamp, nonce, HMAC-SHA256
+over method, path, timestamp, nonce and the body's hash; docs/INTEGRATIONS.md). The provider is
+called outside any transaction: the session row is committed first, the call made, and its
+answer recorded in a transaction of its own.
 """
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import hmac
 import json
 import secrets
-from urllib.parse import urlencode
+from collections.abc import Mapping
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,17 +28,26 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from employers.models import FaceVerificationSession, RegistrationApplication, VerificationMethod
+from portal import outbound
 from portal.adapters import adapter_from_setting
 from portal.audit import audit_log
 from portal.crypto import blind_index
 from portal.models import AuditEvent
 
 DEV_CALLBACK_SECRET = "dev-only-face-callback-secret"
+SANDBOX_KEY_ID = "sandbox"
 DEFAULT_SESSION_TTL = 15 * 60  # seconds
 # A signed callback may be captured and sent again later: refuse one whose timestamp is further
-# than this from the server clock, either way.
+# than this from the server clock, either way (its nonce is remembered for twice as long).
 CALLBACK_MAX_AGE = 5 * 60  # seconds
-SIGNATURE_HEADER = "X-Face-Signature"
+# How portal.outbound's refusals read to the provider (the codes of REJECTIONS below).
+SIGNATURE_REFUSALS = {
+    "signature_missing": "signature_missing",
+    "unknown_key": "signature_invalid",
+    "signature_invalid": "signature_invalid",
+    "timestamp_invalid": "callback_late",
+    "replay": "replay",
+}
 
 RESULT_PASS = "pass"
 RESULT_MISMATCH = "mismatch"
@@ -66,12 +80,17 @@ class FaceCallbackRejected(Exception):
         return 403 if self.code in FORBIDDEN_CODES else 400
 
 
+class FaceProviderUnavailable(Exception):
+    """The provider could not open the session (no answer, or it refused)."""
+
+
 class FaceProvider:
     """A face-recognition service; start() returns the URL to send the user to."""
 
     name = ""
 
     def start(self, session: FaceVerificationSession, *, return_url: str = "") -> str:
+        """Open the session at the provider (outside any transaction); return where to go."""
         raise NotImplementedError
 
 
@@ -87,7 +106,43 @@ class SandboxFaceProvider(FaceProvider):
         return url
 
 
-PROVIDERS = {"sandbox": SandboxFaceProvider}
+class HttpFaceProvider(FaceProvider):
+    """A provider's signed-HTTP API (docs/INTEGRATIONS.md, "Face provider")."""
+
+    name = "http"
+
+    def __init__(self, client: outbound.SignedClient | None = None):
+        # The user waits for this call: one retry, not the default three.
+        self.client = client or outbound.SignedClient(
+            base_url=settings.FACE_BASE_URL,
+            key_id=settings.FACE_KEY_ID,
+            secret=settings.FACE_SECRET,
+            retries=1,
+        )
+
+    def start(self, session: FaceVerificationSession, *, return_url: str = "") -> str:
+        employer = session.application.employer
+        body = {
+            "session": session.token,
+            "name": employer.legal_rep_name,
+            "id_number": employer.legal_rep_id_number,
+            "expires_at": int(session.expires_at.timestamp()),
+            "return_url": return_url,
+            "callback_url": urljoin(return_url, reverse("verification:face_callback"))
+            if return_url
+            else "",
+        }
+        try:
+            answer = self.client.call("POST", "/sessions", json=body, idempotency_key=session.token)
+        except outbound.OutboundError as exc:
+            raise FaceProviderUnavailable(str(exc)) from exc
+        url = str(answer.data.get("redirect_url", ""))
+        if urlsplit(url).scheme not in {"https", "http"}:
+            raise FaceProviderUnavailable("an answer without a redirect_url")
+        return url
+
+
+PROVIDERS = {"sandbox": SandboxFaceProvider, "http": HttpFaceProvider}
 
 
 def face_provider() -> FaceProvider:
@@ -99,19 +154,49 @@ def callback_secret() -> str:
     return getattr(settings, "FACE_CALLBACK_SECRET", DEV_CALLBACK_SECRET)
 
 
-def callback_signature(payload: bytes) -> str:
-    """Return the hex HMAC-SHA256 of a callback body under the shared secret."""
-    return hmac.new(callback_secret().encode(), payload, hashlib.sha256).hexdigest()
+def callback_key_id() -> str:
+    return getattr(settings, "FACE_KEY_ID", "") or SANDBOX_KEY_ID
 
 
-@transaction.atomic
+def callback_headers(
+    payload: bytes, *, now: datetime.datetime | None = None, secret: str | None = None
+) -> dict[str, str]:
+    """Return the signature headers the provider sends with a callback body."""
+    return outbound.signed_headers(
+        key_id=callback_key_id(),
+        secret=secret or callback_secret(),
+        method="POST",
+        path=reverse("verification:face_callback"),
+        body=payload,
+        now=None if now is None else now.timestamp(),
+    )
+
+
+UNAVAILABLE = _("人脸识别服务暂时无法使用,请稍后再试,或选择其他认证方式。")
+
+
 def face_session_start(
     *, application: RegistrationApplication, return_url: str = ""
 ) -> tuple[FaceVerificationSession, str]:
-    """Open a face-recognition session for the unit's legal representative."""
+    """Open a face-recognition session for the unit's legal representative.
+
+    The session is committed before the provider is called; a provider that does not answer
+    fails the session (in a transaction of its own) and the unit is told to try again.
+    """
+    provider = face_provider()
+    session = _face_session_create(application=application, provider=provider)
+    try:
+        url = provider.start(session, return_url=return_url)
+    except FaceProviderUnavailable:
+        _face_session_unavailable(session)
+        raise ValidationError(UNAVAILABLE, code="provider_unavailable") from None
+    return session, url
+
+
+@transaction.atomic
+def _face_session_create(*, application, provider) -> FaceVerificationSession:
     if application.state != RegistrationApplication.State.VERIFYING:
         raise ValidationError(_("申请已提交,无需再次进行身份认证。"), code="submitted")
-    provider = face_provider()
     ttl = getattr(settings, "FACE_SESSION_TTL", DEFAULT_SESSION_TTL)
     session = FaceVerificationSession(
         token=secrets.token_urlsafe(32),
@@ -128,18 +213,43 @@ def face_session_start(
         obj=session,
         details={"provider": provider.name, "session": session.token[:8]},
     )
-    return session, provider.start(session, return_url=return_url)
+    return session
+
+
+@transaction.atomic
+def _face_session_unavailable(session: FaceVerificationSession) -> None:
+    decided = FaceVerificationSession.objects.filter(
+        pk=session.pk, state=FaceVerificationSession.State.CREATED
+    ).update(
+        state=FaceVerificationSession.State.FAILED,
+        failure_reason="provider_unavailable",
+        callback_at=timezone.now(),
+    )
+    if decided:
+        audit_log(
+            action="face.provider_unavailable",
+            employer_id=session.application.employer_id,
+            outcome=AuditEvent.Outcome.FAILURE,
+            obj=session,
+            details={"provider": session.provider, "session": session.token[:8]},
+        )
 
 
 def face_callback_accept(
-    *, payload: bytes, signature_header: str, now: datetime.datetime | None = None, request=None
+    *,
+    payload: bytes,
+    headers: Mapping[str, str],
+    path: str | None = None,
+    now: datetime.datetime | None = None,
+    request=None,
 ) -> FaceVerificationSession:
     """Accept the provider's signed callback, or raise FaceCallbackRejected."""
     # Not atomic as a whole: a refusal keeps its audit row and, for a wrong ID number, the
     # failed session; the exception is raised once that transaction has committed.
     session, rejection = _face_callback_record(
         payload=payload,
-        signature_header=signature_header,
+        headers=headers,
+        path=path or reverse("verification:face_callback"),
         now=now or timezone.now(),
         request=request,
     )
@@ -149,11 +259,11 @@ def face_callback_accept(
 
 
 @transaction.atomic
-def _face_callback_record(*, payload, signature_header, now, request):
+def _face_callback_record(*, payload, headers, path, now, request):
     session = None
     result = ""
     try:
-        data = _verified_payload(payload, signature_header)
+        data = _verified_payload(payload, headers, path, now)
         result = data["result"]
         session = (
             FaceVerificationSession.objects.select_for_update()
@@ -167,8 +277,6 @@ def _face_callback_record(*, payload, signature_header, now, request):
             raise FaceCallbackRejected("replay")
         if now >= session.expires_at:
             raise FaceCallbackRejected("session_expired")
-        if abs(now.timestamp() - data["timestamp"]) > CALLBACK_MAX_AGE:
-            raise FaceCallbackRejected("callback_late")
         checked = blind_index("id_number", data["id_number"])
         if not hmac.compare_digest(checked, session.id_number_index):
             _session_decide(session, FaceVerificationSession.State.FAILED, "id_mismatch", now)
@@ -203,27 +311,30 @@ def _face_callback_record(*, payload, signature_header, now, request):
     return session, None
 
 
-def _verified_payload(payload: bytes, signature_header: str) -> dict:
-    """Check the signature before reading anything, then the shape of the body."""
-    signature = (signature_header or "").strip().lower()
-    if not signature:
-        raise FaceCallbackRejected("signature_missing")
-    if not hmac.compare_digest(signature.encode(), callback_signature(payload).encode()):
-        raise FaceCallbackRejected("signature_invalid")
+def _verified_payload(payload: bytes, headers, path: str, now: datetime.datetime) -> dict:
+    """Check the signature, time and nonce before reading anything, then the body's shape."""
+    try:
+        outbound.verify_signed_request(
+            method="POST",
+            path=path,
+            headers=headers,
+            body=payload,
+            secrets={callback_key_id(): callback_secret()},
+            max_age=CALLBACK_MAX_AGE,
+            now=now.timestamp(),
+        )
+    except outbound.SignatureRejected as exc:
+        raise FaceCallbackRejected(SIGNATURE_REFUSALS[exc.code]) from None
     try:
         data = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FaceCallbackRejected("bad_payload") from exc
     if not isinstance(data, dict):
         raise FaceCallbackRejected("bad_payload")
-    timestamp = data.get("timestamp")
     well_formed = (
         isinstance(data.get("session"), str)
         and isinstance(data.get("id_number"), str)
         and data.get("result") in RESULTS
-        # JSON numbers may be NaN or floats; only whole seconds compare safely.
-        and isinstance(timestamp, int)
-        and not isinstance(timestamp, bool)
     )
     if not well_formed:
         raise FaceCallbackRejected("bad_payload")
@@ -257,18 +368,16 @@ def _audit_callback(session, request, *, result, reason, accepted):
 
 def sandbox_callback_body(
     *, session: FaceVerificationSession, result: str, now: datetime.datetime | None = None
-) -> tuple[bytes, str]:
-    """Return the body and signature the provider would send for a result on this session."""
-    now = now or timezone.now()
+) -> tuple[bytes, dict[str, str]]:
+    """Return the body and signature headers the provider would send for a result."""
     body = json.dumps(
         {
             "session": session.token,
             "id_number": session.application.employer.legal_rep_id_number,
             "result": result,
-            "timestamp": int(now.timestamp()),
         }
     ).encode()
-    return body, callback_signature(body)
+    return body, callback_headers(body, now=now)
 
 
 def sandbox_face_respond(
@@ -277,5 +386,5 @@ def sandbox_face_respond(
     """Answer a session as the sandbox provider: sign a callback and deliver it."""
     if result not in RESULTS:
         raise FaceCallbackRejected("bad_payload")
-    body, signature = sandbox_callback_body(session=session, result=result)
-    return face_callback_accept(payload=body, signature_header=signature, request=request)
+    body, headers = sandbox_callback_body(session=session, result=result)
+    return face_callback_accept(payload=body, headers=headers, request=request)

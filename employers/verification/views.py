@@ -18,7 +18,6 @@ from employers.verification.face import (
     RESULT_LIVENESS_FAILED,
     RESULT_MISMATCH,
     RESULT_PASS,
-    SIGNATURE_HEADER,
     FaceCallbackRejected,
     face_callback_accept,
     sandbox_face_respond,
@@ -27,7 +26,9 @@ from portal.identifiers import mask_id_number
 
 
 def sandbox_enabled() -> bool:
-    """Sandbox providers answer only in development or where ops switched them on explicitly."""
+    """Sandbox providers answer in development and staging, never in production."""
+    if getattr(settings, "PRODUCTION", False):
+        return False
     return bool(settings.DEBUG or getattr(settings, "SANDBOX_PROVIDERS", False))
 
 
@@ -47,7 +48,8 @@ class FaceCallbackView(View):
         try:
             session = face_callback_accept(
                 payload=request.body,
-                signature_header=request.headers.get(SIGNATURE_HEADER, ""),
+                headers=request.headers,
+                path=request.get_full_path(),
                 request=request,
             )
         except FaceCallbackRejected as exc:

@@ -15,6 +15,7 @@ from employers.verification.bank import sandbox_bank_statement
 from portal.models import AuditEvent, Notification, ReviewPolicy, ReviewState
 from portal.review import review_decide
 from tests.factories import create_agent, create_clerk, create_employer
+from tests.support.banking import after_commit
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +115,8 @@ def new_phone_filed(client, outbox, capture) -> UnitChangeFiling:
 
 
 def bank_started(client, **overrides) -> tuple[UnitChangeFiling, PennyDropTransfer]:
-    response = client.post(BANK_CHANGE, bank_data(**overrides))
+    with after_commit():  # the worker's call to the (sandbox) bank
+        response = client.post(BANK_CHANGE, bank_data(**overrides))
     filing = UnitChangeFiling.objects.filter(kind=UnitChangeFiling.Kind.BANK).latest("pk")
     assert response.status_code == 302 and response["Location"] == detail_url(filing)
     return filing, PennyDropTransfer.objects.get(change_filing=filing)
@@ -395,6 +397,21 @@ def test_a_bank_change_sends_a_penny_drop_and_waits_for_its_amount(admin_client,
     assert line.masked_account == filing.masked_bank_account and line.account_name == unit.name
 
 
+def test_until_the_bank_answers_the_change_waits_and_takes_no_amount(admin_client):
+    admin_client.post(BANK_CHANGE, bank_data())  # the worker has not called the bank yet
+    filing = UnitChangeFiling.objects.get(kind=UnitChangeFiling.Kind.BANK)
+    transfer = PennyDropTransfer.objects.get(change_filing=filing)
+    assert transfer.state == PennyDropTransfer.State.PENDING
+
+    page = admin_client.get(detail_url(filing)).content.decode()
+    assert "正在等待银行受理" in page and 'name="amount"' not in page
+    response = admin_client.post(detail_url(filing), {"amount": yuan(transfer.amount_fen)})
+    assert "尚未汇出" in response.content.decode()
+    transfer.refresh_from_db()
+    assert transfer.wrong_attempts == 0 and transfer.state == PennyDropTransfer.State.PENDING
+    assert sandbox_bank_statement() == []  # the bank has made no transfer yet
+
+
 def test_the_account_name_must_be_the_units_name(admin_client):
     response = admin_client.post(BANK_CHANGE, bank_data(bank_account_name="张三"))
     assert (
@@ -478,7 +495,8 @@ def test_three_wrong_amounts_void_the_transfer_and_a_new_one_can_be_asked_for(ad
     assert "本次打款已作废" in response.content.decode()
     transfer.refresh_from_db()
     assert transfer.state == PennyDropTransfer.State.FAILED
-    admin_client.post(detail_url(filing), {"request_transfer": "1"})
+    with after_commit():
+        admin_client.post(detail_url(filing), {"request_transfer": "1"})
     assert filing.penny_drops.filter(state=PennyDropTransfer.State.SENT).count() == 1
 
 

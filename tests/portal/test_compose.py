@@ -1,7 +1,8 @@
 """The full stack in docker-compose.yml, the Dockerfile and docker/entrypoint.sh.
 
 Docker itself is not run here: the files are parsed and checked, the entrypoint is run with
-stand-in commands, and the web healthcheck is run against gunicorn in production mode.
+stand-in commands, and the web healthcheck is run against gunicorn in staging mode (production
+settings with the sandbox providers, which is what compose runs unless .env says otherwise).
 """
 
 from __future__ import annotations
@@ -118,12 +119,12 @@ def test_the_five_services_exist_and_restart(services):
         assert services[name].get("restart") == "unless-stopped", name
 
 
-def test_app_services_run_the_image_built_here_in_production_mode(services):
+def test_app_services_run_the_image_built_here_in_staging_mode_unless_env_says(services):
     for name in APP_SERVICES:
         service = services[name]
         assert service.get("build") in (".", {"context": "."}), name
         env = environment(service)
-        assert env.get("DJANGO_ENV") == "production", name
+        assert env.get("DJANGO_ENV") == "${DJANGO_ENV:-staging}", name
         assert env.get("DATABASE_URL", "").startswith("postgres://"), name
         assert "@postgres:5432/" in env["DATABASE_URL"], name
         assert env.get("REDIS_URL", "").startswith("redis://redis:6379/"), name
@@ -353,7 +354,7 @@ def test_entrypoint_runs_other_commands_as_given(tmp_path):
     assert calls == ["celery -A portal beat -l info"]
 
 
-# --- the web healthcheck against production settings ----------------------------------------
+# --- the web healthcheck against staging settings -------------------------------------------
 
 
 def free_port() -> int:
@@ -362,11 +363,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_web_healthcheck_passes_against_gunicorn_in_production_mode(services, tmp_path):
-    """The compose healthcheck as written, against production settings (SQLite, eager tasks).
+def test_web_healthcheck_passes_against_gunicorn_in_staging_mode(services, tmp_path):
+    """The compose healthcheck as written, against staging settings (SQLite, eager tasks).
 
-    Production mode redirects plain HTTP and rejects unknown hosts, and serves static files
-    from the manifest the image's collectstatic writes: all three would fail a naive check.
+    Staging, as production, redirects plain HTTP and rejects unknown hosts, and serves static
+    files from the manifest the image's collectstatic writes: all three would fail a naive check.
     """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CI"}}
@@ -378,9 +379,9 @@ def test_web_healthcheck_passes_against_gunicorn_in_production_mode(services, tm
         STATIC_ROOT=str(tmp_path / "static"),
         MEDIA_ROOT=str(tmp_path / "media"),
     )
-    production = {
+    staging = {
         **env,
-        "DJANGO_ENV": "production",
+        "DJANGO_ENV": "staging",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "ALLOWED_HOSTS": "portal.example.cn",
         "PII_ENCRYPTION_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
@@ -400,8 +401,8 @@ def test_web_healthcheck_passes_against_gunicorn_in_production_mode(services, tm
 
     # As the Dockerfile builds (DJANGO_ENV unset) and the entrypoint starts.
     manage("collectstatic", "--noinput", environ={**env, "DJANGO_STATIC_MANIFEST": "1"})
-    manage("migrate", "--noinput", environ=production)
-    manage("createcachetable", environ=production)
+    manage("migrate", "--noinput", environ=staging)
+    manage("createcachetable", environ=staging)
 
     log = tmp_path / "gunicorn.log"
     with open(log, "wb") as output:
@@ -409,7 +410,7 @@ def test_web_healthcheck_passes_against_gunicorn_in_production_mode(services, tm
             [sys.executable, "-m", "gunicorn", "portal.wsgi:application"]
             + ["-b", f"127.0.0.1:{port}", "--workers", "1"],
             cwd=BASE_DIR,
-            env=production,
+            env=staging,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -431,7 +432,7 @@ def test_web_healthcheck_passes_against_gunicorn_in_production_mode(services, tm
         while True:  # as docker retries a health check: until it passes or time is up
             check = subprocess.run(
                 [sys.executable, "-c", code],
-                env={**production, "ALLOWED_HOSTS": "portal.example.cn,www.portal.example.cn"},
+                env={**staging, "ALLOWED_HOSTS": "portal.example.cn,www.portal.example.cn"},
                 capture_output=True,
                 text=True,
                 timeout=120,
@@ -452,7 +453,8 @@ def test_web_healthcheck_passes_against_gunicorn_in_production_mode(services, tm
         except urllib.error.HTTPError as exc:
             pytest.fail(f"home page {exc.code}:\n{log.read_text()}")
         hashed = re.search(r'href="/static/[^"]+\.[0-9a-f]{12}\.css"', html)
-        assert hashed, "production pages link hashed static names from the manifest"
+        assert hashed, "staging pages link hashed static names from the manifest"
+        assert "DJANGO_ENV=staging" in log.read_text()  # the mode is announced at start
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=20)

@@ -35,6 +35,18 @@ SETTINGS_VARIABLES = (
     "CELERY_RESULT_BACKEND",
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
+    "PORTAL_HTTPS",
+    "SANDBOX_PROVIDERS",
+    "FACE_PROVIDER",
+    "FACE_BASE_URL",
+    "FACE_KEY_ID",
+    "FACE_SECRET",
+    "FACE_CALLBACK_SECRET",
+    "BANK_ADAPTER",
+    "BANK_BASE_URL",
+    "BANK_KEY_ID",
+    "BANK_SECRET",
+    "CONTRIBUTION_BANK_ADAPTER",
     "DJANGO_SETTINGS_MODULE",
 )
 PRINT_SETTINGS = """
@@ -49,18 +61,53 @@ print(json.dumps({
     "CELERY_TASK_ALWAYS_EAGER": settings.CELERY_TASK_ALWAYS_EAGER,
     "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     "DEBUG": settings.DEBUG,
+    "STAGING": settings.STAGING,
+    "SANDBOX_PROVIDERS": settings.SANDBOX_PROVIDERS,
+    "SESSION_COOKIE_SECURE": settings.SESSION_COOKIE_SECURE,
+    "SECURE_SSL_REDIRECT": settings.SECURE_SSL_REDIRECT,
+    "STATICFILES_BACKEND": settings.STORAGES["staticfiles"]["BACKEND"],
 }))
+"""
+# The sandbox pages and the development pages: not routed in production.
+RESOLVE_DEV_PATHS = """
+from django.urls import Resolver404, resolve
+for path in ("/verify/sandbox/bank/", "/verify/sandbox/face/abc/", "/dev/outbox/"):
+    try:
+        resolve(path)
+        print(path, "routed")
+    except Resolver404:
+        print(path, "404")
 """
 
 
-def production_env() -> dict[str, str]:
+def secrets_env(mode: str) -> dict[str, str]:
     return {
-        "DJANGO_ENV": "production",
+        "DJANGO_ENV": mode,
         "SECRET_KEY": secrets.token_urlsafe(48),  # 64 characters
         "ALLOWED_HOSTS": "portal.example.cn",
         "PII_ENCRYPTION_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
         "PII_INDEX_KEY": secrets.token_urlsafe(32),
     }
+
+
+def production_env() -> dict[str, str]:
+    return {
+        **secrets_env("production"),
+        "FACE_PROVIDER": "http",
+        "FACE_BASE_URL": "https://face.example.cn/api",
+        "FACE_KEY_ID": "portal",
+        "FACE_SECRET": secrets.token_urlsafe(32),
+        "FACE_CALLBACK_SECRET": secrets.token_urlsafe(32),
+        "BANK_ADAPTER": "http",
+        "BANK_BASE_URL": "https://bank.example.cn/api",
+        "BANK_KEY_ID": "portal",
+        "BANK_SECRET": secrets.token_urlsafe(32),
+        "CONTRIBUTION_BANK_ADAPTER": "tests.portal.test_settings.ContributionBank",
+    }
+
+
+class ContributionBank:
+    """A stand-in real contribution bank: production refuses only the sandbox's name."""
 
 
 @pytest.fixture
@@ -117,6 +164,23 @@ def test_production_passes_check_deploy_without_warnings(run_python):
         ({"PII_INDEX_KEY": "k"}, "PII_INDEX_KEY must be a random value of at least 32 bytes"),
         ({"DJANGO_DEBUG": "1"}, "DJANGO_DEBUG"),
         ({"CAPTCHA_ECHO": "1"}, "CAPTCHA_ECHO"),
+        ({"FACE_PROVIDER": None}, "FACE_PROVIDER must name a real provider"),
+        ({"FACE_PROVIDER": "sandbox"}, "FACE_PROVIDER must name a real provider"),
+        ({"BANK_ADAPTER": None}, "BANK_ADAPTER must name a real provider"),
+        (
+            {"BANK_ADAPTER": "employers.verification.bank.SandboxBank"},
+            "BANK_ADAPTER must name a real provider",
+        ),
+        ({"CONTRIBUTION_BANK_ADAPTER": None}, "CONTRIBUTION_BANK_ADAPTER must name a real"),
+        ({"SANDBOX_PROVIDERS": "1"}, "SANDBOX_PROVIDERS must be off"),
+        ({"FACE_CALLBACK_SECRET": None}, "FACE_CALLBACK_SECRET must be a random value"),
+        ({"FACE_CALLBACK_SECRET": "s" * 31}, "FACE_CALLBACK_SECRET must be a random value"),
+        ({"FACE_SECRET": "s" * 31}, "FACE_SECRET must be a random value of at least 32"),
+        ({"FACE_BASE_URL": "http://face.example.cn"}, "FACE_BASE_URL must be"),
+        ({"FACE_KEY_ID": None}, "FACE_KEY_ID must be set"),
+        ({"BANK_SECRET": None}, "BANK_SECRET must be a random value of at least 32"),
+        ({"BANK_BASE_URL": None}, "BANK_BASE_URL must be"),
+        ({"BANK_KEY_ID": None}, "BANK_KEY_ID must be set"),
     ],
     ids=[
         "default-secret-key",
@@ -127,6 +191,20 @@ def test_production_passes_check_deploy_without_warnings(run_python):
         "short-index-key",
         "debug-on",
         "captcha-echo-on",
+        "face-provider-default",
+        "face-provider-sandbox",
+        "bank-adapter-default",
+        "bank-adapter-sandbox-class",
+        "contribution-bank-default",
+        "sandbox-pages-on",
+        "face-callback-secret-default",
+        "face-callback-secret-short",
+        "face-secret-short",
+        "face-base-url-plain-http",
+        "face-key-id-missing",
+        "bank-secret-missing",
+        "bank-base-url-missing",
+        "bank-key-id-missing",
     ],
 )
 def test_production_refuses_to_start_without_real_configuration(run_python, change, message):
@@ -203,3 +281,64 @@ def test_redis_url_selects_redis_cache_and_a_real_broker(run_python):
     assert values["CACHE_LOCATION"] == url
     assert values["CELERY_TASK_ALWAYS_EAGER"] is False
     assert values["CELERY_BROKER_URL"] == url
+
+
+def test_an_unknown_mode_refuses_to_start(run_python):
+    result = run_python(["manage.py", "check"], {"DJANGO_ENV": "prod"})
+
+    assert result.returncode != 0
+    assert "DJANGO_ENV must be one of development, staging, production" in result.stderr
+
+
+def test_production_does_not_route_sandbox_or_development_pages(run_python):
+    result = run_python(
+        ["-c", "import django; django.setup()\n" + RESOLVE_DEV_PATHS], production_env()
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "/verify/sandbox/bank/",
+        "404",
+        "/verify/sandbox/face/abc/",
+        "404",
+        "/dev/outbox/",
+        "404",
+    ]
+
+    development = run_python(["-c", "import django; django.setup()\n" + RESOLVE_DEV_PATHS])
+    assert development.stdout.count("routed") == 3, development.stderr
+
+
+def test_staging_runs_like_production_with_the_sandboxes_and_says_so(run_python):
+    result = run_python(["manage.py", "check", "--deploy"], secrets_env("staging"))
+    assert result.returncode == 0, result.stderr
+    assert "DJANGO_ENV=staging" in result.stderr
+    assert "FACE_PROVIDER=sandbox" in result.stderr and "BANK_ADAPTER=sandbox" in result.stderr
+
+    values = read_settings(run_python, secrets_env("staging"))
+    assert values["STAGING"] is True
+    assert values["DEBUG"] is False
+    assert values["SANDBOX_PROVIDERS"] is True
+    assert values["STATICFILES_BACKEND"].endswith("CompressedManifestStaticFilesStorage")
+    # Compose puts TLS at a proxy: secure cookies unless the staging host has no HTTPS.
+    assert values["SESSION_COOKIE_SECURE"] is True and values["SECURE_SSL_REDIRECT"] is True
+    plain = read_settings(run_python, {**secrets_env("staging"), "PORTAL_HTTPS": "0"})
+    assert plain["SESSION_COOKIE_SECURE"] is False and plain["SECURE_SSL_REDIRECT"] is False
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"SECRET_KEY": None}, {"PII_INDEX_KEY": "short"}, {"PII_ENCRYPTION_KEYS": None}],
+    ids=["default-secret-key", "short-index-key", "dev-pii-keys"],
+)
+def test_staging_refuses_the_same_weak_secrets_as_production(run_python, change):
+    env = secrets_env("staging")
+    for name, value in change.items():
+        if value is None:
+            env.pop(name)
+        else:
+            env[name] = value
+
+    result = run_python(["manage.py", "check"], env)
+
+    assert result.returncode != 0
+    assert "Refusing to start in staging mode" in result.stderr

@@ -11,8 +11,10 @@ from employers.models import (
     RegistrationApplication,
 )
 from employers.selectors import REGISTRY_MISMATCH, REGISTRY_NAME_MISMATCH
+from employers.verification.bank import penny_drop_send
 from portal.models import AuditEvent
 from tests.factories import OpenedAccountFactory, create_agent, make_resident_id
+from tests.support.banking import after_commit
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +108,17 @@ def test_registration_with_penny_drop_reaches_status_page(
 
     url = f"/registration/{application.reference}/verify/bank/"
     client.post(url, {"request_transfer": "1"})
+    # Until the worker's call to the bank is answered, the page says so and takes no amount.
+    page = client.get(url).content.decode()
+    assert "正在等待银行受理" in page and 'name="amount"' not in page
+    response = client.post(url, {"amount": "0.01"})
+    assert "尚未汇出" in response.content.decode()
+    with after_commit():
+        client.post(url, {"request_transfer": "1"})  # refused (one is active): nothing new
+    assert PennyDropTransfer.objects.filter(application=application).count() == 1
+    penny_drop_send(transfer_id=PennyDropTransfer.objects.get(application=application).pk)
     transfer = PennyDropTransfer.objects.get(application=application)
+    assert transfer.state == PennyDropTransfer.State.SENT and transfer.wrong_attempts == 0
     wrong = f"0.{(transfer.amount_fen % 99) + 1:02d}"
     # Typed before the money can have arrived: refused, and no try is used.
     response = client.post(url, {"amount": wrong})

@@ -8,6 +8,7 @@ from employers.registration.views import APPLICATIONS_KEY
 from portal.models import ReviewState
 from portal.review import review_decide
 from tests.factories import create_clerk, create_submitted_application
+from tests.support.banking import after_commit
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +106,8 @@ def test_asking_to_verify_again_sends_the_unit_back_to_verification_then_to_revi
     assert application.employer.status == Employer.Status.REJECTED
 
     bank_url = f"/registration/{application.reference}/verify/bank/"
-    applicant.post(bank_url, {"request_transfer": "1"})
+    with after_commit():
+        applicant.post(bank_url, {"request_transfer": "1"})
     transfer = PennyDropTransfer.objects.get(application=application, state="sent")
     PennyDropTransfer.objects.filter(pk=transfer.pk).update(arrives_on=timezone.localdate())
     with django_capture_on_commit_callbacks(execute=True):

@@ -23,6 +23,7 @@ from employers.verification.bank import (
 from portal.models import AuditEvent
 from portal.workdays import add_working_days
 from tests.factories import create_employer
+from tests.support.banking import after_commit, sent
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +130,7 @@ def test_more_than_two_decimals_says_so():
 
 def test_request_sends_a_transfer_with_amount_memo_and_deadline(application, in_transit):
     now = timezone.now()
-    transfer = penny_drop_request(application=application, now=now)
+    transfer = sent(application, now=now)
 
     today = timezone.localdate(now)
     assert transfer.state == PennyDropTransfer.State.SENT
@@ -138,10 +139,25 @@ def test_request_sends_a_transfer_with_amount_memo_and_deadline(application, in_
     assert transfer.expires_at == now + datetime.timedelta(days=7)
     assert add_working_days(today, 1) <= transfer.arrives_on <= add_working_days(today, 3)
     assert transfer.bank_reference.startswith("SBX")
-    audit = AuditEvent.objects.filter(action="penny_drop.requested").first()
-    assert audit.outcome == AuditEvent.Outcome.SUCCESS
+    requested = AuditEvent.objects.get(action="penny_drop.requested")
+    assert requested.outcome == AuditEvent.Outcome.SUCCESS
+    assert requested.details["request_id"] == transfer.request_id
+    audit = AuditEvent.objects.get(action="penny_drop.sent")
     assert audit.details["bank_reference"] == transfer.bank_reference
     assert not any("amount" in key for key in audit.details)
+
+
+def test_the_bank_is_called_after_commit_and_the_answer_recorded_apart(application):
+    with after_commit() as callbacks:
+        transfer = penny_drop_request(application=application)
+        # Inside the request's transaction the row is only pending: no bank call yet.
+        assert transfer.state == PennyDropTransfer.State.PENDING
+        assert transfer.bank_reference == "" and transfer.arrives_on is None
+    assert len(callbacks) == 1
+
+    transfer.refresh_from_db()
+    assert transfer.state == PennyDropTransfer.State.SENT
+    assert transfer.bank_calls == 1 and transfer.sent_at is not None
 
 
 def test_sandbox_bank_arrives_after_one_to_three_working_days(in_transit):
@@ -151,7 +167,7 @@ def test_sandbox_bank_arrives_after_one_to_three_working_days(in_transit):
 
 
 def test_request_is_refused_while_a_transfer_waits_for_its_amount(application):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
 
     error = refusal(penny_drop_request, application=application)
 
@@ -165,11 +181,9 @@ def test_request_is_refused_while_a_transfer_waits_for_its_amount(application):
 
 
 def test_request_after_the_waiting_transfer_expired_expires_it_and_sends_another(application):
-    old = penny_drop_request(application=application)
+    old = sent(application)
 
-    new = penny_drop_request(
-        application=application, now=timezone.now() + datetime.timedelta(days=8)
-    )
+    new = sent(application, now=timezone.now() + datetime.timedelta(days=8))
 
     old.refresh_from_db()
     assert old.state == PennyDropTransfer.State.EXPIRED
@@ -177,13 +191,13 @@ def test_request_after_the_waiting_transfer_expired_expires_it_and_sends_another
 
 
 def test_request_after_a_failed_transfer_sends_another(application):
-    fail_transfer(application, penny_drop_request(application=application))
-    assert penny_drop_request(application=application).state == PennyDropTransfer.State.SENT
+    fail_transfer(application, sent(application))
+    assert sent(application).state == PennyDropTransfer.State.SENT
 
 
 def test_fourth_transfer_in_a_day_is_refused_with_the_day_to_try_again(application):
     for _ in range(3):
-        fail_transfer(application, penny_drop_request(application=application))
+        fail_transfer(application, sent(application))
 
     error = refusal(penny_drop_request, application=application)
 
@@ -195,7 +209,7 @@ def test_fourth_transfer_in_a_day_is_refused_with_the_day_to_try_again(applicati
 
 def test_daily_cap_comes_from_rate_limits(application, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "penny_drop_transfers_per_day": 1}
-    fail_transfer(application, penny_drop_request(application=application))
+    fail_transfer(application, sent(application))
     assert refusal(penny_drop_request, application=application).code == "daily_cap"
 
 
@@ -207,7 +221,7 @@ def test_request_is_refused_for_a_submitted_application(application):
 
 
 def test_right_amount_verifies_the_application(application):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
     now = timezone.now()
 
     penny_drop_confirm(application=application, amount_text=yuan(transfer.amount_fen), now=now)
@@ -228,7 +242,7 @@ def test_right_amount_verifies_the_application(application):
 
 @pytest.mark.parametrize("text", ["0.1", "0.10", "¥0.10", "0.10元"])
 def test_ten_fen_may_be_written_several_ways(application, text):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
     PennyDropTransfer.objects.filter(pk=transfer.pk).update(amount_fen=10)
 
     penny_drop_confirm(application=application, amount_text=text)
@@ -238,7 +252,7 @@ def test_ten_fen_may_be_written_several_ways(application, text):
 
 
 def test_wrong_amount_counts_and_says_how_many_tries_are_left(application):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
 
     first = refusal(penny_drop_confirm, application=application, amount_text=wrong(transfer))
     second = refusal(penny_drop_confirm, application=application, amount_text=wrong(transfer))
@@ -253,7 +267,7 @@ def test_wrong_amount_counts_and_says_how_many_tries_are_left(application):
 
 
 def test_third_wrong_amount_voids_the_transfer(application):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
     for _ in range(2):
         refusal(penny_drop_confirm, application=application, amount_text=wrong(transfer))
 
@@ -275,14 +289,14 @@ def test_third_wrong_amount_voids_the_transfer(application):
 
 def test_wrong_entries_allowed_come_from_rate_limits(application, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "penny_drop_wrong_entries": 1}
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
     refusal(penny_drop_confirm, application=application, amount_text=wrong(transfer))
     transfer.refresh_from_db()
     assert transfer.state == PennyDropTransfer.State.FAILED
 
 
 def test_text_that_is_not_an_amount_costs_no_attempt(application):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
     error = refusal(penny_drop_confirm, application=application, amount_text="abc")
     assert "amount" in error.message_dict
     transfer.refresh_from_db()
@@ -290,7 +304,7 @@ def test_text_that_is_not_an_amount_costs_no_attempt(application):
 
 
 def test_answer_after_seven_days_expires_the_transfer(application):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
     later = timezone.now() + datetime.timedelta(days=8)
 
     error = refusal(
@@ -318,7 +332,7 @@ def test_confirm_does_not_touch_another_units_transfer(application):
     other_application = RegistrationApplication.objects.create(
         reference=f"ZC2027{next(_references):06d}", account=other.account, employer=other
     )
-    transfer = penny_drop_request(application=other_application)
+    transfer = sent(other_application)
 
     error = refusal(
         penny_drop_confirm, application=application, amount_text=yuan(transfer.amount_fen)
@@ -330,7 +344,7 @@ def test_confirm_does_not_touch_another_units_transfer(application):
 
 
 def test_statement_shows_the_amount_only_once_it_has_arrived(application):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
 
     (before,) = sandbox_bank_statement(today=transfer.arrives_on - datetime.timedelta(days=1))
     (on_the_day,) = sandbox_bank_statement(today=transfer.arrives_on)
@@ -344,13 +358,13 @@ def test_statement_shows_the_amount_only_once_it_has_arrived(application):
 
 def test_no_personal_data_or_expected_amount_in_the_audit_log(application):
     employer = application.employer
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
     refusal(penny_drop_request, application=application)
     refusal(penny_drop_confirm, application=application, amount_text=wrong(transfer))
     penny_drop_confirm(application=application, amount_text=yuan(transfer.amount_fen))
 
     events = AuditEvent.objects.filter(action__startswith="penny_drop.")
-    assert events.count() == 4
+    assert events.count() == 5  # requested, sent, refused, wrong, right
     for event in events:
         text = json.dumps(event.details, ensure_ascii=False)
         assert employer.legal_rep_id_number not in text
@@ -359,7 +373,7 @@ def test_no_personal_data_or_expected_amount_in_the_audit_log(application):
 
 
 def test_an_amount_typed_before_the_money_can_arrive_uses_no_try(application, in_transit):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
     error = refusal(
         penny_drop_confirm, application=application, amount_text=yuan(transfer.amount_fen)
     )
@@ -370,7 +384,7 @@ def test_an_amount_typed_before_the_money_can_arrive_uses_no_try(application, in
 
 
 def test_the_sandbox_statement_lets_a_transfer_arrive_now(application, in_transit):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
     assert sandbox_transfer_arrive(bank_reference=transfer.bank_reference) is True
     transfer.refresh_from_db()
     assert transfer.arrives_on == timezone.localdate()

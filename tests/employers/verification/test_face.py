@@ -1,6 +1,4 @@
 import datetime
-import hashlib
-import hmac
 import itertools
 import json
 
@@ -17,6 +15,7 @@ from employers.models import (
 )
 from employers.verification.face import (
     FaceCallbackRejected,
+    callback_headers,
     face_callback_accept,
     face_session_start,
     sandbox_callback_body,
@@ -27,7 +26,7 @@ from tests.factories import create_employer, make_resident_id
 
 pytestmark = pytest.mark.django_db
 
-SECRET = "test-face-callback-secret"
+SECRET = "test-face-callback-secret-of-32-bytes"
 _references = itertools.count(1)
 
 
@@ -52,25 +51,25 @@ def session(application):
 
 
 def signed(session, *, result="pass", id_number=None, timestamp=None, secret=SECRET):
-    """Build a callback the way the provider documents it: JSON body, hex HMAC-SHA256."""
+    """Build a callback the way the provider documents it: JSON body, signature headers."""
     body = json.dumps(
         {
             "session": session.token,
             "id_number": id_number or session.application.employer.legal_rep_id_number,
             "result": result,
-            "timestamp": int(timezone.now().timestamp()) if timestamp is None else timestamp,
         }
     ).encode()
-    return body, hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    when = None if timestamp is None else datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
+    return body, callback_headers(body, now=when, secret=secret)
 
 
-def accept(body, signature, **kwargs):
-    return face_callback_accept(payload=body, signature_header=signature, **kwargs)
+def accept(body, headers, **kwargs):
+    return face_callback_accept(payload=body, headers=headers, **kwargs)
 
 
-def refusal(body, signature, **kwargs) -> FaceCallbackRejected:
+def refusal(body, headers, **kwargs) -> FaceCallbackRejected:
     with pytest.raises(FaceCallbackRejected) as excinfo:
-        accept(body, signature, **kwargs)
+        accept(body, headers, **kwargs)
     return excinfo.value
 
 
@@ -186,7 +185,7 @@ def test_body_changed_after_signing_is_refused(session):
 
 def test_missing_signature_is_refused(session):
     body, _ = signed(session)
-    error = refusal(body, "")
+    error = refusal(body, {})
     assert error.code == "signature_missing"
     assert error.http_status == 403
     assert last_callback_audit().details["reason"] == "signature_missing"
@@ -195,7 +194,7 @@ def test_missing_signature_is_refused(session):
 def test_unknown_session_is_refused(session):
     body, _ = signed(session)
     body = body.replace(session.token.encode(), b"no-such-session")
-    error = refusal(body, hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest())
+    error = refusal(body, callback_headers(body))
     assert error.code == "unknown_session"
     assert last_callback_audit().details["reason"] == "unknown_session"
 
@@ -224,6 +223,15 @@ def test_callback_stamped_within_five_minutes_is_accepted(session):
     accept(*signed(session, timestamp=int(now.timestamp()) - 290), now=now)
     session.refresh_from_db()
     assert session.state == FaceVerificationSession.State.PASSED
+
+
+def test_the_same_signed_callback_twice_is_refused_by_its_nonce(session):
+    body, headers = signed(session, result="mismatch")
+    refusal(body, {**headers, "X-Key-Id": "someone-else"})  # unsigned junk: nonce not spent
+    accept(body, headers)
+
+    assert refusal(body, headers).code == "replay"
+    assert last_callback_audit().details["reason"] == "replay"
 
 
 @pytest.mark.parametrize("result", ["pass", "mismatch"])
@@ -255,23 +263,23 @@ def test_a_mismatch_cannot_be_overturned_by_a_later_pass(session):
         b"\xff\xfe",
         b"[]",
         b'{"session": "x"}',
-        b'{"session": "x", "id_number": "1", "result": "maybe", "timestamp": 1}',
-        b'{"session": "x", "id_number": "1", "result": "pass", "timestamp": NaN}',
-        b'{"session": "x", "id_number": "1", "result": "pass", "timestamp": "1"}',
-        b'{"session": "x", "id_number": "1", "result": "pass", "timestamp": true}',
-        b'{"session": "x", "id_number": 1, "result": "pass", "timestamp": 1}',
+        b'{"session": "x", "id_number": "1", "result": "maybe"}',
+        b'{"session": "x", "id_number": "1", "result": null}',
+        b'{"session": 1, "id_number": "1", "result": "pass"}',
+        b'{"session": "x", "id_number": 1, "result": "pass"}',
     ],
 )
 def test_signed_but_malformed_payload_is_refused(body):
-    error = refusal(body, hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest())
+    error = refusal(body, callback_headers(body))
     assert error.code == "bad_payload"
     assert error.http_status == 400
 
 
 def test_sandbox_signs_its_callbacks_as_the_provider_does(session):
-    body, signature = sandbox_callback_body(session=session, result="pass")
-    assert signature == hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    accept(body, signature)
+    body, headers = sandbox_callback_body(session=session, result="pass")
+    assert set(headers) == {"X-Key-Id", "X-Timestamp", "X-Nonce", "X-Signature"}
+    assert headers["X-Key-Id"] == "sandbox"  # no FACE_KEY_ID in development
+    accept(body, headers)
     session.refresh_from_db()
     assert session.state == FaceVerificationSession.State.PASSED
 

@@ -1,6 +1,4 @@
 import datetime
-import hashlib
-import hmac
 import itertools
 import json
 from urllib.parse import urlsplit
@@ -17,14 +15,14 @@ from employers.models import (
     RegistrationApplication,
     VerificationMethod,
 )
-from employers.verification.bank import penny_drop_request
-from employers.verification.face import face_session_start
+from employers.verification.face import callback_headers, face_session_start
 from portal.models import AuditEvent
 from tests.factories import create_employer
+from tests.support.banking import sent
 
 pytestmark = pytest.mark.django_db
 
-SECRET = "test-face-callback-secret"
+SECRET = "test-face-callback-secret-of-32-bytes"
 CALLBACK_URL = "/verify/face/callback/"
 _references = itertools.count(1)
 
@@ -55,23 +53,23 @@ def started(application):
     return face_session_start(application=application, return_url="/register/status/")
 
 
-def callback_body(session, *, result="pass", timestamp=None):
+def callback_body(session, *, result="pass"):
     return json.dumps(
         {
             "session": session.token,
             "id_number": session.application.employer.legal_rep_id_number,
             "result": result,
-            "timestamp": int(timezone.now().timestamp()) if timestamp is None else timestamp,
         }
     ).encode()
 
 
-def post_callback(body, signature=None, *, client=None):
-    headers = {}
-    if signature is None:
-        signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    if signature:
-        headers["X-Face-Signature"] = signature
+def post_callback(body, signature=None, *, headers=None, client=None):
+    """POST a callback signed as the provider signs it; ``signature`` overrides X-Signature."""
+    headers = headers or callback_headers(body)
+    if signature is not None:
+        headers = {name: value for name, value in headers.items() if name != "X-Signature"}
+        if signature:
+            headers["X-Signature"] = signature
     return (client or Client(enforce_csrf_checks=True)).post(
         CALLBACK_URL, body, content_type="application/json", headers=headers
     )
@@ -123,9 +121,10 @@ def test_unsigned_callback_is_forbidden(started):
 def test_replayed_callback_is_refused(started):
     session, _ = started
     body = callback_body(session)
-    assert post_callback(body).status_code == 200
+    headers = callback_headers(body)
+    assert post_callback(body, headers=headers).status_code == 200
 
-    response = post_callback(body)
+    response = post_callback(body, headers=headers)
 
     assert response.status_code == 400
     assert response.json()["code"] == "replay"
@@ -134,13 +133,14 @@ def test_replayed_callback_is_refused(started):
 
 def test_late_callback_is_refused(started):
     session, _ = started
-    stale = int((timezone.now() - datetime.timedelta(minutes=6)).timestamp())
-    response = post_callback(callback_body(session, timestamp=stale))
+    body = callback_body(session)
+    stale = callback_headers(body, now=timezone.now() - datetime.timedelta(minutes=6))
+    response = post_callback(body, headers=stale)
     assert response.status_code == 400
     assert response.json()["code"] == "callback_late"
 
 
-@pytest.mark.parametrize("body", [b"", b"\xff\xfe\x00", b"{", b"null", b'{"timestamp": 1e999}'])
+@pytest.mark.parametrize("body", [b"", b"\xff\xfe\x00", b"{", b"null", b'{"session": 1e999}'])
 def test_signed_garbage_gets_a_400_not_a_500(body):
     response = post_callback(body)
     assert response.status_code == 400
@@ -268,7 +268,7 @@ def test_no_personal_data_in_the_audit_log(client, started):
 
 
 def test_bank_statement_hides_the_amount_until_it_arrives(client, application):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
     PennyDropTransfer.objects.filter(pk=transfer.pk).update(
         arrives_on=timezone.localdate() + datetime.timedelta(days=2), amount_fen=37
     )
@@ -282,7 +282,7 @@ def test_bank_statement_hides_the_amount_until_it_arrives(client, application):
 
 
 def test_bank_statement_shows_an_arrived_transfer(client, application):
-    transfer = penny_drop_request(application=application)
+    transfer = sent(application)
     PennyDropTransfer.objects.filter(pk=transfer.pk).update(
         arrives_on=timezone.localdate(), amount_fen=5
     )
@@ -301,8 +301,8 @@ def test_bank_statement_shows_an_arrived_transfer(client, application):
 def test_bank_statement_reads_all_lines_in_one_query(client, django_assert_num_queries):
     for _ in range(3):
         employer = create_employer(status=Employer.Status.UNVERIFIED)
-        penny_drop_request(
-            application=RegistrationApplication.objects.create(
+        sent(
+            RegistrationApplication.objects.create(
                 reference=f"ZC2028{next(_references):06d}",
                 account=employer.account,
                 employer=employer,
