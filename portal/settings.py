@@ -325,6 +325,10 @@ BANK_ADAPTER = os.environ.get("BANK_ADAPTER", "sandbox")
 CONTRIBUTION_BANK_ADAPTER = os.environ.get("CONTRIBUTION_BANK_ADAPTER", "sandbox")
 SANDBOX_BANK_DEFAULT_BALANCE = os.environ.get("SANDBOX_BANK_DEFAULT_BALANCE", "1000000.00")
 SANDBOX_BANK_SETTLEMENT_DAYS = None
+# 税务征收 (contributions/collection/): the collection system that receives 应征数据, and the
+# shared secret of its signed payment-result callback (no default: callbacks are refused unset).
+COLLECTION_ADAPTER = os.environ.get("COLLECTION_ADAPTER", "sandbox")
+COLLECTION_CALLBACK_SECRET = os.environ.get("COLLECTION_CALLBACK_SECRET", "")
 # Clerks are privileged users: the admin asks for a TOTP code after the password (等保 2.0
 # level 3). Turn it off only on a developer's own machine.
 ADMIN_REQUIRE_OTP = env_bool("ADMIN_REQUIRE_OTP", True)
