@@ -6,6 +6,7 @@ Confirming, paying and the sandbox bank are views of contributions.payments unde
 from django.urls import path
 
 from contributions.billing import views as bill_views
+from contributions.collection import views as collection_views
 from contributions.payments import views as payment_views
 
 urlpatterns = [
@@ -19,4 +20,9 @@ urlpatterns = [
         name="bill_confirm",
     ),
     path("<str:bill_reference>/pay/", payment_views.BillPayView.as_view(), name="bill_pay"),
+    path(
+        "<str:bill_reference>/notice.pdf",
+        collection_views.BillNoticePdfView.as_view(),
+        name="bill_notice_pdf",
+    ),
 ]

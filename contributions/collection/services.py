@@ -458,7 +458,7 @@ def collection_callback_accept(
                 action="collection.callback_rejected",
                 outcome=AuditEvent.Outcome.FAILURE,
                 request=request,
-                details={"code": code},
+                details={"reason": code},
             )
         raise CollectionCallbackRejected(code, http_status=403)
     key, result = _parse_result(payload)
@@ -469,3 +469,29 @@ def collection_callback_accept(
         now=now,
         request=request,
     )
+
+
+def bill_notice_print(*, agent, bill: MonthlyBill, request=None) -> bytes:
+    """Render the bill's 缴费通知单 / 核定单 as a PDF and audit the print (the bill is already
+    loaded for the agent's unit)."""
+    from contributions.billing.selectors import bill_type_totals
+    from contributions.collection.pdf import bill_notice_pdf
+    from contributions.collection.selectors import bill_collection
+
+    collection = bill_collection(bill)
+    data = bill_notice_pdf(
+        bill,
+        mode=collection.mode,
+        order=collection.order,
+        type_totals=bill_type_totals(bill),
+        printed_at=timezone.localtime(),
+    )
+    audit_log(
+        action="bill.notice_printed",
+        actor=agent.user,
+        employer_id=agent.employer_id,
+        obj=bill,
+        request=request,
+        details={"reference": bill.reference},
+    )
+    return data
