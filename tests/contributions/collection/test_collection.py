@@ -542,3 +542,33 @@ def test_another_units_notice_is_404(sent):
     _, _, other_bill = tax_unit()
     response = client.get(reverse("contributions:bill_notice_pdf", args=[other_bill.reference]))
     assert response.status_code == 404
+
+
+def test_confirming_on_the_page_says_to_pay_at_the_tax_bureau(unit, client):
+    _, agent, bill = unit
+    client.force_login(agent.user)
+    response = client.post(
+        reverse("contributions:bill_confirm", args=[bill.reference]), follow=True
+    )
+    page = response.content.decode()
+    assert "应征数据正推送税务部门" in page and "电子税务局缴款" in page
+
+
+def test_missing_record_cause_of_a_failed_tax_payment_says_pay_at_the_tax_bureau(
+    sent, django_capture_on_commit_callbacks
+):
+    from contributions.records.causes import _bill_records_cause
+
+    _, _, bill, client = sent
+    post_sandbox(
+        client,
+        django_capture_on_commit_callbacks,
+        voucher=order_of(bill).voucher_number,
+        action="fail",
+        amount="",
+        failure="agreement_invalid",
+    )
+    bill.refresh_from_db()
+    cause = _bill_records_cause([bill], bill.month)
+    text = " ".join(cause.details)
+    assert "三方协议未生效" in text and "电子税务局" in text and "重新发起扣款" not in text
