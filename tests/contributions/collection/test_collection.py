@@ -400,7 +400,10 @@ def paid_callback(bill, **overrides):
 
 
 def test_signed_callback_records_the_payment_once(sent):
-    _, _, bill, client = sent
+    from django.test import Client
+
+    _, _, bill, _agent_client = sent
+    client = Client(enforce_csrf_checks=True)  # the collection system: no login, no CSRF token
     body = paid_callback(bill)
     now = int(timezone.now().timestamp())
     for _attempt in range(2):
