@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from contributions.models import BillStatus, CollectionMode, CollectionOrder, MonthlyBill
 from tests.contributions.collection.helpers import tax_unit
 from tests.e2e.conftest import DESKTOP
+from tests.e2e.test_accessibility import serious_violations
 from tests.e2e.test_contributions_flow import log_in
 
 pytestmark = pytest.mark.e2e
@@ -25,7 +26,8 @@ def test_confirm_then_pay_in_part_and_in_full_at_the_sandbox_tax_bureau(
     settings.SANDBOX_BANK_SETTLEMENT_DAYS = 3
     settings.COLLECTION_ADAPTER = "sandbox"
     _employer, agent, bill = tax_unit(mode=CollectionMode.TAX_BUREAU)
-    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    # bypass_csp: axe is injected to check the two new pages (as tests/e2e/test_accessibility).
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN", bypass_csp=True)
     page = context.new_page()
     try:
         log_in(page, live_server, agent)
@@ -41,8 +43,10 @@ def test_confirm_then_pay_in_part_and_in_full_at_the_sandbox_tax_bureau(
         expect(page.locator("[data-how-to-pay]")).to_contain_text("电子税务局")
         expect(page.locator("[data-how-to-pay]")).to_contain_text("三方协议")
         expect(page.get_by_role("button", name="发起扣款")).to_have_count(0)
+        assert not serious_violations(page)
 
         page.get_by_role("link", name="（测试环境）去模拟电子税务局缴款").click()
+        assert not serious_violations(page)
         form = page.locator(f"form[data-voucher='{order.voucher_number}']")
         form.get_by_label("本次缴款金额(元)").fill("1000.00")
         form.get_by_role("button", name="缴款", exact=True).click()
