@@ -187,6 +187,11 @@ def _record_voucher(order_id: int, voucher_number: str, *, now) -> CollectionOrd
                 obj=order,
                 details={"bill": order.idempotency_key, "voucher": order.voucher_number},
             )
+        elif not order.voucher_number and voucher_number:
+            # A payment result overtook the send's answer: keep the voucher all the same.
+            order.voucher_number = voucher_number[:40]
+            order.answered_at = now
+            order.save(update_fields=["voucher_number", "answered_at"])
     return order
 
 

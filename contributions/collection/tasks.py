@@ -14,6 +14,7 @@ __all__ = [
     "collection_send",
     "collection_poll_key",
     "collection_poll_due",
+    "collection_poll_order",
     "collection_reconcile_daily",
 ]
 
@@ -38,8 +39,14 @@ def collection_poll_due() -> int:
     for order_id in resend:
         collection_send.delay(order_id)
     for order_id in poll:
-        services.collection_poll(order_id=order_id)
+        collection_poll_order.delay(order_id)
     return len(resend) + len(poll)
+
+
+@shared_task(name="contributions.tasks.collection_poll_order")
+def collection_poll_order(order_id: int) -> str:
+    """Ask the collection system about one order (queued by collection_poll_due)."""
+    return services.collection_poll(order_id=order_id).status
 
 
 @shared_task(name="contributions.tasks.collection_reconcile_daily")

@@ -575,3 +575,42 @@ def test_missing_record_cause_of_a_failed_tax_payment_says_pay_at_the_tax_bureau
     cause = _bill_records_cause([bill], bill.month)
     text = " ".join(cause.details)
     assert "三方协议未生效" in text and "电子税务局" in text and "重新发起扣款" not in text
+
+
+def test_a_result_that_overtakes_the_send_answer_keeps_the_voucher(
+    unit, settings, django_capture_on_commit_callbacks
+):
+    _, agent, bill = unit
+    settings.COLLECTION_ADAPTER = f"{HELPERS}.LostAnswerBureau"
+    confirm(agent, bill, django_capture_on_commit_callbacks)
+    settings.COLLECTION_ADAPTER = "sandbox"
+    claim = SandboxTaxOrder.objects.get()
+    claim.payments.create(
+        result_id="R-EARLY",
+        paid=True,
+        amount=bill.total,
+        receipt_number="JKEARLY",
+        paid_on=timezone.localdate(),
+    )
+    order = order_of(bill)
+    from contributions.collection.adapter import PaymentResult
+    from contributions.collection.services import collection_result_record
+
+    collection_result_record(
+        idempotency_key=bill.reference,
+        result=PaymentResult(
+            result_id="R-EARLY",
+            paid=True,
+            amount=bill.total,
+            receipt_number="JKEARLY",
+            paid_on=timezone.localdate(),
+        ),
+        source="callback",
+    )
+    order.refresh_from_db()
+    assert order.status == CollectionOrder.Status.PAID and order.voucher_number == ""
+    collection_poll(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == CollectionOrder.Status.PAID
+    assert order.voucher_number == claim.voucher_number
+    assert Payment.objects.filter(bill=bill).count() == 1
