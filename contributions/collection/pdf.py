@@ -87,7 +87,7 @@ def bill_notice_pdf(
         Spacer(1, 5 * mm),
         form_grid(
             info,
-            [26 * mm, 60 * mm, 30 * mm, 54 * mm],
+            [26 * mm, 56 * mm, 34 * mm, 54 * mm],
             extra=[
                 ("BACKGROUND", (0, 0), (-1, 0), None),
                 ("BACKGROUND", (0, 0), (0, -1), HEADER_BG),
