@@ -6,5 +6,6 @@ that Celery's autodiscovery finds them.
 """
 
 from contributions.billing.tasks import *  # noqa: F403
+from contributions.collection.tasks import *  # noqa: F403
 from contributions.exports.tasks import *  # noqa: F403
 from contributions.payments.tasks import *  # noqa: F403

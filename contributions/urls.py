@@ -8,6 +8,7 @@ app_name = "contributions"
 urlpatterns = [
     path("declarations/", include("contributions.declarations.urls")),
     path("bills/", include("contributions.billing.urls")),
+    path("collection/", include("contributions.collection.urls")),
     path("records/", include("contributions.records.urls")),
     path("proofs/", include("contributions.proofs.urls")),
     path("persons/", include("contributions.persons.urls")),

@@ -94,6 +94,19 @@ app.conf.update(
             "task": "contributions.tasks.payments_settle_due",
             "schedule": crontab(minute=5),  # hourly: debited contributions reach 已到账
         },
+        "contributions-collection-poll-due": {
+            "task": "contributions.tasks.collection_poll_due",
+            # 税务征收: lost send answers and payment results not called back.
+            "schedule": 15 * 60.0,
+        },
+        "contributions-payments-resolve-requested": {
+            "task": "contributions.tasks.payments_resolve_requested",
+            "schedule": 5 * 60.0,  # bank debits whose answer was lost: asked by status query
+        },
+        "contributions-collection-reconcile": {
+            "task": "contributions.tasks.collection_reconcile_daily",
+            "schedule": crontab(hour=6, minute=30),  # daily: yesterday's 对账, before clerks start
+        },
     },
 )
 

@@ -389,17 +389,28 @@ PENNY_DROP_RESOLVE_AFTER_SECONDS = int(os.environ.get("PENNY_DROP_RESOLVE_AFTER_
 CONTRIBUTION_BANK_ADAPTER = os.environ.get("CONTRIBUTION_BANK_ADAPTER", "sandbox")
 SANDBOX_BANK_DEFAULT_BALANCE = os.environ.get("SANDBOX_BANK_DEFAULT_BALANCE", "1000000.00")
 SANDBOX_BANK_SETTLEMENT_DAYS = None
+# 税务征收 (contributions/collection/): the collection system that receives 应征数据, and the
+# shared secret of its signed payment-result callback (no default: callbacks are refused unset).
+COLLECTION_ADAPTER = os.environ.get("COLLECTION_ADAPTER", "sandbox")
+COLLECTION_CALLBACK_SECRET = os.environ.get("COLLECTION_CALLBACK_SECRET", "")
 
 if PRODUCTION:
     # A sandbox in production would accept a face "pass" signed with a secret written in this
     # repository, and "send" money that no bank ever sees.
-    for name in ("FACE_PROVIDER", "BANK_ADAPTER", "CONTRIBUTION_BANK_ADAPTER"):
+    for name in (
+        "FACE_PROVIDER",
+        "BANK_ADAPTER",
+        "CONTRIBUTION_BANK_ADAPTER",
+        "COLLECTION_ADAPTER",
+    ):
         if "sandbox" in globals()[name].lower():
             problems.append(f"{name} must name a real provider, not the sandbox")
     if SANDBOX_PROVIDERS:
         problems.append("SANDBOX_PROVIDERS must be off in production")
     if FACE_CALLBACK_SECRET == DEV_FACE_CALLBACK_SECRET or len(FACE_CALLBACK_SECRET.encode()) < 32:
         problems.append("FACE_CALLBACK_SECRET must be a random value of at least 32 bytes")
+    if len(COLLECTION_CALLBACK_SECRET.encode()) < 32:
+        problems.append("COLLECTION_CALLBACK_SECRET must be a random value of at least 32 bytes")
     for prefix, adapter in (("FACE", FACE_PROVIDER), ("BANK", BANK_ADAPTER)):
         if adapter != "http":
             continue

@@ -259,6 +259,7 @@ def make_unit(label: str, *, region_code: str, county: str, victim: bool) -> Uni
         ContributionProof,
         ExportJob,
         Payment,
+        SandboxTaxOrder,
     )
     from contributions.policy.services import policy_seed_demo
     from employers.models import FaceVerificationSession, RegistrationApplication
@@ -395,6 +396,16 @@ def make_unit(label: str, *, region_code: str, county: str, victim: bool) -> Uni
         bank_reference=f"{label}BANK{serial:06d}",
         requested_by=agent,
         idempotency_key=uuid.uuid4(),
+    )
+    # The sandbox 电子税务局's claim of the confirmed bill (what its page lists and pays).
+    o["sandbox_tax_order"] = SandboxTaxOrder.objects.create(
+        idempotency_key=o["confirmed_bill"].reference,
+        employer=employer,
+        bill_reference=o["confirmed_bill"].reference,
+        voucher_number=f"YZ{region_code}{serial:06d}",
+        month=o["confirmed_bill"].month,
+        amount=o["confirmed_bill"].total,
+        due_on=o["confirmed_bill"].due_on,
     )
     job = ExportJob.objects.create(
         reference=f"DC{region_code}{serial:06d}",

@@ -105,6 +105,10 @@ NOT_UNIT_SCOPED = {
         "plays the bank's statement in development only (SANDBOX_PROVIDERS): lists every "
         "unit's test transfers, as the bank's own statement would"
     ),
+    "contributions:collection_callback": (
+        "the collection system's payment-result callback: authenticated by its HMAC signature, "
+        "not by a login (forged and replayed callbacks: tests/contributions/collection)"
+    ),
     "help:center": "public help page: the hotlines and hours of the regions, no unit's data",
     "help:faq": "public help page: the FAQ, no unit's data",
     "help:states": "public help page: what each state means, no unit's data",
@@ -190,6 +194,9 @@ BASE_FIELD = Kind(
 ADJUSTED = Kind("调整到上下限的行 (enrolment id:wage)", lambda u: f"{u.enrolment.pk}:99999.00")
 ASSESSED_BILL = Kind("已核定的核定单 (核定单号)", lambda u: u.assessed_bill.reference)
 CONFIRMED_BILL = Kind("已确认的核定单 (核定单号)", lambda u: u.confirmed_bill.reference)
+SANDBOX_TAX_VOUCHER = Kind(
+    "模拟电子税务局的应征凭证序号", lambda u: u.sandbox_tax_order.voucher_number
+)
 PAYMENT_KEY = Kind("扣款的提交标识", lambda u: u.payment.idempotency_key, own=_fresh_key)
 EXPORT_JOB = Kind("导出文件 (导出编号)", lambda u: u.export_job.reference)
 PROOF = Kind("参保缴费证明 (id)", lambda u: u.proof.pk)
@@ -249,6 +256,7 @@ PATH: dict[tuple[str, str], Kind] = {
     ("contributions:bill_confirm", "bill_reference"): ASSESSED_BILL,
     ("contributions:bill_pay", "bill_reference"): CONFIRMED_BILL,
     ("contributions:export_detail", "export_reference"): EXPORT_JOB,
+    ("contributions:bill_notice_pdf", "bill_reference"): ASSESSED_BILL,
     ("contributions:export_download", "export_reference"): EXPORT_JOB,
     ("contributions:proof_detail", "proof_id"): PROOF,
     ("contributions:proof_pdf", "proof_id"): PROOF,
@@ -325,6 +333,7 @@ IDS: dict[str, dict[str, Kind]] = {
     "contributions:bill_sandbox_bank": {"bill": ASSESSED_BILL},
     "contributions:bill_detail": {"idempotency_key": PAYMENT_KEY},
     "contributions:bill_pay": {"idempotency_key": PAYMENT_KEY},
+    "contributions:collection_sandbox_tax": {"voucher": SANDBOX_TAX_VOUCHER},
     "contributions:record_list": {"q": PERSON_NUMBER, "s": SEARCH_TOKEN},
     "contributions:record_missing_cause": {
         "person": PERSON,
@@ -474,6 +483,7 @@ PLAIN: dict[str, dict[str, object]] = {
     "contributions:bill_awaiting": {"month": lambda u: _month(-1), "page": "1"},
     "contributions:bill_sandbox_bank": {"amount": "100.00", "mode": "deposit"},
     "contributions:bill_detail": {"page": "1"},
+    "contributions:collection_sandbox_tax": {"action": "pay", "amount": "1.00", "failure": ""},
     "contributions:record_list": {**RECORD_MONTHS, "page": "1"},
     "contributions:record_missing_cause": {"month": "2026-07"},
     "contributions:export_list": {

@@ -25,6 +25,8 @@ from contributions.billing.selectors import (
     bill_payments,
     bill_type_totals,
 )
+from contributions.collection.sandbox import sandbox_tax_active
+from contributions.collection.selectors import bill_collection
 from contributions.models import BillKind, BillStatus, MonthlyBill
 from contributions.payments.bank import sandbox_bank_active
 from contributions.payments.forms import BillPayForm
@@ -158,5 +160,7 @@ class BillDetailView(OneBillMixin, TemplateView):
             may_pay=may_pay and bill_payable(bill),
             pay_form=BillPayForm(initial={"idempotency_key": uuid.uuid4()}),
             sandbox=sandbox_bank_active(),
+            collection=bill_collection(bill),
+            sandbox_tax=sandbox_tax_active(),
             **kwargs,
         )

@@ -17,6 +17,13 @@ from contributions.models.billing import (
     BillStatus,
     MonthlyBill,
 )
+from contributions.models.collection import (
+    CollectionOrder,
+    CollectionResult,
+    ReconciliationReport,
+    SandboxTaxOrder,
+    SandboxTaxPayment,
+)
 from contributions.models.declarations import (
     BaseDeclaration,
     BaseDeclarationLine,
@@ -28,6 +35,7 @@ from contributions.models.exports import (
 from contributions.models.payments import (
     Payment,
     SandboxBankAccount,
+    SandboxBankDebit,
 )
 from contributions.models.policy import (
     DEFAULT_ROUNDING,
@@ -35,6 +43,7 @@ from contributions.models.policy import (
     MONEY_MAX_DIGITS,
     RATE_DECIMAL_PLACES,
     RATE_MAX_DIGITS,
+    CollectionMode,
     ContributionAccount,
     InsuranceType,
     PolicyPeriod,
@@ -67,6 +76,13 @@ __all__ = [
     "RoundingRule",
     "first_of_month",
     "RegionContributionSettings",
+    "CollectionMode",
+    "CollectionOrder",
+    "CollectionResult",
+    "ReconciliationReport",
+    "SandboxTaxOrder",
+    "SandboxTaxPayment",
+    "SandboxBankDebit",
     "ContributionAccount",
     "BaseDeclaration",
     "BaseDeclarationLine",

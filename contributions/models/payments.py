@@ -74,3 +74,26 @@ class SandboxBankAccount(models.Model):
 
     def __str__(self):
         return f"{self.employer_id} {self.balance}"
+
+
+class SandboxBankDebit(models.Model):
+    """The sandbox bank's record of a debit request, by our payment reference: a repeated
+    request answers the first result without debiting again, and a status query reads it."""
+
+    reference = models.CharField(_("缴费流水号"), max_length=24, unique=True)
+    employer = models.ForeignKey(
+        "employers.Employer", verbose_name=_("单位"), on_delete=models.CASCADE, related_name="+"
+    )
+    amount = models.DecimalField(_("金额"), max_digits=14, decimal_places=2)
+    ok = models.BooleanField(_("扣款成功"))
+    bank_reference = models.CharField(_("银行流水号"), max_length=64, blank=True)
+    failure_code = models.CharField(_("失败代码"), max_length=32, blank=True)
+    failure_message = models.CharField(_("失败原因"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("模拟银行扣款")
+        verbose_name_plural = _("模拟银行扣款")
+
+    def __str__(self):
+        return f"{self.reference} {self.amount}"

@@ -321,6 +321,13 @@ class RoundingRule(models.Model):
         )
 
 
+class CollectionMode(models.TextChoices):
+    """Who collects a region's contributions (社保核定、税务征收 since the 2019 reform)."""
+
+    TAX_BUREAU = "tax_bureau", _("税务征收(电子税务局或三方协议扣款)")
+    DIRECT_DEBIT = "direct_debit", _("社保经办机构银行账户直接扣款")
+
+
 def first_of_month(value) -> bool:
     return value is not None and value.day == 1
 
@@ -353,6 +360,13 @@ class RegionContributionSettings(models.Model):
         default=15,
         validators=[MinValueValidator(1), MaxValueValidator(28)],
         help_text=_("次月该日前未缴清的,自次日起按日加收万分之五滞纳金"),
+    )
+    collection_mode = models.CharField(
+        _("征收方式"),
+        max_length=16,
+        choices=CollectionMode.choices,
+        default=CollectionMode.TAX_BUREAU,
+        help_text=_("税务征收:确认后的核定单作为应征数据推送税务部门,单位在电子税务局缴款"),
     )
 
     class Meta:

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contributions.models import SandboxBankAccount
+from contributions.models import SandboxBankAccount, SandboxBankDebit
 from portal.adapters import adapter_from_setting
 from portal.audit import audit_log
 from portal.workdays import add_working_days
@@ -33,6 +33,10 @@ INSUFFICIENT_FUNDS_MESSAGE = _(
 SETTLEMENT_WORKING_DAYS = (3, 5)  # the sandbox's range, as a real bank's clearing takes
 # The largest balance the model can hold (max_digits=14, two decimal places).
 MAX_BALANCE = Decimal("999999999999.99")
+
+
+class BankUnavailable(Exception):
+    """The bank did not answer (or not readably): whether it debited is unknown."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,16 @@ class ContributionBankAdapter:
     is_sandbox = False
 
     def debit(self, *, employer, amount: Decimal, reference: str) -> DebitResult:
-        """Debit ``amount`` yuan from the unit's account, quoting our payment reference."""
+        """Debit ``amount`` yuan from the unit's account, quoting our payment reference; the same
+        reference debits at most once. Raise BankUnavailable when the outcome is unknown."""
+        raise NotImplementedError
+
+    def debit_status(self, *, reference: str) -> DebitResult | None:
+        """What became of the debit quoting ``reference``; None when the bank never received it.
+
+        A real bank answers from its own records; the portal asks when a debit's answer was
+        lost, instead of debiting again.
+        """
         raise NotImplementedError
 
     def estimate_settlement(self, debit_date: datetime.date) -> datetime.date:
@@ -88,17 +101,46 @@ class SandboxContributionBank(ContributionBankAdapter):
     def debit(self, *, employer, amount: Decimal, reference: str) -> DebitResult:
         with transaction.atomic():
             account = sandbox_account_for_update(employer)
+            # Under the account's lock: a repeated request with the same reference answers the
+            # first result and debits nothing.
+            done = self.debit_status(reference=reference)
+            if done is not None:
+                return done
             if account.balance < amount:
-                return DebitResult(
+                result = DebitResult(
                     ok=False,
                     failure_code=INSUFFICIENT_FUNDS,
                     failure_message=str(INSUFFICIENT_FUNDS_MESSAGE),
                 )
-            account.balance -= amount
-            account.save(update_fields=["balance", "updated_at"])
+            else:
+                account.balance -= amount
+                account.save(update_fields=["balance", "updated_at"])
+                result = DebitResult(
+                    ok=True,
+                    bank_reference=(
+                        f"SBXD{timezone.localdate():%Y%m%d}{secrets.token_hex(6).upper()}"
+                    ),
+                )
+            SandboxBankDebit.objects.create(
+                reference=reference,
+                employer=employer,
+                amount=amount,
+                ok=result.ok,
+                bank_reference=result.bank_reference,
+                failure_code=result.failure_code,
+                failure_message=result.failure_message,
+            )
+        return result
+
+    def debit_status(self, *, reference: str) -> DebitResult | None:
+        row = SandboxBankDebit.objects.filter(reference=reference).first()
+        if row is None:
+            return None
         return DebitResult(
-            ok=True,
-            bank_reference=f"SBXD{timezone.localdate():%Y%m%d}{secrets.token_hex(6).upper()}",
+            ok=row.ok,
+            bank_reference=row.bank_reference,
+            failure_code=row.failure_code,
+            failure_message=row.failure_message,
         )
 
     def estimate_settlement(self, debit_date: datetime.date) -> datetime.date:

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contributions.common import new_reference
 from contributions.models import BillStatus, MonthlyBill, Payment
-from contributions.payments.bank import contribution_bank
+from contributions.payments.bank import BankUnavailable, DebitResult, contribution_bank
 from contributions.policy.reference import PolicyError, load_policy
 from portal.audit import audit_log
 from portal.models import AuditEvent
@@ -38,6 +38,15 @@ NOT_CONFIRMABLE = _("该核定单当前状态为“%(status)s”,不能确认。
 NOT_CONFIRMED = _("请先确认核定单,再发起扣款。")
 ALREADY_PAID = _("该核定单已扣款(%(status)s),无需重复缴费。")
 KEY_OF_ANOTHER_BILL = _("提交标识无效,请刷新页面后重新发起扣款。")
+COLLECTED_BY_TAX_BUREAU = _(
+    "本统筹区的社会保险费由税务部门征收,请按本页“缴费方式”在电子税务局缴款,"
+    "或由三方协议在缴费截止日扣款。"
+)
+DEBIT_IN_PROGRESS = _("该核定单的扣款正在处理中,请稍后刷新本页查看结果。")
+NOT_RECEIVED = "not_received"
+NOT_RECEIVED_MESSAGE = _("银行未收到本次扣款请求,账户未被扣减任何金额。请在本页重新发起扣款。")
+# A debit still REQUESTED this long after it was asked lost its answer: ask the bank.
+REQUESTED_LEASE = datetime.timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -78,8 +87,13 @@ def bill_confirmable(bill: MonthlyBill) -> bool:
 
 
 def bill_payable(bill: MonthlyBill) -> bool:
-    """Whether bill_pay would debit the bill: it is 已确认, or its last debit failed."""
-    return bill.status in PAYABLE
+    """Whether bill_pay would debit the bill: it is 已确认, or its last debit failed, and it is
+    not collected by the tax bureau (a credit is settled here in every region)."""
+    from contributions.collection.services import bill_collected_by_tax_bureau
+
+    if bill.status not in PAYABLE:
+        return False
+    return bill.total <= 0 or not bill_collected_by_tax_bureau(bill)
 
 
 def _locked_bill(*, agent, bill: MonthlyBill) -> MonthlyBill:
@@ -101,6 +115,13 @@ def bill_confirm(*, agent, bill: MonthlyBill, request=None) -> MonthlyBill:
     bill.confirmed_at = timezone.now()
     bill.confirmed_by = agent
     bill.save(update_fields=["status", "confirmed_at", "confirmed_by"])
+    from contributions.collection.services import (
+        bill_collected_by_tax_bureau,
+        collection_order_create,
+    )
+
+    if bill_collected_by_tax_bureau(bill):
+        collection_order_create(bill=bill, request=request)
     audit_log(
         action="bill.confirmed",
         actor=agent.user,
@@ -116,7 +137,6 @@ def bill_confirm(*, agent, bill: MonthlyBill, request=None) -> MonthlyBill:
     return bill
 
 
-@transaction.atomic
 def bill_pay(
     *,
     agent,
@@ -127,24 +147,51 @@ def bill_pay(
 ) -> Payment:
     """Debit a confirmed bill through the contribution bank; the same key pays at most once.
 
-    The payment is REQUESTED, then DEBITED (bill 已扣款, with the expected settlement date) or
-    FAILED (bill 扣款失败, with the bank's message); a failed bill may be paid again. A total not
-    above zero is settled at once without a debit.
+    The payment is REQUESTED in one transaction; the bank is called after it commits, outside
+    any transaction, and its answer recorded in another: DEBITED (bill 已扣款, with the expected
+    settlement date) or FAILED (bill 扣款失败, with the bank's message); a failed bill may be paid
+    again. An answer lost on the way leaves the payment REQUESTED until
+    payments_resolve_requested asks the bank. A total not above zero is settled at once without
+    a debit. Bills of tax_bureau regions are paid at the tax bureau, not here.
     """
     now = now or timezone.now()
+    payment, employer = _payment_request(
+        agent=agent, bill=bill, idempotency_key=idempotency_key, request=request, now=now
+    )
+    if employer is None:
+        return payment
+    bank = contribution_bank()
+    try:
+        result = bank.debit(employer=employer, amount=payment.amount, reference=payment.reference)
+    except BankUnavailable:
+        return payment
+    return _payment_record(
+        payment_id=payment.pk, result=result, agent=agent, request=request, now=now
+    )
+
+
+@transaction.atomic
+def _payment_request(*, agent, bill, idempotency_key, request, now):
+    """The pending half of bill_pay: (payment, the unit to debit, or None when no call is due)."""
+    from contributions.collection.services import bill_collected_by_tax_bureau
+
     bill = _locked_bill(agent=agent, bill=bill)
     # The bill's row lock serialises payments of the bill, so the key check cannot race.
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.bill_id != bill.pk:
             raise ValidationError(KEY_OF_ANOTHER_BILL, code="key_reused")
-        return existing
+        return existing, None
     if bill.status == BillStatus.ASSESSED:
         raise ValidationError(NOT_CONFIRMED, code="not_confirmed")
     if bill.status not in PAYABLE:
         raise ValidationError(
             ALREADY_PAID % {"status": bill.get_status_display()}, code="already_paid"
         )
+    if bill.total > 0 and bill_collected_by_tax_bureau(bill):
+        raise ValidationError(COLLECTED_BY_TAX_BUREAU, code="tax_bureau")
+    if Payment.objects.filter(bill=bill, status=Payment.Status.REQUESTED).exists():
+        raise ValidationError(DEBIT_IN_PROGRESS, code="in_progress")
 
     payment = Payment(
         reference=new_reference("JF"),
@@ -174,12 +221,32 @@ def bill_pay(
             request=request,
             details=details,
         )
-        return payment
+        return payment, None
 
+    # Audited once the bank's answer is recorded (payment.debited, success or failure).
     payment.full_clean()
     payment.save()
+    return payment, bill.employer
+
+
+@transaction.atomic
+def _payment_record(
+    *, payment_id: int, result: DebitResult, agent=None, request=None, now=None
+) -> Payment:
+    """The recording half of bill_pay: the bank's answer to a REQUESTED payment."""
+    now = now or timezone.now()
+    payment = Payment.objects.select_for_update().select_related("bill").get(pk=payment_id)
+    if payment.status != Payment.Status.REQUESTED:
+        return payment  # recorded already (the request's answer and a status query crossed)
+    bill = MonthlyBill.objects.select_for_update().get(pk=payment.bill_id)
     bank = contribution_bank()
-    result = bank.debit(employer=bill.employer, amount=bill.total, reference=payment.reference)
+    details = {
+        "reference": payment.reference,
+        "bill": bill.reference,
+        "amount": str(payment.amount),
+        "bank": bank.name,
+    }
+    actor = agent.user if agent is not None else None
     if result.ok:
         payment.status = Payment.Status.DEBITED
         payment.bank_reference = result.bank_reference
@@ -191,13 +258,12 @@ def bill_pay(
         bill.save(update_fields=["status", "debited_at"])
         audit_log(
             action="payment.debited",
-            actor=agent.user,
+            actor=actor,
             employer_id=bill.employer_id,
             obj=payment,
             request=request,
             details={
                 **details,
-                "bank": bank.name,
                 "bank_reference": result.bank_reference,
                 "expected_settle_on": payment.expected_settle_on.isoformat(),
             },
@@ -211,14 +277,40 @@ def bill_pay(
         bill.save(update_fields=["status"])
         audit_log(
             action="payment.debited",
-            actor=agent.user,
+            actor=actor,
             employer_id=bill.employer_id,
             obj=payment,
             request=request,
             outcome=AuditEvent.Outcome.FAILURE,
-            details={**details, "bank": bank.name, "failure_code": result.failure_code},
+            details={**details, "failure_code": result.failure_code},
         )
     return payment
+
+
+def payments_resolve_requested(*, now: datetime.datetime | None = None) -> int:
+    """Ask the bank about debits whose answer was lost (REQUESTED past the lease) and record
+    what it says; a debit it never received fails, so that the unit may pay again. Never
+    debits: a status query only. Returns how many were resolved."""
+    now = now or timezone.now()
+    bank = contribution_bank()
+    stale = Payment.objects.filter(
+        status=Payment.Status.REQUESTED, requested_at__lt=now - REQUESTED_LEASE
+    ).values_list("pk", "reference")[:500]
+    resolved = 0
+    for payment_id, reference in list(stale):
+        try:
+            result = bank.debit_status(reference=reference)
+        except BankUnavailable:
+            continue
+        if result is None:
+            result = DebitResult(
+                ok=False,
+                failure_code=NOT_RECEIVED,
+                failure_message=str(NOT_RECEIVED_MESSAGE),
+            )
+        _payment_record(payment_id=payment_id, result=result, now=now)
+        resolved += 1
+    return resolved
 
 
 @transaction.atomic
@@ -354,5 +446,6 @@ __all__ = [
     "bill_pay",
     "bill_payable",
     "late_fee",
+    "payments_resolve_requested",
     "payments_settle_due",
 ]

@@ -15,6 +15,7 @@ from django.views.generic import FormView, View
 
 from contributions.billing.selectors import bill_exists_for_agent
 from contributions.billing.views import PAY_PERMISSION, OneBillMixin
+from contributions.collection.services import bill_collected_by_tax_bureau
 from contributions.models import Payment
 from contributions.payments.bank import sandbox_balance, sandbox_balance_change, sandbox_bank_active
 from contributions.payments.forms import BillPayForm, SandboxBalanceForm
@@ -32,10 +33,15 @@ class BillConfirmView(OneBillMixin, View):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
+            if bill.total > 0 and bill_collected_by_tax_bureau(bill):
+                text = _(
+                    "核定单已确认,应缴合计 %(total)s 元,应征数据正推送税务部门。"
+                    "请在缴费截止日 %(due)s 前在电子税务局缴款,或由三方协议在当日扣款。"
+                )
+            else:
+                text = _("核定单已确认,应缴合计 %(total)s 元。请在缴费截止日 %(due)s 前发起扣款。")
             messages.success(
-                request,
-                _("核定单已确认,应缴合计 %(total)s 元。请在缴费截止日 %(due)s 前发起扣款。")
-                % {"total": f"{bill.total:,}", "due": f"{bill.due_on:%Y-%m-%d}"},
+                request, text % {"total": f"{bill.total:,}", "due": f"{bill.due_on:%Y-%m-%d}"}
             )
         return redirect("contributions:bill_detail", bill_reference=self.bill.reference)
 
@@ -62,7 +68,9 @@ class BillPayView(OneBillMixin, View):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect(target)
-        if payment.status == Payment.Status.FAILED:
+        if payment.status == Payment.Status.REQUESTED:
+            messages.info(request, _("扣款请求已发出,银行尚未答复。请稍后刷新本页查看结果。"))
+        elif payment.status == Payment.Status.FAILED:
             # The bank's message and what to do are shown on the bill page itself.
             messages.error(request, _("扣款未成功,原因和处理办法见下方说明。"))
         elif payment.status == Payment.Status.SETTLED and payment.amount <= 0:

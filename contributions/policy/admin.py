@@ -162,7 +162,9 @@ class RegionContributionSettingsAdmin(admin.ModelAdmin):
         "declaration_requires_review",
         "joiner_cutoff_day",
         "payment_due_day",
+        "collection_mode",
     ]
+    list_filter = ["collection_mode"]
     list_select_related = ["region"]
     search_fields = ["region__code", "region__name"]
 

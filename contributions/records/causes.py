@@ -92,6 +92,12 @@ def _month_text(month: datetime.date) -> str:
     return f"{month:%Y-%m}"
 
 
+def _by_tax_bureau(bill: MonthlyBill) -> bool:
+    from contributions.collection.services import bill_collected_by_tax_bureau
+
+    return bill_collected_by_tax_bureau(bill)
+
+
 def _bill_records_cause(bills: list[MonthlyBill], month: datetime.date) -> Cause:
     """(e), (f) or settled, from the least advanced bill the person's lines of the month are in."""
     unpaid = [bill for bill in bills if bill.status in UNPAID_STATUSES]
@@ -113,9 +119,16 @@ def _bill_records_cause(bills: list[MonthlyBill], month: datetime.date) -> Cause
             )
             if failed is not None and failed.failure_message:
                 details.append(_("扣款失败原因:%s") % failed.failure_message)
-            details.append(_("请确认缴费账户余额充足后,在“月度核定”中重新发起扣款。"))
+            if _by_tax_bureau(bill):
+                details.append(_("请在电子税务局按应征凭证序号重新缴款,或存足三方协议账户资金。"))
+            else:
+                details.append(_("请确认缴费账户余额充足后,在“月度核定”中重新发起扣款。"))
         elif bill.status == BillStatus.ASSESSED:
             details.append(_("请在“月度核定”中确认核定单并发起扣款。"))
+        elif bill.status == BillStatus.CONFIRMED and _by_tax_bureau(bill):
+            details.append(
+                _("本统筹区由税务部门征收:请在电子税务局按应征凭证序号缴款(未缴清的含部分缴款)。")
+            )
         return Cause(CAUSE_BILL_NOT_PAID, _("费款已核定但尚未缴纳"), details)
     debited = [bill for bill in bills if bill.status == BillStatus.DEBITED]
     if debited:

@@ -12,9 +12,11 @@ from contributions.models import (
     BillKind,
     BillLine,
     BillStatus,
+    CollectionMode,
     ContributionAccount,
     ContributionBase,
     MonthlyBill,
+    RegionContributionSettings,
 )
 from contributions.policy.reference import load_policy
 from tests.contributions.factories import make_period
@@ -23,14 +25,21 @@ from tests.factories import create_agent, create_employer
 
 
 def create_unit_with_staff(
-    count: int = 3, *, period=None, base: str = "8000.00", roles=("unit_admin",)
+    count: int = 3,
+    *,
+    period=None,
+    base: str = "8000.00",
+    roles=("unit_admin",),
+    collection_mode: str = CollectionMode.DIRECT_DEBIT,
 ):
     """An active unit with a contributions account, an agent and ``count`` active employees.
 
     Returns (employer, agent, period, enrolments). The period (2026-07 → 2027-06 by default) is
-    created for the unit's region unless given; each enrolment gets a ContributionBase.
+    created for the unit's region unless given; each enrolment gets a ContributionBase. The
+    region collects by direct debit unless ``collection_mode`` says tax_bureau.
     """
     employer = create_employer()
+    set_collection_mode(employer.region, collection_mode)
     agent = create_agent(employer, roles=roles)
     ContributionAccount.objects.get_or_create(employer=employer)
     if period is None:
@@ -43,6 +52,12 @@ def create_unit_with_staff(
         ContributionBase.objects.create(enrolment=enrolment, period=period, base=Decimal(base))
         enrolments.append(enrolment)
     return employer, agent, period, enrolments
+
+
+def set_collection_mode(region, mode: str) -> None:
+    RegionContributionSettings.objects.update_or_create(
+        region=region, defaults={"collection_mode": mode}
+    )
 
 
 def create_bill(

@@ -108,7 +108,8 @@ def set_up_unit():
     period = PolicyPeriod.objects.filter(region=region, starts_on="2026-07-01").first()
     period = period or make_period(region)
     RegionContributionSettings.objects.update_or_create(
-        region=region, defaults={"declaration_requires_review": False}
+        region=region,
+        defaults={"declaration_requires_review": False, "collection_mode": "direct_debit"},
     )
     staff = [
         create_enrolment(employer, name=name, start_month=datetime.date(2024, 1, 1))

@@ -175,6 +175,7 @@ PAGES: dict[str, tuple[Callable[[Visit], object], int]] = {
         200,
     ),
     "bill_sandbox_bank": (get("agent", "contributions:bill_sandbox_bank"), 200),
+    "collection_sandbox_tax": (get("agent", "contributions:collection_sandbox_tax"), 200),
     "declaration": (get("agent", "contributions:declaration"), 200),
     "declaration_detail": (
         get("agent", "contributions:declaration_detail", lambda u: u.declaration.reference),

@@ -47,6 +47,8 @@ SETTINGS_VARIABLES = (
     "BANK_KEY_ID",
     "BANK_SECRET",
     "CONTRIBUTION_BANK_ADAPTER",
+    "COLLECTION_ADAPTER",
+    "COLLECTION_CALLBACK_SECRET",
     "DJANGO_SETTINGS_MODULE",
 )
 PRINT_SETTINGS = """
@@ -70,13 +72,19 @@ print(json.dumps({
 """
 # The sandbox pages and the development pages: not routed in production.
 RESOLVE_DEV_PATHS = """
-from django.urls import Resolver404, resolve
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 for path in ("/verify/sandbox/bank/", "/verify/sandbox/face/abc/", "/dev/outbox/"):
     try:
         resolve(path)
         print(path, "routed")
     except Resolver404:
         print(path, "404")
+for name in ("contributions:collection_sandbox_tax", "contributions:bill_sandbox_bank"):
+    try:
+        reverse(name)
+        print(name, "routed")
+    except NoReverseMatch:
+        print(name, "404")
 """
 
 
@@ -103,11 +111,17 @@ def production_env() -> dict[str, str]:
         "BANK_KEY_ID": "portal",
         "BANK_SECRET": secrets.token_urlsafe(32),
         "CONTRIBUTION_BANK_ADAPTER": "tests.portal.test_settings.ContributionBank",
+        "COLLECTION_ADAPTER": "tests.portal.test_settings.CollectionSystem",
+        "COLLECTION_CALLBACK_SECRET": secrets.token_urlsafe(32),
     }
 
 
 class ContributionBank:
     """A stand-in real contribution bank: production refuses only the sandbox's name."""
+
+
+class CollectionSystem:
+    """A stand-in real tax-bureau collection adapter: production refuses only the sandbox."""
 
 
 @pytest.fixture
@@ -172,6 +186,9 @@ def test_production_passes_check_deploy_without_warnings(run_python):
             "BANK_ADAPTER must name a real provider",
         ),
         ({"CONTRIBUTION_BANK_ADAPTER": None}, "CONTRIBUTION_BANK_ADAPTER must name a real"),
+        ({"COLLECTION_ADAPTER": None}, "COLLECTION_ADAPTER must name a real provider"),
+        ({"COLLECTION_CALLBACK_SECRET": None}, "COLLECTION_CALLBACK_SECRET must be a random"),
+        ({"COLLECTION_CALLBACK_SECRET": "s" * 31}, "COLLECTION_CALLBACK_SECRET must be a random"),
         ({"SANDBOX_PROVIDERS": "1"}, "SANDBOX_PROVIDERS must be off"),
         ({"FACE_CALLBACK_SECRET": None}, "FACE_CALLBACK_SECRET must be a random value"),
         ({"FACE_CALLBACK_SECRET": "s" * 31}, "FACE_CALLBACK_SECRET must be a random value"),
@@ -196,6 +213,9 @@ def test_production_passes_check_deploy_without_warnings(run_python):
         "bank-adapter-default",
         "bank-adapter-sandbox-class",
         "contribution-bank-default",
+        "collection-adapter-default",
+        "collection-callback-secret-unset",
+        "collection-callback-secret-short",
         "sandbox-pages-on",
         "face-callback-secret-default",
         "face-callback-secret-short",
@@ -302,10 +322,14 @@ def test_production_does_not_route_sandbox_or_development_pages(run_python):
         "404",
         "/dev/outbox/",
         "404",
+        "contributions:collection_sandbox_tax",
+        "404",
+        "contributions:bill_sandbox_bank",
+        "404",
     ]
 
     development = run_python(["-c", "import django; django.setup()\n" + RESOLVE_DEV_PATHS])
-    assert development.stdout.count("routed") == 3, development.stderr
+    assert development.stdout.count("routed") == 5, development.stderr
 
 
 def test_staging_runs_like_production_with_the_sandboxes_and_says_so(run_python):

@@ -224,7 +224,9 @@ def test_insurance_codes_decide_the_lines():
 
 def test_joiner_after_the_cutoff_day_is_billed_from_the_next_month():
     employer, _agent, period, _staff = create_unit_with_staff(0)
-    RegionContributionSettings.objects.create(region=employer.region, joiner_cutoff_day=15)
+    RegionContributionSettings.objects.update_or_create(
+        region=employer.region, defaults={"joiner_cutoff_day": 15}
+    )
     late = create_enrolment(employer, start_month=AUG)
     on_cutoff = create_enrolment(employer, start_month=AUG)
     Enrolment.objects.filter(pk=late.pk).update(employment_start=datetime.date(2026, 8, 20))

@@ -44,10 +44,16 @@ def test_clerk_sets_a_regions_settings(clerk):
     region = create_employer().region
     response = clerk.post(
         "/admin/contributions/regioncontributionsettings/add/",
-        {"region": region.pk, "joiner_cutoff_day": "15", "payment_due_day": "15"},
+        {
+            "region": region.pk,
+            "joiner_cutoff_day": "15",
+            "payment_due_day": "15",
+            "collection_mode": "direct_debit",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     settings = RegionContributionSettings.objects.get(region=region)
     # An unticked box: declarations then take effect without review.
     assert settings.declaration_requires_review is False
     assert settings.joiner_cutoff_day == 15
+    assert settings.collection_mode == "direct_debit"

@@ -1,0 +1,34 @@
+"""Reads of 税务征收 for a bill already loaded for the agent's unit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contributions.collection.pdf import how_to_pay_lines
+from contributions.collection.services import region_collection_mode
+from contributions.models import CollectionMode, CollectionOrder, MonthlyBill
+
+
+@dataclass(frozen=True)
+class BillCollection:
+    """How the bill is collected: the mode, its 应征数据 (None before confirmation or for a
+    direct-debit region) and the payment instructions."""
+
+    mode: str
+    order: CollectionOrder | None
+    how_to_pay: list[str]
+
+    @property
+    def by_tax_bureau(self) -> bool:
+        return self.mode == CollectionMode.TAX_BUREAU
+
+
+def bill_collection(bill: MonthlyBill) -> BillCollection:
+    """The bill's collection (two queries: the region's mode, the order)."""
+    mode = region_collection_mode(bill.employer.region_id)
+    order = None
+    if mode == CollectionMode.TAX_BUREAU:
+        order = CollectionOrder.objects.filter(bill=bill).first()
+    return BillCollection(
+        mode=mode, order=order, how_to_pay=how_to_pay_lines(mode=mode, bill=bill, order=order)
+    )
