@@ -36,6 +36,9 @@ SETTINGS_VARIABLES = (
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "DJANGO_SETTINGS_MODULE",
+    "PROOF_ISSUER_NAME",
+    "PROOF_SIGNING_CERT",
+    "PROOF_SIGNING_KEY",
 )
 PRINT_SETTINGS = """
 import json
@@ -60,6 +63,9 @@ def production_env() -> dict[str, str]:
         "ALLOWED_HOSTS": "portal.example.cn",
         "PII_ENCRYPTION_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
         "PII_INDEX_KEY": secrets.token_urlsafe(32),
+        "PROOF_ISSUER_NAME": "演示市社会保险事业管理中心",
+        "PROOF_SIGNING_CERT": "/run/secrets/proof-signing.pem",
+        "PROOF_SIGNING_KEY": "/run/secrets/proof-signing.key.pem",
     }
 
 
@@ -117,6 +123,8 @@ def test_production_passes_check_deploy_without_warnings(run_python):
         ({"PII_INDEX_KEY": "k"}, "PII_INDEX_KEY must be a random value of at least 32 bytes"),
         ({"DJANGO_DEBUG": "1"}, "DJANGO_DEBUG"),
         ({"CAPTCHA_ECHO": "1"}, "CAPTCHA_ECHO"),
+        ({"PROOF_SIGNING_KEY": None}, "PROOF_SIGNING_CERT and PROOF_SIGNING_KEY must be set"),
+        ({"PROOF_ISSUER_NAME": None}, "PROOF_ISSUER_NAME"),
     ],
     ids=[
         "default-secret-key",
@@ -127,6 +135,8 @@ def test_production_passes_check_deploy_without_warnings(run_python):
         "short-index-key",
         "debug-on",
         "captcha-echo-on",
+        "no-proof-signing-key",
+        "no-proof-issuer",
     ],
 )
 def test_production_refuses_to_start_without_real_configuration(run_python, change, message):
