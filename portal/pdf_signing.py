@@ -7,7 +7,7 @@ update after reportlab has written it and is never rewritten afterwards: rewriti
 the signature.
 
 The agency's certificate and key come from ops, never from the repository:
-``PROOF_SIGNING_CERT`` (the signing certificate first, then any intermediate CA certificates)
+``PROOF_SIGNING_CERT`` (the signing certificate and any intermediate CA certificates)
 and ``PROOF_SIGNING_KEY``, each a file path or the PEM text itself (an environment variable),
 with an optional ``PROOF_SIGNING_KEY_PASSPHRASE``. Production refuses to start without them
 (portal/settings.py). In development and tests, with neither set, a self-made test CA and
@@ -198,12 +198,30 @@ def _signer(cert_data: bytes, key_data: bytes, passphrase: bytes | None) -> sign
         key = load_private_key_from_pemder_data(key_data, passphrase=passphrase)
     except (ValueError, TypeError) as exc:
         raise SigningNotConfigured(f"the proof signing certificate or key: {exc}") from None
-    if not certificates:
-        raise SigningNotConfigured("PROOF_SIGNING_CERT holds no certificate")
+    # The certificate of this key signs, wherever it is in the bundle; a key that belongs to
+    # none of them would make signatures that every reader reports as invalid.
+    public = _public_key_der(serialization.load_der_private_key(key.dump(), None).public_key())
+    own = [
+        cert
+        for cert in certificates
+        if _public_key_der(x509.load_der_x509_certificate(cert.dump()).public_key()) == public
+    ]
+    if not own:
+        raise SigningNotConfigured(
+            "PROOF_SIGNING_KEY does not belong to any certificate in PROOF_SIGNING_CERT"
+        )
     return signers.SimpleSigner(
-        signing_cert=certificates[0],
+        signing_cert=own[0],
         signing_key=key,
-        cert_registry=SimpleCertificateStore.from_certs(certificates[1:]),
+        cert_registry=SimpleCertificateStore.from_certs(
+            [cert for cert in certificates if cert is not own[0]]
+        ),
+    )
+
+
+def _public_key_der(public_key) -> bytes:
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
 

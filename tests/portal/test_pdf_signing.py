@@ -92,6 +92,17 @@ def test_certificate_and_encrypted_key_given_as_pem_text(tmp_path, settings):
     assert not (tmp_path / "proof-signing").exists()  # no dev certificate was made
 
 
+def test_a_key_of_another_certificate_is_refused_rather_than_signing_invalidly(tmp_path, settings):
+    settings.VAR_DIR = tmp_path / "one"
+    cert = str(dev_signing_files().cert)
+    settings.VAR_DIR = tmp_path / "two"
+    settings.PROOF_SIGNING_CERT = cert
+    settings.PROOF_SIGNING_KEY = str(dev_signing_files().key)
+
+    with pytest.raises(SigningNotConfigured, match="does not belong"):
+        build()
+
+
 def test_production_never_falls_back_to_a_test_certificate(settings, tmp_path):
     settings.PRODUCTION = True
     settings.VAR_DIR = tmp_path
