@@ -2,7 +2,8 @@
 
 A signed proof can be checked offline by anyone: any PDF reader shows who signed it and whether
 the file changed since. The signature is PAdES baseline B-B (ETSI EN 319 142-1), or B-T when
-``PROOF_TSA_URL`` names an RFC 3161 time-stamping service. The file is signed as an incremental
+``PROOF_TSA_URL`` names an RFC 3161 time-stamping service (B-B, with a warning in the log, while
+that service cannot be reached). The file is signed as an incremental
 update after reportlab has written it and is never rewritten afterwards: rewriting would break
 the signature.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -34,8 +36,10 @@ from django.core.exceptions import ImproperlyConfigured
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
-from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+logger = logging.getLogger(__name__)
 
 SIGNATURE_FIELD = "AgencySignature"
 DEV_DIR_NAME = "proof-signing"
@@ -241,6 +245,18 @@ def sign_pdf(data: bytes, *, reason: str) -> bytes:
         reason=reason,
         subfilter=fields.SigSeedSubFilter.PADES,
     )
-    writer = IncrementalPdfFileWriter(io.BytesIO(data))
-    output = signers.sign_pdf(writer, metadata, signer=signer, timestamper=timestamper)
+    try:
+        output = signers.sign_pdf(
+            IncrementalPdfFileWriter(io.BytesIO(data)),
+            metadata,
+            signer=signer,
+            timestamper=timestamper,
+        )
+    except TimestampRequestError:
+        # A proof without a time-stamp (B-B) is still a valid signature; refusing every proof
+        # while the time-stamping service is down would stop the counter's work.
+        logger.warning("time-stamping service unreachable; PDF signed without a time-stamp")
+        output = signers.sign_pdf(
+            IncrementalPdfFileWriter(io.BytesIO(data)), metadata, signer=signer
+        )
     return output.getvalue()

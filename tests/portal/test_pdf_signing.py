@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import datetime
 import io
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from asn1crypto import keys as asn1_keys
+from asn1crypto import tsp
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.core.management import call_command
 from PIL import Image, ImageDraw
+from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.timestamps import DummyTimeStamper
+from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
 from reportlab.lib.styles import ParagraphStyle
 
 from portal import pdf_signing
@@ -162,3 +176,107 @@ def test_dev_certificate_command_makes_it_once_and_refuses_in_production(tmp_pat
     settings.PRODUCTION = True
     with pytest.raises(Exception, match="生产环境"):
         call_command("proof_signing_dev_cert")
+
+
+# PAdES B-T: a time-stamp from an RFC 3161 service (a stub on 127.0.0.1) ----------------------
+
+
+def tsa_certificate(tmp_path):
+    """A time-stamping certificate (critical EKU timeStamping) from its own test root."""
+    now = datetime.datetime.now(datetime.UTC)
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "测试时间戳根CA")])
+    root = (
+        x509.CertificateBuilder()
+        .subject_name(root_name)
+        .issuer_name(root_name)
+        .public_key(root_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # the stub is RSA-only
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "测试时间戳服务")]))
+        .issuer_name(root_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    der = serialization.Encoding.DER
+    key_der = key.private_bytes(
+        der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (tmp_path / "tsa-root.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    return (
+        asn1_x509.Certificate.load(cert.public_bytes(der)),
+        asn1_keys.PrivateKeyInfo.load(key_der),
+        tmp_path / "tsa-root.pem",
+    )
+
+
+@pytest.fixture
+def tsa_server(tmp_path):
+    """An RFC 3161 time-stamping service on 127.0.0.1; yields (url, root path, request count)."""
+    cert, key, root = tsa_certificate(tmp_path)
+    stamper = DummyTimeStamper(tsa_cert=cert, tsa_key=key)
+    requests = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            requests.append(self.headers["Content-Type"])
+            answer = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/tsa", root, requests
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_with_a_tsa_the_signature_carries_a_trusted_time_stamp(tsa_server, settings):
+    url, tsa_root, requests = tsa_server
+    settings.PROOF_TSA_URL = url
+
+    data = build()
+
+    # pyHanko asks once more beforehand, to size the space the signature takes.
+    assert requests and set(requests) == {"application/timestamp-query"}
+    signature = PdfFileReader(io.BytesIO(data)).embedded_signatures[0]
+    roots = [
+        load_cert_from_pemder(str(dev_signing_files().root)),
+        load_cert_from_pemder(str(tsa_root)),
+    ]
+    status = validate_pdf_signature(signature, ValidationContext(trust_roots=roots))
+    assert status.bottom_line and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    assert status.timestamp_validity is not None and status.timestamp_validity.trusted
+
+
+def test_an_unreachable_tsa_leaves_a_valid_signature_without_a_time_stamp(settings, caplog):
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.PROOF_TSA_URL = f"http://127.0.0.1:{port}/tsa"
+
+    status = signature_status(build())
+
+    assert status.bottom_line and status.timestamp_validity is None
+    assert "without a time-stamp" in caplog.text
