@@ -42,8 +42,6 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate
 from portal.pdf_seal import seal_png
 from portal.pdf_signing import sign_pdf
 
-__all__ = ["official_pdf", "seal_block", "sign_pdf", "issuer_name"]
-
 logger = logging.getLogger(__name__)
 
 FONT_CANDIDATES = (

@@ -3,9 +3,8 @@
 A signed proof can be checked offline by anyone: any PDF reader shows who signed it and whether
 the file changed since. The signature is PAdES baseline B-B (ETSI EN 319 142-1), or B-T when
 ``PROOF_TSA_URL`` names an RFC 3161 time-stamping service (B-B, with a warning in the log, while
-that service cannot be reached). The file is signed as an incremental
-update after reportlab has written it and is never rewritten afterwards: rewriting would break
-the signature.
+that service cannot be reached). The file is signed as an incremental update after reportlab
+has written it and is never rewritten afterwards: rewriting would break the signature.
 
 The agency's certificate and key come from ops, never from the repository:
 ``PROOF_SIGNING_CERT`` (the signing certificate and any intermediate CA certificates)
