@@ -13,21 +13,34 @@ TrueType outlines only: the OpenType/CFF Noto CJK collection that Debian's fonts
 installs is refused ("postscript outlines are not supported"), so it is tried last;
 fonts-wqy-microhei or fonts-wqy-zenhei give an embedded font. ``ENROLMENT_PDF_FONT`` (a path)
 overrides the search.
+
+Official documents (proofs, 个人权益记录, 缴费通知单) end with the issuing agency's name under its
+electronic seal and are signed by the agency's certificate: ``official_pdf`` builds such a
+document from a story, ``seal_block`` and ``sign_pdf`` are its two steps for a document built
+another way. The agency's name is a setting per deployment (``PROOF_ISSUER_NAME``) or per
+pooling region (``PROOF_ISSUER_NAMES``, by region code).
 """
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from xml.sax.saxutils import escape
 
 from django.conf import settings
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate
+
+from portal.pdf_seal import seal_png
+from portal.pdf_signing import sign_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +85,102 @@ def text_paragraph(value, style: ParagraphStyle) -> Paragraph:
 def lines_paragraph(lines: Iterable, style: ParagraphStyle) -> Paragraph:
     """A paragraph of several lines, each printed exactly as it is."""
     return Paragraph("<br/>".join(pdf_text(line) for line in lines), style)
+
+
+SEAL_SIZE = 40 * mm  # 业务专用章 are commonly 38–42 mm across
+MARGINS = {
+    "leftMargin": 20 * mm,
+    "rightMargin": 20 * mm,
+    "topMargin": 18 * mm,
+    "bottomMargin": 18 * mm,
+}
+
+
+def issuer_name(region_code: str = "") -> str:
+    """The issuing agency's name: the region's own when configured, else the deployment's."""
+    by_region = getattr(settings, "PROOF_ISSUER_NAMES", {}) or {}
+    return by_region.get(region_code) or settings.PROOF_ISSUER_NAME
+
+
+class SealBlock(Flowable):
+    """The issuer's name and the date, right-aligned, under the agency's seal image."""
+
+    def __init__(self, issuer: str, date_text: str, *, font: str, region_code: str = ""):
+        super().__init__()
+        self.issuer = issuer
+        self.date_text = date_text
+        self.font = font
+        self.seal = ImageReader(io.BytesIO(seal_png(issuer, region_code)))
+
+    def wrap(self, available_width, available_height):
+        self.width = available_width
+        self.height = SEAL_SIZE
+        return self.width, self.height
+
+    def draw(self):
+        canvas = self.canv
+        size = 11
+        lines = [f"出具机构:{self.issuer}", self.date_text]
+        widths = [pdfmetrics.stringWidth(line, self.font, size) for line in lines]
+        right = self.width - 4 * mm
+        centre_x = right - max(widths) / 2
+        centre_y = self.height / 2
+        canvas.setFont(self.font, size)
+        canvas.drawRightString(right, centre_y + 2, lines[0])
+        canvas.drawRightString(right, centre_y - size - 4, lines[1])
+        # The seal over the name, as a stamped seal sits over the signature line of a paper form.
+        canvas.drawImage(
+            self.seal,
+            centre_x - SEAL_SIZE / 2,
+            centre_y - SEAL_SIZE / 2,
+            SEAL_SIZE,
+            SEAL_SIZE,
+            mask="auto",
+        )
+
+
+def seal_block(issuer: str, date_text: str, *, region_code: str = "") -> Flowable:
+    """The closing block of an official document: agency, date and seal (see ``official_pdf``)."""
+    return SealBlock(issuer, date_text, font=cjk_font(), region_code=region_code)
+
+
+def official_pdf(
+    story: list,
+    *,
+    title: str,
+    footer_text: str,
+    issuer: str,
+    date_text: str,
+    reason: str,
+    region_code: str = "",
+    on_page: Callable | None = None,
+) -> bytes:
+    """Build an official A4 document: ``story``, then the seal block; signed by the agency.
+
+    Every page carries ``footer_text`` and its page number (``on_page(canvas, document)`` may
+    draw more). The returned bytes are final: signing is an incremental update, so the file
+    must be stored or sent as it is.
+    """
+    font = cjk_font()
+
+    def footer(canvas, document):
+        canvas.saveState()
+        canvas.setFont(font, 8)
+        canvas.drawString(20 * mm, 10 * mm, footer_text)
+        canvas.drawRightString(A4[0] - 20 * mm, 10 * mm, f"第 {document.page} 页")
+        canvas.restoreState()
+        if on_page is not None:
+            on_page(canvas, document)
+
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title=title,
+        author=issuer,
+        creator=str(settings.PORTAL_NAME),
+        **MARGINS,
+    )
+    story = [*story, seal_block(issuer, date_text, region_code=region_code)]
+    document.build(story, onFirstPage=footer, onLaterPages=footer)
+    return sign_pdf(buffer.getvalue(), reason=reason)

@@ -407,6 +407,12 @@ if PRODUCTION:
             problems.append(f"{name} must name a real provider, not the sandbox")
     if SANDBOX_PROVIDERS:
         problems.append("SANDBOX_PROVIDERS must be off in production")
+    # Proofs are signed with the agency's certificate (staging, like development, signs with a
+    # test certificate made on demand under var/proof-signing/).
+    if not (os.environ.get("PROOF_SIGNING_CERT") and os.environ.get("PROOF_SIGNING_KEY")):
+        problems.append("PROOF_SIGNING_CERT and PROOF_SIGNING_KEY must be set (proofs are signed)")
+    if not os.environ.get("PROOF_ISSUER_NAME"):
+        problems.append("PROOF_ISSUER_NAME must name the agency that issues proofs")
     if FACE_CALLBACK_SECRET == DEV_FACE_CALLBACK_SECRET or len(FACE_CALLBACK_SECRET.encode()) < 32:
         problems.append("FACE_CALLBACK_SECRET must be a random value of at least 32 bytes")
     if len(COLLECTION_CALLBACK_SECRET.encode()) < 32:
@@ -457,6 +463,23 @@ RATE_LIMITS = {
 # The address the public reaches the portal at, printed in proofs' QR codes (e.g.
 # https://sbwt.example.gov.cn); empty: the host of the request that issued the proof.
 PORTAL_PUBLIC_BASE_URL = os.environ.get("PORTAL_PUBLIC_BASE_URL", "").rstrip("/")
+
+# Official PDFs (portal/pdf.py): proofs, 个人权益记录 and 缴费通知单 carry the issuing agency's name
+# under its seal and are signed (PAdES) with its certificate. The name per deployment, or per
+# region code ({"110105": "……社会保险事业管理中心"}); the seal is drawn from the name unless ops
+# give the agency's seal image (a file, per region as well). The signing certificate (then its
+# intermediates) and key are file paths or PEM text, never in the repository; development uses a
+# test CA made under var/proof-signing/ (portal/pdf_signing.py). PROOF_TSA_URL: an RFC 3161
+# time-stamping service (PAdES B-T); without it signatures are B-B.
+DEV_PROOF_ISSUER_NAME = "演示市社会保险事业管理中心"
+PROOF_ISSUER_NAME = os.environ.get("PROOF_ISSUER_NAME", "" if PRODUCTION else DEV_PROOF_ISSUER_NAME)
+PROOF_ISSUER_NAMES = json.loads(os.environ.get("PROOF_ISSUER_NAMES") or "{}")
+PROOF_SEAL_IMAGE = os.environ.get("PROOF_SEAL_IMAGE", "")
+PROOF_SEAL_IMAGES = json.loads(os.environ.get("PROOF_SEAL_IMAGES") or "{}")
+PROOF_SIGNING_CERT = os.environ.get("PROOF_SIGNING_CERT", "")
+PROOF_SIGNING_KEY = os.environ.get("PROOF_SIGNING_KEY", "")
+PROOF_SIGNING_KEY_PASSPHRASE = os.environ.get("PROOF_SIGNING_KEY_PASSPHRASE", "")
+PROOF_TSA_URL = os.environ.get("PROOF_TSA_URL", "")
 
 # Login lockout: django-axes counts consecutive failures per login key (no cool-off of its own);
 # employers.models.LoginLock times each lock (15 minutes, doubling within a day, held after the

@@ -2,23 +2,21 @@
 
 Printed for the person by the unit: the full name, the document number masked (first 6 and last
 4 characters) as on a proof (contributions.proofs.pdf explains why), and only what happened in
-this unit.
+this unit. Like a proof it ends with the agency's name under its seal and is signed
+(portal.pdf.official_pdf).
 """
 
 from __future__ import annotations
 
 import datetime
-import io
 
-from django.conf import settings
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Spacer, Table, TableStyle
 
 from contributions.persons.selectors import PAID, UNPAID_STATE, PersonRights
 from contributions.proofs.pdf import HEADER_BG, form_grid, form_styles
-from portal.pdf import cjk_font, text_paragraph
+from portal.pdf import cjk_font, issuer_name, official_pdf, text_paragraph
 
 TITLE = "个人权益记录"
 PAID_TEXT = colors.HexColor("#166534")
@@ -30,8 +28,10 @@ def _month(value: datetime.date | None) -> str:
     return f"{value:%Y-%m}" if value else "—"
 
 
-def person_rights_pdf(rights: PersonRights, *, employer, printed_at: datetime.datetime) -> bytes:
-    """Render the person's 个人权益记录 with ``employer`` and return the PDF bytes."""
+def person_rights_pdf(
+    rights: PersonRights, *, employer, printed_at: datetime.datetime, region_code: str = ""
+) -> bytes:
+    """Render the person's 个人权益记录 with ``employer``, sealed and signed (PDF bytes)."""
     font = cjk_font()
     person = rights.person
     printed = printed_at.strftime("%Y年%m月%d日 %H:%M")
@@ -123,23 +123,12 @@ def person_rights_pdf(rights: PersonRights, *, employer, printed_at: datetime.da
         ),
     ]
 
-    def footer(canvas, document):
-        canvas.saveState()
-        canvas.setFont(font, 8)
-        canvas.drawString(20 * mm, 10 * mm, f"{TITLE} {employer.name}")
-        canvas.drawRightString(A4[0] - 20 * mm, 10 * mm, f"第 {document.page} 页")
-        canvas.restoreState()
-
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
+    return official_pdf(
+        story,
         title=TITLE,
-        author=str(getattr(settings, "PORTAL_NAME", "")),
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=18 * mm,
-        bottomMargin=18 * mm,
+        footer_text=f"{TITLE} {employer.name}",
+        issuer=issuer_name(region_code),
+        region_code=region_code,
+        date_text=printed_at.strftime("打印日期:%Y年%m月%d日"),
+        reason=TITLE,
     )
-    document.build(story, onFirstPage=footer, onLaterPages=footer)
-    return buffer.getvalue()

@@ -9,28 +9,28 @@ public check page shows the name masked as well, since anyone with the code can 
 
 The QR code holds the absolute address of the check page for this code; the same address is a
 link over the QR code for readers who open the file on screen.
+
+The proof ends with the issuing agency's name under its seal and is signed with the agency's
+certificate (portal.pdf.official_pdf), so that the recipient can also check it offline.
 """
 
 from __future__ import annotations
 
-import io
 from typing import NamedTuple
 
-from django.conf import settings
 from django.utils import timezone
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
 from contributions.models import ContributionProof
 from contributions.proofs.codes import proof_code_display
-from portal.pdf import cjk_font, text_paragraph
+from portal.pdf import cjk_font, issuer_name, official_pdf, text_paragraph
 
 TITLE = "参保缴费证明"
 QR_SIZE = 32 * mm
@@ -245,23 +245,13 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
     )
     story.append(block)
 
-    def footer(canvas, document):
-        canvas.saveState()
-        canvas.setFont(font, 8)
-        canvas.drawString(20 * mm, 10 * mm, f"{TITLE} 验证码 {code}")
-        canvas.drawRightString(A4[0] - 20 * mm, 10 * mm, f"第 {document.page} 页")
-        canvas.restoreState()
-
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
+    issuer = content.get("issuer") or {}
+    return official_pdf(
+        story,
         title=TITLE,
-        author=str(getattr(settings, "PORTAL_NAME", "")),
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=18 * mm,
-        bottomMargin=18 * mm,
+        footer_text=f"{TITLE} 验证码 {code}",
+        issuer=issuer.get("name") or issuer_name(),
+        region_code=issuer.get("region", ""),
+        date_text=timezone.localtime(proof.created_at).strftime("开具日期:%Y年%m月%d日"),
+        reason=TITLE,
     )
-    document.build(story, onFirstPage=footer, onLaterPages=footer)
-    return buffer.getvalue()

@@ -33,6 +33,7 @@ from contributions.proofs.content import _month_text, proof_content_person, proo
 from contributions.proofs.selectors import proof_person_get_for_agent
 from enrollment.models import Person
 from portal.audit import audit_log
+from portal.pdf import issuer_name
 
 MAX_MONTHS = 120
 
@@ -75,7 +76,6 @@ def proof_months_check(month_from: datetime.date | None, month_to: datetime.date
         raise ValidationError(errors)
 
 
-@transaction.atomic
 def proof_issue(
     *,
     agent,
@@ -85,7 +85,11 @@ def proof_issue(
     person: Person | None = None,
     request=None,
 ) -> ContributionProof:
-    """Issue a proof for the agent's unit or one of its (former) employees, with its PDF."""
+    """Issue a proof for the agent's unit or one of its (former) employees, with its PDF.
+
+    The PDF is built and signed before the transaction that stores it: signing is CPU work (and
+    a time-stamping request when a TSA is configured) that holds nothing in the database.
+    """
     from contributions.proofs.pdf import proof_pdf
 
     month_from, month_to = month_from.replace(day=1), month_to.replace(day=1)
@@ -111,6 +115,8 @@ def proof_issue(
         code = proof_code_new()
     created_at = timezone.now()
     content["issued_at"] = timezone.localtime(created_at).strftime("%Y-%m-%d %H:%M")
+    region_code = employer.region.code
+    content["issuer"] = {"name": issuer_name(region_code), "region": region_code}
     proof = ContributionProof(
         code=code,
         kind=kind,
@@ -129,17 +135,24 @@ def proof_issue(
         form_url=proof_form_url(request),
     )
     proof.full_clean(exclude=["pdf"])
+    return _proof_store(proof, data, request=request)
+
+
+@transaction.atomic
+def _proof_store(proof: ContributionProof, data: bytes, *, request=None) -> ContributionProof:
+    """Store an issued proof with its signed PDF, audited."""
     # A random file name: neither the code nor a person's name is written to the file system.
     proof.pdf.save(f"{secrets.token_hex(12)}.pdf", ContentFile(data), save=False)
     proof.save()
+    content, agent = proof.content, proof.created_by
     audit_log(
         action="contributions.proof_issued",
         actor=agent.user,
-        employer_id=employer.pk,
+        employer_id=proof.employer_id,
         obj=proof,
         request=request,
         details={
-            "kind": kind,
+            "kind": proof.kind,
             "month_from": content["month_from"],
             "month_to": content["month_to"],
             "paid_months": content["paid_months"],

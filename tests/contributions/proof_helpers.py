@@ -86,7 +86,9 @@ def pdf_qr_modules(data: bytes) -> set[tuple[int, int]]:
     most common rectangle height on the page that holds it is the module size.
     """
     for page in PdfReader(io.BytesIO(data)).pages:
-        if not page.get("/Annots"):
+        # The page with the QR code's link (the signature's widget may be on another page).
+        annotations = [annotation.get_object() for annotation in page.get("/Annots") or []]
+        if not any(annotation.get("/Subtype") == "/Link" for annotation in annotations):
             continue
         stream = page.get_contents().get_data().decode("latin-1")
         rects = [tuple(float(v) for v in match.groups()) for match in RECT.finditer(stream)]

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from contributions.models import BillStatus, ContributionBase
 from employers.models import Role
@@ -18,6 +19,7 @@ from tests.contributions.bill_helpers import create_bill, create_unit_with_staff
 from tests.contributions.proof_helpers import pdf_text
 from tests.enrollment.enrolment_helpers import create_enrolment
 from tests.factories import create_agent
+from tests.portal.pdf_signing_helpers import pdf_images, red_share, signature_status
 from tests.portal.test_csp import inline_code
 
 pytestmark = pytest.mark.django_db
@@ -253,3 +255,16 @@ def test_the_pdf_holds_the_record_and_the_print_is_audited(agent_client, unit):
     event = AuditEvent.objects.get(action="contributions.person_rights_printed")
     assert event.object_id == str(person.pk) and event.employer_id == unit["employer"].pk
     assert event.actor == unit["agent"].user and event.details == {"year": 2026}
+
+
+def test_the_pdf_is_sealed_and_signed_by_the_agency(agent_client, unit, settings):
+    region = unit["employer"].region.code
+    settings.PROOF_ISSUER_NAMES = {region: "演示市某区社会保险事业管理中心"}
+
+    data = agent_client.get(pdf_url(unit["zhou"], year=2026)).content
+
+    assert "出具机构:演示市某区社会保险事业管理中心" in pdf_text(data)
+    seals = [image for image in pdf_images(data) if image.width >= 500]
+    assert len(seals) == 1 and red_share(seals[0]) > 0.05
+    status = signature_status(data)
+    assert status.bottom_line and status.coverage == SignatureCoverageLevel.ENTIRE_FILE

@@ -386,6 +386,9 @@ def test_web_healthcheck_passes_against_gunicorn_in_staging_mode(services, tmp_p
         "ALLOWED_HOSTS": "portal.example.cn",
         "PII_ENCRYPTION_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
         "PII_INDEX_KEY": secrets.token_urlsafe(32),
+        "PROOF_ISSUER_NAME": "演示市社会保险事业管理中心",
+        "PROOF_SIGNING_CERT": str(tmp_path / "proof-signing.pem"),
+        "PROOF_SIGNING_KEY": str(tmp_path / "proof-signing.key.pem"),
     }
 
     def manage(*args, environ):

@@ -50,6 +50,9 @@ SETTINGS_VARIABLES = (
     "COLLECTION_ADAPTER",
     "COLLECTION_CALLBACK_SECRET",
     "DJANGO_SETTINGS_MODULE",
+    "PROOF_ISSUER_NAME",
+    "PROOF_SIGNING_CERT",
+    "PROOF_SIGNING_KEY",
 )
 PRINT_SETTINGS = """
 import json
@@ -95,6 +98,9 @@ def secrets_env(mode: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "portal.example.cn",
         "PII_ENCRYPTION_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
         "PII_INDEX_KEY": secrets.token_urlsafe(32),
+        "PROOF_ISSUER_NAME": "演示市社会保险事业管理中心",
+        "PROOF_SIGNING_CERT": "/run/secrets/proof-signing.pem",
+        "PROOF_SIGNING_KEY": "/run/secrets/proof-signing.key.pem",
     }
 
 
@@ -198,6 +204,8 @@ def test_production_passes_check_deploy_without_warnings(run_python):
         ({"BANK_SECRET": None}, "BANK_SECRET must be a random value of at least 32"),
         ({"BANK_BASE_URL": None}, "BANK_BASE_URL must be"),
         ({"BANK_KEY_ID": None}, "BANK_KEY_ID must be set"),
+        ({"PROOF_SIGNING_KEY": None}, "PROOF_SIGNING_CERT and PROOF_SIGNING_KEY must be set"),
+        ({"PROOF_ISSUER_NAME": None}, "PROOF_ISSUER_NAME"),
     ],
     ids=[
         "default-secret-key",
@@ -225,6 +233,8 @@ def test_production_passes_check_deploy_without_warnings(run_python):
         "bank-secret-missing",
         "bank-base-url-missing",
         "bank-key-id-missing",
+        "no-proof-signing-key",
+        "no-proof-issuer",
     ],
 )
 def test_production_refuses_to_start_without_real_configuration(run_python, change, message):

@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("contributions", "0005_benefits"),
+        ("contributions", "0006_export_job_progress"),
         ("employers", "0010_unit_information_changes_questions"),
     ]
 

@@ -1,0 +1,261 @@
+"""The issuing agency's digital signature on official PDFs (PAdES with pyHanko).
+
+A signed proof can be checked offline by anyone: any PDF reader shows who signed it and whether
+the file changed since. The signature is PAdES baseline B-B (ETSI EN 319 142-1), or B-T when
+``PROOF_TSA_URL`` names an RFC 3161 time-stamping service (B-B, with a warning in the log, while
+that service cannot be reached). The file is signed as an incremental update after reportlab
+has written it and is never rewritten afterwards: rewriting would break the signature.
+
+The agency's certificate and key come from ops, never from the repository:
+``PROOF_SIGNING_CERT`` (the signing certificate and any intermediate CA certificates)
+and ``PROOF_SIGNING_KEY``, each a file path or the PEM text itself (an environment variable),
+with an optional ``PROOF_SIGNING_KEY_PASSPHRASE``. Production refuses to start without them
+(portal/settings.py). In development and tests, with neither set, a self-made test CA and
+signing certificate under var/proof-signing/ are used, made on first use (or by
+``manage.py proof_signing_dev_cert``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_FIELD = "AgencySignature"
+DEV_DIR_NAME = "proof-signing"
+DEV_ROOT_FILE = "dev-root.pem"
+DEV_CERT_FILE = "dev-signer.pem"  # the signing certificate, then the test root
+DEV_KEY_FILE = "dev-signer.key.pem"
+DEV_ROOT_NAME = "社保门户开发测试签章根CA(非正式)"
+DEV_SIGNER_NAME = "社保门户开发测试签章(非正式)"
+DEV_ORGANISATION = "演示社会保险经办机构(测试)"
+TSA_TIMEOUT_SECONDS = 10
+
+
+class SigningNotConfigured(ImproperlyConfigured):
+    """The agency's signing certificate or key is missing or cannot be read."""
+
+
+@dataclass(frozen=True)
+class DevSigningFiles:
+    root: Path
+    cert: Path
+    key: Path
+
+
+def dev_signing_dir() -> Path:
+    return Path(settings.VAR_DIR) / DEV_DIR_NAME
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEV_ORGANISATION),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _certificate(*, subject, issuer, public_key, signing_key, is_ca, days, now):
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                # Non-repudiation (content commitment): what a document signature asserts.
+                content_commitment=not is_ca,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=is_ca,
+                crl_sign=is_ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()),
+            critical=False,
+        )
+    )
+    return builder.sign(signing_key, hashes.SHA256())
+
+
+def dev_signing_files(*, create: bool = True, replace: bool = False) -> DevSigningFiles | None:
+    """The development test CA and signing certificate under var/, made when missing."""
+    directory = dev_signing_dir()
+    files = DevSigningFiles(
+        directory / DEV_ROOT_FILE, directory / DEV_CERT_FILE, directory / DEV_KEY_FILE
+    )
+    if all(path.exists() for path in (files.root, files.cert, files.key)) and not replace:
+        return files
+    if not create:
+        return None
+    now = datetime.datetime.now(datetime.UTC)
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root = _certificate(
+        subject=_name(DEV_ROOT_NAME),
+        issuer=_name(DEV_ROOT_NAME),
+        public_key=root_key.public_key(),
+        signing_key=root_key,
+        is_ca=True,
+        days=3650,
+        now=now,
+    )
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = _certificate(
+        subject=_name(DEV_SIGNER_NAME),
+        issuer=root.subject,
+        public_key=key.public_key(),
+        signing_key=root_key,
+        is_ca=False,
+        days=3 * 365,
+        now=now,
+    )
+    pem = serialization.Encoding.PEM
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    # Written in a fresh directory, then renamed into place: two processes starting at once
+    # never pair one's certificate with the other's key.
+    staging = Path(tempfile.mkdtemp(prefix=".proof-signing-", dir=directory.parent))
+    (staging / DEV_ROOT_FILE).write_bytes(root.public_bytes(pem))
+    (staging / DEV_CERT_FILE).write_bytes(cert.public_bytes(pem) + root.public_bytes(pem))
+    key_path = staging / DEV_KEY_FILE
+    key_path.write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_path.chmod(0o600)
+    if replace and directory.exists():
+        for path in directory.iterdir():
+            path.unlink()
+        directory.rmdir()
+    try:
+        os.rename(staging, directory)
+    except OSError:  # another process made them first: use those
+        for path in staging.iterdir():
+            path.unlink()
+        staging.rmdir()
+    _signer.cache_clear()
+    return files
+
+
+def _pem(value: str, setting: str) -> bytes:
+    """A setting holding PEM text itself or the path of a PEM/DER file."""
+    if value.lstrip().startswith("-----BEGIN"):
+        # An env file holds one line: its line breaks may be written as \n.
+        return value.strip().replace("\\n", "\n").encode("ascii")
+    try:
+        return Path(value).read_bytes()
+    except OSError as exc:
+        raise SigningNotConfigured(f"{setting}: cannot read {value}: {exc.strerror}") from None
+
+
+def _material() -> tuple[bytes, bytes, bytes | None]:
+    cert = getattr(settings, "PROOF_SIGNING_CERT", "")
+    key = getattr(settings, "PROOF_SIGNING_KEY", "")
+    passphrase = getattr(settings, "PROOF_SIGNING_KEY_PASSPHRASE", "") or None
+    if not cert and not key and not getattr(settings, "PRODUCTION", False):
+        files = dev_signing_files(create=True)
+        cert, key, passphrase = str(files.cert), str(files.key), None
+    if not cert or not key:
+        raise SigningNotConfigured("PROOF_SIGNING_CERT and PROOF_SIGNING_KEY must both be set")
+    return (
+        _pem(cert, "PROOF_SIGNING_CERT"),
+        _pem(key, "PROOF_SIGNING_KEY"),
+        passphrase.encode() if passphrase else None,
+    )
+
+
+@lru_cache(maxsize=4)
+def _signer(cert_data: bytes, key_data: bytes, passphrase: bytes | None) -> signers.SimpleSigner:
+    try:
+        certificates = list(load_certs_from_pemder_data(cert_data))
+        key = load_private_key_from_pemder_data(key_data, passphrase=passphrase)
+    except (ValueError, TypeError) as exc:
+        raise SigningNotConfigured(f"the proof signing certificate or key: {exc}") from None
+    # The certificate of this key signs, wherever it is in the bundle; a key that belongs to
+    # none of them would make signatures that every reader reports as invalid.
+    public = _public_key_der(serialization.load_der_private_key(key.dump(), None).public_key())
+    own = [
+        cert
+        for cert in certificates
+        if _public_key_der(x509.load_der_x509_certificate(cert.dump()).public_key()) == public
+    ]
+    if not own:
+        raise SigningNotConfigured(
+            "PROOF_SIGNING_KEY does not belong to any certificate in PROOF_SIGNING_CERT"
+        )
+    return signers.SimpleSigner(
+        signing_cert=own[0],
+        signing_key=key,
+        cert_registry=SimpleCertificateStore.from_certs(
+            [cert for cert in certificates if cert is not own[0]]
+        ),
+    )
+
+
+def _public_key_der(public_key) -> bytes:
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def signing_certificate_name() -> str:
+    """The common name of the certificate that signs (what a PDF reader shows as the signer)."""
+    return _signer(*_material()).signing_cert.subject.native.get("common_name", "")
+
+
+def sign_pdf(data: bytes, *, reason: str) -> bytes:
+    """Sign the PDF ``data`` with the agency's certificate (PAdES B-B, or B-T with a TSA)."""
+    signer = _signer(*_material())
+    tsa_url = getattr(settings, "PROOF_TSA_URL", "")
+    timestamper = HTTPTimeStamper(tsa_url, timeout=TSA_TIMEOUT_SECONDS) if tsa_url else None
+    metadata = signers.PdfSignatureMetadata(
+        field_name=SIGNATURE_FIELD,
+        md_algorithm="sha256",
+        reason=reason,
+        subfilter=fields.SigSeedSubFilter.PADES,
+    )
+    try:
+        output = signers.sign_pdf(
+            IncrementalPdfFileWriter(io.BytesIO(data)),
+            metadata,
+            signer=signer,
+            timestamper=timestamper,
+        )
+    except TimestampRequestError:
+        # A proof without a time-stamp (B-B) is still a valid signature; refusing every proof
+        # while the time-stamping service is down would stop the counter's work.
+        logger.warning("time-stamping service unreachable; PDF signed without a time-stamp")
+        output = signers.sign_pdf(
+            IncrementalPdfFileWriter(io.BytesIO(data)), metadata, signer=signer
+        )
+    return output.getvalue()
