@@ -8,8 +8,10 @@ class ContributionsConfig(AppConfig):
 
     def ready(self):
         # Each reviewable feature registers its hooks with portal.review (<feature>/review.py).
+        from contributions.backpay import review as backpay_review
         from contributions.benefits import review as benefits_review
         from contributions.declarations import review as declarations_review
 
         declarations_review.register()
         benefits_review.register()
+        backpay_review.register()

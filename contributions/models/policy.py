@@ -354,6 +354,12 @@ class RegionContributionSettings(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(28)],
         help_text=_("次月该日前未缴清的,自次日起按日加收万分之五滞纳金"),
     )
+    backpay_window_months = models.PositiveSmallIntegerField(
+        _("可网上补缴的月数"),
+        default=36,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_("单位可在网上申请补缴当月之前多少个月内漏缴的费款;更早的到经办窗口办理"),
+    )
 
     class Meta:
         verbose_name = _("统筹区缴费设置")
