@@ -29,16 +29,21 @@ def months_ago(count: int) -> datetime.date:
 class Unit:
     """An active unit with a 缴费申报员 agent and a period from 40 months ago to next year."""
 
-    def __init__(self, name: str = "补缴测试有限公司"):
+    def __init__(self, name: str = "补缴测试有限公司", *, period: bool = True):
         self.employer = create_employer(name=name)
         self.region = self.employer.region
         self.agent = create_agent(
             employer=self.employer, roles=[Role.CONTRIBUTIONS], name="缴费经办人"
         )
-        self.period = make_period(
-            self.region,
-            starts_on=months_ago(40),
-            ends_on=add_months(this_month(), 13) - datetime.timedelta(days=1),
+        # A second unit of the same region shares the first one's period (period=False).
+        self.period = (
+            make_period(
+                self.region,
+                starts_on=months_ago(40),
+                ends_on=add_months(this_month(), 13) - datetime.timedelta(days=1),
+            )
+            if period
+            else None
         )
 
     def late_joiner(self, name: str = "李雷", *, started: int = 6, enrolled: int = 2):
