@@ -20,8 +20,34 @@ class MonthInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m")
 
 
+class RowsInput(forms.Widget):
+    """Every value posted under the name (one per month row), as a list."""
+
+    def value_from_datadict(self, data, files, name):
+        return _values(data, name)
+
+
+def _values(data, name: str) -> list:
+    if hasattr(data, "getlist"):
+        return data.getlist(name)
+    value = data.get(name)
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+class RowsField(forms.Field):
+    """The texts of one column of the month rows; BackPayForm.clean parses them row by row."""
+
+    widget = RowsInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value):
+        return [str(item).strip() for item in (value or [])]
+
+
 class BackPayForm(forms.Form):
-    """Who, why and the proof; the months come in MonthFormSet."""
+    """Who, why, the proof, and the month rows (``month`` and ``base`` posted once per row)."""
 
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
     shown_total = forms.DecimalField(
@@ -39,6 +65,8 @@ class BackPayForm(forms.Form):
         error_messages={**REQUIRED, "max_length": _("原因不能超过200个字。")},
         help_text=_("如:入职后未及时办理参保登记。"),
     )
+    month = RowsField(label=_("费款所属期"))
+    base = RowsField(label=_("缴费基数(元)"))
     proof = AttachmentField(
         label=_("劳动合同或工资发放记录"),
         required=False,
@@ -51,9 +79,35 @@ class BackPayForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4())
+        self.rows = _rows(_values(self.data, "month"), _values(self.data, "base"))
 
     def clean_document_number(self):
         return "".join(self.cleaned_data["document_number"].split()).upper()
+
+    def clean(self):
+        data = super().clean()
+        filled = [row for row in self.rows if row.is_bound]
+        if len(filled) > MAX_MONTHS:
+            raise forms.ValidationError(
+                _("一次最多申请 %d 个月,更多月份请另行申请。") % MAX_MONTHS, code="too_many"
+            )
+        if not all(row.is_valid() for row in filled):
+            raise forms.ValidationError(_("请修改下列补缴月份中标出的错误。"), code="rows")
+        data["months"] = [
+            (row.cleaned_data["month"].replace(day=1), row.cleaned_data["base"]) for row in filled
+        ]
+        return data
+
+    def row_for(self, month) -> MonthForm | None:
+        """The filled row of a month (the first day of the month), to put its errors on."""
+        for row in self.rows:
+            if (
+                row.is_bound
+                and row.is_valid()
+                and row.cleaned_data["month"].replace(day=1) == month
+            ):
+                return row
+        return None
 
 
 class MonthForm(forms.Form):
@@ -75,15 +129,16 @@ class MonthForm(forms.Form):
     )
 
 
-MonthFormSet = forms.formset_factory(
-    MonthForm, extra=MAX_MONTHS, max_num=MAX_MONTHS, validate_max=True
-)
-
-
-def months_of(formset) -> list[tuple]:
-    """(month, base) of the filled-in rows of a valid formset."""
-    return [
-        (form.cleaned_data["month"], form.cleaned_data["base"])
-        for form in formset.forms
-        if form.cleaned_data
-    ]
+def _rows(months: list, bases: list) -> list[MonthForm]:
+    """A form per month row: the rows typed (a blank one left unbound), padded to MAX_MONTHS."""
+    count = max(len(months), len(bases))
+    rows = []
+    for index in range(max(count, MAX_MONTHS)):
+        month = str(months[index]).strip() if index < len(months) else ""
+        base = str(bases[index]).strip() if index < len(bases) else ""
+        auto_id = f"id_months_{index}_%s"
+        if month or base:
+            rows.append(MonthForm({"month": month, "base": base}, auto_id=auto_id))
+        else:
+            rows.append(MonthForm(auto_id=auto_id))
+    return rows

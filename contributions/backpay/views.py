@@ -3,6 +3,8 @@ month by month; 提交 files what was shown), one application, its attachment.""
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
@@ -11,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, TemplateView, View
 
-from contributions.backpay.forms import BackPayForm, MonthFormSet, months_of
+from contributions.backpay.forms import BackPayForm
 from contributions.backpay.selectors import (
     attachment_get_for_agent,
     backpay_attachments,
@@ -33,7 +35,7 @@ from portal.audit import audit_log
 from portal.models import ReviewState
 from portal.review import review_history
 
-PREFIX = "months"
+ROWS_REFUSED = _("请修改下列补缴月份中标出的错误。")
 SUBMITTED = _(
     "补缴申请已提交,业务编号 %(reference)s。审核通过后生成补缴核定单,请在“缴费确认”中缴费。"
 )
@@ -63,28 +65,26 @@ class BackPayIndexView(BackPayMixin, TemplateView):
         )
 
 
-def _add_errors(form, formset, exc: ValidationError) -> None:
+def _add_errors(form, exc: ValidationError) -> None:
     """A refusal next to the field it names: a month's next to that month's row."""
     errors = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
-    rows = {
-        row.cleaned_data["month"].replace(day=1): row
-        for row in formset.forms
-        if getattr(row, "cleaned_data", None)
-    }
+    on_rows = False
     for field, items in errors.items():
         for error in items:
-            message = error.messages[0] if hasattr(error, "messages") else str(error)
             params = getattr(error, "params", None) or {}
-            row = next(
-                (row for month, row in rows.items() if f"{month:%Y-%m}" == params.get("month")),
-                None,
-            )
+            row = None
+            if "month" in params:
+                month = datetime.datetime.strptime(params["month"], "%Y-%m").date()  # noqa: DTZ007
+                row = form.row_for(month)
             if row is not None:
-                row.add_error(params.get("field", "month"), message)
-            elif field in form.fields:
-                form.add_error(field, message)
+                row.add_error(params.get("field", "month"), error.messages[0])
+                on_rows = True
+            elif field in form.fields and field not in ("month", "base"):
+                form.add_error(field, error.messages[0])
             else:
-                form.add_error(None, message)
+                form.add_error(None, error.messages[0])
+    if on_rows:
+        form.add_error(None, ROWS_REFUSED)
 
 
 class BackPayApplyView(BackPayMixin, FormView):
@@ -93,26 +93,20 @@ class BackPayApplyView(BackPayMixin, FormView):
     template_name = "contributions/backpay/form.html"
     form_class = BackPayForm
 
-    def get_context_data(self, **kwargs):
-        kwargs.setdefault("formset", MonthFormSet(prefix=PREFIX))
-        return super().get_context_data(**kwargs)
-
     def post(self, request, *args, **kwargs):
         form = self.get_form()
-        formset = MonthFormSet(request.POST, prefix=PREFIX)
-        if not (form.is_valid() and formset.is_valid()):
-            return self.render_to_response(self.get_context_data(form=form, formset=formset))
+        if not form.is_valid():
+            return self.form_invalid(form)
         data = form.cleaned_data
-        months = months_of(formset)
         if request.POST.get("action") != "submit" or data.get("shown_total") is None:
-            return self.computed(form, formset, months)
+            return self.computed(form)
         try:
             application = backpay_submit(
                 agent=self.agent,
                 request=request,
                 idempotency_key=data["idempotency_key"],
                 document_number=data["document_number"],
-                months=months,
+                months=data["months"],
                 reason=data["reason"],
                 shown_total=data["shown_total"],
                 proof=data.get("proof"),
@@ -120,30 +114,28 @@ class BackPayApplyView(BackPayMixin, FormView):
         except ValidationError as exc:
             if getattr(exc, "code", None) == AMOUNT_CHANGED:
                 messages.warning(request, exc.messages[0])
-                return self.computed(form, formset, months)
-            _add_errors(form, formset, exc)
-            return self.render_to_response(self.get_context_data(form=form, formset=formset))
+                return self.computed(form)
+            _add_errors(form, exc)
+            return self.form_invalid(form)
         messages.success(request, SUBMITTED % {"reference": application.reference})
         return redirect(application)
 
-    def computed(self, form, formset, months):
+    def computed(self, form):
         """The form again with the amounts of what was typed, ready to be filed."""
         try:
             figures = backpay_compute(
                 agent=self.agent,
                 document_number=form.cleaned_data["document_number"],
-                months=months,
+                months=form.cleaned_data["months"],
             )
         except ValidationError as exc:
-            _add_errors(form, formset, exc)
-            return self.render_to_response(self.get_context_data(form=form, formset=formset))
+            _add_errors(form, exc)
+            return self.form_invalid(form)
         data = form.data.copy()
         data["shown_total"] = str(figures.total)
         shown = BackPayForm(data)
         shown.is_valid()
-        return self.render_to_response(
-            self.get_context_data(form=shown, formset=formset, figures=figures)
-        )
+        return self.render_to_response(self.get_context_data(form=shown, figures=figures))
 
 
 class BackPayDetailView(BackPayMixin, TemplateView):

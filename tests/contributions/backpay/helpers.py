@@ -65,18 +65,17 @@ def key() -> uuid.UUID:
 
 
 def months_post(rows, **extra) -> dict:
-    """The form as the browser posts it: person, reason and the month rows (formset)."""
+    """The form as the browser posts it: person, reason and the month rows (``month`` and
+    ``base`` once per row, blank rows included)."""
+    months = [m if isinstance(m, str) else f"{m:%Y-%m}" for m, _base in rows]
+    bases = [str(base) for _month, base in rows]
+    blanks = [""] * (12 - len(rows))
     data = {
         "idempotency_key": str(key()),
         "reason": "入职后未及时办理参保登记",
-        "months-TOTAL_FORMS": "12",
-        "months-INITIAL_FORMS": "0",
-        "months-MIN_NUM_FORMS": "0",
-        "months-MAX_NUM_FORMS": "12",
+        "month": months + blanks,
+        "base": bases + blanks,
     }
-    for index, (month, base) in enumerate(rows):
-        data[f"months-{index}-month"] = month if isinstance(month, str) else f"{month:%Y-%m}"
-        data[f"months-{index}-base"] = str(base)
     data.update(extra)
     return data
 

@@ -103,7 +103,7 @@ def test_a_changed_total_shows_the_new_figures(agent_client, unit):
 
 
 def row_errors(response) -> list[dict]:
-    return [form.errors for form in response.context["formset"].forms if form.errors]
+    return [row.errors for row in response.context["form"].rows if row.is_bound and row.errors]
 
 
 def test_bad_input_is_answered_next_to_the_field_keeping_what_was_typed(agent_client, unit):
@@ -120,6 +120,7 @@ def test_bad_input_is_answered_next_to_the_field_keeping_what_was_typed(agent_cl
     assert errors[1]["base"] == ["请填写此项。"]
     body = response.content.decode()
     assert 'value="2025年3月"' in body and 'value="100"' in body
+    assert "请修改下列补缴月份中标出的错误。" in body
     # Now the rows parse: the base below the bound is refused on its row, naming the bounds.
     data = months_post(
         [(months_ago(4), "100")], document_number=lei.person.document_number, action="compute"
@@ -151,6 +152,17 @@ def test_bad_input_is_answered_next_to_the_field_keeping_what_was_typed(agent_cl
         reason="",
     )
     assert agent_client.post(APPLY, data).context["form"].errors["reason"] == ["请填写此项。"]
+
+
+def test_more_than_12_months_at_once_are_refused(agent_client, unit):
+    lei = unit.late_joiner(started=20)
+    rows = [(months_ago(20 - index), "9000") for index in range(13)]
+    data = months_post(rows, document_number=lei.person.document_number, action="compute")
+    response = agent_client.post(APPLY, data)
+    assert response.context["form"].non_field_errors() == [
+        "一次最多申请 12 个月,更多月份请另行申请。"
+    ]
+    assert len(response.context["form"].rows) == 13
 
 
 def test_submit_without_the_proof_is_refused_next_to_the_file_field(agent_client, unit):
