@@ -67,7 +67,7 @@ class BackPayForm(forms.Form):
     )
     month = RowsField(label=_("费款所属期"))
     base = RowsField(label=_("缴费基数(元)"))
-    proof = AttachmentField(
+    evidence = AttachmentField(
         label=_("劳动合同或工资发放记录"),
         required=False,
         help_text=_("证明该职工在补缴月份在本单位工作;JPG、PNG或PDF,不超过 5 MB。提交时必须上传。")

@@ -317,7 +317,7 @@ def backpay_submit(
     months: Sequence[tuple[datetime.date, Decimal]],
     reason: str,
     shown_total: Decimal | None,
-    proof,
+    evidence,
     request=None,
 ) -> BackPayApplication:
     """File a 补缴申请 whose figures the agent was shown, with the proof of employment.
@@ -345,16 +345,16 @@ def backpay_submit(
     reason = (reason or "").strip()
     if not reason:
         raise _field_error("reason", _("请填写漏缴原因。"), "reason_missing")
-    if not proof:
+    if not evidence:
         raise _field_error(
-            "proof",
+            "evidence",
             _("请上传该职工在补缴月份的劳动合同或工资发放记录。"),
             "attachment_missing",
         )
     try:
-        checked = upload_check(proof)
+        checked = upload_check(evidence)
     except ValidationError as exc:
-        raise ValidationError({"proof": exc.messages}, code="attachment_bad") from None
+        raise ValidationError({"evidence": exc.messages}, code="attachment_bad") from None
     application = BackPayApplication(
         reference=new_reference("BJ"),
         employer_id=agent.employer_id,

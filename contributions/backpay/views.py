@@ -109,7 +109,7 @@ class BackPayApplyView(BackPayMixin, FormView):
                 months=data["months"],
                 reason=data["reason"],
                 shown_total=data["shown_total"],
-                proof=data.get("proof"),
+                evidence=data.get("evidence"),
             )
         except ValidationError as exc:
             if getattr(exc, "code", None) == AMOUNT_CHANGED:

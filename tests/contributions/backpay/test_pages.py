@@ -49,7 +49,7 @@ def applications_of(unit: Unit, tag: str, count: int = 1) -> list[BackPayApplica
                 months=months,
                 reason=f"{tag}漏缴",
                 shown_total=figures.total,
-                proof=pdf(),
+                evidence=pdf(),
             )
         )
     return made
@@ -68,7 +68,7 @@ def test_compute_shows_the_figures_then_submit_files_them(agent_client, unit):
     assert not BackPayApplication.objects.exists()
     shown = response.context["form"]["shown_total"].value()
     assert shown == str(figures.total)
-    data.update(action="submit", shown_total=shown, proof=pdf())
+    data.update(action="submit", shown_total=shown, evidence=pdf())
     response = agent_client.post(APPLY, data)
     application = BackPayApplication.objects.get()
     assert response.status_code == 302 and response["Location"] == application.get_absolute_url()
@@ -83,7 +83,7 @@ def test_submit_without_figures_shown_only_computes(agent_client, unit):
     data = months_post(
         [(months_ago(5), "9000")], document_number=lei.person.document_number, action="submit"
     )
-    response = agent_client.post(APPLY, {**data, "proof": pdf()})
+    response = agent_client.post(APPLY, {**data, "evidence": pdf()})
     assert response.status_code == 200 and response.context["figures"] is not None
     assert not BackPayApplication.objects.exists()
 
@@ -96,7 +96,7 @@ def test_a_changed_total_shows_the_new_figures(agent_client, unit):
         action="submit",
         shown_total="1.00",
     )
-    response = agent_client.post(APPLY, {**data, "proof": pdf()})
+    response = agent_client.post(APPLY, {**data, "evidence": pdf()})
     body = response.content.decode()
     assert "计算结果已变化" in body and response.context["figures"] is not None
     assert not BackPayApplication.objects.exists()
@@ -172,7 +172,7 @@ def test_submit_without_the_proof_is_refused_next_to_the_file_field(agent_client
     )
     shown = agent_client.post(APPLY, data).context["form"]["shown_total"].value()
     response = agent_client.post(APPLY, {**data, "action": "submit", "shown_total": shown})
-    assert response.context["form"].errors["proof"] == [
+    assert response.context["form"].errors["evidence"] == [
         "请上传该职工在补缴月份的劳动合同或工资发放记录。"
     ]
     assert not BackPayApplication.objects.exists()

@@ -47,7 +47,7 @@ def application(unit):
         months=MONTHS,
         reason="入职后未及时办理参保登记",
         shown_total=figures.total,
-        proof=pdf(),
+        evidence=pdf(),
     )
 
 

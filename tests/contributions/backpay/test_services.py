@@ -240,7 +240,7 @@ def submit(unit, enrolment, months, **extra):
         "months": months,
         "reason": "入职后未及时办理参保登记",
         "shown_total": figures.total,
-        "proof": pdf(),
+        "evidence": pdf(),
     }
     kwargs.update(extra)
     return backpay_submit(**kwargs), figures
@@ -265,7 +265,7 @@ def test_submit_keeps_the_figures_shown_and_the_proof(unit):
         months=months,
         reason="x",
         shown_total=None,
-        proof=None,
+        evidence=None,
     )
     assert again.pk == application.pk and BackPayApplication.objects.count() == 1
 
@@ -273,8 +273,8 @@ def test_submit_keeps_the_figures_shown_and_the_proof(unit):
 def test_submit_refuses_a_missing_proof_a_changed_total_and_a_month_applied_for(unit):
     lei = unit.late_joiner()
     months = [(months_ago(5), D("9000"))]
-    errors = refusal(lambda: submit(unit, lei, months, proof=None))
-    assert "请上传该职工在补缴月份的劳动合同或工资发放记录" in errors["proof"][0][2]
+    errors = refusal(lambda: submit(unit, lei, months, evidence=None))
+    assert "请上传该职工在补缴月份的劳动合同或工资发放记录" in errors["evidence"][0][2]
     with pytest.raises(ValidationError) as caught:
         submit(unit, lei, months, shown_total=D("1.00"))
     assert caught.value.code == AMOUNT_CHANGED
@@ -289,8 +289,8 @@ def test_submit_refuses_a_bad_file(unit):
 
     lei = unit.late_joiner()
     fake = upload("合同.pdf", b"not really a pdf", "application/pdf")
-    errors = refusal(lambda: submit(unit, lei, [(months_ago(5), D("9000"))], proof=fake))
-    assert errors["proof"]
+    errors = refusal(lambda: submit(unit, lei, [(months_ago(5), D("9000"))], evidence=fake))
+    assert errors["evidence"]
 
 
 # The bills ------------------------------------------------------------------------------------
