@@ -80,3 +80,39 @@ def test_a_backpay_application_approved_by_a_clerk_becomes_a_bill(
             f"{bill.month:%Y-%m}"
         )
     expect(page.locator("main")).to_contain_text("补缴申请")
+
+
+def test_the_backpay_pages_have_no_serious_accessibility_violations(
+    browser, live_server, transactional_db
+):
+    from tests.e2e.test_accessibility import serious_violations
+
+    unit = Unit("补缴无障碍测试有限公司")
+    lei = unit.late_joiner("韩梅梅")
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN", bypass_csp=True)
+    page = context.new_page()
+    log_in(
+        page,
+        live_server,
+        unit=unit.employer.ss_number,
+        id_number=unit.agent.id_number,
+        password=PASSWORD,
+    )
+    found = {}
+    for path in ("/contributions/backpay/", "/contributions/backpay/new/"):
+        page.goto(live_server.url + path)
+        if violations := serious_violations(page):
+            found[path] = violations
+    # The form with the figures shown. (A refused row is not checked here: the red of every
+    # form's error text fails axe's color-contrast on the portal's background, a site-wide style
+    # question outside this page.)
+    page.fill("#id_document_number", lei.person.document_number)
+    page.fill("#id_reason", "入职后未及时办理参保登记")
+    page.fill("#id_months_0_month", f"{months_ago(5):%Y-%m}")
+    page.fill("#id_months_0_base", "9000")
+    page.get_by_role("button", name="计算补缴金额").click()
+    expect(page.locator("[data-backpay-figures]")).to_be_visible()
+    if violations := serious_violations(page):
+        found["figures"] = violations
+    context.close()
+    assert not found, found
