@@ -147,3 +147,27 @@ def test_rejection_bills_nothing_tells_the_unit_and_frees_the_months(unit, clerk
         months=MONTHS,
     )
     assert figures.total == application.total
+
+
+def test_a_paid_backpay_month_counts_in_the_units_proof_beside_the_regular_bill(
+    unit, clerk, application, settings
+):
+    from contributions.proofs.content import proof_content_unit
+    from tests.enrollment.enrolment_helpers import create_enrolment
+
+    settings.SANDBOX_BANK_DEFAULT_BALANCE = "1000000.00"
+    colleague = create_enrolment(unit.employer, name="同事", start_month=months_ago(12))
+    month = months_ago(5)
+    regular = create_bill(unit.employer, month, [colleague])  # 8000 (the filing's wage)
+    review_decide(model=BackPayApplication, pk=application.pk, actor=clerk, decision="approve")
+    backpay = application.months.get(month=month).bill
+    for bill in (regular, backpay):
+        bill_confirm(agent=unit.agent, bill=bill)
+        bill_pay(agent=unit.agent, bill=bill, idempotency_key=uuid.uuid4())
+    payments_settle_due(today=months_ago(-2))
+    content = proof_content_unit(employer=unit.employer, month_from=month, month_to=month)
+    [pension] = [item for item in content["months"][0]["items"] if item["type"] == "pension"]
+    # Two persons: the colleague on the regular bill (base 8000) and 李雷 on the 补缴 bill
+    # (9000): base 17000.00; employer 8000 × 16 % + 9000 × 16 % = 1280 + 1440 = 2720.00.
+    assert pension["persons"] == 2
+    assert (pension["base"], pension["employer"]) == ("17000.00", "2720.00")
