@@ -61,7 +61,12 @@ ZERO = Decimal("0.00")
 
 def _month_error(month: datetime.date, field: str, message: str, code: str) -> ValidationError:
     """An error of one month's row: ``params`` name the month and the row's field."""
-    return ValidationError(message, code=code, params={"month": f"{month:%Y-%m}", "field": field})
+    # The message is final: a "%" in it (a region's name) must survive Django's params step.
+    return ValidationError(
+        str(message).replace("%", "%%"),
+        code=code,
+        params={"month": f"{month:%Y-%m}", "field": field},
+    )
 
 
 def _field_error(field: str, message: str, code: str) -> ValidationError:

@@ -116,9 +116,23 @@ class BackPayApplyView(BackPayMixin, FormView):
                 messages.warning(request, exc.messages[0])
                 return self.computed(form)
             _add_errors(form, exc)
-            return self.form_invalid(form)
+            # A refusal of the file or the reason keeps the figures shown, ready to file again.
+            return self.render_to_response(
+                self.get_context_data(form=form, figures=self.figures_or_none(form))
+            )
         messages.success(request, SUBMITTED % {"reference": application.reference})
         return redirect(application)
+
+    def figures_or_none(self, form):
+        data = form.cleaned_data
+        if "document_number" not in data or not data.get("months"):
+            return None
+        try:
+            return backpay_compute(
+                agent=self.agent, document_number=data["document_number"], months=data["months"]
+            )
+        except ValidationError:
+            return None
 
     def computed(self, form):
         """The form again with the amounts of what was typed, ready to be filed."""

@@ -175,6 +175,7 @@ def test_submit_without_the_proof_is_refused_next_to_the_file_field(agent_client
     assert response.context["form"].errors["evidence"] == [
         "请上传该职工在补缴月份的劳动合同或工资发放记录。"
     ]
+    assert response.context["figures"] is not None  # still shown, ready to file again
     assert not BackPayApplication.objects.exists()
 
 
