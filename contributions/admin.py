@@ -2,6 +2,7 @@
 imported here so that the admin's autodiscovery (which imports contributions.admin) registers
 them."""
 
+from contributions.backpay import admin as admin_backpay  # noqa: F401
 from contributions.benefits import admin as admin_benefits  # noqa: F401
 from contributions.billing import admin as admin_billing  # noqa: F401
 from contributions.collection import admin as admin_collection  # noqa: F401

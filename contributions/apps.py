@@ -8,11 +8,13 @@ class ContributionsConfig(AppConfig):
 
     def ready(self):
         # Each reviewable feature registers its hooks with portal.review (<feature>/review.py).
+        from contributions.backpay import review as backpay_review
         from contributions.benefits import review as benefits_review
         from contributions.declarations import review as declarations_review
 
         declarations_review.register()
         benefits_review.register()
+        backpay_review.register()
 
         # The roster page queues its large exports as export jobs (enrollment.roster.exports).
         from contributions.exports.services import roster_export_job_start

@@ -13,4 +13,5 @@ urlpatterns = [
     path("proofs/", include("contributions.proofs.urls")),
     path("persons/", include("contributions.persons.urls")),
     path("benefits/", include("contributions.benefits.urls")),
+    path("backpay/", include("contributions.backpay.urls")),
 ]

@@ -55,6 +55,9 @@ MODULES = [
             ),
             MenuItem(_("月度核定"), "contributions:bill_list", permission="contributions.monthly"),
             MenuItem(_("缴费确认"), "contributions:bill_awaiting", permission="contributions.pay"),
+            MenuItem(
+                _("补缴申请"), "contributions:backpay_index", permission="contributions.declare"
+            ),
         ],
     ),
     Module(

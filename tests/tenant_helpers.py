@@ -445,6 +445,7 @@ def make_unit(label: str, *, region_code: str, county: str, victim: bool) -> Uni
     o.update(
         _life_cycle(employer, agent, enrolment, label, serial, region_code, county, victim=victim)
     )
+    o.update(_backpay(employer, agent, label, resident_id(county, serial + 4), victim=victim))
     unit.markers = [
         employer.name,
         employer.account.uscc,
@@ -486,8 +487,82 @@ def make_unit(label: str, *, region_code: str, county: str, victim: bool) -> Uni
         o["resume_filing"].reference,
         o["person_change"].reference,
         o["person_change"].name,
+        o["backpay"].reference,
+        o["backpay_enrolment"].person.name,
+        o["backpay_enrolment"].person.document_number,
+        o["backpay_enrolment"].person.masked_document_number,
     ]
     return unit
+
+
+def backpay_month() -> datetime.date:
+    """The month a 补缴申请 is for: before the late joiner's enrolment, after employment began."""
+    from contributions.common import add_months, month_start
+
+    return add_months(month_start(timezone.localdate()), -3)
+
+
+def _backpay(employer, agent, label, document_number, *, victim: bool):
+    """补缴申请: a late joiner (working since 4 months ago, enrolled from last month) and an
+    application for one missed month with its proof. The victim's is open; the walker's own is
+    rejected, so that its own valid form may apply for the same month again."""
+    from contributions.common import add_months
+    from contributions.models import BackPayApplication, BackPayAttachment, BackPayMonth
+    from enrollment.models import Enrolment
+    from portal.models import ReviewState
+    from tests.enrollment.add_helpers import pdf_bytes
+    from tests.enrollment.enrolment_helpers import create_enrolment
+
+    month = backpay_month()
+    enrolment = create_enrolment(
+        employer,
+        name=f"{label}补缴职工",
+        document_number=document_number,
+        start_month=add_months(month, 2),
+    )
+    Enrolment.objects.filter(pk=enrolment.pk).update(employment_start=add_months(month, -1))
+    enrolment.refresh_from_db()
+    application = BackPayApplication.objects.create(
+        reference=f"BJ{employer.region.code}{sum(label.encode()):06d}",
+        employer=employer,
+        enrolment=enrolment,
+        submitted_by=agent,
+        idempotency_key=uuid.uuid4(),
+        review_state=ReviewState.SUBMITTED if victim else ReviewState.REJECTED,
+        review_region=employer.region,
+        reason=f"{label}入职后未及时参保",
+        computed_on=timezone.localdate(),
+        window_months=36,
+        contribution_total=Decimal("2960.00"),
+        late_fee_total=Decimal("100.00"),
+        total=Decimal("3060.00"),
+    )
+    BackPayMonth.objects.create(
+        application=application,
+        person=enrolment.person,
+        month=month,
+        base=Decimal("9000"),
+        employer_amount=Decimal("2100.00"),
+        personal_amount=Decimal("860.00"),
+        due_on=add_months(month, 1).replace(day=15),
+        late_days=68,
+        late_fee=Decimal("100.00"),
+    )
+    attachment = BackPayAttachment(
+        employer_id=employer.pk,
+        application=application,
+        kind=BackPayAttachment.Kind.EMPLOYMENT_PROOF,
+        original_name="劳动合同.pdf",
+        content_type="application/pdf",
+        size=8,
+        sha256="0" * 64,
+    )
+    attachment.file.save("contract.pdf", ContentFile(pdf_bytes()), save=True)
+    return {
+        "backpay": application,
+        "backpay_attachment": attachment,
+        "backpay_enrolment": enrolment,
+    }
 
 
 def _life_cycle(employer, agent, enrolment, label, serial, region_code, county, *, victim: bool):

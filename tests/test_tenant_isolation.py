@@ -35,6 +35,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -49,6 +50,7 @@ from portal.identifiers import mask_id_number
 from tests.tenant_helpers import (
     Route,
     Unit,
+    backpay_month,
     batch_upload,
     body_text,
     build_path,
@@ -229,6 +231,12 @@ PERSON_CHANGE_KEY = Kind(
     "个人信息变更的提交标识", lambda u: u.person_change.idempotency_key, own=_fresh_key
 )
 PERSON_CHANGE_FILE = Kind("个人信息变更的证明材料 (id)", lambda u: u.person_change_file.pk)
+BACKPAY = Kind("补缴申请 (业务编号)", lambda u: u.backpay.reference)
+BACKPAY_KEY = Kind("补缴申请的提交标识", lambda u: u.backpay.idempotency_key, own=_fresh_key)
+BACKPAY_ATTACHMENT = Kind("补缴申请的附件 (id)", lambda u: u.backpay_attachment.pk)
+BACKPAY_PERSON_NUMBER = Kind(
+    "补缴职工的完整证件号码", lambda u: u.backpay_enrolment.person.document_number
+)
 
 # URL parameters: (URL name, parameter) -> the kind of object it names.
 PATH: dict[tuple[str, str], Kind] = {
@@ -278,6 +286,8 @@ PATH: dict[tuple[str, str], Kind] = {
     ("contributions:benefit_injury_claim", "reference"): RECOGNITION,
     ("contributions:benefit_injury_claim_detail", "reference"): INJURY_CLAIM,
     ("contributions:benefit_attachment", "attachment_id"): BENEFIT_ATTACHMENT,
+    ("contributions:backpay_detail", "reference"): BACKPAY,
+    ("contributions:backpay_attachment", "attachment_id"): BACKPAY_ATTACHMENT,
 }
 
 # Query-string and form parameters that name an object: URL name -> {parameter: kind}.
@@ -356,6 +366,10 @@ IDS: dict[str, dict[str, Kind]] = {
         "idempotency_key": RECOGNITION_KEY,
     },
     "contributions:benefit_injury_claim": {"idempotency_key": INJURY_CLAIM_KEY},
+    "contributions:backpay_apply": {
+        "document_number": BACKPAY_PERSON_NUMBER,
+        "idempotency_key": BACKPAY_KEY,
+    },
 }
 
 # Forms whose fields are named at run time, and the IDS entry that stands for those fields.
@@ -444,6 +458,18 @@ def _maternity_amount(unit) -> str:
         kind="birth",
     )
     return str(figures.amount)
+
+
+def _backpay_total(unit) -> str:
+    """The total the 补缴申请 form shows for the walker's own valid application."""
+    from contributions.backpay.services import backpay_compute
+
+    figures = backpay_compute(
+        agent=unit.agent,
+        document_number=unit.backpay_enrolment.person.document_number,
+        months=[(backpay_month(), Decimal("9000"))],
+    )
+    return str(figures.total)
 
 
 # Every other parameter a view reads: URL name -> {parameter: valid value, or a function of
@@ -552,6 +578,14 @@ PLAIN: dict[str, dict[str, object]] = {
         "disability_level": "7",
         "assessment": _attachment("鉴定结论书.pdf"),
         "receipts_scan": _attachment("票据.pdf"),
+    },
+    "contributions:backpay_apply": {
+        "action": "submit",
+        "shown_total": _backpay_total,
+        "reason": "入职后未及时参保",
+        "month": lambda u: [_month(-3)],
+        "base": ["9000"],
+        "evidence": _attachment("劳动合同.pdf"),
     },
     "accounts:password_change": {
         "old_password": PASSWORD,

@@ -275,17 +275,27 @@ def _target_lines(
             key = (base, insurance_type)
             figures = computed.get(key)
             if figures is None:
-                if insurance_type not in table:
-                    policy.rate(insurance_type, risk_class)  # raises RateNotFound
-                employer_rate, personal_rate, employer_rule, personal_rule = table[insurance_type]
-                figures = computed[key] = (
-                    employer_rate,
-                    personal_rate,
-                    round_amount(base * employer_rate, employer_rule),
-                    round_amount(base * personal_rate, personal_rule),
+                figures = computed[key] = type_figures(
+                    policy, table, risk_class, base, insurance_type
                 )
             target[(enrolment_id, insurance_type)] = Figures(person_id, base, *figures)
     return target
+
+
+def type_figures(
+    policy: Policy, table: dict, risk_class: int, base: Decimal, insurance_type: str
+) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """(employer rate, personal rate, employer amount, personal amount) of one insurance type
+    on a base already within the bounds: the one calculation of every bill line."""
+    if insurance_type not in table:
+        policy.rate(insurance_type, risk_class)  # raises RateNotFound
+    employer_rate, personal_rate, employer_rule, personal_rule = table[insurance_type]
+    return (
+        employer_rate,
+        personal_rate,
+        round_amount(base * employer_rate, employer_rule),
+        round_amount(base * personal_rate, personal_rule),
+    )
 
 
 def _fixed_sums(employer_id: int, month: datetime.date, bill_ids: list[int]) -> dict:
@@ -474,7 +484,12 @@ def _generate(
     # Serialise generations of one unit (PostgreSQL row lock; SQLite serialises writers anyway):
     # the unique (employer, month, kind, sequence) constraint backs it.
     list(Employer.objects.select_for_update().filter(pk=employer_id).values_list("pk", flat=True))
-    bills = list(MonthlyBill.objects.filter(employer_id=employer_id, month=month))
+    # 补缴申请 bills (kind BACKPAY) bill months outside what the engine bills: left alone.
+    bills = list(
+        MonthlyBill.objects.filter(employer_id=employer_id, month=month).exclude(
+            kind=BillKind.BACKPAY
+        )
+    )
     open_bill = next((bill for bill in bills if bill.status == BillStatus.ASSESSED), None)
     fixed_ids = [bill.pk for bill in bills if bill.status != BillStatus.ASSESSED]
     target = _target_lines(employer_id, month, policy, rules, account)
@@ -623,6 +638,9 @@ def bill_generate(*, employer: Employer, month: datetime.date, actor=None) -> Mo
     result = _generate_unit(employer, month, actor=actor)
     if result.bill is None:  # a withdrawn supplement: the latest remaining bill stands
         return (
-            MonthlyBill.objects.filter(employer=employer, month=month).order_by("-sequence").first()
+            MonthlyBill.objects.filter(employer=employer, month=month)
+            .exclude(kind=BillKind.BACKPAY)
+            .order_by("-sequence")
+            .first()
         )
     return result.bill

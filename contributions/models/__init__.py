@@ -1,5 +1,10 @@
 """Models of the contributions app, one module per concern; every name is re-exported here."""
 
+from contributions.models.backpay import (
+    BackPayApplication,
+    BackPayAttachment,
+    BackPayMonth,
+)
 from contributions.models.benefits import (
     BenefitAttachment,
     InjuryClaim,
@@ -104,4 +109,7 @@ __all__ = [
     "InjuryClaim",
     "MedicalReceipt",
     "BenefitAttachment",
+    "BackPayApplication",
+    "BackPayMonth",
+    "BackPayAttachment",
 ]

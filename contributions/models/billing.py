@@ -27,6 +27,9 @@ class BillStatus(models.TextChoices):
 class BillKind(models.TextChoices):
     REGULAR = "regular", _("正常应缴")
     SUPPLEMENT = "supplement", _("补缴(退费)")
+    # 补缴申请 approved by a clerk (contributions.backpay): months the unit missed for a person.
+    # The engine's regeneration of a month leaves these bills alone.
+    BACKPAY = "backpay", _("补缴申请")
 
 
 class MonthlyBill(models.Model):
@@ -62,6 +65,10 @@ class MonthlyBill(models.Model):
     )
     personal_total = models.DecimalField(
         _("个人缴费合计"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    # 滞纳金 billed with a 补缴申请 (0 on every other bill); part of ``total``, not of the lines.
+    late_fee = models.DecimalField(
+        _("滞纳金"), max_digits=14, decimal_places=2, default=Decimal("0")
     )
     total = models.DecimalField(_("应缴合计"), max_digits=14, decimal_places=2, default=0)
     # {insurance type: [lines, "employer sum", "personal sum"]}, written with the lines

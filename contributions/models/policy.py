@@ -368,6 +368,12 @@ class RegionContributionSettings(models.Model):
         default=CollectionMode.TAX_BUREAU,
         help_text=_("税务征收:确认后的核定单作为应征数据推送税务部门,单位在电子税务局缴款"),
     )
+    backpay_window_months = models.PositiveSmallIntegerField(
+        _("可网上补缴的月数"),
+        default=36,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_("单位可在网上申请补缴当月之前多少个月内漏缴的费款;更早的到经办窗口办理"),
+    )
 
     class Meta:
         verbose_name = _("统筹区缴费设置")

@@ -77,7 +77,9 @@ def bill_late_fee(bill: MonthlyBill, *, today: datetime.date | None = None) -> L
     paid_on = timezone.localdate(bill.debited_at) if paid else today or timezone.localdate()
     if bill.status == BillStatus.SETTLED and not paid:
         return None  # settled without a debit: a credit, nothing was late
-    fee = late_fee(total=bill.total, due_on=bill.due_on, paid_on=paid_on, paid=paid)
+    # The fee runs on the contributions owed, not on a late fee billed with them (补缴申请).
+    owed = bill.total - bill.late_fee
+    fee = late_fee(total=owed, due_on=bill.due_on, paid_on=paid_on, paid=paid)
     return fee if fee.days > 0 else None
 
 

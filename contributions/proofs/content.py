@@ -23,6 +23,9 @@ UNPAID = "未缴费/未到账"
 
 
 ZERO = Decimal("0.00")
+# Bills whose lines hold whole bases (a supplement's hold differences): the regular bill and the
+# 补缴申请 bills of months the person was not otherwise billed for.
+WHOLE_BASE_KINDS = (BillKind.REGULAR, BillKind.BACKPAY)
 
 
 # Enrolments a proof can speak for: approved ones, current or ended (not pending or cancelled).
@@ -163,9 +166,9 @@ def proof_content_person(*, employer, person: Person, month_from, month_to) -> d
         )
         cell["employer"] += employer_amount
         cell["personal"] += personal_amount
-        if bill_kind == BillKind.REGULAR or not cell["regular"]:
+        if bill_kind in WHOLE_BASE_KINDS or not cell["regular"]:
             cell["base"] = base
-            cell["regular"] = cell["regular"] or bill_kind == BillKind.REGULAR
+            cell["regular"] = cell["regular"] or bill_kind in WHOLE_BASE_KINDS
     enrolments = getattr(person, "proof_enrolments", None)
     if enrolments is None:
         enrolments = list(
@@ -210,11 +213,15 @@ def proof_content_unit(*, employer, month_from, month_to) -> dict:
         )
         cell["employer"] += row["employer_sum"]
         cell["personal"] += row["personal_sum"]
-        regular = row["bill__kind"] == BillKind.REGULAR
-        if regular or not cell["regular"]:
+        if row["bill__kind"] in WHOLE_BASE_KINDS:
+            if not cell["regular"]:  # drop what a supplement's differences said
+                cell["base"], cell["persons"], cell["regular"] = ZERO, 0, True
+            # The regular bill's and the 补缴申请 bills' persons of a month are different people.
+            cell["base"] += row["base_sum"]
+            cell["persons"] += row["persons"]
+        elif not cell["regular"]:
             cell["base"] = row["base_sum"]
             cell["persons"] = row["persons"]
-            cell["regular"] = cell["regular"] or regular
     insured = Enrolment.objects.filter(
         employer_id=employer.pk, status=Enrolment.Status.ACTIVE
     ).count()

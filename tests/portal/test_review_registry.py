@@ -4,9 +4,16 @@ import pytest
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from contributions.backpay import review as backpay_review
 from contributions.benefits import review as benefits_review
 from contributions.declarations import review as declarations_review
-from contributions.models import BaseDeclaration, InjuryClaim, InjuryRecognition, MaternityClaim
+from contributions.models import (
+    BackPayApplication,
+    BaseDeclaration,
+    InjuryClaim,
+    InjuryRecognition,
+    MaternityClaim,
+)
 from employers.models import RegistrationApplication, UnitChangeFiling
 from employers.registration import review as registration_review
 from employers.unitinfo import review as unitinfo_review
@@ -29,6 +36,7 @@ def test_each_reviewable_type_is_registered_with_its_features_hooks():
         InjuryRecognition: benefits_review.recognition_prechecks,
         InjuryClaim: benefits_review.injury_claim_prechecks,
         PersonChangeFiling: person_change_review.person_change_prechecks,
+        BackPayApplication: backpay_review.backpay_prechecks,
     }
     assert set(review.reviewable_models()) == set(expected)
     for model, prechecks in expected.items():
