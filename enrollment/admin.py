@@ -120,9 +120,9 @@ class AddEmployeeFilingAdmin(ReviewAdmin):
             (_("用工形式"), enrolment.employment_form.name),
             (
                 _("参保险种"),
-                "、".join(str(InsuranceCode(code).label) for code in enrolment.insurance_codes),
+                _("、").join(str(InsuranceCode(code).label) for code in enrolment.insurance_codes),
             ),
-            (_("月缴费工资"), f"{enrolment.contribution_base} 元"),
+            (_("月缴费工资"), _("%(amount)s 元") % {"amount": enrolment.contribution_base}),
             (_("参保起始年月"), enrolment.start_month.strftime("%Y-%m")),
             (
                 _("用工日期"),

@@ -28,6 +28,9 @@ IGNORED = [
 
 
 class Command(makemessages.Command):
+    # The aliases some modules import gettext under (``gettext as _g``, ``gettext_lazy as _lazy``).
+    xgettext_options = [*makemessages.Command.xgettext_options, "--keyword=_g", "--keyword=_lazy"]
+
     def handle(self, *args, **options):
         options["ignore_patterns"] = [*(options.get("ignore_patterns") or []), *IGNORED]
         if options.get("add_location") is None:
