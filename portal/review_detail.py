@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import ReviewState
@@ -132,7 +133,10 @@ def checklist(results: Iterable[Mapping] | None) -> list[Check]:
         rows.append(
             Check(
                 passed=passed,
-                label=plain(result.get("label")) if result.get("label") else str(_("预审项目")),
+                # Stored in Chinese when checked: the label is its own msgid.
+                label=gettext(plain(result.get("label")))
+                if result.get("label")
+                else str(_("预审项目")),
                 explanation="" if passed and explanation == NONE else explanation,
             )
         )
