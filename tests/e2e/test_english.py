@@ -3,24 +3,25 @@ main page is English: no Chinese character is left on screen but the data (the u
 agents' and persons' names and addresses, region names) and the switch's own "简体中文". A clerk
 who chose English reads the admin's home and a review page in English."""
 
+import datetime
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 from employers.models import Agent, Employer, OpenedAccount
-from enrollment.models import EmploymentForm, Enrolment
+from enrollment.models import EmploymentForm, Person
 from portal.models import Region
+from tests.contributions.bill_helpers import create_bill, create_unit_with_staff
 from tests.e2e.conftest import DESKTOP
 from tests.e2e.test_accessibility import AGENT_PAGES
 from tests.e2e.test_agent_roles_flow import log_in
-from tests.enrollment.enrolment_helpers import create_enrolment
-from tests.factories import create_agent, create_clerk, create_employer
+from tests.factories import create_clerk
 from tests.portal.review_pages import submitted_add_filing
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "English2026pass"
+PASSWORD = "Test2026pass"  # create_agent's
 HELP_PAGES = ["/help/", "/help/faq/", "/help/states/", "/help/benefits/", "/proof/"]
 # Han characters and the full-width punctuation that goes with them (，。：、（）“”).
 CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef“”]+")
@@ -57,9 +58,8 @@ def switch_to_english(page) -> None:
 def test_an_agent_switches_to_english_and_every_main_page_is_english(
     browser, live_server, transactional_db
 ):
-    unit = create_employer(name="英文测试有限公司")
-    admin = create_agent(employer=unit, roles=("unit_admin",), password=PASSWORD, name="林晓")
-    enrolment = create_enrolment(unit, name="周明")
+    unit, admin, _period, staff = create_unit_with_staff(2)
+    bill = create_bill(unit, datetime.date(2026, 11, 1), staff)
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     page = context.new_page()
     log_in(page, live_server, unit=unit.ss_number, id_number=admin.id_number, password=PASSWORD)
@@ -75,10 +75,15 @@ def test_an_agent_switches_to_english_and_every_main_page_is_english(
         *Agent.objects.filter(employer=unit),
         *Region.objects.all(),
         *EmploymentForm.objects.all(),  # the region's own list of 用工形式
-        Enrolment.objects.select_related("person").get(pk=enrolment.pk).person,
+        *Person.objects.filter(enrolments__employer=unit),
     )
+    details = [
+        f"/contributions/bills/{bill.reference}/",
+        f"/enrollment/roster/{staff[0].pk}/",
+        f"/contributions/persons/{staff[0].person_id}/",
+    ]
     found = {}
-    for path in [*AGENT_PAGES, *HELP_PAGES]:
+    for path in [*AGENT_PAGES, *details, *HELP_PAGES]:
         response = page.goto(live_server.url + path)
         assert response is not None and response.ok, (path, response and response.status)
         assert page.locator("html").get_attribute("lang") == "en", path
