@@ -14,7 +14,7 @@ from enrollment.models import EmploymentForm, Person
 from portal.models import Region
 from tests.contributions.bill_helpers import create_bill, create_unit_with_staff
 from tests.e2e.conftest import DESKTOP
-from tests.e2e.test_accessibility import AGENT_PAGES
+from tests.e2e.test_accessibility import AGENT_PAGES, PUBLIC_PAGES
 from tests.e2e.test_agent_roles_flow import log_in
 from tests.factories import create_clerk
 from tests.portal.review_pages import submitted_add_filing
@@ -84,6 +84,23 @@ def test_an_agent_switches_to_english_and_every_main_page_is_english(
     ]
     found = {}
     for path in [*AGENT_PAGES, *details, *HELP_PAGES]:
+        response = page.goto(live_server.url + path)
+        assert response is not None and response.ok, (path, response and response.status)
+        assert page.locator("html").get_attribute("lang") == "en", path
+        if left := chinese_left(page.locator("body").inner_text(), data):
+            found[path] = left
+    context.close()
+    assert not found, "\n".join(f"{path}: {left}" for path, left in found.items())
+
+
+def test_the_public_pages_in_english(browser, live_server, transactional_db):
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    switch_to_english(page)
+    data = data_texts(*Region.objects.all())
+    found = {}
+    for path in PUBLIC_PAGES:
         response = page.goto(live_server.url + path)
         assert response is not None and response.ok, (path, response and response.status)
         assert page.locator("html").get_attribute("lang") == "en", path
