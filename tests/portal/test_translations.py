@@ -158,3 +158,28 @@ def test_forms_render_in_chinese_under_english():
     with translation.override("en"):
         assert label() == (settings.LANGUAGE_CODE, "缴费申报")
         assert translation.gettext("缴费申报") == "Contributions"
+
+
+@pytest.mark.django_db
+def test_a_proof_issued_in_english_is_chinese_in_its_content_and_pdf():
+    from contributions.models import ContributionProof
+    from contributions.proofs.services import proof_issue
+    from tests.contributions.proof_helpers import JUL, OCT, pdf_text, proof_unit
+
+    unit = proof_unit()
+    with translation.override("en"):
+        proof = proof_issue(
+            agent=unit.agent,
+            kind=ContributionProof.Kind.PERSON,
+            month_from=JUL,
+            month_to=OCT,
+            person=unit.person.person,
+        )
+        with proof.pdf.open("rb") as handle:
+            text = pdf_text(handle.read())
+
+    stored = str(proof.content)
+    assert "未缴费/未到账" in stored or "正常" in stored, stored
+    for english in ("Unpaid", "Active", "Resident ID card", "Pension insurance"):
+        assert english not in stored and english not in text, english
+    assert "参保缴费证明" in text and "养老保险" in text
