@@ -92,7 +92,7 @@ class AddEmployeeFilingAdmin(ReviewAdmin):
 
     @admin.display(description=_("参保险种"))
     def insurance_types(self, obj):
-        return "、".join(obj.enrolment.insurance_codes)
+        return _("、").join(obj.enrolment.insurance_codes)
 
     @admin.display(description=_("参保起始年月"), ordering="enrolment__start_month")
     def start_month(self, obj):

@@ -162,7 +162,7 @@ def plain(value) -> str:
         parts = (plain(v) for _k, v in sorted(value.items()) if v not in (None, ""))
         return ";".join(parts) or NONE
     if isinstance(value, list | tuple):
-        return "、".join(plain(v) for v in value) or NONE
+        return _("、").join(plain(v) for v in value) or NONE
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
         try:
             return plain(datetime.datetime.fromisoformat(value))

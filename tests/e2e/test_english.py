@@ -132,7 +132,14 @@ def test_a_clerk_who_chose_english_reads_the_admin_in_english(
     )
     data |= {attachment.original_name for attachment in filing.attachments.all()}
     found = {}
-    for path in ["/admin/", f"/admin/enrollment/addemployeefiling/{filing.pk}/change/"]:
+    pages = [
+        "/admin/",
+        "/admin/review/home/",
+        "/admin/review/report/",
+        "/admin/enrollment/addemployeefiling/",
+        f"/admin/enrollment/addemployeefiling/{filing.pk}/change/",
+    ]
+    for path in pages:
         response = page.goto(live_server.url + path)
         assert response is not None and response.ok, (path, response and response.status)
         assert page.locator("html").get_attribute("lang") == "en", path
