@@ -127,7 +127,8 @@ def checklist(results: Iterable[Mapping] | None) -> list[Check]:
         if not isinstance(result, Mapping):
             continue
         passed = bool(result.get("passed"))
-        explanation = plain(result.get("detail"))
+        # A fixed reason is its own msgid; one with figures stays as it was written (Chinese).
+        explanation = gettext(plain(result.get("detail")))
         if not passed and explanation == NONE:
             explanation = str(_("未通过,请人工核对相关材料。"))
         rows.append(

@@ -15,9 +15,14 @@ from portal.models import Region
 from tests.contributions.bill_helpers import create_bill, create_unit_with_staff
 from tests.e2e.conftest import DESKTOP
 from tests.e2e.test_accessibility import AGENT_PAGES, PUBLIC_PAGES
+from tests.e2e.test_admin_review_pages import change_path
 from tests.e2e.test_agent_roles_flow import log_in
 from tests.factories import create_clerk
-from tests.portal.review_pages import submitted_add_filing
+from tests.portal.review_pages import (
+    submitted_add_filing,
+    submitted_declaration,
+    submitted_registration,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -114,6 +119,7 @@ def test_a_clerk_who_chose_english_reads_the_admin_in_english(
     browser, live_server, transactional_db, admin_login
 ):
     filing = submitted_add_filing()
+    others = [submitted_registration(), submitted_declaration()]
     clerk = create_clerk("e2e-english", first_name="审核", last_name="钱")
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     page = context.new_page()
@@ -130,6 +136,14 @@ def test_a_clerk_who_chose_english_reads_the_admin_in_english(
         *EmploymentForm.objects.all(),
         *Region.objects.all(),
     )
+    for item in [filing, *others]:
+        # Pre-check details with figures are written in Chinese when checked and shown as stored.
+        item.refresh_from_db()
+        data |= {str(result.get("detail")) for result in item.precheck_results}
+    for item in others:
+        data |= data_texts(item.employer, item.employer.account)
+        data |= data_texts(*Agent.objects.filter(employer=item.employer))
+        data |= data_texts(*Person.objects.filter(enrolments__employer=item.employer))
     data |= {attachment.original_name for attachment in filing.attachments.all()}
     found = {}
     pages = [
@@ -138,6 +152,7 @@ def test_a_clerk_who_chose_english_reads_the_admin_in_english(
         "/admin/review/report/",
         "/admin/enrollment/addemployeefiling/",
         f"/admin/enrollment/addemployeefiling/{filing.pk}/change/",
+        *(change_path(item) for item in others),
     ]
     for path in pages:
         response = page.goto(live_server.url + path)
