@@ -3,7 +3,8 @@
 
     python3 dev.py run     install, migrate, load demo data, serve on http://127.0.0.1:8000
     python3 dev.py test    install with the test extras and run the whole test suite
-    python3 dev.py lint    ruff check + format check + makemigrations --check
+    python3 dev.py lint    ruff check + format check + makemigrations --check + the catalogues
+    python3 dev.py messages  update locale/en from the code (makemessages -l en), compile the .mo
 
 The virtual environment lives in .venv/; dependencies come from pyproject.toml and are
 reinstalled only when it changes.
@@ -66,11 +67,37 @@ def test(pytest_args: list[str]) -> None:
     sh(PYTHON, "-m", "pytest", *pytest_args)
 
 
+def compile_messages() -> None:
+    """Compile every committed catalogue (msgfmt --check also checks the placeholders)."""
+    for po in sorted((ROOT / "locale").glob("*/LC_MESSAGES/*.po")):
+        sh("msgfmt", "--check", "-o", po.with_suffix(".mo"), po)
+
+
+def messages() -> None:
+    """Add the strings the code marks now to locale/en (empty, to translate), drop the ones it
+    no longer marks, compile; tests/portal/test_translations.py lists what is untranslated."""
+    install(("test",))
+    manage("makemessages", "-l", "en")
+    compile_messages()
+    todo = 0
+    for selection in ("--untranslated", "--only-fuzzy"):
+        found = subprocess.run(
+            ["msgattrib", selection, "--no-obsolete", "locale/en/LC_MESSAGES/django.po"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout
+        todo += max(found.count("\nmsgid ") - 1, 0)  # the header is listed with any entry
+    print(f"locale/en: {todo} entries to translate (empty msgstr or '#, fuzzy')", flush=True)
+
+
 def lint() -> None:
     install(("test",))
     sh(PYTHON, "-m", "ruff", "check", ".")
     sh(PYTHON, "-m", "ruff", "format", "--check", ".")
     manage("makemigrations", "--check", "--dry-run")
+    # The catalogues: complete for what the code marks, and the committed .mo compiled from them.
+    sh(PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/portal/test_translations.py")
 
 
 def main() -> None:
@@ -82,6 +109,8 @@ def main() -> None:
         test(rest)
     elif command == "lint":
         lint()
+    elif command == "messages":
+        messages()
     elif command == "install":
         install(("test",))
     else:

@@ -28,7 +28,7 @@ class RoleLabelsMixin:
     @admin.display(description=_("角色"))
     def role_labels(self, agent) -> str:
         """The agent's roles by their Chinese names (the field itself is a list of codes)."""
-        return "、".join(str(label) for label in agent.role_labels()) or "—"
+        return _("、").join(str(label) for label in agent.role_labels()) or "—"
 
 
 class AgentInline(RoleLabelsMixin, admin.TabularInline):

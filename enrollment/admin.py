@@ -93,7 +93,7 @@ class AddEmployeeFilingAdmin(ReviewAdmin):
 
     @admin.display(description=_("参保险种"))
     def insurance_types(self, obj):
-        return "、".join(obj.enrolment.insurance_codes)
+        return _("、").join(obj.enrolment.insurance_codes)
 
     @admin.display(description=_("参保起始年月"), ordering="enrolment__start_month")
     def start_month(self, obj):
@@ -137,9 +137,9 @@ class AddEmployeeFilingAdmin(ReviewAdmin):
             (_("用工形式"), enrolment.employment_form.name),
             (
                 _("参保险种"),
-                "、".join(str(InsuranceCode(code).label) for code in enrolment.insurance_codes),
+                _("、").join(str(InsuranceCode(code).label) for code in enrolment.insurance_codes),
             ),
-            (_("月缴费工资"), f"{enrolment.contribution_base} 元"),
+            (_("月缴费工资"), _("%(amount)s 元") % {"amount": enrolment.contribution_base}),
             (_("参保起始年月"), enrolment.start_month.strftime("%Y-%m")),
             (
                 _("用工日期"),

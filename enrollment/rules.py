@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from contributions.policy.reference import validate_base
 from enrollment.models import (
@@ -32,7 +33,7 @@ from portal.identifiers import (
 
 MIN_WORKING_AGE = 16  # 《劳动法》第十五条: no employment under 16
 MAX_WORKING_AGE = 70  # beyond this an enrolment is almost certainly a typing error
-OTHER_UNIT_MESSAGE = "该人员在其他单位参保中,需原单位办理减员后再增员"
+OTHER_UNIT_MESSAGE = gettext_lazy("该人员在其他单位参保中,需原单位办理减员后再增员")
 DEFAULT_BACKDATE_MONTHS = 3
 DEFAULT_FILING_DEADLINE_DAYS = 30
 

@@ -104,7 +104,7 @@ def _detail_text(value) -> str:
     if isinstance(value, bool):
         return str(_("是") if value else _("否"))
     if isinstance(value, list):
-        return "、".join(_detail_text(item) for item in value) or "—"
+        return _("、").join(_detail_text(item) for item in value) or "—"
     if isinstance(value, dict):
         return ";".join(f"{key}:{_detail_text(item)}" for key, item in value.items()) or "—"
     return "—" if value in (None, "") else str(value)

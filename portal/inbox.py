@@ -9,8 +9,10 @@ marks live with the agent (employers.inbox).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
+from django.utils import translation
 
 from portal.models import InboxCategory, InboxMessage, Notification
 
@@ -74,7 +76,8 @@ def inbox_message_create(
     (title, body); with ``save=False`` build it only, for an insert of many."""
     name = f"notifications/inbox/{template}.txt"
     if _exists(name):
-        title, _sep, body = render_to_string(name, context).strip().partition("\n")
+        with translation.override(settings.LANGUAGE_CODE):  # stored: Chinese for every reader
+            title, _sep, body = render_to_string(name, context).strip().partition("\n")
         title, body = title.strip(), body.strip()
     else:
         title, body = fallback

@@ -22,7 +22,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal.audit import audit_log
 from portal.bulk_insert import insert_many
@@ -77,7 +77,9 @@ def notification_create(
 def _notification_build(
     *, channel, recipient, template, context, employer_id=None, expires_at=None
 ) -> Notification:
-    body = render_to_string(f"notifications/{channel}/{template}.txt", context).strip()
+    # Messages are Chinese whatever language the acting agent or clerk browses in.
+    with translation.override(settings.LANGUAGE_CODE):
+        body = render_to_string(f"notifications/{channel}/{template}.txt", context).strip()
     subject = ""
     if channel == Notification.Channel.EMAIL:
         subject, _sep, body = body.partition("\n")

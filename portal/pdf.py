@@ -23,6 +23,7 @@ pooling region (``PROOF_ISSUER_NAMES``, by region code).
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 from collections.abc import Callable, Iterable
@@ -30,6 +31,7 @@ from functools import cache
 from xml.sax.saxutils import escape
 
 from django.conf import settings
+from django.utils import translation
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -52,6 +54,21 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
 )
 FALLBACK_FONT = "STSong-Light"
+
+
+def in_form_language(func):
+    """Run ``func`` with LANGUAGE_CODE (Chinese) active, whatever language the page uses.
+
+    Official forms (the PDFs, a proof's stored content) are Chinese documents: a choice label or
+    a lazy text they print must not follow an agent who browses in English.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with translation.override(settings.LANGUAGE_CODE):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 @cache

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import ReviewState
@@ -126,13 +127,17 @@ def checklist(results: Iterable[Mapping] | None) -> list[Check]:
         if not isinstance(result, Mapping):
             continue
         passed = bool(result.get("passed"))
-        explanation = plain(result.get("detail"))
+        # A fixed reason is its own msgid; one with figures stays as it was written (Chinese).
+        explanation = gettext(plain(result.get("detail")))
         if not passed and explanation == NONE:
             explanation = str(_("未通过,请人工核对相关材料。"))
         rows.append(
             Check(
                 passed=passed,
-                label=plain(result.get("label")) if result.get("label") else str(_("预审项目")),
+                # Stored in Chinese when checked: the label is its own msgid.
+                label=gettext(plain(result.get("label")))
+                if result.get("label")
+                else str(_("预审项目")),
                 explanation="" if passed and explanation == NONE else explanation,
             )
         )
@@ -158,7 +163,7 @@ def plain(value) -> str:
         parts = (plain(v) for _k, v in sorted(value.items()) if v not in (None, ""))
         return ";".join(parts) or NONE
     if isinstance(value, list | tuple):
-        return "、".join(plain(v) for v in value) or NONE
+        return _("、").join(plain(v) for v in value) or NONE
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
         try:
             return plain(datetime.datetime.fromisoformat(value))

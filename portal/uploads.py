@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -28,7 +29,7 @@ TYPE_LABELS = {JPEG: "JPG", PNG: "PNG", PDF: "PDF"}
 VAGUE_CONTENT_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
 CONTENT_TYPE_ALIASES = {"image/jpg": JPEG, "image/pjpeg": JPEG, "image/x-png": PNG}
 
-ALLOWED_HINT = "JPG、PNG或PDF"
+ALLOWED_HINT = gettext_lazy("JPG、PNG或PDF")
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ def upload_check(upload, *, max_bytes: int = DEFAULT_MAX_BYTES) -> CheckedFile:
     if declared is None:
         raise ValidationError(
             _("只接受%(allowed)s格式的文件(扩展名 .jpg .jpeg .png .pdf),所选文件是“.%(ext)s”。")
-            % {"allowed": ALLOWED_HINT, "ext": extension or "无扩展名"},
+            % {"allowed": ALLOWED_HINT, "ext": extension or _("无扩展名")},
             code="extension",
         )
     actual = sniff(data)

@@ -31,7 +31,7 @@ HIDDEN_FIELDS = {"idempotency_key"}
 
 
 def _yuan(value) -> str:
-    return "—" if value is None else f"{value:,.2f} 元"
+    return "—" if value is None else _("%(amount)s 元") % {"amount": f"{value:,.2f}"}
 
 
 class BenefitClaimAdmin(ReviewAdmin):
@@ -206,8 +206,9 @@ class InjuryClaimAdmin(BenefitClaimAdmin):
         return [*super().get_list_select_related(request), "recognition"]
 
     def review_evidence(self, obj):
-        receipts = "；".join(
-            f"{r.number} {r.issued_on.isoformat()} {r.amount} 元" for r in obj.receipts.all()
+        receipts = _("；").join(
+            f"{r.number} {r.issued_on.isoformat()} " + _("%(amount)s 元") % {"amount": r.amount}
+            for r in obj.receipts.all()
         )
         months = (
             _("受伤前12个月中 %d 个月的缴费基数平均") % obj.own_wage_months
@@ -225,7 +226,8 @@ class InjuryClaimAdmin(BenefitClaimAdmin):
             (_("本人月工资"), f"{_yuan(obj.own_wage)}({months})"),
             (
                 _("统筹地区职工月平均工资"),
-                f"{_yuan(obj.regional_average_wage)}({obj.wage_year} 年度)",
+                f"{_yuan(obj.regional_average_wage)}"
+                + _("(%(year)s 年度)") % {"year": obj.wage_year},
             ),
             (_("计发工资(60%–300%)"), _yuan(obj.bounded_wage)),
             (_("一次性伤残补助金"), _yuan(obj.lump_sum)),

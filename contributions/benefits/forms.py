@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contributions.models import MaternityKind
+from portal.i18n import lazy_format, lazy_join
 from portal.uploads import DEFAULT_MAX_BYTES, upload_check
 
 REQUIRED = {"required": _("请填写此项。")}
@@ -40,7 +41,9 @@ class AttachmentField(forms.FileField):
         limit = DEFAULT_MAX_BYTES // (1024 * 1024)
         kwargs.setdefault(
             "help_text",
-            _("JPG、PNG或PDF,不超过 %(limit)d MB。") % {"limit": limit} + " " + FILES_NOT_KEPT,
+            lazy_join(
+                lazy_format(_("JPG、PNG或PDF,不超过 %(limit)d MB。"), limit=limit), FILES_NOT_KEPT
+            ),
         )
         kwargs.setdefault(
             "error_messages",

@@ -152,7 +152,7 @@ class MonthlyBillAdmin(ReadOnlyAdmin):
             return "—"
         return format_html_join(
             "\n",
-            "<div>{}:{} 人,单位 {} 元,个人 {} 元</div>",
+            str(_("<div>{}:{} 人,单位 {} 元,个人 {} 元</div>")),
             (
                 (
                     InsuranceType(row["insurance_type"]).label,

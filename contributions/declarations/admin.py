@@ -42,7 +42,10 @@ class BaseDeclarationAdmin(ReviewAdmin):
 
     @admin.display(description=_("政策期间"), ordering="period__starts_on")
     def period_column(self, obj):
-        return f"{obj.period.starts_on:%Y-%m} 至 {obj.period.ends_on:%Y-%m}"
+        return _("%(start)s 至 %(end)s") % {
+            "start": f"{obj.period.starts_on:%Y-%m}",
+            "end": f"{obj.period.ends_on:%Y-%m}",
+        }
 
     @admin.display(description=_("人数"), ordering="line_total")
     def line_count(self, obj):
@@ -87,7 +90,11 @@ class BaseDeclarationAdmin(ReviewAdmin):
             ),
         )
         rows = [
-            (_("政策期间"), f"{period.starts_on:%Y-%m-%d} 至 {period.ends_on:%Y-%m-%d}"),
+            (
+                _("政策期间"),
+                _("%(start)s 至 %(end)s")
+                % {"start": f"{period.starts_on:%Y-%m-%d}", "end": f"{period.ends_on:%Y-%m-%d}"},
+            ),
             (
                 _("缴费基数上下限"),
                 _("下限 %(lower)s 元,上限 %(upper)s 元")

@@ -65,7 +65,7 @@ class RegionBenefitSettings(models.Model):
         verbose_name_plural = _("统筹区待遇设置")
 
     def __str__(self):
-        return f"{self.region.name} 待遇设置"
+        return str(_("%(region)s 待遇设置") % {"region": self.region.name})
 
 
 class RegionalAverageWage(models.Model):

@@ -43,7 +43,7 @@ class BaseDeclaration(ReviewableModel):
         ]
 
     def __str__(self):
-        return f"{self.reference} 缴费基数申报"
+        return str(_("%(reference)s 缴费基数申报") % {"reference": self.reference})
 
     def get_absolute_url(self):
         from django.urls import reverse

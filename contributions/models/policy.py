@@ -380,7 +380,7 @@ class RegionContributionSettings(models.Model):
         verbose_name_plural = _("统筹区缴费设置")
 
     def __str__(self):
-        return f"{self.region.name} 缴费设置"
+        return str(_("%(region)s 缴费设置") % {"region": self.region.name})
 
 
 class ContributionAccount(models.Model):

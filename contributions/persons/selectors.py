@@ -16,6 +16,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from contributions.common import TYPE_ORDER, contribution_types, month_start, months_between
 from contributions.models import InsuranceType
@@ -31,7 +32,7 @@ SEARCH_LIMIT = 50
 PERSON_DEFERRED = ("phone", "created_at", "updated_at")
 
 PAID, UNPAID_STATE, NOT_INSURED, FUTURE = "paid", "unpaid", "not_insured", "future"
-CELL_TEXT = {PAID: "已缴费", UNPAID_STATE: UNPAID, NOT_INSURED: "未参保", FUTURE: ""}
+CELL_TEXT = {PAID: _("已缴费"), UNPAID_STATE: _(UNPAID), NOT_INSURED: _("未参保"), FUTURE: ""}
 
 
 def _current_enrolment(enrolments: list[Enrolment]) -> Enrolment:
@@ -125,7 +126,7 @@ class MonthCell:
 
     @property
     def text(self) -> str:
-        return CELL_TEXT[self.state]
+        return str(CELL_TEXT[self.state])
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ from django.utils import timezone
 from contributions.persons.pdf import person_rights_pdf
 from contributions.persons.selectors import person_rights_get_for_agent
 from portal.audit import audit_log
+from portal.pdf import in_form_language
 
 
+@in_form_language
 def person_rights_print(*, agent, person_id: int, year: int | None = None, request=None) -> bytes:
     """Render the person's 个人权益记录 with the agent's unit as a signed PDF and audit the print
     (the person's id and the year only: no personal data in the log). 404 as the page.

@@ -73,7 +73,10 @@ class ContributionProofAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("证明期间"))
     def months(self, obj):
-        return f"{obj.month_from:%Y-%m} 至 {obj.month_to:%Y-%m}"
+        return _("%(start)s 至 %(end)s") % {
+            "start": f"{obj.month_from:%Y-%m}",
+            "end": f"{obj.month_to:%Y-%m}",
+        }
 
     @admin.display(description=_("PDF"))
     def pdf_link(self, obj):

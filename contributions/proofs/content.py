@@ -7,6 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
+from django.utils.translation import gettext_noop
 
 from contributions.common import TYPE_ORDER, months_between
 from contributions.models import (
@@ -18,8 +19,9 @@ from contributions.models import (
 )
 from enrollment.models import Enrolment, InsuranceCode, Person
 from portal.identifiers import mask_id_number, mask_name
+from portal.pdf import in_form_language
 
-UNPAID = "未缴费/未到账"
+UNPAID = gettext_noop("未缴费/未到账")  # stored Chinese in a proof; translated on the person page
 
 
 ZERO = Decimal("0.00")
@@ -144,6 +146,7 @@ def _unit_entry(employer) -> dict:
     return {"name": employer.name, "ss_number": employer.ss_number}
 
 
+@in_form_language
 def proof_content_person(*, employer, person: Person, month_from, month_to) -> dict:
     """What a person's proof states (masked name and number), from settled lines (one query)."""
     cells: dict = {}
@@ -192,6 +195,7 @@ def proof_content_person(*, employer, person: Person, month_from, month_to) -> d
     }
 
 
+@in_form_language
 def proof_content_unit(*, employer, month_from, month_to) -> dict:
     """What a unit's proof states, aggregated in the database (two queries at any size)."""
     cells: dict = {}

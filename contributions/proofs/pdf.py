@@ -30,7 +30,7 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
 from contributions.models import ContributionProof
 from contributions.proofs.codes import proof_code_display
-from portal.pdf import cjk_font, issuer_name, official_pdf, text_paragraph
+from portal.pdf import cjk_font, in_form_language, issuer_name, official_pdf, text_paragraph
 
 TITLE = "参保缴费证明"
 QR_SIZE = 32 * mm
@@ -109,6 +109,7 @@ def form_grid(rows, widths, extra=()) -> Table:
     return table
 
 
+@in_form_language
 def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_url: str) -> bytes:
     """Render the proof and return the PDF bytes (``proof.content`` holds what it states)."""
     font = cjk_font()

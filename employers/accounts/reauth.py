@@ -38,7 +38,9 @@ def full_export_allowed(agent) -> bool:
 
 def full_export_refused_message() -> str:
     """The refusal of a full export to an agent without the export permission."""
-    roles = "或".join(f"“{label}”" for label in role_labels_for_permission(FULL_EXPORT_PERMISSION))
+    roles = _("或").join(
+        _("“%s”") % label for label in role_labels_for_permission(FULL_EXPORT_PERMISSION)
+    )
     return _("完整导出须具有%(roles)s角色,请联系本单位管理员;您仍可导出脱敏数据。") % {
         "roles": roles
     }

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q
 from django.db.models.functions import Cast
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from employers.models import (
@@ -217,7 +217,8 @@ def agent_password_reset_by_admin(
         request=request,
         details={"by": "unit_admin"},
     )
-    phone, text = target.phone, str(PASSWORD_RESET_NOTICE)
+    with translation.override(settings.LANGUAGE_CODE):  # an SMS is Chinese, as all the others
+        phone, text = target.phone, str(PASSWORD_RESET_NOTICE)
     transaction.on_commit(lambda: send_sms(phone, text))
     return target
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from employers.helpdesk.services import ATTACHMENT_MAX_BYTES, TEXT_MAX_LENGTH
 from employers.models import QuestionTopic
+from portal.i18n import lazy_format, lazy_join
 from portal.uploads import upload_check
 
 REQUIRED = {"required": _("此项为必填项。")}
@@ -22,9 +23,12 @@ class QuestionAttachmentField(forms.FileField):
         kwargs.setdefault("required", False)
         kwargs.setdefault(
             "help_text",
-            _("可附一张截图或扫描件:JPG、PNG或PDF,不超过 %(limit)d MB。") % {"limit": limit}
-            + " "
-            + FILES_NOT_KEPT,
+            lazy_join(
+                lazy_format(
+                    _("可附一张截图或扫描件:JPG、PNG或PDF,不超过 %(limit)d MB。"), limit=limit
+                ),
+                FILES_NOT_KEPT,
+            ),
         )
         kwargs.setdefault(
             "error_messages", {"empty": _("文件是空的,请重新选择。"), "invalid": _("请选择文件。")}

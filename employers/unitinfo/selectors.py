@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 
 from employers.models import Agent, Employer, PennyDropTransfer, UnitChangeFiling
 from portal.identifiers import mask_bank_account, mask_phone
@@ -12,14 +13,23 @@ from portal.models import OPEN_REVIEW_STATES
 Stage = UnitChangeFiling.Stage
 
 
-RISK_CLASS_NAMES = "一二三四五六七八"
+RISK_CLASS_NAMES = (
+    _("一类"),
+    _("二类"),
+    _("三类"),
+    _("四类"),
+    _("五类"),
+    _("六类"),
+    _("七类"),
+    _("八类"),
+)
 
 
 def injury_risk_class_label(risk_class: int | None) -> str:
     """工伤保险行业风险类别 一类至八类 (人社部发〔2015〕71号) as printed."""
     if risk_class is None or not 1 <= risk_class <= len(RISK_CLASS_NAMES):
         return ""
-    return f"{RISK_CLASS_NAMES[risk_class - 1]}类"
+    return str(RISK_CLASS_NAMES[risk_class - 1])
 
 
 def unit_get_for_agent(*, agent: Agent) -> Employer:

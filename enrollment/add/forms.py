@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enrollment.add.attachments import attachment_check, max_bytes
 from enrollment.models import DocumentType, HukouType, InsuranceCode, Person
+from portal.i18n import lazy_format, lazy_join
 from portal.identifiers import normalise_mobile, validate_mobile, validate_person_name
 
 REQUIRED = {"required": _("此项为必填项。")}
@@ -51,7 +52,9 @@ class AttachmentField(forms.FileField):
         limit = max_bytes() // (1024 * 1024)
         kwargs.setdefault(
             "help_text",
-            _("JPG、PNG或PDF,不超过 %(limit)d MB。") % {"limit": limit} + " " + FILES_NOT_KEPT,
+            lazy_join(
+                lazy_format(_("JPG、PNG或PDF,不超过 %(limit)d MB。"), limit=limit), FILES_NOT_KEPT
+            ),
         )
         kwargs.setdefault(
             "error_messages",

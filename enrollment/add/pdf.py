@@ -22,7 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from enrollment.models import AddEmployeeFiling, InsuranceCode
-from portal.pdf import cjk_font, lines_paragraph, text_paragraph
+from portal.pdf import cjk_font, in_form_language, lines_paragraph, text_paragraph
 
 TITLE = "新增参保人员登记表"
 
@@ -31,6 +31,7 @@ def _date(value) -> str:
     return value.strftime("%Y-%m-%d") if value else "—"
 
 
+@in_form_language
 def registration_form_pdf(filing: AddEmployeeFiling) -> bytes:
     """Render the filing's 《新增参保人员登记表》 and return the PDF bytes."""
     font = cjk_font()

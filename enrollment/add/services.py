@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from enrollment import rules
 from enrollment.add.attachments import CheckedFile, attachment_check
@@ -44,8 +45,8 @@ from portal.models import ReviewState
 from portal.review import review_submit
 
 ATTACHMENT_KINDS = tuple(Attachment.Kind.values)
-EMPLOYMENT_FORM_UNKNOWN = "所选用工形式不适用于本单位所在统筹区,请重新选择。"
-NOT_REJECTED = "只有审核未通过的增员申请可以修改后重新提交。"
+EMPLOYMENT_FORM_UNKNOWN = gettext_noop("所选用工形式不适用于本单位所在统筹区,请重新选择。")
+NOT_REJECTED = gettext_noop("只有审核未通过的增员申请可以修改后重新提交。")
 
 
 @dataclass

@@ -17,6 +17,7 @@ from enrollment.batch.process import batch_import_create
 from enrollment.batch.selectors import batch_import_get_for_agent, batch_import_list_for_agent
 from enrollment.batch.template import MAX_ROWS, MAX_UPLOAD_BYTES, batch_template_workbook
 from enrollment.models import BatchImport
+from portal.i18n import lazy_format
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -28,8 +29,11 @@ class BatchUploadForm(forms.Form):
 
     file = forms.FileField(
         label=_("增员名单文件"),
-        help_text=_("使用本页模板填写的 .xlsx 文件,最多 %(rows)d 行,不超过 %(mb)d MB。")
-        % {"rows": MAX_ROWS, "mb": MAX_UPLOAD_BYTES // (1024 * 1024)},
+        help_text=lazy_format(
+            _("使用本页模板填写的 .xlsx 文件,最多 %(rows)d 行,不超过 %(mb)d MB。"),
+            rows=MAX_ROWS,
+            mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx," + XLSX}),
         error_messages={"required": _("请选择要上传的增员名单文件。")},
     )

@@ -47,7 +47,7 @@ class RemoveEmployeeFilingAdmin(ReviewAdmin):
     def review_evidence(self, obj):
         enrolment = obj.enrolment
         person = enrolment.person
-        codes = "、".join(str(InsuranceCode(code).label) for code in enrolment.insurance_codes)
+        codes = _("、").join(str(InsuranceCode(code).label) for code in enrolment.insurance_codes)
         return [
             (_("姓名"), person.name),
             (_("证件类型"), person.get_document_type_display()),
