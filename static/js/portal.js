@@ -43,3 +43,25 @@
     });
   });
 })();
+
+/* The header's menu on a phone (a Bootstrap collapse, whose button keeps aria-expanded): Escape
+   closes it from its button or from inside it, and gives the focus back to the button. */
+(function () {
+  "use strict";
+
+  var toggler = document.querySelector(".portal-nav .navbar-toggler");
+  var menu = document.getElementById("portal-nav-menu");
+  if (!toggler || !menu || !window.bootstrap) {
+    return;
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !menu.classList.contains("show")) {
+      return;
+    }
+    if (document.activeElement !== toggler && !menu.contains(document.activeElement)) {
+      return;
+    }
+    window.bootstrap.Collapse.getOrCreateInstance(menu, { toggle: false }).hide();
+    toggler.focus();
+  });
+})();
