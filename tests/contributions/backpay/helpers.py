@@ -10,8 +10,10 @@ from decimal import Decimal
 from django.utils import timezone
 
 from contributions.common import add_months, month_start
+from contributions.models import CollectionMode
 from employers.models import Role
 from enrollment.models import Enrolment
+from tests.contributions.bill_helpers import set_collection_mode
 from tests.contributions.factories import make_period
 from tests.enrollment.add_helpers import pdf_bytes, upload
 from tests.enrollment.enrolment_helpers import create_enrolment
@@ -32,6 +34,8 @@ class Unit:
     def __init__(self, name: str = "补缴测试有限公司", *, period: bool = True):
         self.employer = create_employer(name=name)
         self.region = self.employer.region
+        # These tests pay their bills by direct debit (bill_pay), not at the tax bureau.
+        set_collection_mode(self.region, CollectionMode.DIRECT_DEBIT)
         self.agent = create_agent(
             employer=self.employer, roles=[Role.CONTRIBUTIONS], name="缴费经办人"
         )
