@@ -145,7 +145,19 @@ def main() -> None:
     parser.add_argument("--to", type=int, default=1_000_000, help="persons after growing")
     parser.add_argument("--plans", action="store_true", help="print the heaviest plans")
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--json", help="also write the measurements to this file")
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("SMALL.json", "BIG.json"),
+        help="print the table of two earlier measurements (e.g. a 100,000-person database and a "
+        "grown one, measured one after the other with the same code) and exit",
+    )
     args = parser.parse_args()
+    if args.compare:
+        small, big = (json.loads(Path(path).read_text()) for path in args.compare)
+        compare(small, big, args.requests, args.plans)
+        return
     if not args.database.startswith(("load", "bench")):
         sys.exit("growth.py seeds its database: give it a name starting with load or bench")
     url = f"{args.pg}/{args.database}"
@@ -181,26 +193,41 @@ def main() -> None:
         print(f"\n{persons:,} persons in the database; {uptime()}")
         results = measure_all(client, agent, months, args.requests, args.plans)
         sizes.append((persons, uptime(), results))
+        if args.json:
+            Path(args.json).write_text(
+                json.dumps({"persons": persons, "uptime": uptime(), "results": results})
+            )
         if persons >= args.to:
             break
 
     if len(sizes) < 2:
         print("\nthe database was already grown: run with --reseed to measure both sizes")
         return
-    (small_n, small_up, small), (big_n, big_up, big) = sizes
-    print(f"\nthe unit's pages at {small_n:,} and {big_n:,} persons (median of {args.requests})")
+    compare(
+        {"persons": sizes[0][0], "uptime": sizes[0][1], "results": sizes[0][2]},
+        {"persons": sizes[1][0], "uptime": sizes[1][1], "results": sizes[1][2]},
+        args.requests,
+        args.plans,
+    )
+
+
+def compare(first: dict, second: dict, requests: int, with_plans: bool) -> None:
+    small_n, small_up, small = first["persons"], first["uptime"], first["results"]
+    big_n, big_up, big = second["persons"], second["uptime"], second["results"]
+    print(f"\nthe unit's pages at {small_n:,} and {big_n:,} persons (median of {requests})")
     print(f"  at {small_n:,}: {small_up}\n  at {big_n:,}: {big_up}")
     header = (
         f"{'page':<26} {'ms @small':>9} {'ms @big':>8} {'ratio':>6} {'buffers @small':>14} "
         f"{'buffers @big':>12} {'ratio':>6} {'queries':>8}"
     )
     print(header)
-    worst = 0.0
+    worst, worst_time = 0.0, 0.0
     for label in small:
         a, b = small[label], big[label]
         time_ratio = b["median"] / a["median"]
         buffer_ratio = b["buffers"] / a["buffers"] if a["buffers"] else 1.0
         worst = max(worst, buffer_ratio)
+        worst_time = max(worst_time, time_ratio)
         queries = "/".join(map(str, a["queries"])) + " → " + "/".join(map(str, b["queries"]))
         print(
             f"{label:<26} {a['median']:9.1f} {b['median']:8.1f} {time_ratio:6.2f} "
@@ -208,8 +235,13 @@ def main() -> None:
         )
     verdict = "met" if worst <= 1 + TOLERANCE else "NOT met"
     print(f"\nevery page's buffers within {TOLERANCE:.0%}: {verdict} (worst ratio {worst:.2f})")
-    if args.plans:
-        for persons, _up, results in sizes:
+    verdict = "met" if worst_time <= 1 + TOLERANCE else "NOT met"
+    print(
+        f"every page's median time within {TOLERANCE:.0%}: {verdict} (worst ratio "
+        f"{worst_time:.2f}; times on a shared machine, see the uptime lines)"
+    )
+    if with_plans:
+        for persons, results in ((small_n, small), (big_n, big)):
             print(f"\n===== plans at {persons:,} persons (the three heaviest queries per page)")
             for label, result in results.items():
                 for touched, sql, text in result["plans"]:
