@@ -293,7 +293,10 @@ class Enrolment(models.Model):
         ]
         # The roster: the unit's rows, by status and insurance type (index-only counts).
         indexes = [
-            models.Index(fields=["employer", "status", "insurance_mask"], name="enrolment_roster")
+            models.Index(fields=["employer", "status", "insurance_mask"], name="enrolment_roster"),
+            # The roster's pages, newest first (-pk) within the unit: without it PostgreSQL
+            # walks the primary key of every unit's enrolments backwards.
+            models.Index(fields=["employer", "id"], name="enrolment_unit_recent"),
         ]
 
     def __str__(self):

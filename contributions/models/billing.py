@@ -147,7 +147,12 @@ class BillLine(models.Model):
         verbose_name = _("缴费明细")
         verbose_name_plural = _("缴费明细")
         indexes = [
-            models.Index(fields=["employer", "month"], name="bill_line_unit_month"),
+            # A unit's records page by page (ROW_ORDER of contributions.records: newest month,
+            # then person and id) straight from the index, without reading other units' lines
+            # or sorting the unit's months; also the unit's month ranges (proofs, totals).
+            models.Index(
+                fields=["employer", "-month", "person", "id"], name="bill_line_unit_month_person"
+            ),
             models.Index(fields=["person", "month"], name="bill_line_person_month"),
         ]
 
