@@ -387,11 +387,17 @@ PENNY_DROP_RESOLVE_AFTER_SECONDS = int(os.environ.get("PENNY_DROP_RESOLVE_AFTER_
 # The bank that debits contributions (contributions/bank.py); the sandbox opens a unit's demo
 # account with this balance and settles in 3–5 working days (a fixed number when set).
 CONTRIBUTION_BANK_ADAPTER = os.environ.get("CONTRIBUTION_BANK_ADAPTER", "sandbox")
+CONTRIBUTION_BANK_BASE_URL = os.environ.get("CONTRIBUTION_BANK_BASE_URL", "")
+CONTRIBUTION_BANK_KEY_ID = os.environ.get("CONTRIBUTION_BANK_KEY_ID", "")
+CONTRIBUTION_BANK_SECRET = os.environ.get("CONTRIBUTION_BANK_SECRET", "")
 SANDBOX_BANK_DEFAULT_BALANCE = os.environ.get("SANDBOX_BANK_DEFAULT_BALANCE", "1000000.00")
 SANDBOX_BANK_SETTLEMENT_DAYS = None
 # 税务征收 (contributions/collection/): the collection system that receives 应征数据, and the
 # shared secret of its signed payment-result callback (no default: callbacks are refused unset).
 COLLECTION_ADAPTER = os.environ.get("COLLECTION_ADAPTER", "sandbox")
+COLLECTION_BASE_URL = os.environ.get("COLLECTION_BASE_URL", "")
+COLLECTION_KEY_ID = os.environ.get("COLLECTION_KEY_ID", "")
+COLLECTION_SECRET = os.environ.get("COLLECTION_SECRET", "")
 COLLECTION_CALLBACK_SECRET = os.environ.get("COLLECTION_CALLBACK_SECRET", "")
 
 if PRODUCTION:
@@ -417,7 +423,12 @@ if PRODUCTION:
         problems.append("FACE_CALLBACK_SECRET must be a random value of at least 32 bytes")
     if len(COLLECTION_CALLBACK_SECRET.encode()) < 32:
         problems.append("COLLECTION_CALLBACK_SECRET must be a random value of at least 32 bytes")
-    for prefix, adapter in (("FACE", FACE_PROVIDER), ("BANK", BANK_ADAPTER)):
+    for prefix, adapter in (
+        ("FACE", FACE_PROVIDER),
+        ("BANK", BANK_ADAPTER),
+        ("CONTRIBUTION_BANK", CONTRIBUTION_BANK_ADAPTER),
+        ("COLLECTION", COLLECTION_ADAPTER),
+    ):
         if adapter != "http":
             continue
         if not globals()[f"{prefix}_BASE_URL"].startswith("https://"):

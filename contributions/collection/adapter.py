@@ -11,6 +11,8 @@ A real adapter speaks the collection system's signed HTTP protocol (built on por
 a send whose answer was lost is resolved by ``query`` and, where the system never received it,
 sent again under the same key without ever making a second claim. Network failures, timeouts and
 unreadable answers raise CollectionUnavailable; the caller keeps the order pending and retries.
+A definite "no" (the system received the 应征数据 and will not claim them) raises
+CollectionRefused with the system's code and reason; the order is then 税务部门未受理.
 """
 
 from __future__ import annotations
@@ -28,6 +30,15 @@ SETTLEMENT_WORKING_DAYS = 5
 
 class CollectionUnavailable(Exception):
     """The collection system did not answer (or not readably): the outcome is unknown."""
+
+
+class CollectionRefused(Exception):
+    """The collection system received the 应征数据 and refused them (a definite answer)."""
+
+    def __init__(self, code: str, message: str = ""):
+        self.code = (code or "refused")[:32]
+        self.message = (message or "")[:200]
+        super().__init__(self.code)
 
 
 @dataclass(frozen=True)
@@ -91,7 +102,7 @@ class CollectionAdapter:
 
     def submit(self, data: AssessmentData) -> SubmitAnswer:
         """Send the 应征数据; idempotent on data.idempotency_key. Raise CollectionUnavailable
-        when the outcome is unknown."""
+        when the outcome is unknown, CollectionRefused when the system says no."""
         raise NotImplementedError
 
     def query(self, idempotency_key: str) -> StatusAnswer:
@@ -105,9 +116,10 @@ class CollectionAdapter:
 
 
 def _adapters():
+    from contributions.collection.http_bureau import HttpTaxBureau
     from contributions.collection.sandbox import SandboxTaxBureau
 
-    return {"sandbox": SandboxTaxBureau}
+    return {"sandbox": SandboxTaxBureau, "http": HttpTaxBureau}
 
 
 def collection_adapter() -> CollectionAdapter:

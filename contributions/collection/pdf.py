@@ -3,22 +3,24 @@
 The unit prints it to pay or to file: what the bill assessed per insurance type, the 应征凭证序号
 under which the tax bureau claims it, and how to pay. It names no person: the per-person lines
 stay on the bill page.
+
+It is an official document like the proofs: Chinese whatever language the agent browses in
+(``in_form_language``), closed by the issuing agency's name under its seal, and signed (PAdES)
+with the agency's certificate through portal.pdf.official_pdf.
 """
 
 from __future__ import annotations
 
 import datetime
-import io
 
-from django.conf import settings
-from reportlab.lib.pagesizes import A4
+from django.utils import timezone
 from reportlab.lib.units import mm
-from reportlab.platypus import SimpleDocTemplate, Spacer
+from reportlab.platypus import Spacer
 
 from contributions.billing.selectors import TypeTotal
-from contributions.models import CollectionMode, CollectionOrder, MonthlyBill
+from contributions.models import CollectionMode, CollectionOrder, InsuranceType, MonthlyBill
 from contributions.proofs.pdf import HEADER_BG, form_grid, form_styles
-from portal.pdf import cjk_font, text_paragraph
+from portal.pdf import cjk_font, in_form_language, issuer_name, official_pdf, text_paragraph
 
 TITLE = "社会保险费缴费通知单(核定单)"
 
@@ -45,6 +47,7 @@ def how_to_pay_lines(*, mode: str, bill: MonthlyBill, order: CollectionOrder | N
     ]
 
 
+@in_form_language
 def bill_notice_pdf(
     bill: MonthlyBill,
     *,
@@ -53,7 +56,7 @@ def bill_notice_pdf(
     type_totals: list[TypeTotal],
     printed_at: datetime.datetime,
 ) -> bytes:
-    """Render the bill's 缴费通知单 / 核定单 and return the PDF bytes."""
+    """Render the bill's 缴费通知单 / 核定单, sealed and signed, and return the PDF bytes."""
     font = cjk_font()
     employer = bill.employer
     title_style, subtitle, body, cell, small = form_styles(font)
@@ -101,7 +104,8 @@ def bill_notice_pdf(
     for row in type_totals:
         rows.append(
             [
-                p(row.label),
+                # The label again, in the form's language (the row's was made for the page).
+                p(InsuranceType(row.insurance_type).label),
                 p(row.persons),
                 p(_money(row.employer)),
                 p(_money(row.personal)),
@@ -138,23 +142,13 @@ def bill_notice_pdf(
         text_paragraph(f"打印时间:{printed_at:%Y年%m月%d日 %H:%M}", small),
     ]
 
-    def footer(canvas, document):
-        canvas.saveState()
-        canvas.setFont(font, 8)
-        canvas.drawString(20 * mm, 10 * mm, f"{TITLE} {bill.reference}")
-        canvas.drawRightString(A4[0] - 20 * mm, 10 * mm, f"第 {document.page} 页")
-        canvas.restoreState()
-
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
+    region_code = employer.region.code
+    return official_pdf(
+        story,
         title=TITLE,
-        author=str(getattr(settings, "PORTAL_NAME", "")),
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=18 * mm,
-        bottomMargin=18 * mm,
+        footer_text=f"{TITLE} {bill.reference}",
+        issuer=issuer_name(region_code),
+        region_code=region_code,
+        date_text=timezone.localtime(printed_at).strftime("打印日期:%Y年%m月%d日"),
+        reason=TITLE,
     )
-    document.build(story, onFirstPage=footer, onLaterPages=footer)
-    return buffer.getvalue()

@@ -88,6 +88,7 @@ def reconcile_collection(*, date: datetime.date) -> Reconciliation:
             CollectionOrder.Status.PENDING,
             CollectionOrder.Status.SENDING,
             CollectionOrder.Status.SENT,
+            CollectionOrder.Status.REFUSED,
         ],
         created_at__lt=end,
         bill__due_on__lte=date,
@@ -100,6 +101,8 @@ def reconcile_collection(*, date: datetime.date) -> Reconciliation:
                 "voucher": order.voucher_number,
                 "due": f"{order.bill.due_on:%Y-%m-%d}",
             }
+        elif order.status == CollectionOrder.Status.REFUSED:
+            cause = _("税务部门未受理应征数据:%(reason)s") % {"reason": order.failure_message}
         elif order.status == CollectionOrder.Status.SENDING:
             cause = _("应征数据已推送,未收到征收系统受理答复(待状态查询)")
         else:

@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contributions.collection.adapter import (
     AssessmentData,
+    CollectionRefused,
     CollectionUnavailable,
     PaymentResult,
     collection_adapter,
@@ -169,6 +170,8 @@ def collection_send(*, order_id: int, now: datetime.datetime | None = None) -> C
             )
         logger.warning("collection send of order %s got no answer", order_id)
         return order
+    except CollectionRefused as exc:
+        return _record_refusal(order_id, exc, now=now)
     return _record_voucher(order_id, answer.voucher_number, now=now)
 
 
@@ -192,6 +195,35 @@ def _record_voucher(order_id: int, voucher_number: str, *, now) -> CollectionOrd
             order.voucher_number = voucher_number[:40]
             order.answered_at = now
             order.save(update_fields=["voucher_number", "answered_at"])
+    return order
+
+
+def _record_refusal(order_id: int, refusal: CollectionRefused, *, now) -> CollectionOrder:
+    """The collection system said no to the 应征数据: the order is 税务部门未受理, with its reason
+    (kept for the bill page, the clerks and the daily 对账); it is never sent again by itself."""
+    with transaction.atomic():
+        order = _locked_order(order_id)
+        if order.status != CollectionOrder.Status.SENDING:
+            return order
+        order.status = CollectionOrder.Status.REFUSED
+        order.failure_code = refusal.code
+        order.failure_message = refusal.message or str(
+            _("税务部门未受理应征数据(代码 %(code)s),请联系社保经办机构核实。")
+            % {"code": refusal.code}
+        )
+        order.answered_at = now
+        order.last_error = ""
+        order.save(
+            update_fields=["status", "failure_code", "failure_message", "answered_at", "last_error"]
+        )
+        audit_log(
+            action="collection.refused",
+            employer_id=order.employer_id,
+            obj=order,
+            outcome=AuditEvent.Outcome.FAILURE,
+            details={"bill": order.idempotency_key, "failure_code": order.failure_code},
+        )
+    logger.warning("collection send of order %s refused: %s", order_id, refusal.code)
     return order
 
 
@@ -435,28 +467,84 @@ def _parse_result(payload: bytes) -> tuple[str, PaymentResult]:
     return key, result
 
 
-def collection_callback_accept(
-    *,
-    payload: bytes,
-    timestamp: str,
-    signature: str,
-    now: datetime.datetime | None = None,
-    request=None,
-) -> CollectionResult:
-    """Accept the collection system's signed payment-result callback, or raise
-    CollectionCallbackRejected (audited)."""
-    now = now or timezone.now()
+def callback_uses_outbound_signing() -> bool:
+    """Whether callbacks are signed as portal.outbound signs requests (key id, nonce): so with
+    the http collection adapter; the sandbox and other adapters keep the timestamp HMAC."""
+    return getattr(settings, "COLLECTION_ADAPTER", "") == "http"
+
+
+# How portal.outbound's refusals read to the collection system.
+OUTBOUND_REFUSALS = {
+    "signature_missing": "bad_signature",
+    "unknown_key": "bad_signature",
+    "signature_invalid": "bad_signature",
+    "timestamp_invalid": "stale",
+    "replay": "replay",
+}
+
+
+def _callback_refusal(
+    *, payload: bytes, timestamp: str, signature: str, headers, path: str, now
+) -> str:
+    """Why the callback's signature is refused ("" when it is good)."""
     secret = callback_secret()
+    if callback_uses_outbound_signing():
+        from portal import outbound
+
+        if not secret:
+            return "bad_signature"
+        try:
+            outbound.verify_signed_request(
+                method="POST",
+                path=path,
+                headers=headers or {},
+                body=payload,
+                secrets={settings.COLLECTION_KEY_ID or "collection": secret},
+                max_age=CALLBACK_MAX_AGE,
+                now=now.timestamp(),
+            )
+        except outbound.SignatureRejected as exc:
+            return OUTBOUND_REFUSALS[exc.code]
+        return ""
     expected = callback_signature(timestamp, payload) if secret else ""
     try:
         age = abs(now.timestamp() - int(timestamp))
     except ValueError:
         age = None
-    code = ""
     if not secret or not hmac.compare_digest(expected, signature or ""):
-        code = "bad_signature"
-    elif age is None or age > CALLBACK_MAX_AGE:
-        code = "stale"
+        return "bad_signature"
+    if age is None or age > CALLBACK_MAX_AGE:
+        return "stale"
+    return ""
+
+
+def collection_callback_accept(
+    *,
+    payload: bytes,
+    timestamp: str = "",
+    signature: str = "",
+    headers=None,
+    path: str = "",
+    now: datetime.datetime | None = None,
+    request=None,
+) -> CollectionResult:
+    """Accept the collection system's signed payment-result callback, or raise
+    CollectionCallbackRejected (audited).
+
+    With the http adapter the callback is signed like the portal's own requests (``headers``
+    and ``path`` of the request: X-Key-Id, X-Timestamp, X-Nonce, X-Signature, a nonce accepted
+    once); otherwise with ``timestamp`` and ``signature`` (X-Collection-Timestamp and
+    X-Collection-Signature, HMAC over "<timestamp>." + body).
+    """
+    now = now or timezone.now()
+    code = _callback_refusal(
+        payload=payload,
+        timestamp=timestamp,
+        signature=signature,
+        headers=headers,
+        path=path,
+        now=now,
+    )
     if code:
         with transaction.atomic():
             audit_log(

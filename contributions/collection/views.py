@@ -40,6 +40,8 @@ class CollectionCallbackView(View):
                 payload=request.body,
                 timestamp=request.headers.get(TIMESTAMP_HEADER, ""),
                 signature=request.headers.get(SIGNATURE_HEADER, ""),
+                headers=request.headers,
+                path=request.get_full_path(),
                 request=request,
             )
         except CollectionCallbackRejected as exc:

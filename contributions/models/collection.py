@@ -22,6 +22,8 @@ class CollectionOrder(models.Model):
         PARTIALLY_PAID = "partially_paid", _("部分缴款")
         PAID = "paid", _("已缴款")
         FAILED = "failed", _("缴款失败")
+        # The collection system received the 应征数据 and said no (failure_* say why).
+        REFUSED = "refused", _("税务部门未受理")
 
     bill = models.OneToOneField(
         MonthlyBill,

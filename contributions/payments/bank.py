@@ -4,6 +4,8 @@ The adapter is chosen by settings.CONTRIBUTION_BANK_ADAPTER (a name in ADAPTERS 
 to a class), as employers.verification.bank chooses the penny-drop bank. The sandbox plays the
 bank in development and tests: its ledger is the SandboxBankAccount table, and money debited today
 arrives at the social insurance fund 3–5 working days later (counted with portal.workdays).
+``"http"`` is a bank's signed-HTTP API (HttpContributionBank, docs/INTEGRATIONS.md "Contribution
+bank (direct debit)").
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contributions.models import SandboxBankAccount, SandboxBankDebit
+from portal import outbound
 from portal.adapters import adapter_from_setting
 from portal.audit import audit_log
 from portal.workdays import add_working_days
@@ -152,7 +155,84 @@ class SandboxContributionBank(ContributionBankAdapter):
         return add_working_days(debit_date, int(days))
 
 
-ADAPTERS = {"sandbox": SandboxContributionBank}
+BANK_REFUSED_MESSAGE = _(
+    "开户银行未受理本次扣款(代码 %(code)s),账户未被扣减任何金额。"
+    "请联系开户银行核实单位缴费账户状态后,在本页重新发起扣款。"
+)
+# The bank's failure codes the portal explains in its own words (others: the bank's message).
+KNOWN_FAILURES = {INSUFFICIENT_FUNDS: INSUFFICIENT_FUNDS_MESSAGE}
+
+
+def _failure(code: str, message: str) -> DebitResult:
+    code = (code or "refused")[:32]
+    known = KNOWN_FAILURES.get(code)
+    if known is not None:
+        text = str(known)
+    else:
+        text = message or str(BANK_REFUSED_MESSAGE % {"code": code})
+    return DebitResult(ok=False, failure_code=code, failure_message=text[:200])
+
+
+class HttpContributionBank(ContributionBankAdapter):
+    """The contribution bank's signed-HTTP API: ``POST /debits`` under the payment's reference
+    as ``Idempotency-Key``, ``GET /debits/{reference}`` for its status (404: never received)."""
+
+    name = "http"
+
+    def __init__(self, client: outbound.SignedClient | None = None):
+        self.client = client or outbound.SignedClient(
+            base_url=settings.CONTRIBUTION_BANK_BASE_URL,
+            key_id=settings.CONTRIBUTION_BANK_KEY_ID,
+            secret=settings.CONTRIBUTION_BANK_SECRET,
+        )
+
+    def debit(self, *, employer, amount: Decimal, reference: str) -> DebitResult:
+        body = {
+            "reference": reference,
+            "payer": {
+                "name": employer.bank_account_name or employer.name,
+                "uscc": employer.uscc,
+                "account": employer.bank_account,
+                "bank": employer.bank_name,
+            },
+            "amount": f"{Decimal(amount).quantize(Decimal('0.01'))}",
+            "currency": "CNY",
+        }
+        try:
+            answer = self.client.call("POST", "/debits", json=body, idempotency_key=reference)
+        except outbound.OutboundRefused as exc:
+            # The bank received the request and said no: nothing was debited.
+            return _failure(str(exc.data.get("code") or ""), str(exc.data.get("message") or ""))
+        except outbound.OutboundUnavailable as exc:
+            raise BankUnavailable(str(exc)) from exc
+        return self._result(answer.data)
+
+    def debit_status(self, *, reference: str) -> DebitResult | None:
+        try:
+            answer = self.client.call("GET", f"/debits/{reference}")
+        except outbound.OutboundRefused as exc:
+            if exc.status == 404:
+                return None
+            raise BankUnavailable(f"status query refused with HTTP {exc.status}") from exc
+        except outbound.OutboundUnavailable as exc:
+            raise BankUnavailable(str(exc)) from exc
+        return self._result(answer.data)
+
+    @staticmethod
+    def _result(data: dict) -> DebitResult:
+        status = data.get("status")
+        if status == "debited":
+            reference = data.get("bank_reference")
+            if not isinstance(reference, str) or not reference.strip():
+                raise BankUnavailable("a debit without the bank's reference")
+            return DebitResult(ok=True, bank_reference=reference.strip()[:64])
+        if status == "failed":
+            return _failure(str(data.get("code") or ""), str(data.get("message") or ""))
+        # "processing" (the bank has it and answers later) or anything unreadable: unknown yet.
+        raise BankUnavailable(f"status {status!r}")
+
+
+ADAPTERS = {"sandbox": SandboxContributionBank, "http": HttpContributionBank}
 
 
 def contribution_bank() -> ContributionBankAdapter:

@@ -47,7 +47,13 @@ SETTINGS_VARIABLES = (
     "BANK_KEY_ID",
     "BANK_SECRET",
     "CONTRIBUTION_BANK_ADAPTER",
+    "CONTRIBUTION_BANK_BASE_URL",
+    "CONTRIBUTION_BANK_KEY_ID",
+    "CONTRIBUTION_BANK_SECRET",
     "COLLECTION_ADAPTER",
+    "COLLECTION_BASE_URL",
+    "COLLECTION_KEY_ID",
+    "COLLECTION_SECRET",
     "COLLECTION_CALLBACK_SECRET",
     "DJANGO_SETTINGS_MODULE",
     "PROOF_ISSUER_NAME",
@@ -116,18 +122,16 @@ def production_env() -> dict[str, str]:
         "BANK_BASE_URL": "https://bank.example.cn/api",
         "BANK_KEY_ID": "portal",
         "BANK_SECRET": secrets.token_urlsafe(32),
-        "CONTRIBUTION_BANK_ADAPTER": "tests.portal.test_settings.ContributionBank",
-        "COLLECTION_ADAPTER": "tests.portal.test_settings.CollectionSystem",
+        "CONTRIBUTION_BANK_ADAPTER": "http",
+        "CONTRIBUTION_BANK_BASE_URL": "https://debits.bank.example.cn/api",
+        "CONTRIBUTION_BANK_KEY_ID": "portal",
+        "CONTRIBUTION_BANK_SECRET": secrets.token_urlsafe(32),
+        "COLLECTION_ADAPTER": "http",
+        "COLLECTION_BASE_URL": "https://collection.tax.example.cn/api",
+        "COLLECTION_KEY_ID": "portal",
+        "COLLECTION_SECRET": secrets.token_urlsafe(32),
         "COLLECTION_CALLBACK_SECRET": secrets.token_urlsafe(32),
     }
-
-
-class ContributionBank:
-    """A stand-in real contribution bank: production refuses only the sandbox's name."""
-
-
-class CollectionSystem:
-    """A stand-in real tax-bureau collection adapter: production refuses only the sandbox."""
 
 
 @pytest.fixture
@@ -204,6 +208,18 @@ def test_production_passes_check_deploy_without_warnings(run_python):
         ({"BANK_SECRET": None}, "BANK_SECRET must be a random value of at least 32"),
         ({"BANK_BASE_URL": None}, "BANK_BASE_URL must be"),
         ({"BANK_KEY_ID": None}, "BANK_KEY_ID must be set"),
+        (
+            {"CONTRIBUTION_BANK_SECRET": "s" * 31},
+            "CONTRIBUTION_BANK_SECRET must be a random value of at least 32",
+        ),
+        (
+            {"CONTRIBUTION_BANK_BASE_URL": "http://debits.bank.example.cn"},
+            "CONTRIBUTION_BANK_BASE_URL must be",
+        ),
+        ({"CONTRIBUTION_BANK_KEY_ID": None}, "CONTRIBUTION_BANK_KEY_ID must be set"),
+        ({"COLLECTION_SECRET": None}, "COLLECTION_SECRET must be a random value of at least 32"),
+        ({"COLLECTION_BASE_URL": None}, "COLLECTION_BASE_URL must be"),
+        ({"COLLECTION_KEY_ID": None}, "COLLECTION_KEY_ID must be set"),
         ({"PROOF_SIGNING_KEY": None}, "PROOF_SIGNING_CERT and PROOF_SIGNING_KEY must be set"),
         ({"PROOF_ISSUER_NAME": None}, "PROOF_ISSUER_NAME"),
     ],
@@ -233,6 +249,12 @@ def test_production_passes_check_deploy_without_warnings(run_python):
         "bank-secret-missing",
         "bank-base-url-missing",
         "bank-key-id-missing",
+        "contribution-bank-secret-short",
+        "contribution-bank-base-url-plain-http",
+        "contribution-bank-key-id-missing",
+        "collection-secret-missing",
+        "collection-base-url-missing",
+        "collection-key-id-missing",
         "no-proof-signing-key",
         "no-proof-issuer",
     ],
