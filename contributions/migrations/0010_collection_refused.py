@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("contributions", "0008_backpay"),
+        ("contributions", "0009_bill_line_unit_month_person"),
     ]
 
     operations = [
