@@ -13,6 +13,7 @@ after the due date; late_fee computes it for display on the bill page (it is not
 from __future__ import annotations
 
 import datetime
+import logging
 import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,6 +29,8 @@ from contributions.payments.bank import BankUnavailable, DebitResult, contributi
 from contributions.policy.reference import PolicyError, load_policy
 from portal.audit import audit_log
 from portal.models import AuditEvent
+
+logger = logging.getLogger(__name__)
 
 LATE_FEE_DAILY_RATE = Decimal("0.0005")  # 万分之五 a day (社会保险法 第八十六条)
 CENT = Decimal("0.01")
@@ -149,27 +152,56 @@ def bill_pay(
 ) -> Payment:
     """Debit a confirmed bill through the contribution bank; the same key pays at most once.
 
-    The payment is REQUESTED in one transaction; the bank is called after it commits, outside
-    any transaction, and its answer recorded in another: DEBITED (bill 已扣款, with the expected
-    settlement date) or FAILED (bill 扣款失败, with the bank's message); a failed bill may be paid
-    again. An answer lost on the way leaves the payment REQUESTED until
-    payments_resolve_requested asks the bank. A total not above zero is settled at once without
-    a debit. Bills of tax_bureau regions are paid at the tax bureau, not here.
+    The payment is REQUESTED in one transaction; the bank is called by a task once it has
+    committed (contributions.tasks.payment_debit_send: outside any transaction and outside the
+    web request, so a slow bank holds no page), and its answer recorded in another: DEBITED
+    (bill 已扣款, with the expected settlement date) or FAILED (bill 扣款失败, with the bank's
+    message); a failed bill may be paid again. An answer lost on the way, or a task that never
+    ran, leaves the payment REQUESTED until payments_resolve_requested asks the bank. A total
+    not above zero is settled at once without a debit. Bills of tax_bureau regions are paid at
+    the tax bureau, not here. Returns the payment as it stands when the task has been queued
+    (recorded already where tasks run eagerly).
     """
+    at = now.isoformat() if now is not None else None  # a given time is the answer's time too
     now = now or timezone.now()
     payment, employer = _payment_request(
         agent=agent, bill=bill, idempotency_key=idempotency_key, request=request, now=now
     )
     if employer is None:
         return payment
+    from contributions.payments.tasks import payment_debit_send as payment_debit_send_task
+
+    try:
+        payment_debit_send_task.delay(payment.pk, at)
+    except Exception:  # noqa: BLE001 — broker down: payments_resolve_requested settles it
+        logger.exception("payment debit task not queued (payment %s)", payment.pk)
+    payment.refresh_from_db()
+    return payment
+
+
+def payment_debit_send(*, payment_id: int, at: str | None = None) -> str:
+    """Call the bank for a REQUESTED payment and record its answer (the task of bill_pay).
+
+    Idempotent: a payment already answered is left alone, and a second call for the same
+    payment (a redelivered task) carries the same reference, which the bank debits once.
+    ``at`` (ISO time) is the time recorded for the answer, default now. Returns "recorded",
+    "unavailable" (no answer: the status query settles it) or "done".
+    """
+    payment = Payment.objects.select_related("bill__employer", "requested_by__user").get(
+        pk=payment_id
+    )
+    if payment.status != Payment.Status.REQUESTED:
+        return "done"
     bank = contribution_bank()
     try:
-        result = bank.debit(employer=employer, amount=payment.amount, reference=payment.reference)
+        result = bank.debit(
+            employer=payment.bill.employer, amount=payment.amount, reference=payment.reference
+        )
     except BankUnavailable:
-        return payment
-    return _payment_record(
-        payment_id=payment.pk, result=result, agent=agent, request=request, now=now
-    )
+        return "unavailable"
+    now = datetime.datetime.fromisoformat(at) if at else None
+    _payment_record(payment_id=payment.pk, result=result, agent=payment.requested_by, now=now)
+    return "recorded"
 
 
 @transaction.atomic

@@ -385,3 +385,51 @@ def test_clerks_see_payments_read_only(unit, admin_client):
     )
     assert response.status_code == 403
     assert Payment.objects.filter(pk=payment.pk).exists()
+
+
+def test_the_bank_is_called_by_a_task_not_in_the_request_and_a_redelivered_task_debits_once(
+    unit, monkeypatch
+):
+    """bill_pay only queues the debit: the page answers 扣款请求已发出 at once, whatever the
+    bank's speed; the worker's task records the answer, and the same task run twice (a
+    redelivery) neither debits twice nor records twice."""
+    from contributions.payments import tasks
+    from contributions.payments.services import payment_debit_send
+
+    employer, agent, bill = unit
+    set_balance(employer, "10000.00")
+    bill_confirm(agent=agent, bill=bill)
+    queued = []
+    monkeypatch.setattr(tasks.payment_debit_send, "delay", lambda *args: queued.append(args))
+
+    payment = bill_pay(agent=agent, bill=bill, idempotency_key=uuid.uuid4(), now=THURSDAY)
+    assert payment.status == Payment.Status.REQUESTED
+    assert balance(employer) == Decimal("10000.00")  # nothing debited by the request
+    assert queued == [(payment.pk, THURSDAY.isoformat())]
+
+    assert payment_debit_send(payment_id=payment.pk, at=queued[0][1]) == "recorded"
+    assert payment_debit_send(payment_id=payment.pk, at=queued[0][1]) == "done"
+    payment.refresh_from_db()
+    bill.refresh_from_db()
+    assert payment.status == Payment.Status.DEBITED
+    assert bill.status == BillStatus.DEBITED
+    assert balance(employer) == Decimal("10000.00") - TWO_PERSONS_TOTAL
+    assert AuditEvent.objects.filter(action="payment.debited").count() == 1
+
+
+def test_a_debit_whose_task_was_never_queued_waits_for_the_status_query(unit, monkeypatch):
+    """Broker down when paying: the payment stays REQUESTED (the page says the bank has not
+    answered) and nothing is debited; payments_resolve_requested settles it later."""
+    from contributions.payments import tasks
+
+    employer, agent, bill = unit
+    set_balance(employer, "10000.00")
+    bill_confirm(agent=agent, bill=bill)
+
+    def broker_down(*args):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.payment_debit_send, "delay", broker_down)
+    payment = bill_pay(agent=agent, bill=bill, idempotency_key=uuid.uuid4(), now=THURSDAY)
+    assert payment.status == Payment.Status.REQUESTED
+    assert balance(employer) == Decimal("10000.00")
