@@ -17,6 +17,8 @@ signing certificate under var/proof-signing/ are used, made on first use (or by
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime
 import io
 import logging
@@ -233,8 +235,24 @@ def signing_certificate_name() -> str:
     return _signer(*_material()).signing_cert.subject.native.get("common_name", "")
 
 
+def _outside_event_loop(func):
+    """Call ``func`` here, or in a short-lived thread when this thread runs an event loop:
+    pyHanko's synchronous API calls asyncio.run(), which a running loop refuses (an ASGI
+    server's thread, a test driving a browser)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return func()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(func).result()
+
+
 def sign_pdf(data: bytes, *, reason: str) -> bytes:
     """Sign the PDF ``data`` with the agency's certificate (PAdES B-B, or B-T with a TSA)."""
+    return _outside_event_loop(lambda: _sign_pdf(data, reason=reason))
+
+
+def _sign_pdf(data: bytes, *, reason: str) -> bytes:
     signer = _signer(*_material())
     tsa_url = getattr(settings, "PROOF_TSA_URL", "")
     timestamper = HTTPTimeStamper(tsa_url, timeout=TSA_TIMEOUT_SECONDS) if tsa_url else None

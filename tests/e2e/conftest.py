@@ -22,8 +22,11 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One Chromium for the browser tests, closed when they end: Playwright's sync API keeps an
+    event loop running in the main thread while it is open, and later tests that call
+    asyncio.run() there (pyHanko's signing and validation) would fail."""
     if not Path(CHROMIUM).exists():
         require_service("Chromium", f"{CHROMIUM} is missing (Debian package chromium)")
     from playwright.sync_api import sync_playwright

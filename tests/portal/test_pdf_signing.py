@@ -63,6 +63,19 @@ def test_signed_document_validates_intact_trusted_and_covers_the_whole_file():
     assert signature.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"  # PAdES
 
 
+def test_signing_works_in_a_thread_that_runs_an_event_loop():
+    """pyHanko's synchronous API calls asyncio.run(): under a running loop (an ASGI thread, a
+    browser test) sign_pdf moves to a thread of its own instead of failing."""
+    import asyncio
+
+    async def inside_a_loop() -> bytes:
+        return build()
+
+    data = asyncio.run(inside_a_loop())
+
+    assert signature_status(data).intact
+
+
 def test_a_changed_byte_breaks_the_signature():
     data = build()
     date = data.index(b"/CreationDate (D:") + len(b"/CreationDate (D:")

@@ -49,6 +49,7 @@ def test_clerk_sets_a_regions_settings(clerk):
             "joiner_cutoff_day": "15",
             "payment_due_day": "15",
             "collection_mode": "direct_debit",
+            "backpay_window_months": "24",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -57,3 +58,4 @@ def test_clerk_sets_a_regions_settings(clerk):
     assert settings.declaration_requires_review is False
     assert settings.joiner_cutoff_day == 15
     assert settings.collection_mode == "direct_debit"
+    assert settings.backpay_window_months == 24
