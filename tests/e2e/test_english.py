@@ -9,10 +9,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from contributions.common import new_reference
+from contributions.models import CollectionMode, CollectionOrder, ExportJob
 from employers.models import Agent, Employer, OpenedAccount
-from enrollment.models import EmploymentForm, Person
+from enrollment.models import EmploymentForm, Enrolment, Person
 from portal.models import Region
 from tests.contributions.bill_helpers import create_bill, create_unit_with_staff
+from tests.contributions.collection.helpers import tax_unit
 from tests.e2e.conftest import DESKTOP
 from tests.e2e.test_accessibility import AGENT_PAGES, PUBLIC_PAGES
 from tests.e2e.test_admin_review_pages import change_path
@@ -28,11 +31,20 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "Test2026pass"  # create_agent's
 HELP_PAGES = ["/help/", "/help/faq/", "/help/states/", "/help/benefits/", "/proof/"]
+# Pages added after the catalogue (人员续保, 个人信息变更, 补缴申请), walked whether or not the
+# accessibility list has them yet.
+NEW_AGENT_PAGES = [
+    "/enrollment/resume/",
+    "/enrollment/person-change/",
+    "/contributions/backpay/",
+    "/contributions/backpay/new/",
+]
 # Han characters and the full-width punctuation that goes with them (，。：、（）“”).
 CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef“”]+")
 LANGUAGE_LABEL = "简体中文"
-# Chinese an English page quotes on purpose: the memo the bank prints on the unit's statement.
-QUOTED = {"账户验证"}
+# Chinese an English page quotes on purpose, where the user must find it on a Chinese screen: the
+# memo the bank prints on the unit's statement, the e-Tax Bureau's menu item.
+QUOTED = {"账户验证", "社保费缴纳"}
 
 
 def data_texts(*objects) -> set[str]:
@@ -65,6 +77,21 @@ def test_an_agent_switches_to_english_and_every_main_page_is_english(
 ):
     unit, admin, _period, staff = create_unit_with_staff(2)
     bill = create_bill(unit, datetime.date(2026, 11, 1), staff)
+    # One employee left in October: listed for 续保, whose form is walked too.
+    Enrolment.objects.filter(pk=staff[1].pk).update(
+        status=Enrolment.Status.TERMINATED,
+        ended_on=datetime.date(2026, 10, 31),
+        last_contribution_month=datetime.date(2026, 10, 1),
+    )
+    # A large export queued as a job: its page shows the progress.
+    job = ExportJob.objects.create(
+        reference=new_reference("DC"),
+        employer=unit,
+        requested_by=admin,
+        kind=ExportJob.Kind.RECORDS,
+        format=ExportJob.Format.XLSX,
+        row_count=16,
+    )
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     page = context.new_page()
     log_in(page, live_server, unit=unit.ss_number, id_number=admin.id_number, password=PASSWORD)
@@ -86,9 +113,12 @@ def test_an_agent_switches_to_english_and_every_main_page_is_english(
         f"/contributions/bills/{bill.reference}/",
         f"/enrollment/roster/{staff[0].pk}/",
         f"/contributions/persons/{staff[0].person_id}/",
+        f"/enrollment/resume/{staff[1].pk}/",
+        f"/enrollment/person-change/new/{staff[0].pk}/",
+        job.get_absolute_url(),
     ]
     found = {}
-    for path in [*AGENT_PAGES, *details, *HELP_PAGES]:
+    for path in dict.fromkeys([*AGENT_PAGES, *NEW_AGENT_PAGES, *details, *HELP_PAGES]):
         response = page.goto(live_server.url + path)
         assert response is not None and response.ok, (path, response and response.status)
         assert page.locator("html").get_attribute("lang") == "en", path
@@ -96,6 +126,54 @@ def test_an_agent_switches_to_english_and_every_main_page_is_english(
             found[path] = left
     context.close()
     assert not found, "\n".join(f"{path}: {left}" for path, left in found.items())
+
+
+def test_a_tax_bureau_bill_its_sandbox_payment_and_receipt_in_english(
+    browser, live_server, transactional_db, settings
+):
+    """税务征收: the bill page before and after confirming (应征凭证序号, how to pay), the sandbox
+    电子税务局 and the bill paid there (电子缴款凭证号 and its date) are English."""
+    settings.SANDBOX_PROVIDERS = True
+    settings.SANDBOX_BANK_SETTLEMENT_DAYS = 3
+    settings.COLLECTION_ADAPTER = "sandbox"
+    unit, agent, bill = tax_unit(mode=CollectionMode.TAX_BUREAU)
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    log_in(page, live_server, unit=unit.ss_number, id_number=agent.id_number, password=PASSWORD)
+    switch_to_english(page)
+    data = data_texts(
+        unit,
+        unit.account,
+        agent,
+        *Region.objects.all(),
+        *Person.objects.filter(enrolments__employer=unit),
+    )
+    found = {}
+
+    def check(name: str) -> None:
+        assert page.locator("html").get_attribute("lang") == "en", name
+        if left := chinese_left(page.locator("body").inner_text(), data):
+            found[name] = left
+
+    try:
+        page.goto(f"{live_server.url}/contributions/bills/{bill.reference}/")
+        check("bill to confirm")
+        page.get_by_role("button", name="Confirm bill").click()
+        order = CollectionOrder.objects.get(bill=bill)
+        expect(page.locator("[data-voucher]")).to_have_text(order.voucher_number)
+        check("bill sent to the tax bureau")
+        sandbox = "(Test environment) Pay at the simulated e-Tax Bureau"
+        page.get_by_role("link", name=sandbox).click()
+        form = page.locator(f"form[data-voucher='{order.voucher_number}']")
+        expect(form).to_be_visible()
+        check("sandbox e-Tax Bureau")
+        form.get_by_role("button", name="Pay", exact=True).click()
+        order.refresh_from_db()
+        expect(page.locator("[data-receipt]")).to_contain_text(order.receipt_number)
+        check("bill paid at the tax bureau")
+    finally:
+        context.close()
+    assert not found, "\n".join(f"{name}: {left}" for name, left in found.items())
 
 
 def test_the_public_pages_in_english(browser, live_server, transactional_db):
