@@ -9,18 +9,22 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from contributions.backpay.services import backpay_compute, backpay_submit
 from contributions.common import new_reference
 from contributions.models import CollectionMode, CollectionOrder, ExportJob
-from employers.models import Agent, Employer, OpenedAccount
-from enrollment.models import EmploymentForm, Enrolment, Person
+from employers.models import Agent, Employer, OpenedAccount, Role
+from enrollment.models import EmploymentForm, Enrolment, HukouType, Person
+from enrollment.personchange.services import person_change_submit
 from portal.models import Region
+from tests.contributions.backpay.helpers import D, Unit, key, months_ago, pdf
 from tests.contributions.bill_helpers import create_bill, create_unit_with_staff
 from tests.contributions.collection.helpers import tax_unit
 from tests.e2e.conftest import DESKTOP
 from tests.e2e.test_accessibility import AGENT_PAGES, PUBLIC_PAGES
 from tests.e2e.test_admin_review_pages import change_path
 from tests.e2e.test_agent_roles_flow import log_in
-from tests.factories import create_clerk
+from tests.enrollment.add_helpers import jpg_bytes, upload
+from tests.factories import create_agent, create_clerk
 from tests.portal.review_pages import (
     submitted_add_filing,
     submitted_declaration,
@@ -174,6 +178,63 @@ def test_a_tax_bureau_bill_its_sandbox_payment_and_receipt_in_english(
     finally:
         context.close()
     assert not found, "\n".join(f"{name}: {left}" for name, left in found.items())
+
+
+def test_a_back_payment_application_and_a_personal_details_change_in_english(
+    browser, live_server, transactional_db
+):
+    """The detail pages of a filed 补缴申请 (figures, rule, evidence) and of a filed 个人信息变更
+    (old and new values, documents) are English; what the agent typed stays as typed."""
+    unit = Unit("英文补缴有限公司")
+    admin = create_agent(employer=unit.employer, roles=[Role.UNIT_ADMIN], name="英文管理员")
+    joiner = unit.late_joiner("韩梅梅")
+    months = [(months_ago(5), D("9000"))]
+    document = joiner.person.document_number
+    figures = backpay_compute(agent=unit.agent, document_number=document, months=months)
+    application = backpay_submit(
+        agent=unit.agent,
+        idempotency_key=key(),
+        document_number=document,
+        months=months,
+        reason="入职后未及时参保",
+        shown_total=figures.total,
+        evidence=pdf(),
+    )
+    change = person_change_submit(
+        agent=admin,
+        enrolment_id=joiner.pk,
+        idempotency_key=key(),
+        name="韩梅",
+        hukou_type=HukouType.LOCAL_RURAL,
+        employment_form=joiner.employment_form,
+        reason="登记时姓名录入错误",
+        scan=upload("户口簿.jpg", jpg_bytes(), "image/jpeg"),
+    )
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    ss_number = unit.employer.ss_number
+    log_in(page, live_server, unit=ss_number, id_number=admin.id_number, password=PASSWORD)
+    switch_to_english(page)
+    data = data_texts(
+        unit.employer,
+        unit.employer.account,
+        *Agent.objects.filter(employer=unit.employer),
+        *Region.objects.all(),
+        *EmploymentForm.objects.all(),
+        *Person.objects.filter(enrolments__employer=unit.employer),
+        application,
+        change,
+    )
+    data |= {"劳动合同.pdf", "户口簿.jpg"}
+    found = {}
+    for path in [application.get_absolute_url(), change.get_absolute_url()]:
+        response = page.goto(live_server.url + path)
+        assert response is not None and response.ok, (path, response and response.status)
+        assert page.locator("html").get_attribute("lang") == "en", path
+        if left := chinese_left(page.locator("body").inner_text(), data):
+            found[path] = left
+    context.close()
+    assert not found, "\n".join(f"{path}: {left}" for path, left in found.items())
 
 
 def test_the_public_pages_in_english(browser, live_server, transactional_db):
