@@ -8,7 +8,7 @@ from contributions.models import BackPayApplication
 
 
 def _yuan(value) -> str:
-    return "—" if value is None else f"{value:,.2f} 元"
+    return "—" if value is None else _("%(amount)s 元") % {"amount": f"{value:,.2f}"}
 
 
 @admin.register(BackPayApplication)
@@ -29,7 +29,11 @@ class BackPayApplicationAdmin(BenefitClaimAdmin):
         months = [row.month for row in obj.months.all()]
         if not months:
             return "—"
-        return f"{min(months):%Y-%m} — {max(months):%Y-%m}({len(months)} 个月)"
+        return _("%(first)s — %(last)s(%(count)d 个月)") % {
+            "first": f"{min(months):%Y-%m}",
+            "last": f"{max(months):%Y-%m}",
+            "count": len(months),
+        }
 
     def review_evidence(self, obj):
         rows = [
@@ -60,7 +64,7 @@ class BackPayApplicationAdmin(BenefitClaimAdmin):
                         "days": row.late_days,
                         "due": row.due_on.isoformat(),
                         "fee": row.late_fee,
-                        "bill": f";核定单 {row.bill.reference}" if row.bill_id else "",
+                        "bill": _(";核定单 %s") % row.bill.reference if row.bill_id else "",
                     },
                 )
             )

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contributions.backpay.services import MAX_MONTHS
 from contributions.benefits.forms import FILES_NOT_KEPT, MONEY_ERRORS, REQUIRED, AttachmentField
+from portal.i18n import lazy_join
 
 
 class MonthInput(forms.DateInput):
@@ -70,9 +71,10 @@ class BackPayForm(forms.Form):
     evidence = AttachmentField(
         label=_("劳动合同或工资发放记录"),
         required=False,
-        help_text=_("证明该职工在补缴月份在本单位工作;JPG、PNG或PDF,不超过 5 MB。提交时必须上传。")
-        + " "
-        + FILES_NOT_KEPT,
+        help_text=lazy_join(
+            _("证明该职工在补缴月份在本单位工作;JPG、PNG或PDF,不超过 5 MB。提交时必须上传。"),
+            FILES_NOT_KEPT,
+        ),
     )
 
     def __init__(self, *args, **kwargs):

@@ -24,7 +24,7 @@ from portal.review import precheck_result
 
 
 def _months_text(months) -> str:
-    return "、".join(f"{month:%Y-%m}" for month in months)
+    return _("、").join(f"{month:%Y-%m}" for month in months)
 
 
 def backpay_prechecks(application: BackPayApplication) -> list[dict]:

@@ -445,7 +445,7 @@ def backpay_bill(application: BackPayApplication, *, actor=None) -> list:
     if billed:
         raise ValidationError(
             _("该职工 %s 已有核定记录,不能再按本申请补缴;请驳回本申请。")
-            % "、".join(f"{month:%Y-%m}" for month in billed),
+            % _("、").join(f"{month:%Y-%m}" for month in billed),
             code="billed_meanwhile",
         )
     bills = []

@@ -249,7 +249,7 @@ class InjuryClaimForm(forms.Form):
     receipts_scan = AttachmentField(
         label=_("医疗费票据扫描件"),
         required=False,
-        help_text=_("申报医疗费的必须上传,可将全部票据扫描为一个PDF。") + " " + FILES_NOT_KEPT,
+        help_text=lazy_join(_("申报医疗费的必须上传,可将全部票据扫描为一个PDF。"), FILES_NOT_KEPT),
     )
 
     def __init__(self, *args, **kwargs):

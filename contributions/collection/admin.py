@@ -66,7 +66,7 @@ class ReconciliationReportAdmin(ReadOnlyAdmin):
             "<p><strong>{}</strong> {} {}</p>",
             (
                 (
-                    entry.get("label", ""),
+                    _(entry["label"]) if entry.get("label") else "",
                     entry.get("bill") or entry.get("receipt") or "",
                     entry.get("cause", ""),
                 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 
@@ -29,21 +30,36 @@ def _money(value) -> str:
     return f"{value:,.2f}"
 
 
+def _day(day: datetime.date) -> str:
+    return _("%(year)04d年%(month)02d月%(day)02d日") % {
+        "year": day.year,
+        "month": day.month,
+        "day": day.day,
+    }
+
+
 def how_to_pay_lines(*, mode: str, bill: MonthlyBill, order: CollectionOrder | None) -> list[str]:
-    """The payment instructions printed on the notice (and shown on the bill page)."""
-    due = f"{bill.due_on:%Y年%m月%d日}"
+    """The payment instructions printed on the notice (in Chinese, as bill_notice_pdf runs in the
+    form language) and shown on the bill page (in the page's language)."""
+    due = _day(bill.due_on)
     if mode != CollectionMode.TAX_BUREAU:
         return [
-            f"本统筹区由社会保险经办机构从单位缴费账户扣款。请在 {due} 前登录网上服务大厅,"
-            "在“缴费确认”中确认核定单并发起扣款。"
+            _(
+                "本统筹区由社会保险经办机构从单位缴费账户扣款。请在 %(due)s 前登录网上服务大厅,"
+                "在“缴费确认”中确认核定单并发起扣款。"
+            )
+            % {"due": due}
         ]
-    voucher = order.voucher_number if order and order.voucher_number else "(推送税务部门后生成)"
+    voucher = order.voucher_number if order and order.voucher_number else _("(推送税务部门后生成)")
     return [
-        f"本统筹区社会保险费由税务部门征收,应征凭证序号:{voucher}。",
-        "方式一:登录电子税务局,进入“社保费缴纳”,按应征凭证序号查询应缴费额后在线缴款。",
-        f"方式二:已与税务部门、开户银行签订三方协议的,税务部门于缴费截止日 {due} 从协议账户扣款,"
-        "请在该日前存足资金。",
-        "缴款成功后可在电子税务局打印电子缴款凭证;本页面在收到税务部门的缴款结果后更新。",
+        _("本统筹区社会保险费由税务部门征收,应征凭证序号:%(voucher)s。") % {"voucher": voucher},
+        _("方式一:登录电子税务局,进入“社保费缴纳”,按应征凭证序号查询应缴费额后在线缴款。"),
+        _(
+            "方式二:已与税务部门、开户银行签订三方协议的,税务部门于缴费截止日 %(due)s "
+            "从协议账户扣款,请在该日前存足资金。"
+        )
+        % {"due": due},
+        _("缴款成功后可在电子税务局打印电子缴款凭证;本页面在收到税务部门的缴款结果后更新。"),
     ]
 
 

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from contributions.models import (
     BillLine,
@@ -43,11 +44,11 @@ RESULT_WITHOUT_BILL = "result_without_bill"
 RECORDS_MISSING = "records_missing"
 DUPLICATE = "duplicate"
 KINDS = {
-    NO_RESULT: "已推送未收到结果",
-    AMOUNT_MISMATCH: "缴款金额与核定金额不符",
-    RESULT_WITHOUT_BILL: "征收结果无对应核定单",
-    RECORDS_MISSING: "已缴款但缴费记录缺失",
-    DUPLICATE: "重复缴款或重复记录",
+    NO_RESULT: gettext_noop("已推送未收到结果"),
+    AMOUNT_MISMATCH: gettext_noop("缴款金额与核定金额不符"),
+    RESULT_WITHOUT_BILL: gettext_noop("征收结果无对应核定单"),
+    RECORDS_MISSING: gettext_noop("已缴款但缴费记录缺失"),
+    DUPLICATE: gettext_noop("重复缴款或重复记录"),
 }
 PAID_STATES = (Payment.Status.DEBITED, Payment.Status.SETTLED)
 ZERO = Decimal("0.00")
@@ -199,7 +200,7 @@ def reconcile_collection(*, date: datetime.date) -> Reconciliation:
             report.add(
                 RECORDS_MISSING,
                 _("征收结果 %(results)s 已缴款,但没有对应的缴费记录")
-                % {"results": "、".join(r.result_id for r in orphan)},
+                % {"results": _("、").join(r.result_id for r in orphan)},
                 bill=bill,
             )
         lines = line_sums.get(bill.pk)
@@ -221,7 +222,7 @@ def reconcile_collection(*, date: datetime.date) -> Reconciliation:
                 _("同一核定单全额缴款 %(count)d 次(%(refs)s)")
                 % {
                     "count": len(full),
-                    "refs": "、".join(p.bank_reference or p.reference for p in full),
+                    "refs": _("、").join(p.bank_reference or p.reference for p in full),
                 },
                 bill=bill,
                 paid=paid,

@@ -14,14 +14,15 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from enrollment.models import Enrolment
 from enrollment.rules import OTHER_UNIT_MESSAGE, add_months, first_of_month
 
 RESUMABLE_STATUSES = (Enrolment.Status.TERMINATED, Enrolment.Status.SUSPENDED)
-NOT_RESUMABLE = "只有在本单位已终止或暂停参保的人员可以办理续保。"
-PENDING_ALREADY = "该人员已有增员或续保申请正在审核中,请等待审核结果。"
-NOT_LATEST = "该人员在本单位另有更近的参保登记,请从最近一次的参保登记办理续保。"
+NOT_RESUMABLE = gettext_noop("只有在本单位已终止或暂停参保的人员可以办理续保。")
+PENDING_ALREADY = gettext_noop("该人员已有增员或续保申请正在审核中,请等待审核结果。")
+NOT_LATEST = gettext_noop("该人员在本单位另有更近的参保登记,请从最近一次的参保登记办理续保。")
 
 
 def resume_earliest_month(previous: Enrolment) -> datetime.date:

@@ -4,11 +4,16 @@
 Left out: the virtual environment and other vendored code, tests, benchmarks, scripts, migrations
 and the operators' console commands (their output is Chinese for the bureau's staff); source
 references are kept per file only (no line numbers), so that moving code does not rewrite the
-catalogue. The official forms (the PDFs) are written in Chinese without gettext and render with
+catalogue; the header's POT-Creation-Date is dropped, so that a run that finds nothing new leaves
+the catalogue as it was and two branches that both ran it do not conflict on that line. The
+official forms (the PDFs) are written in Chinese without gettext and render with
 LANGUAGE_CODE active (portal.pdf.in_form_language).
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 from django.core.management.commands import makemessages
 
@@ -36,4 +41,11 @@ class Command(makemessages.Command):
         if options.get("add_location") is None:
             options["add_location"] = "file"
         options["no_obsolete"] = True
-        return super().handle(*args, **options)
+        result = super().handle(*args, **options)
+        for base in self.locale_paths:  # where makemessages wrote (set during handle)
+            for path in Path(base).glob("*/LC_MESSAGES/*.po"):
+                text = path.read_text(encoding="utf-8")
+                kept = re.sub(r'^"POT-Creation-Date: [^"]*\\n"\n', "", text, count=1, flags=re.M)
+                if kept != text:
+                    path.write_text(kept, encoding="utf-8")
+        return result

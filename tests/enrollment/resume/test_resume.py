@@ -263,7 +263,7 @@ def test_a_person_insured_elsewhere_is_refused(agent, employer):
         contribution_base=Decimal("9000"),
         status=Enrolment.Status.ACTIVE,
     )
-    with pytest.raises(ValidationError, match=OTHER_UNIT_MESSAGE):
+    with pytest.raises(ValidationError, match=str(OTHER_UNIT_MESSAGE)):
         submit(agent, previous)
 
 
