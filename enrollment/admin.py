@@ -1,10 +1,8 @@
 """Clerk screens of enrolment: the 增员 review queue, reference data, persons and enrolments."""
 
-from csp.constants import SELF
-from csp.decorators import csp_replace
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
@@ -25,16 +23,17 @@ from enrollment.models import (
 from enrollment.personchange import admin as admin_person_change  # noqa: F401
 from enrollment.removal import admin as admin_removal  # noqa: F401
 from portal.admin import ReadOnlyAdmin
+from portal.admin_files import (
+    FRAMED_BY_ADMIN,
+    FRAMED_BY_ADMIN_REPORT_ONLY,
+    PREVIEW_KINDS,
+    clerk_file_response,
+)
 from portal.admin_review import ReviewAdmin
 from portal.audit import audit_log
 from portal.review_detail import ReviewFile
 
 HIDDEN_FILING_FIELDS = {"registration_form", "idempotency_key"}
-# What the review page previews inline (portal.uploads accepts only these types).
-PREVIEW_KINDS = {"image/jpeg": "image", "image/png": "image", "application/pdf": "pdf"}
-# The PDFs (attachments and the generated form) are framed by the admin's own review page.
-FRAMED_BY_ADMIN = csp_replace({"frame-ancestors": [SELF]})
-FRAMED_BY_ADMIN_REPORT_ONLY = csp_replace({"frame-ancestors": [SELF]}, REPORT_ONLY=True)
 
 
 class BatchImportFilter(admin.SimpleListFilter):
@@ -206,20 +205,9 @@ class AddEmployeeFilingAdmin(ReviewAdmin):
         audit_log(
             action=action, actor=request.user, employer_id=employer_id, obj=obj, request=request
         )
-        # Images and PDFs (checked by content on upload) open inline for the review page's
-        # preview; anything else, or ?download=1, is a download.
-        inline = content_type in PREVIEW_KINDS and "download" not in request.GET
-        response = FileResponse(
-            field_file.open("rb"),
-            as_attachment=not inline,
-            filename=filename,
-            content_type=content_type,
+        return clerk_file_response(
+            request, field_file, filename=filename, content_type=content_type
         )
-        response["Cache-Control"] = "private, no-store"
-        if inline:
-            # The review page frames the PDF; no other page may (CSP frame-ancestors below).
-            response["X-Frame-Options"] = "SAMEORIGIN"
-        return response
 
     @FRAMED_BY_ADMIN
     @FRAMED_BY_ADMIN_REPORT_ONLY

@@ -2,13 +2,8 @@
 benefit settings: the maternity divisor and extra days, where the unit's average wage comes from,
 and the regional average wage by year."""
 
-from csp.constants import SELF
-from csp.decorators import csp_replace
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,14 +14,10 @@ from contributions.models import (
     RegionalAverageWage,
     RegionBenefitSettings,
 )
+from portal.admin_files import PREVIEW_KINDS, AttachmentsAdminMixin
 from portal.admin_review import ReviewAdmin
-from portal.audit import audit_log
 from portal.review_detail import ReviewFile
 
-PREVIEW_KINDS = {"image/jpeg": "image", "image/png": "image", "application/pdf": "pdf"}
-# The PDFs are framed by the admin's own review page, and by no other page.
-FRAMED_BY_ADMIN = csp_replace({"frame-ancestors": [SELF]})
-FRAMED_BY_ADMIN_REPORT_ONLY = csp_replace({"frame-ancestors": [SELF]}, REPORT_ONLY=True)
 HIDDEN_FIELDS = {"idempotency_key"}
 
 
@@ -34,7 +25,8 @@ def _yuan(value) -> str:
     return "—" if value is None else _("%(amount)s 元") % {"amount": f"{value:,.2f}"}
 
 
-class BenefitClaimAdmin(ReviewAdmin):
+class BenefitClaimAdmin(AttachmentsAdminMixin, ReviewAdmin):
+    attachment_audit_action = "benefits.attachment_viewed_by_clerk"
     """What the three queues share: unit and person columns, the attachments shown inline."""
 
     search_fields = ["reference", "employer__name", "enrolment__person__name"]
@@ -82,48 +74,6 @@ class BenefitClaimAdmin(ReviewAdmin):
             )
             for attachment in obj.attachments.order_by("kind", "pk")
         ]
-
-    def get_urls(self):
-        opts = self.model._meta
-        return [
-            path(
-                "<path:object_id>/attachments/<int:attachment_id>/",
-                self.admin_site.admin_view(self.attachment_view),
-                name=f"{opts.app_label}_{opts.model_name}_attachment",
-            ),
-            *super().get_urls(),
-        ]
-
-    @FRAMED_BY_ADMIN
-    @FRAMED_BY_ADMIN_REPORT_ONLY
-    def attachment_view(self, request, object_id, attachment_id):
-        # get_queryset limits a clerk to the regions assigned to them.
-        claim = get_object_or_404(self.get_queryset(request), pk=object_id)
-        if not self.has_view_permission(request, claim):
-            raise PermissionDenied
-        attachment = claim.attachments.filter(pk=attachment_id).first()
-        if attachment is None or not attachment.file:
-            raise Http404
-        audit_log(
-            action="benefits.attachment_viewed_by_clerk",
-            actor=request.user,
-            employer_id=claim.employer_id,
-            obj=attachment,
-            request=request,
-        )
-        # Images and PDFs (checked by content on upload) open inline for the preview;
-        # ?download=1 makes a download.
-        inline = attachment.content_type in PREVIEW_KINDS and "download" not in request.GET
-        response = FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=not inline,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
-        response["Cache-Control"] = "private, no-store"
-        if inline:
-            response["X-Frame-Options"] = "SAMEORIGIN"
-        return response
 
 
 @admin.register(MaternityClaim)

@@ -1,30 +1,23 @@
 """The clerk's queue of 个人信息变更 (portal.admin_review.ReviewAdmin): old → new, the proof."""
 
-from csp.constants import SELF
-from csp.decorators import csp_replace
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import PersonChangeFiling
 from enrollment.personchange.selectors import person_change_rows
 from enrollment.personchange.services import COUNTER_NOTE
+from portal.admin_files import PREVIEW_KINDS, AttachmentsAdminMixin
 from portal.admin_review import ReviewAdmin
-from portal.audit import audit_log
 from portal.review_detail import ReviewFile
 
 # Personal data and internals the generic read-only form would show in clear.
 HIDDEN_FIELDS = {"phone", "previous", "idempotency_key"}
-PREVIEW_KINDS = {"image/jpeg": "image", "image/png": "image", "application/pdf": "pdf"}
-FRAMED_BY_ADMIN = csp_replace({"frame-ancestors": [SELF]})
-FRAMED_BY_ADMIN_REPORT_ONLY = csp_replace({"frame-ancestors": [SELF]}, REPORT_ONLY=True)
 
 
 @admin.register(PersonChangeFiling)
-class PersonChangeFilingAdmin(ReviewAdmin):
+class PersonChangeFilingAdmin(AttachmentsAdminMixin, ReviewAdmin):
+    attachment_audit_action = "enrollment.person_change_attachment_viewed_by_clerk"
     review_columns = ["reference", "unit_name", "person_name", "changed_column"]
     search_fields = ["reference", "employer__name", "person__name"]
 
@@ -87,43 +80,3 @@ class PersonChangeFilingAdmin(ReviewAdmin):
             )
             for attachment in obj.attachments.all()
         ]
-
-    def get_urls(self):
-        opts = self.model._meta
-        return [
-            path(
-                "<path:object_id>/attachments/<int:attachment_id>/",
-                self.admin_site.admin_view(self.attachment_view),
-                name=f"{opts.app_label}_{opts.model_name}_attachment",
-            ),
-            *super().get_urls(),
-        ]
-
-    @FRAMED_BY_ADMIN
-    @FRAMED_BY_ADMIN_REPORT_ONLY
-    def attachment_view(self, request, object_id, attachment_id):
-        # get_queryset limits a clerk to the regions assigned to them.
-        filing = get_object_or_404(self.get_queryset(request), pk=object_id)
-        if not self.has_view_permission(request, filing):
-            raise PermissionDenied
-        attachment = filing.attachments.filter(pk=attachment_id).first()
-        if attachment is None or not attachment.file:
-            raise Http404
-        audit_log(
-            action="enrollment.person_change_attachment_viewed_by_clerk",
-            actor=request.user,
-            employer_id=filing.employer_id,
-            obj=attachment,
-            request=request,
-        )
-        inline = attachment.content_type in PREVIEW_KINDS and "download" not in request.GET
-        response = FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=not inline,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
-        response["Cache-Control"] = "private, no-store"
-        if inline:
-            response["X-Frame-Options"] = "SAMEORIGIN"
-        return response
