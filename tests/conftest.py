@@ -68,6 +68,17 @@ def admin_client(db, admin_user, client):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language (Chinese): a request in English (the language
+    cookie) activates English in the thread, and Django leaves it active after the response."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager():
     """Run tasks in the test process (as the embedded default does) even when REDIS_URL is set.
 
