@@ -3,6 +3,7 @@ agent, timed and its queries counted, and optionally profiled (cProfile).
 
     .venv/bin/python bench/load/profile_pages.py [--database load_bench] [--big]
         [--requests 20] [--profile "bill detail"] [--sort tottime] [--limit 40]
+        [--queries "bill detail"]
 
 Uses the load benchmark's seeded database (bench/load/run.py seeds it) and its settings; no
 server, no Celery worker: the add-employee POST's pre-check task goes to an in-memory broker and
@@ -37,6 +38,7 @@ def parse_args(argv=None):
     parser.add_argument("--big", action="store_true", help="the 10,000-person unit's agent")
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--profile", default="", help="a page name, or 'all'")
+    parser.add_argument("--queries", default="", help="print the SQL of one request of a page")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--limit", type=int, default=40)
     return parser.parse_args(argv)
@@ -148,6 +150,9 @@ def main(argv=None) -> int:
                 times.append((time.perf_counter() - started) * 1000)
                 sql.append(sum(float(q["time"]) for q in captured.captured_queries[before:]) * 1000)
         queries = len(captured.captured_queries) // args.requests
+        if args.queries == name:
+            for query in captured.captured_queries[-queries:]:
+                print(f"  {float(query['time']) * 1000:6.1f} ms  {query['sql'][:300]}")
         print(
             f"{name:24} {response.status_code:>6} {statistics.mean(times):8.1f} "
             f"{min(times):8.1f} {queries:8} {statistics.mean(sql):7.1f}"
