@@ -338,3 +338,35 @@ def test_an_unreachable_tsa_leaves_a_valid_signature_without_a_time_stamp(settin
 
     assert status.bottom_line and status.timestamp_validity is None
     assert "without a time-stamp" in caplog.text
+
+
+def test_the_seal_made_once_draws_the_same_bytes_as_reportlab_draw_image():
+    """portal.pdf keeps the compressed seal image for the process; what it writes is what
+    canvas.drawImage writes (twice on a page and on a second page: one image object)."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen.canvas import Canvas
+
+    from portal.pdf import _draw_image_object, _seal_image
+
+    png = seal_png(ISSUER)
+
+    def document(draw) -> bytes:
+        buffer = io.BytesIO()
+        canvas = Canvas(buffer, invariant=1)
+        for _page in range(2):
+            for x in (10, 60):
+                draw(canvas, x)
+            canvas.showPage()
+        canvas.save()
+        return buffer.getvalue()
+
+    drawn = document(
+        lambda canvas, x: canvas.drawImage(
+            ImageReader(io.BytesIO(png)), x, 20, 100, 100, mask="auto"
+        )
+    )
+    cached = document(
+        lambda canvas, x: _draw_image_object(canvas, _seal_image(png), x, 20, 100, 100)
+    )
+
+    assert cached == drawn
