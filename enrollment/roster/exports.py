@@ -52,6 +52,22 @@ def _labels(model, field_name: str) -> dict:
     return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
 
 
+def _memo(cache: dict, key, make, *args):
+    try:
+        return cache[key]
+    except KeyError:
+        cache[key] = value = make(key, *args)
+        return value
+
+
+def _month_text(month) -> str:
+    return month.strftime("%Y-%m")
+
+
+def _insurance_text(codes: tuple, labels: dict) -> str:
+    return "、".join(str(labels.get(code, code)) for code in codes)
+
+
 def roster_export_rows(queryset: QuerySet, *, full: bool) -> Iterator[list[str]]:
     """Yield one list of strings per enrolment, masked unless ``full``.
 
@@ -79,6 +95,9 @@ def roster_export_rows(queryset: QuerySet, *, full: bool) -> Iterator[list[str]]
     sexes = _labels(Person, "sex")
     hukou_types = _labels(Person, "hukou_type")
     statuses = _labels(Enrolment, "status")
+    # Few distinct months and insurance sets in a roster: each formatted once per export.
+    months: dict = {None: ""}
+    insurance_sets: dict = {}
     for (
         name,
         document_type,
@@ -102,11 +121,11 @@ def roster_export_rows(queryset: QuerySet, *, full: bool) -> Iterator[list[str]]
             (phone if full else (mask_phone(phone) if phone else "")) or "",
             hukou_types.get(hukou_type, hukou_type),
             employment_form,
-            "、".join(str(insurance.get(code, code)) for code in codes),
-            start_month.strftime("%Y-%m"),
+            _memo(insurance_sets, tuple(codes), _insurance_text, insurance),
+            _memo(months, start_month, _month_text),
             contribution_base,  # a number: Excel can sum it
             statuses[status],
-            last_month.strftime("%Y-%m") if last_month else "",
+            _memo(months, last_month, _month_text),
         ]
         if full:
             row.insert(4, birth_date.isoformat())
