@@ -30,13 +30,15 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
+from pyhanko.sign.general import get_pyca_cryptography_hash
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -215,13 +217,68 @@ def _signer(cert_data: bytes, key_data: bytes, passphrase: bytes | None) -> sign
         raise SigningNotConfigured(
             "PROOF_SIGNING_KEY does not belong to any certificate in PROOF_SIGNING_CERT"
         )
-    return signers.SimpleSigner(
+    return LoadedKeySigner(
         signing_cert=own[0],
         signing_key=key,
         cert_registry=SimpleCertificateStore.from_certs(
             [cert for cert in certificates if cert is not own[0]]
         ),
     )
+
+
+class LoadedKeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner with the private key parsed once, not at every signature.
+
+    SimpleSigner re-reads its key from DER for each signature it makes (twice a PDF: once to
+    estimate the signature's size, once to sign), which for an RSA key is most of the cost of
+    signing. This signer keeps the parsed key for the process (``_signer`` is cached) and makes
+    RSA (PKCS#1 v1.5 or PSS) and ECDSA signatures with it; any other mechanism goes to
+    SimpleSigner as before.
+    """
+
+    def __init__(self, *, signing_cert, signing_key, cert_registry):
+        super().__init__(
+            signing_cert=signing_cert, signing_key=signing_key, cert_registry=cert_registry
+        )
+        self.private_key = serialization.load_der_private_key(signing_key.dump(), None)
+        self._reserved: int | None = None
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism_spec = self.get_signature_mechanism_for_digest(digest_algorithm)
+        try:
+            mechanism = mechanism_spec.signature_algo
+        except ValueError:
+            mechanism = mechanism_spec["algorithm"].native
+        key = self.private_key
+        if mechanism == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(data, padding.PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        if mechanism == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
+            return key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        return super().sign_raw(data, digest_algorithm)
+
+    def bytes_reserved(self) -> int:
+        """The space a signature of this key takes in the PDF (hex), estimated once.
+
+        The same estimate pyHanko makes before every signature without a time-stamp (a dry run
+        of the CMS, doubled for hex, plus half again as a margin): without a TSA nothing in the
+        CMS varies in size from one PDF to the next but the signature value, which the margin
+        covers (an ECDSA signature varies by a few bytes).
+        """
+        if self._reserved is None:
+            cms = asyncio.run(
+                self.async_sign(
+                    hashes.Hash(hashes.SHA256()).finalize(),
+                    "sha256",
+                    use_pades=True,
+                    dry_run=True,
+                    signed_attr_settings=PdfCMSSignedAttributes(
+                        signing_time=datetime.datetime.now(datetime.UTC)
+                    ),
+                )
+            )
+            length = len(cms.dump()) * 2
+            self._reserved = length + 2 * (length // 4)
+        return self._reserved
 
 
 def _public_key_der(public_key) -> bytes:
@@ -252,10 +309,18 @@ def sign_pdf(data: bytes, *, reason: str) -> bytes:
     return _outside_event_loop(lambda: _sign_pdf(data, reason=reason))
 
 
+@lru_cache(maxsize=4)
+def _timestamper(url: str) -> HTTPTimeStamper:
+    """One time-stamper per TSA address for the process: pyHanko asks the TSA once for a dummy
+    token to size the signature and keeps it in the time-stamper, so a time-stamper made per PDF
+    sent two requests per PDF instead of one."""
+    return HTTPTimeStamper(url, timeout=TSA_TIMEOUT_SECONDS)
+
+
 def _sign_pdf(data: bytes, *, reason: str) -> bytes:
     signer = _signer(*_material())
     tsa_url = getattr(settings, "PROOF_TSA_URL", "")
-    timestamper = HTTPTimeStamper(tsa_url, timeout=TSA_TIMEOUT_SECONDS) if tsa_url else None
+    timestamper = _timestamper(tsa_url) if tsa_url else None
     metadata = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,
         md_algorithm="sha256",
@@ -268,12 +333,17 @@ def _sign_pdf(data: bytes, *, reason: str) -> bytes:
             metadata,
             signer=signer,
             timestamper=timestamper,
+            # With a TSA, pyHanko sizes the signature with the TSA's dummy token each time.
+            bytes_reserved=None if timestamper else signer.bytes_reserved(),
         )
     except TimestampRequestError:
         # A proof without a time-stamp (B-B) is still a valid signature; refusing every proof
         # while the time-stamping service is down would stop the counter's work.
         logger.warning("time-stamping service unreachable; PDF signed without a time-stamp")
         output = signers.sign_pdf(
-            IncrementalPdfFileWriter(io.BytesIO(data)), metadata, signer=signer
+            IncrementalPdfFileWriter(io.BytesIO(data)),
+            metadata,
+            signer=signer,
+            bytes_reserved=signer.bytes_reserved(),
         )
     return output.getvalue()

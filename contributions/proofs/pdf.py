@@ -16,12 +16,11 @@ certificate (portal.pdf.official_pdf), so that the recipient can also check it o
 
 from __future__ import annotations
 
+import itertools
 from typing import NamedTuple
 
 from django.utils import timezone
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.barcode import qrencoder
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.styles import ParagraphStyle
@@ -34,6 +33,7 @@ from portal.pdf import cjk_font, in_form_language, issuer_name, official_pdf, te
 
 TITLE = "参保缴费证明"
 QR_SIZE = 32 * mm
+QR_BORDER = 2  # modules of quiet zone around the code
 HEADER_BG = colors.HexColor("#f0f0f0")
 SUBTOTAL_BG = colors.HexColor("#f7f7f7")
 
@@ -52,12 +52,26 @@ class QrFlowable(Flowable):
 
     def draw(self):
         # Level M recovers about 15 % of damaged modules: a printed, folded and copied page.
-        widget = QrCodeWidget(
-            self.url, barLevel="M", barBorder=2, barWidth=self.size, barHeight=self.size
-        )
-        drawing = Drawing(self.size, self.size)
-        drawing.add(widget)
-        renderPDF.draw(drawing, self.canv, 0, 0)
+        code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+        code.addData(self.url)
+        code.make()
+        # The rectangles reportlab's QrCodeWidget draws (one per run of dark modules in a row,
+        # QR_BORDER modules of quiet zone), filled as one path instead of one shape each.
+        box = self.size / (code.getModuleCount() + QR_BORDER * 2)
+        path = self.canv.beginPath()
+        for row_index, row in enumerate(code.modules):
+            column = 0
+            for dark, run in itertools.groupby(map(bool, row)):
+                count = len(list(run))
+                if dark:
+                    x = (column + QR_BORDER) * box
+                    y = self.size - (row_index + QR_BORDER + 1) * box
+                    path.rect(x, y, count * box, box)
+                column += count
+        self.canv.saveState()
+        self.canv.setFillColor(colors.black)
+        self.canv.drawPath(path, stroke=0, fill=1)
+        self.canv.restoreState()
         self.canv.linkURL(self.url, (0, 0, self.size, self.size), relative=1, thickness=0)
 
 

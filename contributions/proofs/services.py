@@ -134,7 +134,9 @@ def proof_issue(
         check_url=proof_check_url(code, request),
         form_url=proof_form_url(request),
     )
-    proof.full_clean(exclude=["pdf"])
+    # Not re-read from the database: the unit, the agent and the person were loaded (and the
+    # person scoped to the unit) above, and the code was found unused just now.
+    proof.full_clean(exclude=["pdf", "employer", "person", "created_by"], validate_unique=False)
     return _proof_store(proof, data, request=request)
 
 

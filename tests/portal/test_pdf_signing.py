@@ -14,7 +14,7 @@ from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.core.management import call_command
 from PIL import Image, ImageDraw
@@ -128,6 +128,47 @@ def test_a_key_of_another_certificate_is_refused_rather_than_signing_invalidly(t
 
     with pytest.raises(SigningNotConfigured, match="does not belong"):
         build()
+
+
+def test_an_ec_key_signs_too_and_two_pdfs_share_the_loaded_key(tmp_path, settings):
+    """The signer parses its key once per process (LoadedKeySigner); an ECDSA key, whose
+    signatures vary in length, still fits the space estimated once for the key."""
+    now = datetime.datetime.now(datetime.UTC)
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root = pdf_signing._certificate(
+        subject=pdf_signing._name("EC test root"),
+        issuer=pdf_signing._name("EC test root"),
+        public_key=root_key.public_key(),
+        signing_key=root_key,
+        is_ca=True,
+        days=30,
+        now=now,
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = pdf_signing._certificate(
+        subject=pdf_signing._name("EC test signer"),
+        issuer=root.subject,
+        public_key=key.public_key(),
+        signing_key=root_key,
+        is_ca=False,
+        days=30,
+        now=now,
+    )
+    pem = serialization.Encoding.PEM
+    (tmp_path / "root.pem").write_bytes(root.public_bytes(pem))
+    settings.PROOF_SIGNING_CERT = (cert.public_bytes(pem) + root.public_bytes(pem)).decode()
+    settings.PROOF_SIGNING_KEY = key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+    first, second = build(), build(title="第二份")
+
+    signer = pdf_signing._signer(*pdf_signing._material())
+    assert isinstance(signer, pdf_signing.LoadedKeySigner)
+    for data in (first, second):
+        status = signature_status(data, root=tmp_path / "root.pem")
+        assert status.bottom_line and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        assert status.signing_cert.subject.native["common_name"] == "EC test signer"
 
 
 def test_production_never_falls_back_to_a_test_certificate(settings, tmp_path):
@@ -271,16 +312,20 @@ def test_with_a_tsa_the_signature_carries_a_trusted_time_stamp(tsa_server, setti
 
     data = build()
 
-    # pyHanko asks once more beforehand, to size the space the signature takes.
-    assert requests and set(requests) == {"application/timestamp-query"}
-    signature = PdfFileReader(io.BytesIO(data)).embedded_signatures[0]
+    # pyHanko asks once more beforehand, to size the space the signature takes; the
+    # time-stamper keeps that dummy token, so a second PDF costs one request only.
+    assert len(requests) == 2 and set(requests) == {"application/timestamp-query"}
+    second = build(title="第二份")
+    assert len(requests) == 3
     roots = [
         load_cert_from_pemder(str(dev_signing_files().root)),
         load_cert_from_pemder(str(tsa_root)),
     ]
-    status = validate_pdf_signature(signature, ValidationContext(trust_roots=roots))
-    assert status.bottom_line and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-    assert status.timestamp_validity is not None and status.timestamp_validity.trusted
+    for pdf in (data, second):
+        signature = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0]
+        status = validate_pdf_signature(signature, ValidationContext(trust_roots=roots))
+        assert status.bottom_line and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        assert status.timestamp_validity is not None and status.timestamp_validity.trusted
 
 
 def test_an_unreachable_tsa_leaves_a_valid_signature_without_a_time_stamp(settings, caplog):
@@ -293,3 +338,35 @@ def test_an_unreachable_tsa_leaves_a_valid_signature_without_a_time_stamp(settin
 
     assert status.bottom_line and status.timestamp_validity is None
     assert "without a time-stamp" in caplog.text
+
+
+def test_the_seal_made_once_draws_the_same_bytes_as_reportlab_draw_image():
+    """portal.pdf keeps the compressed seal image for the process; what it writes is what
+    canvas.drawImage writes (twice on a page and on a second page: one image object)."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen.canvas import Canvas
+
+    from portal.pdf import _draw_image_object, _seal_image
+
+    png = seal_png(ISSUER)
+
+    def document(draw) -> bytes:
+        buffer = io.BytesIO()
+        canvas = Canvas(buffer, invariant=1)
+        for _page in range(2):
+            for x in (10, 60):
+                draw(canvas, x)
+            canvas.showPage()
+        canvas.save()
+        return buffer.getvalue()
+
+    drawn = document(
+        lambda canvas, x: canvas.drawImage(
+            ImageReader(io.BytesIO(png)), x, 20, 100, 100, mask="auto"
+        )
+    )
+    cached = document(
+        lambda canvas, x: _draw_image_object(canvas, _seal_image(png), x, 20, 100, 100)
+    )
+
+    assert cached == drawn

@@ -371,3 +371,20 @@ def test_another_unit_cannot_revoke(unit):
         proof_revoke(agent=other.agent, proof_id=proof.pk)
     proof.refresh_from_db()
     assert proof.revoked_at is None
+
+
+def test_issuing_reads_the_unit_agent_and_person_once(unit):
+    """full_clean does not read again the rows proof_issue loaded (the unit, the agent, the
+    person) nor the code it found unused: the content's queries, the code check, the region,
+    then the insert and its audit row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    unit.agent.employer.region  # noqa: B018 — loaded, as the request's agent has it
+    with CaptureQueriesContext(connection) as issued:
+        proof = issue_unit(unit)
+    tables = [query["sql"] for query in issued.captured_queries]
+    assert proof.pk and len(tables) == 7
+    assert not any('FROM "employers_employer"' in sql for sql in tables)
+    assert not any('FROM "employers_agent"' in sql for sql in tables)
+    assert sum('FROM "contributions_contributionproof"' in sql for sql in tables) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import uuid
 
@@ -271,6 +272,52 @@ def test_csv_export_has_a_bom_and_is_masked(agent_client, people):
 def test_export_follows_the_filters(agent_client, people):
     _raw, rows = read_csv(agent_client.post(CSV, {"status": "terminated"}))
     assert [row[0] for row in rows[1:]] == ["李四"]
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("full", [False, True])
+def test_export_rows_are_the_model_display_values(employer, people, full, language):
+    """roster_export_rows reads plain values with label tables: every cell is what the model's
+    display methods and masks give, in the active language."""
+    from django.utils import translation
+
+    from enrollment.models import InsuranceCode
+    from enrollment.roster.exports import roster_export_rows
+
+    people["zhang"].person.phone = ""  # an enrolment without a phone
+    people["zhang"].person.save()
+    people["li"].last_contribution_month = datetime.date(2026, 3, 1)
+    people["li"].save()
+    queryset = Enrolment.objects.filter(employer=employer)
+    with translation.override(language):
+        expected = []
+        for enrolment in queryset.order_by("pk"):
+            person = enrolment.person
+            row = [
+                person.name,
+                person.get_document_type_display(),
+                person.document_number if full else person.masked_document_number,
+                person.get_sex_display(),
+                (person.phone if full else person.masked_phone) or "",
+                person.get_hukou_type_display(),
+                enrolment.employment_form.name,
+                "、".join(
+                    str(dict(InsuranceCode.choices)[code]) for code in enrolment.insurance_codes
+                ),
+                enrolment.start_month.strftime("%Y-%m"),
+                enrolment.contribution_base,
+                enrolment.get_status_display(),
+                enrolment.last_contribution_month.strftime("%Y-%m")
+                if enrolment.last_contribution_month
+                else "",
+            ]
+            if full:
+                row.insert(4, person.birth_date.isoformat())
+            expected.append(row)
+
+        rows = list(roster_export_rows(queryset, full=full))
+
+    assert rows == expected and len(rows) == 3
 
 
 def test_full_export_is_refused_without_the_export_permission(agent_client, people):
