@@ -28,15 +28,30 @@ def base_bounds_for(region, on_date: datetime.date) -> tuple[Decimal, Decimal] |
 
 
 def base_bounds_now_and_next(region) -> list[tuple[datetime.date, Decimal, Decimal]]:
-    """(month, lower, upper) for this month and next, the second only when it differs."""
+    """(month, lower, upper) for this month and next, the second only when it differs.
+
+    One query for both months: the region's published periods covering either (periods do not
+    overlap — PolicyPeriod.clean — so at most one covers a month; newest first, as policy_for).
+    """
     from django.utils import timezone
 
+    from contributions.models import PolicyPeriod
     from enrollment.rules import add_months
 
     this_month = timezone.localdate().replace(day=1)
+    next_month = add_months(this_month, 1)
+    periods = list(
+        PolicyPeriod.objects.filter(
+            region=region, is_published=True, starts_on__lte=next_month, ends_on__gte=this_month
+        )
+        .order_by("-starts_on")
+        .values_list("starts_on", "ends_on", "base_lower", "base_upper")
+    )
     bounds = []
-    for month in (this_month, add_months(this_month, 1)):
-        found = base_bounds_for(region, month)
+    for month in (this_month, next_month):
+        found = next(
+            ((lower, upper) for start, end, lower, upper in periods if start <= month <= end), None
+        )
         if found and (not bounds or bounds[-1][1:] != found):
             bounds.append((month, *found))
     return bounds

@@ -4,7 +4,9 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.contrib.messages import constants
-from django.urls import reverse
+from django.core.signals import setting_changed
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.translation import get_language
 
 from portal.navigation import MenuItem, Module, module_by_key
 
@@ -78,3 +80,70 @@ def percent(value) -> str:
     except (InvalidOperation, ValueError):
         return str(value)
     return f"{number:f}%"
+
+
+# A fragment of the layout that is the same on every page for the same few values -----------
+
+# (name, language, script prefix, urlconf, the key values) -> the rendered fragment.
+_FRAGMENTS: dict[tuple, str] = {}
+FRAGMENTS_MAX = 2000  # a bound, not a size to reach: the keys are few (language × module × page)
+
+
+def _fragment_key_part(value):
+    """A hashable stand-in for a value a fragment depends on: a module by its key and its items'
+    URL names (which items an agent may see), a list item by item."""
+    if isinstance(value, Module):
+        return (value.key, tuple(item.url_name for item in value.items))
+    if isinstance(value, (list, tuple)):
+        return tuple(_fragment_key_part(item) for item in value)
+    hash(value)  # anything else must be a constant such as a str, an int, a bool or None
+    return value
+
+
+def fragments_clear(**kwargs) -> None:
+    _FRAGMENTS.clear()
+
+
+setting_changed.connect(fragments_clear)
+
+
+class ConstantFragmentNode(template.Node):
+    def __init__(self, name: str, values: list, nodelist):
+        self.name, self.values, self.nodelist = name, values, nodelist
+
+    def render(self, context):
+        key = (
+            self.name,
+            get_language(),
+            get_script_prefix(),
+            get_urlconf(),
+            tuple(_fragment_key_part(value.resolve(context)) for value in self.values),
+        )
+        try:
+            return _FRAGMENTS[key]
+        except KeyError:
+            pass
+        rendered = self.nodelist.render(context)
+        if len(_FRAGMENTS) >= FRAGMENTS_MAX:
+            _FRAGMENTS.clear()
+        _FRAGMENTS[key] = rendered
+        return rendered
+
+
+@register.tag
+def constant_fragment(parser, token):
+    """``{% constant_fragment "name" value … %}…{% endconstant_fragment %}``: render the part
+    once per process for each language, script prefix, urlconf and the values given, and print
+    the stored text afterwards.
+
+    For the parts of the layout every page repeats (the header, the navigation, the footer):
+    the part must depend on nothing but the values given (translations and {% url %} are
+    covered by the language, prefix and urlconf) — never on the user's data, a CSRF token or
+    the request's address. Settings changes (tests) clear the store."""
+    bits = token.split_contents()
+    if len(bits) < 2 or bits[1][0] not in "\"'" or bits[1][-1] != bits[1][0]:
+        raise template.TemplateSyntaxError(f"{bits[0]} takes a quoted name, then values")
+    nodelist = parser.parse(("endconstant_fragment",))
+    parser.delete_first_token()
+    values = [parser.compile_filter(bit) for bit in bits[2:]]
+    return ConstantFragmentNode(bits[1][1:-1], values, nodelist)

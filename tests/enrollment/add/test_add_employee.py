@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from contributions.models import PolicyPeriod
 from employers.models import Role
+from enrollment.add.selectors import base_bounds_for, base_bounds_now_and_next
 from enrollment.add.services import add_employee_filing_resubmit, add_employee_filing_submit
 from enrollment.models import (
     AddEmployeeFiling,
@@ -398,3 +400,41 @@ def test_list_query_count_is_constant(agent, agent_client):
         response = agent_client.get(url)
     assert len(response.context["filings"]) == 5
     assert len(many) == len(few) <= 6
+
+
+def _reference_bounds(region):
+    """What base_bounds_now_and_next gave with one policy_for per month."""
+    this_month = timezone.localdate().replace(day=1)
+    bounds = []
+    for month in (this_month, add_months(this_month, 1)):
+        found = base_bounds_for(region, month)
+        if found and (not bounds or bounds[-1][1:] != found):
+            bounds.append((month, *found))
+    return bounds
+
+
+def test_base_bounds_of_this_month_and_next_come_from_one_query(unit, django_assert_num_queries):
+    region = unit[0].region
+    with django_assert_num_queries(1):
+        bounds = base_bounds_now_and_next(region)
+    assert bounds == _reference_bounds(region) and len(bounds) == 1
+    # Next month under a new period: both months, each with its own bounds.
+    this_month = timezone.localdate().replace(day=1)
+    next_month = add_months(this_month, 1)
+    period = PolicyPeriod.objects.get(
+        region=region, starts_on__lte=this_month, ends_on__gte=this_month
+    )
+    ends_on = period.ends_on
+    period.ends_on = next_month - datetime.timedelta(days=1)
+    period.save(update_fields=["ends_on"])
+    period.pk, period.starts_on, period.ends_on = None, next_month, max(ends_on, next_month)
+    period.base_lower += 100
+    period.save()
+    bounds = base_bounds_now_and_next(region)
+    assert bounds == _reference_bounds(region) and [b[0] for b in bounds] == [
+        this_month,
+        next_month,
+    ]
+    # An unpublished period counts for nothing.
+    PolicyPeriod.objects.filter(pk=period.pk).update(is_published=False)
+    assert base_bounds_now_and_next(region) == _reference_bounds(region) == bounds[:1]

@@ -79,6 +79,29 @@ def test_list_shows_only_the_units_people_masked(agent_client, people):
     assert "完整号码" in body  # the help says why a partial number finds nothing
 
 
+def test_a_row_shows_the_enrolment_as_before(agent_client, people):
+    """The rows are printed from RosterRow (enrollment.roster.selectors): the same HTML as the
+    template's per-row look-ups, filters and translations gave."""
+    zhang, li = people["zhang"], people["li"]
+    Enrolment.objects.filter(pk=zhang.pk).update(contribution_base="12345.6")
+    body = agent_client.get(URL).content.decode()
+    assert (
+        f'<th scope="row" data-label="姓名"><a href="/enrollment/roster/{zhang.pk}/">张三</a>'
+        "</th>\n"
+        f'      <td class="text-nowrap" data-label="证件号码">{zhang.person.masked_document_number}'
+        "</td>\n"
+        f'      <td data-label="用工形式">{zhang.employment_form.name}</td>\n'
+        '      <td data-label="参保险种">110 210 310 410</td>\n'
+        '      <td class="text-nowrap" data-label="参保起始年月">2024-01</td>\n'
+        '      <td class="text-nowrap" data-label="月缴费工资">12,345.60</td>\n'
+        '      <td data-label="参保状态"><span class="badge text-bg-success">正常</span></td>'
+    ) in body
+    assert (
+        '<span class="badge text-bg-secondary">终止</span> <a class="btn btn-sm '
+        f'btn-outline-primary ms-1" href="/enrollment/resume/{li.pk}/">续保</a></td>'
+    ) in body
+
+
 def test_search_by_part_of_the_name(agent_client, people):
     assert names(search(agent_client, q="三")) == {"张三"}
 
