@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.paginator import Page, Paginator
-from django.db import models
+from django.db import connection, models
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
@@ -188,12 +188,13 @@ def _row(values: dict, allowed: Callable[[str], bool]) -> FilingRow:
     )
 
 
-def filings_counts(*, employer_id: int, outcomes: Iterable[str]) -> dict[str, int]:
-    """How many of the unit's filings have each outcome (the dashboard's attention list).
+# An employer id no unit has: the counts' SQL is compiled once per process with it in place of
+# the unit's id, which is then swapped into the parameters (the SQL text never holds it).
+_UNIT_SENTINEL = -7_340_001
+_counts_sql: dict[tuple, tuple[str, list]] = {}
 
-    One query: a UNION of per-kind grouped counts, summed here.
-    """
-    outcomes = list(outcomes)
+
+def _filings_counts_union(*, employer_id: int, outcomes: list[str]):
     parts = []
     for kind in filing_kinds():
         states = [state for outcome in outcomes for state in kind.outcomes.get(outcome, [])]
@@ -213,11 +214,44 @@ def filings_counts(*, employer_id: int, outcomes: Iterable[str]) -> dict[str, in
             .values("f_kind", "f_state")
             .annotate(n=models.Count("pk"))
         )
-    counts = dict.fromkeys(outcomes, 0)
     if not parts:
+        return None
+    return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+
+
+def _filings_counts_sql(outcomes: list[str]) -> tuple[str, list] | None:
+    """The counts' SQL and parameters (the unit's id as _UNIT_SENTINEL), compiled once per
+    process for a set of outcomes and the registered kinds (constants: no time, no unit data)."""
+    key = (connection.alias, tuple(outcomes), tuple(kind.key for kind in filing_kinds()))
+    if key not in _counts_sql:
+        union = _filings_counts_union(employer_id=_UNIT_SENTINEL, outcomes=outcomes)
+        if union is None:
+            _counts_sql[key] = None
+        else:
+            sql, params = union.query.get_compiler(connection=connection).as_sql()
+            if _UNIT_SENTINEL not in params or str(_UNIT_SENTINEL) in sql:
+                raise ImproperlyConfigured("filings_counts: the unit is not a plain parameter")
+            _counts_sql[key] = (sql, list(params))
+    return _counts_sql[key]
+
+
+def filings_counts(*, employer_id: int, outcomes: Iterable[str]) -> dict[str, int]:
+    """How many of the unit's filings have each outcome (the dashboard's attention list).
+
+    One query: a UNION of per-kind grouped counts, summed here; its SQL compiled once per process.
+    """
+    outcomes = list(outcomes)
+    counts = dict.fromkeys(outcomes, 0)
+    compiled = _filings_counts_sql(outcomes)
+    if compiled is None:
         return counts
-    union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    for row in union:
+    sql, params = compiled
+    params = [employer_id if param == _UNIT_SENTINEL else param for param in params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [column[0] for column in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
         outcome = _kinds[row["f_kind"]].outcome_of(row["f_state"])
         if outcome in counts:
             counts[outcome] += row["n"]

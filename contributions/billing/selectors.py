@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
@@ -22,14 +23,14 @@ from django.shortcuts import get_object_or_404
 from contributions.common import TYPE_ORDER
 from contributions.models import BillLine, BillStatus, InsuranceType, MonthlyBill, Payment
 from enrollment.models import Person
+from portal.identifiers import mask_id_number
+from portal.templatetags.portal_tags import money, percent
 
 CENT = Decimal("0.01")
 BILL_PAGE_SIZE = 24
 LINE_PAGE_SIZE = 100  # lines, i.e. about 25 persons with four insurance types each
 # Bills the 缴费确认 page lists: still to be confirmed or paid, or paid without success.
 AWAITING_PAYMENT = (BillStatus.ASSESSED, BillStatus.CONFIRMED, BillStatus.DEBIT_FAILED)
-# Person columns a bill line never shows: not loading them spares decrypting a phone per line.
-LINE_DEFERRED = ("person__phone", "person__created_at", "person__updated_at")
 
 
 def _type_rank():
@@ -154,12 +155,68 @@ class BillLinePaginator(Paginator):
         )
         rows = (
             BillLine.objects.filter(pk__in=ids)
-            .select_related("person")
-            .defer(*LINE_DEFERRED)
             .annotate(rank=_type_rank())
             .order_by("person__name", "person_id", "rank")
+            .values_list(*BillLineRow.COLUMNS)
         )
-        return self._get_page(list(rows), number, self)
+        return self._get_page(bill_line_rows(rows), number, self)
+
+
+class BillLineRow(NamedTuple):
+    """One line of a bill as its detail page shows it: amounts and rates already formatted."""
+
+    enrolment_id: int
+    name: str
+    masked_document_number: str
+    type_label: str
+    base: str
+    employer_rate: str
+    employer_amount: str
+    personal_rate: str
+    personal_amount: str
+
+    # The columns bill_line_rows reads, in its order (no model instances: no phone decrypted).
+    COLUMNS = (
+        "enrolment_id",
+        "person__name",
+        "person__document_number",
+        "insurance_type",
+        "base",
+        "employer_rate",
+        "employer_amount",
+        "personal_rate",
+        "personal_amount",
+    )
+
+
+def bill_line_rows(rows) -> list[BillLineRow]:
+    """Display rows of bill lines (tuples of BillLineRow.COLUMNS): the insurance-type labels
+    translated once a page, not once a line."""
+    labels = {kind: str(label) for kind, label in InsuranceType.choices}
+    return [
+        BillLineRow(
+            enrolment_id=enrolment_id,
+            name=name,
+            masked_document_number=mask_id_number(document_number),
+            type_label=labels.get(kind, kind),
+            base=money(base),
+            employer_rate=percent(employer_rate),
+            employer_amount=money(employer_amount),
+            personal_rate=percent(personal_rate),
+            personal_amount=money(personal_amount),
+        )
+        for (
+            enrolment_id,
+            name,
+            document_number,
+            kind,
+            base,
+            employer_rate,
+            employer_amount,
+            personal_rate,
+            personal_amount,
+        ) in rows
+    ]
 
 
 def bill_lines_page(bill: MonthlyBill, number) -> Page:

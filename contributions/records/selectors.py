@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet, Sum
@@ -22,13 +23,17 @@ from django.shortcuts import get_object_or_404
 
 from contributions.common import TYPE_ORDER
 from contributions.models import (
+    BillKind,
     BillLine,
+    BillStatus,
     InsuranceType,
     MonthlyBill,
 )
 from enrollment.models import Enrolment, Person
 from enrollment.roster.selectors import looks_like_document_number
 from portal.crypto import blind_index
+from portal.identifiers import mask_id_number
+from portal.templatetags.portal_tags import money
 
 PAGE_SIZE = 50
 
@@ -206,27 +211,72 @@ def records_totals_of(*, agent, queryset: QuerySet, filters: dict) -> RecordTota
     )
 
 
-def record_rows(queryset: QuerySet) -> QuerySet:
-    """Load what a record row shows (person, bill status) in the same query."""
-    return (
-        queryset.select_related("person", "bill")
-        .only(
-            "month",
-            "insurance_type",
-            "base",
-            "employer_rate",
-            "personal_rate",
-            "employer_amount",
-            "personal_amount",
-            "person__name",
-            "person__document_type",
-            "person__document_number",
-            "bill__reference",
-            "bill__kind",
-            "bill__status",
-        )
-        .order_by(*ROW_ORDER)
+class RecordRow(NamedTuple):
+    """One record as the records page shows it: labels translated and amounts formatted."""
+
+    pk: int
+    month: datetime.date
+    month_label: str
+    name: str
+    masked_document_number: str
+    type_label: str
+    base: str
+    employer_amount: str
+    personal_amount: str
+    bill_status: str
+    bill_status_label: str
+    bill_kind: str
+    bill_kind_label: str
+
+    # The columns record_rows reads, in its order (person and bill in the same query).
+    COLUMNS = (
+        "pk",
+        "month",
+        "person__name",
+        "person__document_number",
+        "insurance_type",
+        "base",
+        "employer_amount",
+        "personal_amount",
+        "bill__status",
+        "bill__kind",
     )
+
+
+def record_rows(queryset: QuerySet) -> list[RecordRow]:
+    """The rows of a page of records, in page order (one query; labels translated once)."""
+    types = {kind: str(label) for kind, label in InsuranceType.choices}
+    statuses = {status: str(label) for status, label in BillStatus.choices}
+    kinds = {kind: str(label) for kind, label in BillKind.choices}
+    return [
+        RecordRow(
+            pk=pk,
+            month=month,
+            month_label=month.strftime("%Y-%m"),
+            name=name,
+            masked_document_number=mask_id_number(document_number),
+            type_label=types.get(kind, kind),
+            base=money(base),
+            employer_amount=money(employer_amount),
+            personal_amount=money(personal_amount),
+            bill_status=status,
+            bill_status_label=statuses.get(status, status),
+            bill_kind=bill_kind,
+            bill_kind_label=kinds.get(bill_kind, bill_kind),
+        )
+        for (
+            pk,
+            month,
+            name,
+            document_number,
+            kind,
+            base,
+            employer_amount,
+            personal_amount,
+            status,
+            bill_kind,
+        ) in queryset.order_by(*ROW_ORDER).values_list(*RecordRow.COLUMNS)
+    ]
 
 
 class RecordPaginator(Paginator):
@@ -264,8 +314,7 @@ class RecordPaginator(Paginator):
         number = self.validate_number(number)
         queryset, bottom = self._window((number - 1) * self.per_page)
         ids = queryset.order_by(*ROW_ORDER).values("pk")[bottom : bottom + self.per_page]
-        rows = record_rows(BillLine.objects.filter(pk__in=ids))
-        return self._get_page(list(rows), number, self)
+        return self._get_page(record_rows(BillLine.objects.filter(pk__in=ids)), number, self)
 
 
 def records_page(queryset: QuerySet, page_number, *, totals: RecordTotals) -> Page:

@@ -156,6 +156,18 @@ def test_counts_by_outcome_take_one_query(unit, admin, django_assert_num_queries
     assert counts == {filings.Outcome.OPEN: 2, filings.Outcome.REFUSED: 1}
 
 
+def test_counts_compiled_once_still_count_only_the_asking_unit(unit, admin):
+    other = create_employer(name="别的单位")
+    add_filing(unit, admin, "ZY0008", ReviewState.PENDING)
+    add_filing(other, create_agent(employer=other), "ZY9998", ReviewState.REJECTED)
+    add_filing(other, create_agent(employer=other), "ZY9997", ReviewState.REJECTED)
+    outcomes = [filings.Outcome.OPEN, filings.Outcome.REFUSED]
+    mine = filings.filings_counts(employer_id=unit.pk, outcomes=outcomes)
+    theirs = filings.filings_counts(employer_id=other.pk, outcomes=outcomes)  # SQL reused
+    assert mine == {filings.Outcome.OPEN: 1, filings.Outcome.REFUSED: 0}
+    assert theirs == {filings.Outcome.OPEN: 0, filings.Outcome.REFUSED: 2}
+
+
 def test_every_agent_may_open_it_and_a_visitor_is_sent_to_login(client, unit):
     for role in Role.values:
         agent = create_agent(employer=unit, roles=[role])
