@@ -7,6 +7,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from employers.models import Agent
+from portal.compiled_sql import CompiledQuery
 from portal.models import InboxMessage, InboxRead
 
 PAGE_SIZE = 20
@@ -51,7 +52,15 @@ def inbox_get_for_agent(*, agent: Agent, message_id: int) -> InboxMessage:
     return get_object_or_404(_visible(agent), pk=message_id)
 
 
+def _unread_ids(agent: int, unit: int) -> QuerySet[InboxMessage]:
+    agent = Agent(pk=agent, employer_id=unit)
+    return _visible(agent).exclude(_read_by(agent)).values_list("pk", flat=True)[: UNREAD_CAP + 1]
+
+
+# The header's badge on every agent page: its SQL compiled once per process.
+_UNREAD = CompiledQuery(_unread_ids, "agent", "unit")
+
+
 def inbox_unread_count(*, agent: Agent) -> int:
     """How many of the agent's messages it has not read, up to UNREAD_CAP + 1; one query."""
-    unread = _visible(agent).exclude(_read_by(agent)).values_list("pk", flat=True)
-    return len(unread[: UNREAD_CAP + 1])
+    return len(_UNREAD.rows(agent=agent.pk, unit=agent.employer_id))

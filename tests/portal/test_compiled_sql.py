@@ -1,0 +1,81 @@
+"""portal.compiled_sql.CompiledQuery: SQL compiled once, run with each request's values."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from employers.inbox.selectors import inbox_unread_count
+from employers.models import Agent
+from portal.compiled_sql import CompiledQuery
+from portal.models import InboxCategory, InboxMessage, InboxRead
+from tests.factories import create_agent, create_employer
+
+pytestmark = pytest.mark.django_db
+
+
+def _agents_of(unit):
+    return Agent.objects.filter(employer_id=unit).values_list("pk", flat=True).order_by("pk")
+
+
+def test_the_sql_is_built_once_and_each_run_takes_its_own_values(monkeypatch):
+    one, two = create_employer(), create_employer()
+    first, second = create_agent(employer=one), create_agent(employer=two)
+    builds = []
+    query = CompiledQuery(lambda unit: builds.append(unit) or _agents_of(unit), "unit")
+
+    assert query.rows(unit=one.pk) == [(first.pk,)]
+    assert query.rows(unit=two.pk) == [(second.pk,)]
+    assert query.rows(unit=0) == []
+    assert len(builds) == 1  # compiled once, with the sentinel, never with a unit's id
+
+
+def test_values_must_be_the_named_ints():
+    query = CompiledQuery(_agents_of, "unit")
+
+    with pytest.raises(TypeError):
+        query.rows(unit=None)
+    with pytest.raises(TypeError):
+        query.rows(unit="1")
+    with pytest.raises(TypeError):
+        query.rows(agent=1)
+
+
+def test_a_value_that_is_not_a_plain_parameter_is_refused():
+    # The sentinel ends up inside the SQL text (a slice's LIMIT), not as a parameter.
+    query = CompiledQuery(lambda unit: Agent.objects.values_list("pk")[:-unit], "unit")
+
+    with pytest.raises(ImproperlyConfigured, match="not a plain parameter"):
+        query.rows(unit=5)
+
+
+def test_the_inbox_badge_counts_only_the_agents_own_unread_messages():
+    one, two = create_employer(), create_employer()
+    agent, colleague, stranger = (
+        create_agent(employer=one),
+        create_agent(employer=one),
+        create_agent(employer=two),
+    )
+
+    def message(unit, to=None):
+        return InboxMessage.objects.create(
+            employer_id=unit.pk,
+            agent_id=to.pk if to else None,
+            category=InboxCategory.REVIEW,
+            template="test",
+            title="审核结果",
+            body="全文",
+        )
+
+    read = message(one)
+    message(one)
+    message(one, to=agent)
+    message(one, to=colleague)
+    message(two)
+    InboxRead.objects.create(message=read, agent_id=agent.pk)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert inbox_unread_count(agent=agent) == 2
+    assert len(queries) == 1
+    assert inbox_unread_count(agent=colleague) == 3
+    assert inbox_unread_count(agent=stranger) == 1
