@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.paginator import Page, Paginator
-from django.db import connection, models
+from django.db import models
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.compiled_sql import CompiledQuery
 from portal.models import OPEN_REVIEW_STATES, ReviewState
 
 PER_PAGE = 20
@@ -188,10 +189,7 @@ def _row(values: dict, allowed: Callable[[str], bool]) -> FilingRow:
     )
 
 
-# An employer id no unit has: the counts' SQL is compiled once per process with it in place of
-# the unit's id, which is then swapped into the parameters (the SQL text never holds it).
-_UNIT_SENTINEL = -7_340_001
-_counts_sql: dict[tuple, tuple[str, list]] = {}
+_counts_queries: dict[tuple, CompiledQuery | None] = {}
 
 
 def _filings_counts_union(*, employer_id: int, outcomes: list[str]):
@@ -219,20 +217,18 @@ def _filings_counts_union(*, employer_id: int, outcomes: list[str]):
     return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
 
 
-def _filings_counts_sql(outcomes: list[str]) -> tuple[str, list] | None:
-    """The counts' SQL and parameters (the unit's id as _UNIT_SENTINEL), compiled once per
-    process for a set of outcomes and the registered kinds (constants: no time, no unit data)."""
-    key = (connection.alias, tuple(outcomes), tuple(kind.key for kind in filing_kinds()))
-    if key not in _counts_sql:
-        union = _filings_counts_union(employer_id=_UNIT_SENTINEL, outcomes=outcomes)
-        if union is None:
-            _counts_sql[key] = None
+def _filings_counts_query(outcomes: list[str]) -> CompiledQuery | None:
+    """The counts' query for a set of outcomes and the registered kinds, compiled once per
+    process (its SQL holds constants only; the unit's id is its one parameter of the request)."""
+    key = (tuple(outcomes), tuple(kind.key for kind in filing_kinds()))
+    if key not in _counts_queries:
+        if _filings_counts_union(employer_id=0, outcomes=outcomes) is None:
+            _counts_queries[key] = None
         else:
-            sql, params = union.query.get_compiler(connection=connection).as_sql()
-            if _UNIT_SENTINEL not in params or str(_UNIT_SENTINEL) in sql:
-                raise ImproperlyConfigured("filings_counts: the unit is not a plain parameter")
-            _counts_sql[key] = (sql, list(params))
-    return _counts_sql[key]
+            _counts_queries[key] = CompiledQuery(
+                lambda unit: _filings_counts_union(employer_id=unit, outcomes=outcomes), "unit"
+            )
+    return _counts_queries[key]
 
 
 def filings_counts(*, employer_id: int, outcomes: Iterable[str]) -> dict[str, int]:
@@ -242,17 +238,11 @@ def filings_counts(*, employer_id: int, outcomes: Iterable[str]) -> dict[str, in
     """
     outcomes = list(outcomes)
     counts = dict.fromkeys(outcomes, 0)
-    compiled = _filings_counts_sql(outcomes)
-    if compiled is None:
+    query = _filings_counts_query(outcomes)
+    if query is None:
         return counts
-    sql, params = compiled
-    params = [employer_id if param == _UNIT_SENTINEL else param for param in params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        columns = [column[0] for column in cursor.description]
-        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    for row in rows:
-        outcome = _kinds[row["f_kind"]].outcome_of(row["f_state"])
+    for kind_key, state, n in query.rows(unit=employer_id):
+        outcome = _kinds[kind_key].outcome_of(state)
         if outcome in counts:
-            counts[outcome] += row["n"]
+            counts[outcome] += n
     return counts
