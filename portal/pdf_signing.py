@@ -232,8 +232,8 @@ class LoadedKeySigner(signers.SimpleSigner):
     SimpleSigner re-reads its key from DER for each signature it makes (twice a PDF: once to
     estimate the signature's size, once to sign), which for an RSA key is most of the cost of
     signing. This signer keeps the parsed key for the process (``_signer`` is cached) and makes
-    RSA (PKCS#1 v1.5 or PSS) and ECDSA signatures with it; any other mechanism goes to
-    SimpleSigner as before.
+    RSA PKCS#1 v1.5 and ECDSA signatures with it; any other mechanism (RSA-PSS among them) goes
+    to SimpleSigner as before.
     """
 
     def __init__(self, *, signing_cert, signing_key, cert_registry):
