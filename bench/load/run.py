@@ -53,6 +53,11 @@ def parse_args(argv=None):
     parser.add_argument("--port", type=int, default=8616)
     parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
     parser.add_argument("--timeout", type=float, default=60.0, help="client timeout per request")
+    parser.add_argument(
+        "--cpu-by-page",
+        action="store_true",
+        help="add up each page's CPU time in the gunicorn workers and print it (bench/load/cpu.py)",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.workers = min(args.workers, 2)
@@ -257,6 +262,10 @@ def stack_env(args, url: str, var_dir: Path) -> dict:
         PYTHONPATH=str(BASE_DIR),
     )
     env.pop("DJANGO_ENV", None)
+    env.pop("BENCH_CPU_DIR", None)
+    if getattr(args, "cpu_by_page", False):
+        (var_dir / "cpu").mkdir(exist_ok=True)
+        env["BENCH_CPU_DIR"] = str(var_dir / "cpu")
     return env
 
 
@@ -461,6 +470,10 @@ def main(argv=None) -> int:
         f"uptime before: {before}\nuptime after:  {after}"
     )
     text = report(results, args, header)
+    if args.cpu_by_page:
+        from cpu import cpu_by_page, cpu_report
+
+        text += "\n\n" + cpu_report(cpu_by_page(var_dir / "cpu"), "GET bench_reference")
     print("\n" + text)
     errors = sum(sum(result["errors"].values()) for result in results)
     examples = [example for result in results for example in result["error_examples"]]
