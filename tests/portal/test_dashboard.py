@@ -58,6 +58,18 @@ def test_queries_agent_sees_only_its_shortcuts_and_no_agent_count(client, unit):
     assert "信息查询员" in body
 
 
+def test_the_shortcuts_rendered_once_per_process_follow_each_agents_roles(client, unit):
+    # The shortcuts block is a {% constant_fragment %} keyed on the agent's modules: an admin's
+    # block, then a queries agent's, then the admin's again, each with its own items.
+    admin = create_agent(employer=unit, roles=[Role.UNIT_ADMIN])
+    queries = create_agent(employer=unit, roles=[Role.QUERIES])
+    bodies = [page(client, who) for who in (admin, queries, admin)]
+    shortcuts = [body[body.index('id="shortcuts-title"') :] for body in bodies]
+    assert 'data-module="enrollment"' in shortcuts[0] and "新增参保人员" in shortcuts[0]
+    assert 'data-module="enrollment"' not in shortcuts[1] and "缴费记录查询" in shortcuts[1]
+    assert shortcuts[2] == shortcuts[0]
+
+
 def test_agent_without_roles_is_told_to_ask_the_admin(client, unit):
     agent = create_agent(employer=unit, roles=[])
     assert "请联系本单位管理员" in page(client, agent)
