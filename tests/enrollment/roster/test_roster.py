@@ -57,7 +57,7 @@ def people(employer):
 
 
 def names(response) -> set[str]:
-    return {row.person.name for row in response.context["page"].object_list}
+    return {row.name for row in response.context["page"].object_list}
 
 
 def search(client, **data):
