@@ -6,6 +6,7 @@ whole, through the blind index; names are searched as substrings.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
@@ -81,7 +82,7 @@ class RosterPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         ids = self.object_list.order_by("-pk").values("pk")[bottom : bottom + self.per_page]
-        return self._get_page(roster_row_list(Enrolment.objects.filter(pk__in=ids)), number, self)
+        return self._get_page(roster_row_list(ids), number, self)
 
 
 class MatchedIdsPaginator(Paginator):
@@ -99,7 +100,7 @@ class MatchedIdsPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         ids = self.object_list[bottom : bottom + self.per_page]
-        return self._get_page(roster_row_list(Enrolment.objects.filter(pk__in=ids)), number, self)
+        return self._get_page(roster_row_list(ids), number, self)
 
 
 def is_name_search(q: str) -> bool:
@@ -157,9 +158,17 @@ def _id_url(viewname: str):
     return lambda pk: f"{head}{pk}{tail}"
 
 
-def roster_row_list(queryset: QuerySet) -> list[RosterRow]:
-    """The enrolments as display rows, newest first: one query of plain values (no model
-    instances; the phone is not read), labels translated and URLs reversed once per page."""
+@cache
+def _row_values() -> QuerySet:
+    """The enrolments' row columns with ``resumable``, newest first: built once per process
+    (nothing in it depends on the request) and filtered per page."""
+    return with_resumable(Enrolment.objects.all()).order_by("-pk").values_list(*RosterRow.COLUMNS)
+
+
+def roster_row_list(ids) -> list[RosterRow]:
+    """The enrolments with these ids (a list or a subquery) as display rows, newest first: one
+    query of plain values (no model instances; the phone is not read), labels translated and
+    URLs reversed once per page."""
     detail_url = _id_url("enrollment:roster_detail")
     resume_url = _id_url("enrollment:resume")
     status_labels = {value: str(label) for value, label in Enrolment.Status.choices}
@@ -187,7 +196,7 @@ def roster_row_list(queryset: QuerySet) -> list[RosterRow]:
             contribution_base,
             status,
             resumable,
-        ) in with_resumable(queryset).order_by("-pk").values_list(*RosterRow.COLUMNS)
+        ) in _row_values().filter(pk__in=ids)
     ]
 
 
