@@ -127,6 +127,27 @@ def test_filter_by_status(agent_client, people):
     assert names(agent_client.get(URL, {"status": "active"})) == {"张三", "王五"}
 
 
+@pytest.mark.parametrize(
+    ("language", "labels"), [("zh-hans", ("终止", "全部")), ("en", ("Ended", "All"))]
+)
+def test_the_filter_form_shows_each_requests_filters(agent_client, people, language, labels):
+    """The form's choices are rendered once per language and filters ({% constant_fragment %}):
+    each request still shows its own selection."""
+    agent_client.cookies["django_language"] = language
+    for params, selected in [
+        ({"status": "terminated"}, ['value="terminated" selected', 'value="" selected']),
+        ({"insurance_code": "410"}, ['value="" selected', 'value="410" selected']),
+        ({}, ['value="" selected', 'value="" selected']),
+    ]:
+        body = agent_client.get(URL, params).content.decode()
+        status_select, insurance_select = body.split('id="id_status"')[1].split('id="id_insurance')
+        assert (
+            selected[0] in status_select and selected[1] in insurance_select.split("</select>")[0]
+        )
+        assert body.count(" selected>") == 2
+        assert f">{labels[0]}</option>" in body and f">{labels[1]}</option>" in body
+
+
 def test_filter_by_insurance_type(agent_client, people):
     assert names(agent_client.get(URL, {"insurance_code": "110"})) == {"张三", "李四"}
     assert names(agent_client.get(URL, {"insurance_code": "410"})) == {"张三", "李四", "王五"}
