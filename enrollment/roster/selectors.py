@@ -166,9 +166,9 @@ def _row_values() -> QuerySet:
 
 
 def roster_row_list(ids) -> list[RosterRow]:
-    """The enrolments with these ids (a list or a subquery) as display rows, newest first: one
-    query of plain values (no model instances; the phone is not read), labels translated and
-    URLs reversed once per page."""
+    """The enrolments with these ids (a list or a subquery of the agent's unit's, as the
+    paginators pick them) as display rows, newest first: one query of plain values (no model
+    instances; the phone is not read), labels translated and URLs reversed once per page."""
     detail_url = _id_url("enrollment:roster_detail")
     resume_url = _id_url("enrollment:resume")
     status_labels = {value: str(label) for value, label in Enrolment.Status.choices}

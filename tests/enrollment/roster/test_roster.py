@@ -10,12 +10,13 @@ import uuid
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from openpyxl import load_workbook
 
 from employers.models import Role
 from enrollment.models import Enrolment, RemovalReason
 from enrollment.removal.services import remove_employee_filing_submit
-from enrollment.roster.selectors import roster_for_agent
+from enrollment.roster.selectors import RosterRow, roster_for_agent, roster_row_list
 from enrollment.rules import first_of_month
 from portal.models import AuditEvent
 from tests.enrollment.enrolment_helpers import create_enrolment, unique_resident_id
@@ -100,6 +101,46 @@ def test_a_row_shows_the_enrolment_as_before(agent_client, people):
         '<span class="badge text-bg-secondary">终止</span> <a class="btn btn-sm '
         f'btn-outline-primary ms-1" href="/enrollment/resume/{li.pk}/">续保</a></td>'
     ) in body
+
+
+@pytest.mark.parametrize(
+    ("language", "active", "terminated"), [("zh-hans", "正常", "终止"), ("en", "Active", "Ended")]
+)
+def test_roster_row_list_pins_each_cell_masked(people, language, active, terminated):
+    zhang, li = people["zhang"], people["li"]
+    Enrolment.objects.filter(pk=zhang.pk).update(contribution_base="12345.6")
+    with translation.override(language), CaptureQueriesContext(connection) as captured:
+        rows = roster_row_list([li.pk, zhang.pk])
+    assert len(captured.captured_queries) == 1
+    assert "phone" not in captured.captured_queries[0]["sql"]  # no phone read, none decrypted
+    assert rows == [
+        RosterRow(
+            pk=li.pk,
+            detail_url=f"/enrollment/roster/{li.pk}/",
+            name="李四",
+            masked_document_number=li.person.masked_document_number,
+            employment_form=li.employment_form.name,
+            insurance_codes="110 210 310 410",
+            start_month="2024-01",
+            contribution_base="8,000.00",
+            badge="text-bg-secondary",
+            status_label=terminated,
+            resume_url=f"/enrollment/resume/{li.pk}/",
+        ),
+        RosterRow(
+            pk=zhang.pk,
+            detail_url=f"/enrollment/roster/{zhang.pk}/",
+            name="张三",
+            masked_document_number="110105********001X",
+            employment_form=zhang.employment_form.name,
+            insurance_codes="110 210 310 410",
+            start_month="2024-01",
+            contribution_base="12,345.60",
+            badge="text-bg-success",
+            status_label=active,
+            resume_url="",
+        ),
+    ]
 
 
 def test_search_by_part_of_the_name(agent_client, people):
