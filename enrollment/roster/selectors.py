@@ -6,6 +6,7 @@ whole, through the blind index; names are searched as substrings.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
@@ -16,6 +17,7 @@ from django.urls import reverse
 from enrollment.models import Enrolment, InsuranceCode, Person, insurance_masks_with
 from enrollment.resume.rules import with_resumable
 from portal.crypto import blind_index
+from portal.identifiers import mask_id_number
 from portal.templatetags.portal_tags import money
 
 PAGE_SIZE = 50
@@ -69,7 +71,7 @@ def roster_rows(queryset: QuerySet) -> QuerySet:
 
 
 class RosterPaginator(Paginator):
-    """Pages of the filtered enrolments, newest first.
+    """Pages of the filtered enrolments, newest first, as display rows.
 
     A page is picked by id in a subquery and only its 50 rows are joined to their persons: a
     plain OFFSET would join (and decrypt nothing, but still read) every row it skips, which
@@ -80,8 +82,7 @@ class RosterPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         ids = self.object_list.order_by("-pk").values("pk")[bottom : bottom + self.per_page]
-        rows = roster_rows(Enrolment.objects.filter(pk__in=ids))
-        return self._get_page(list(rows), number, self)
+        return self._get_page(roster_row_list(ids), number, self)
 
 
 class MatchedIdsPaginator(Paginator):
@@ -99,8 +100,7 @@ class MatchedIdsPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         ids = self.object_list[bottom : bottom + self.per_page]
-        rows = roster_rows(Enrolment.objects.filter(pk__in=ids))
-        return self._get_page(list(rows), number, self)
+        return self._get_page(roster_row_list(ids), number, self)
 
 
 def is_name_search(q: str) -> bool:
@@ -126,6 +126,7 @@ class RosterRow(NamedTuple):
     """What a roster row shows, ready to print: the template does no look-ups, filters or
     translations per row (a page has 50 rows)."""
 
+    pk: int
     detail_url: str
     name: str
     masked_document_number: str
@@ -137,6 +138,19 @@ class RosterRow(NamedTuple):
     status_label: str
     resume_url: str
 
+    # The columns roster_row_list reads, in its order (person and employment form joined).
+    COLUMNS = (
+        "pk",
+        "person__name",
+        "person__document_number",
+        "employment_form__name",
+        "insurance_codes",
+        "start_month",
+        "contribution_base",
+        "status",
+        "resumable",
+    )
+
 
 def _id_url(viewname: str):
     """reverse() once per page: the URL with a placeholder id, split around it."""
@@ -144,25 +158,45 @@ def _id_url(viewname: str):
     return lambda pk: f"{head}{pk}{tail}"
 
 
-def roster_display_rows(enrolments) -> list[RosterRow]:
-    """The page's enrolments (loaded by roster_rows) as display rows."""
+@cache
+def _row_values() -> QuerySet:
+    """The enrolments' row columns with ``resumable``, newest first: built once per process
+    (nothing in it depends on the request) and filtered per page."""
+    return with_resumable(Enrolment.objects.all()).order_by("-pk").values_list(*RosterRow.COLUMNS)
+
+
+def roster_row_list(ids) -> list[RosterRow]:
+    """The enrolments with these ids (a list or a subquery of the agent's unit's, as the
+    paginators pick them) as display rows, newest first: one query of plain values (no model
+    instances; the phone is not read), labels translated and URLs reversed once per page."""
     detail_url = _id_url("enrollment:roster_detail")
     resume_url = _id_url("enrollment:resume")
     status_labels = {value: str(label) for value, label in Enrolment.Status.choices}
     return [
         RosterRow(
-            detail_url=detail_url(row.pk),
-            name=row.person.name,
-            masked_document_number=row.person.masked_document_number,
-            employment_form=row.employment_form.name,
-            insurance_codes=" ".join(row.insurance_codes),
-            start_month=row.start_month.strftime("%Y-%m"),
-            contribution_base=money(row.contribution_base),
-            badge=STATUS_BADGES.get(row.status, "text-bg-secondary"),
-            status_label=status_labels.get(row.status, row.status),
-            resume_url=resume_url(row.pk) if row.resumable else "",
+            pk=pk,
+            detail_url=detail_url(pk),
+            name=name,
+            masked_document_number=mask_id_number(document_number),
+            employment_form=employment_form,
+            insurance_codes=" ".join(insurance_codes),
+            start_month=start_month.strftime("%Y-%m"),
+            contribution_base=money(contribution_base),
+            badge=STATUS_BADGES.get(status, "text-bg-secondary"),
+            status_label=status_labels.get(status, status),
+            resume_url=resume_url(pk) if resumable else "",
         )
-        for row in enrolments
+        for (
+            pk,
+            name,
+            document_number,
+            employment_form,
+            insurance_codes,
+            start_month,
+            contribution_base,
+            status,
+            resumable,
+        ) in _row_values().filter(pk__in=ids)
     ]
 
 

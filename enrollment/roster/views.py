@@ -28,7 +28,6 @@ from enrollment.roster.exports import (
 )
 from enrollment.roster.selectors import (
     is_name_search,
-    roster_display_rows,
     roster_enrolment_get_for_agent,
     roster_enrolment_history,
     roster_for_agent,
@@ -107,7 +106,7 @@ class RosterView(RosterMixin, TemplateView):
             form=form,
             filters=filters,
             page=page,
-            rows=roster_display_rows(page.object_list),
+            rows=page.object_list,
             search=search,
             query=search.query,
             may_export_full=full_export_allowed(self.agent),

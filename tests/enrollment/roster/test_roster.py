@@ -10,12 +10,13 @@ import uuid
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from openpyxl import load_workbook
 
 from employers.models import Role
 from enrollment.models import Enrolment, RemovalReason
 from enrollment.removal.services import remove_employee_filing_submit
-from enrollment.roster.selectors import roster_for_agent
+from enrollment.roster.selectors import RosterRow, roster_for_agent, roster_row_list
 from enrollment.rules import first_of_month
 from portal.models import AuditEvent
 from tests.enrollment.enrolment_helpers import create_enrolment, unique_resident_id
@@ -57,7 +58,7 @@ def people(employer):
 
 
 def names(response) -> set[str]:
-    return {row.person.name for row in response.context["page"].object_list}
+    return {row.name for row in response.context["page"].object_list}
 
 
 def search(client, **data):
@@ -102,6 +103,46 @@ def test_a_row_shows_the_enrolment_as_before(agent_client, people):
     ) in body
 
 
+@pytest.mark.parametrize(
+    ("language", "active", "terminated"), [("zh-hans", "正常", "终止"), ("en", "Active", "Ended")]
+)
+def test_roster_row_list_pins_each_cell_masked(people, language, active, terminated):
+    zhang, li = people["zhang"], people["li"]
+    Enrolment.objects.filter(pk=zhang.pk).update(contribution_base="12345.6")
+    with translation.override(language), CaptureQueriesContext(connection) as captured:
+        rows = roster_row_list([li.pk, zhang.pk])
+    assert len(captured.captured_queries) == 1
+    assert "phone" not in captured.captured_queries[0]["sql"]  # no phone read, none decrypted
+    assert rows == [
+        RosterRow(
+            pk=li.pk,
+            detail_url=f"/enrollment/roster/{li.pk}/",
+            name="李四",
+            masked_document_number=li.person.masked_document_number,
+            employment_form=li.employment_form.name,
+            insurance_codes="110 210 310 410",
+            start_month="2024-01",
+            contribution_base="8,000.00",
+            badge="text-bg-secondary",
+            status_label=terminated,
+            resume_url=f"/enrollment/resume/{li.pk}/",
+        ),
+        RosterRow(
+            pk=zhang.pk,
+            detail_url=f"/enrollment/roster/{zhang.pk}/",
+            name="张三",
+            masked_document_number="110105********001X",
+            employment_form=zhang.employment_form.name,
+            insurance_codes="110 210 310 410",
+            start_month="2024-01",
+            contribution_base="12,345.60",
+            badge="text-bg-success",
+            status_label=active,
+            resume_url="",
+        ),
+    ]
+
+
 def test_search_by_part_of_the_name(agent_client, people):
     assert names(search(agent_client, q="三")) == {"张三"}
 
@@ -125,6 +166,27 @@ def test_another_units_document_number_finds_nobody(agent_client, people):
 def test_filter_by_status(agent_client, people):
     assert names(agent_client.get(URL, {"status": "terminated"})) == {"李四"}
     assert names(agent_client.get(URL, {"status": "active"})) == {"张三", "王五"}
+
+
+@pytest.mark.parametrize(
+    ("language", "labels"), [("zh-hans", ("终止", "全部")), ("en", ("Ended", "All"))]
+)
+def test_the_filter_form_shows_each_requests_filters(agent_client, people, language, labels):
+    """The form's choices are rendered once per language and filters ({% constant_fragment %}):
+    each request still shows its own selection."""
+    agent_client.cookies["django_language"] = language
+    for params, selected in [
+        ({"status": "terminated"}, ['value="terminated" selected', 'value="" selected']),
+        ({"insurance_code": "410"}, ['value="" selected', 'value="410" selected']),
+        ({}, ['value="" selected', 'value="" selected']),
+    ]:
+        body = agent_client.get(URL, params).content.decode()
+        status_select, insurance_select = body.split('id="id_status"')[1].split('id="id_insurance')
+        assert (
+            selected[0] in status_select and selected[1] in insurance_select.split("</select>")[0]
+        )
+        assert body.count(" selected>") == 2
+        assert f">{labels[0]}</option>" in body and f">{labels[1]}</option>" in body
 
 
 def test_filter_by_insurance_type(agent_client, people):
