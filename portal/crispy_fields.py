@@ -71,7 +71,9 @@ def _errors_block(field: BoundField, errors) -> str:
         for counter, error in enumerate(errors, start=1)
     )
     field_id = _text(getattr(errors, "field_id", ""))
-    return f'\n    <div id="{field_id}_error" class="invalid-feedback">\n    {lines}\n    </div>\n\n'
+    return (
+        f'\n    <div id="{field_id}_error" class="invalid-feedback">\n    {lines}\n    </div>\n\n'
+    )
 
 
 def _help_text(field: BoundField) -> str:
@@ -105,7 +107,9 @@ def _radio_checkbox_select(field: BoundField, errors) -> str:
         for number, option in enumerate(options, start=1):
             option_id = _text(option["attrs"]["id"]) if "id" in option["attrs"] else ""
             last = number == len(options) and group_number == len(groups)
-            block = f"\n            {_errors_block(field, errors)}\n        " if errors and last else ""
+            block = (
+                f"\n            {_errors_block(field, errors)}\n        " if errors and last else ""
+            )
             parts.append(
                 f'\n      <div class="form-check">\n        <input type="{_text(option["type"])}"'
                 f' class="form-check-input{invalid}"  name="{name}"'
@@ -202,14 +206,11 @@ def crispy_field_html(field) -> SafeString:
         parts.append(
             f"\n            {fieldset}\n            <{tag}\n                {label_for}"
             f' class="form-label{" requiredField" if required else ""}'
-            f'{" fs-6" if use_fieldset else ""}">\n                {_text(field.label)}'
-            f"{asterisk}"
+            f'{" fs-6" if use_fieldset else ""}">\n                {_text(field.label)}{asterisk}'
             f"\n            </{tag}>\n        "
         )
     parts.append("\n\n        ")
-    choice_group = isinstance(widget, forms.CheckboxSelectMultiple) or isinstance(
-        widget, forms.RadioSelect
-    )
+    choice_group = isinstance(widget, (forms.CheckboxSelectMultiple, forms.RadioSelect))
     if choice_group:
         parts.append(f"\n            {_radio_checkbox_select(field, errors)}\n        ")
     parts.append("\n\n        ")
@@ -219,12 +220,15 @@ def crispy_field_html(field) -> SafeString:
             after = ""
         else:
             if isinstance(widget, forms.Select):
-                html = _widget_with_class(field, "form-select is-invalid" if errors else "form-select")
+                html = _widget_with_class(
+                    field, "form-select is-invalid" if errors else "form-select"
+                )
                 control = f"\n                            {html}\n                        "
             else:
                 css = "form-control is-invalid" if errors else "form-control"
                 control = _widget_with_class(field, css)
-            after = f"\n                        {_help_text_and_errors(field, errors)}\n                    "
+            help_and_errors = _help_text_and_errors(field, errors)
+            after = f"\n                        {help_and_errors}\n                    "
         parts.append(
             "\n            \n                \n                    "
             f"\n                        {control}\n                    "
