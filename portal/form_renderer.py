@@ -28,6 +28,8 @@ _CONTEXT = Context()
 
 def _text(value) -> str:
     """{{ value }}"""
+    if type(value) is str:  # neither safe nor lazy: what render_value_in_context does to it
+        return escape(value)
     return render_value_in_context(value, _CONTEXT)
 
 
