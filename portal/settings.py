@@ -316,6 +316,8 @@ else:
     CONTENT_SECURITY_POLICY = csp_policy
     CONTENT_SECURITY_POLICY_REPORT_ONLY = None
 
+# Django's renderer with the plainest widget templates written in Python (same bytes).
+FORM_RENDERER = "portal.form_renderer.PortalFormRenderer"
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

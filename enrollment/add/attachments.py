@@ -19,5 +19,16 @@ def max_bytes() -> int:
 
 
 def attachment_check(upload) -> CheckedFile:
-    """Check one attachment of an add-employee filing; return it read."""
-    return upload_check(upload, max_bytes=max_bytes())
+    """Check one attachment of an add-employee filing; return it read.
+
+    The form's clean and the service both check an upload of the page; the result is kept on the
+    upload (an object of one request) with the limit it was checked against, so the file is read
+    and parsed once (a PDF's parse is most of the check).
+    """
+    limit = max_bytes()
+    kept = getattr(upload, "_attachment_checked", None)
+    if kept is not None and kept[0] == limit:
+        return kept[1]
+    checked = upload_check(upload, max_bytes=limit)
+    upload._attachment_checked = (limit, checked)
+    return checked

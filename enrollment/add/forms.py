@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enrollment.add.attachments import attachment_check, max_bytes
 from enrollment.models import DocumentType, HukouType, InsuranceCode, Person
+from portal.form_fields import ShortModelChoiceField
 from portal.i18n import lazy_format, lazy_join
 from portal.identifiers import normalise_mobile, validate_mobile, validate_person_name
 
@@ -117,7 +118,7 @@ class AddEmployeeForm(forms.Form):
         required=False,
         help_text=_("参保人员本人的手机号,选填。"),
     )
-    employment_form = forms.ModelChoiceField(
+    employment_form = ShortModelChoiceField(
         label=_("用工形式"),
         queryset=None,
         empty_label=_("请选择"),

@@ -8,6 +8,7 @@ from django.core.signals import setting_changed
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import get_language
 
+from portal.crispy_fields import crispy_field_html
 from portal.navigation import MenuItem, Module, module_by_key
 
 register = template.Library()
@@ -80,6 +81,12 @@ def percent(value) -> str:
     except (InvalidOperation, ValueError):
         return str(value)
     return f"{number:f}%"
+
+
+@register.filter
+def as_crispy_field_fast(field):
+    """``field|as_crispy_field`` (crispy-bootstrap5), the same HTML written in Python."""
+    return crispy_field_html(field)
 
 
 # A fragment of the layout that is the same on every page for the same few values -----------

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from PIL import Image
 
+from enrollment.add import attachments
 from enrollment.add.attachments import attachment_check
 from tests.enrollment.add_helpers import jpg_bytes, pdf_bytes, png_bytes, upload
 
@@ -169,3 +170,20 @@ def test_a_plain_pdf_with_a_web_link_is_accepted():
 
     checked = attachment_check(upload("contract.pdf", _pdf_with(link), "application/pdf"))
     assert checked.content_type == "application/pdf"
+
+
+def test_an_upload_is_checked_once_per_limit(settings, monkeypatch):
+    calls = []
+    real_check = attachments.upload_check
+    monkeypatch.setattr(
+        attachments, "upload_check", lambda *a, **kw: calls.append(kw) or real_check(*a, **kw)
+    )
+    contract = upload("contract.pdf", pdf_bytes(), "application/pdf")
+    first = attachment_check(contract)
+    assert attachment_check(contract) is first  # the form's clean, then the service
+    assert len(calls) == 1
+    settings.ENROLMENT_ATTACHMENT_MAX_BYTES = 1024
+    assert "上限" in " ".join(
+        pytest.raises(ValidationError, attachment_check, contract).value.messages
+    )
+    assert len(calls) == 2
