@@ -12,9 +12,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from contributions.common import TYPE_ORDER
 from contributions.models import (
     BillKind,
     BillStatus,
+    InsuranceType,
     MonthlyBill,
     Payment,
     SandboxBankAccount,
@@ -260,6 +262,33 @@ def test_detail_query_count_does_not_grow_with_persons(client, unit):
     assert count_queries(client, detail(large) + "?page=2") == few
     page = client.get(detail(large)).context["lines"]
     assert page.paginator.count == 120 and page.paginator.num_pages == 2
+
+
+def test_detail_lines_run_by_name_then_type_across_pages(client, unit):
+    employer, agent, _, _ = unit
+    client.force_login(agent.user)
+    from tests.enrollment.enrolment_helpers import create_enrolment
+
+    names = [f"员工{index:02d}" for index in range(30)]
+    many = [create_enrolment(employer, name=name) for name in reversed(names)]
+    large = create_bill(employer, D(2026, 9, 1), many)  # 120 lines: 100 on page 1, 20 on page 2
+    with CaptureQueriesContext(connection) as ctx:
+        first = client.get(detail(large)).context["lines"]
+    assert not any("COUNT(" in query["sql"] for query in ctx.captured_queries)  # type_totals
+    second = client.get(detail(large) + "?page=2").context["lines"]
+    rows = list(first.object_list) + list(second.object_list)
+    types = [str(InsuranceType(kind).label) for kind in TYPE_ORDER]
+    assert [row.name for row in rows] == [name for name in names for _ in types]
+    assert [row.type_label for row in rows] == types * 30
+    assert (first.paginator.count, first.paginator.num_pages, len(second.object_list)) == (
+        120,
+        2,
+        20,
+    )
+    # A bill without per-type totals counts its lines.
+    MonthlyBill.objects.filter(pk=large.pk).update(type_totals={})
+    again = client.get(detail(large) + "?page=2").context["lines"]
+    assert again.paginator.count == 120 and list(again.object_list) == list(second.object_list)
 
 
 def test_detail_shows_the_accruing_late_fee(agent_client, bill):
