@@ -14,6 +14,8 @@ from html import escape  # what Django's escape() does to a str, without its laz
 from django import template
 from django.utils.safestring import SafeString
 
+from contributions.models import BillKind, BillStatus
+
 register = template.Library()
 
 _BILL_LINE = """
@@ -54,3 +56,50 @@ def bill_line_rows(lines) -> SafeString:
             )
         )
     return SafeString("".join(html))
+
+
+_RECORD = """
+    <tr data-record>
+      <td>{month_label}</td>
+      <th scope="row">{name}</th>
+      <td>{masked_document_number}</td>
+      <td>{type_label}</td>
+      <td class="text-end">{base}</td>
+      <td class="text-end">{employer_amount}</td>
+      <td class="text-end">{personal_amount}</td>
+      <td><span class="badge {badge}">{status_label}</span>{kind}</td>
+    </tr>
+  """
+_RECORD_SUPPLEMENT = ' <small class="text-body-secondary">{}</small>'
+# A record's state is its bill's: paid green, failed red, debited blue, else still to pay.
+_RECORD_BADGES = {
+    BillStatus.SETTLED: "text-bg-success",
+    BillStatus.DEBIT_FAILED: "text-bg-danger",
+    BillStatus.DEBITED: "text-bg-info",
+}
+
+
+@register.simple_tag
+def record_rows(rows) -> SafeString:
+    """The <tr> of each RecordRow, its state as a coloured badge; 补缴 lines say so."""
+    return SafeString(
+        "".join(
+            _RECORD.format(
+                month_label=escape(row.month_label),
+                name=escape(row.name),
+                masked_document_number=escape(row.masked_document_number),
+                type_label=escape(row.type_label),
+                base=escape(row.base),
+                employer_amount=escape(row.employer_amount),
+                personal_amount=escape(row.personal_amount),
+                badge=_RECORD_BADGES.get(row.bill_status, "text-bg-warning"),
+                status_label=escape(row.bill_status_label),
+                kind=(
+                    _RECORD_SUPPLEMENT.format(escape(row.bill_kind_label))
+                    if row.bill_kind == BillKind.SUPPLEMENT
+                    else ""
+                ),
+            )
+            for row in rows
+        )
+    )
