@@ -50,8 +50,22 @@ def bill_list_for_agent(*, agent, awaiting: bool = False) -> QuerySet[MonthlyBil
     return queryset.order_by("-month", "kind", "sequence", "-pk")
 
 
+class BillPaginator(Paginator):
+    """The first page is read with one bill more than it shows: a unit with no more bills than
+    a page (two years of monthly bills) then needs no COUNT query."""
+
+    def page(self, number):
+        if number in (1, "1"):  # get_page() asks for page 1 when the number is missing or bad
+            bills = list(self.object_list[: self.per_page + 1])
+            if len(bills) <= self.per_page:
+                self.__dict__["count"] = len(bills)  # Paginator.count is a cached_property
+            return self._get_page(bills[: self.per_page], 1, self)
+        return super().page(number)
+
+
 def bill_page(queryset: QuerySet, number) -> Page:
-    return Paginator(queryset, BILL_PAGE_SIZE).get_page(number)
+    """A page of 24 bills; a bad or too large page number gives the nearest page."""
+    return BillPaginator(queryset, BILL_PAGE_SIZE).get_page(number)
 
 
 def bill_get_for_agent(*, agent, reference: str) -> MonthlyBill:

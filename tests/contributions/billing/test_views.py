@@ -140,6 +140,25 @@ def test_list_query_count_does_not_grow_with_bills(agent_client, unit):
     assert count_queries(agent_client, AWAITING) == few
 
 
+def test_list_pages_more_bills_than_a_page_with_the_same_queries(agent_client, unit):
+    employer, _, _, enrolments = unit
+    create_bill(employer, D(2026, 7, 1), enrolments[:1])
+    one = count_queries(agent_client, LIST)
+    for sequence in range(1, 26):  # 26 bills: pages of 24 and 2
+        create_bill(
+            employer, D(2026, 7, 1), enrolments[:1], kind=BillKind.SUPPLEMENT, sequence=sequence
+        )
+    assert count_queries(agent_client, LIST) == one + 1  # and a COUNT
+    assert count_queries(agent_client, LIST + "?page=2") == one + 1
+    first = agent_client.get(LIST).context["page"]
+    last = agent_client.get(LIST + "?page=9").context["page"]
+    assert (first.paginator.count, first.paginator.num_pages) == (26, 2)
+    assert [bill.sequence for bill in first.object_list] == [0, *range(1, 24)]
+    assert last.number == 2
+    assert [bill.sequence for bill in last.object_list] == [24, 25]
+    assert "共 26 张核定单" in body(agent_client.get(LIST))
+
+
 # Generate --------------------------------------------------------------------------------------
 
 
