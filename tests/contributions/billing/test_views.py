@@ -21,6 +21,7 @@ from contributions.models import (
     Payment,
     SandboxBankAccount,
 )
+from contributions.payments.selectors import bill_expected_settlement
 from employers.models import Role
 from portal.models import AuditEvent
 from tests.contributions.bill_helpers import create_bill, create_unit_with_staff
@@ -351,6 +352,20 @@ def test_confirm_then_pay_then_settle_through_the_pages(agent_client, unit, bill
     bill.refresh_from_db()
     assert bill.status == BillStatus.SETTLED
     assert 'data-bill-status="settled"' in text
+
+
+def test_debited_detail_says_when_the_money_arrives_from_the_payments_it_lists(agent_client, bill):
+    agent_client.post(confirm_url(bill))
+    key = pay_key(agent_client.get(detail(bill)))
+    agent_client.post(pay_url(bill), {"idempotency_key": key})
+    bill.refresh_from_db()
+    payment = Payment.objects.get(bill=bill)
+    assert bill.status == BillStatus.DEBITED
+    with CaptureQueriesContext(connection) as ctx:
+        text = body(agent_client.get(detail(bill)))
+    assert f"（款项预计 {payment.expected_settle_on:%Y-%m-%d} 到账）" in text
+    assert sum('"expected_settle_on" FROM' in query["sql"] for query in ctx.captured_queries) == 0
+    assert bill_expected_settlement(bill) == payment.expected_settle_on  # without the list
 
 
 def test_double_click_on_pay_makes_one_payment(agent_client, unit, bill):
