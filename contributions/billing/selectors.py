@@ -231,8 +231,15 @@ class BillLineRow(NamedTuple):
 
 def bill_line_rows(rows) -> list[BillLineRow]:
     """Display rows of bill lines (tuples of BillLineRow.COLUMNS): the insurance-type labels
-    translated once a page, not once a line."""
+    translated once a page, not once a line, and each rate formatted once (a page has a few)."""
     labels = {kind: str(label) for kind, label in InsuranceType.choices}
+    rates: dict = {}
+
+    def rate(value) -> str:
+        if value not in rates:
+            rates[value] = percent(value)
+        return rates[value]
+
     return [
         BillLineRow(
             enrolment_id=enrolment_id,
@@ -240,9 +247,9 @@ def bill_line_rows(rows) -> list[BillLineRow]:
             masked_document_number=mask_id_number(document_number),
             type_label=labels.get(kind, kind),
             base=money(base),
-            employer_rate=percent(employer_rate),
+            employer_rate=rate(employer_rate),
             employer_amount=money(employer_amount),
-            personal_rate=percent(personal_rate),
+            personal_rate=rate(personal_rate),
             personal_amount=money(personal_amount),
         )
         for (
