@@ -9,7 +9,9 @@ runs the same SQL with the sentinels swapped for the real values.
 
 Only for queries whose SQL does not depend on anything but the sentinels (no dates, no settings
 read at build time) and whose columns need no conversion by a model field (ids, counts, plain
-text); the caller gets the raw rows.
+text); the caller gets the raw rows. A page of an ordered query passes ``limit`` and ``offset``
+to ``rows()`` (the query itself unsliced): they go to the database as parameters, so every page
+runs the same SQL.
 """
 
 from __future__ import annotations
@@ -58,8 +60,11 @@ class CompiledQuery:
             self._compiled[using] = (sql, params, slots)
         return self._compiled[using]
 
-    def rows(self, using: str = "default", **values) -> list[tuple]:
-        """Run the query with ``values`` (ints, one per name) and return its raw rows."""
+    def rows(
+        self, using: str = "default", *, limit: int | None = None, offset: int = 0, **values
+    ) -> list[tuple]:
+        """Run the query with ``values`` (ints, one per name) and return its raw rows; with
+        ``limit``, only that many rows after the first ``offset``."""
         if set(values) != set(self.names):
             raise TypeError(f"CompiledQuery.rows() takes exactly {sorted(self.names)}")
         for name, value in values.items():
@@ -69,6 +74,11 @@ class CompiledQuery:
         params = list(params)
         for position, name in slots.items():
             params[position] = type(params[position])(values[name])
+        if limit is not None:
+            if type(limit) is not int or type(offset) is not int or limit < 0 or offset < 0:
+                raise TypeError("CompiledQuery: limit and offset must be ints, at least 0")
+            sql = f"{sql} LIMIT %s OFFSET %s"
+            params += [limit, offset]
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()

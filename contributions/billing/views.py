@@ -151,7 +151,7 @@ class BillDetailView(OneBillMixin, TemplateView):
             lines=bill_lines_page(bill, self.request.GET.get("page")),
             payments=payments,
             failed_payment=last if bill.status == BillStatus.DEBIT_FAILED else None,
-            expected_settle_on=bill_expected_settlement(bill),
+            expected_settle_on=bill_expected_settlement(bill, payments),
             timeline=status_timeline(bill),
             late_fee=bill_late_fee(bill),
             is_credit=bill.total <= 0,

@@ -41,6 +41,20 @@ def test_values_must_be_the_named_ints():
         query.rows(agent=1)
 
 
+def test_limit_and_offset_pick_a_page_of_the_same_sql():
+    unit = create_employer()
+    agents = [create_agent(employer=unit).pk for _ in range(5)]
+    query = CompiledQuery(_agents_of, "unit")
+
+    assert query.rows(unit=unit.pk, limit=2, offset=0) == [(pk,) for pk in agents[:2]]
+    assert query.rows(unit=unit.pk, limit=2, offset=4) == [(agents[4],)]
+    assert query.rows(unit=unit.pk) == [(pk,) for pk in agents]
+    with pytest.raises(TypeError):
+        query.rows(unit=unit.pk, limit="2")
+    with pytest.raises(TypeError):
+        query.rows(unit=unit.pk, limit=2, offset=-1)
+
+
 def test_a_value_that_is_not_a_plain_parameter_is_refused():
     # The sentinel ends up inside the SQL text (a slice's LIMIT), not as a parameter.
     query = CompiledQuery(lambda unit: Agent.objects.values_list("pk")[:-unit], "unit")

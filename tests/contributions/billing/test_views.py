@@ -12,13 +12,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from contributions.common import TYPE_ORDER
 from contributions.models import (
     BillKind,
     BillStatus,
+    InsuranceType,
     MonthlyBill,
     Payment,
     SandboxBankAccount,
 )
+from contributions.payments.selectors import bill_expected_settlement
 from employers.models import Role
 from portal.models import AuditEvent
 from tests.contributions.bill_helpers import create_bill, create_unit_with_staff
@@ -136,6 +139,25 @@ def test_list_query_count_does_not_grow_with_bills(agent_client, unit):
         )
     assert count_queries(agent_client, LIST) == few
     assert count_queries(agent_client, AWAITING) == few
+
+
+def test_list_pages_more_bills_than_a_page_with_the_same_queries(agent_client, unit):
+    employer, _, _, enrolments = unit
+    create_bill(employer, D(2026, 7, 1), enrolments[:1])
+    one = count_queries(agent_client, LIST)
+    for sequence in range(1, 26):  # 26 bills: pages of 24 and 2
+        create_bill(
+            employer, D(2026, 7, 1), enrolments[:1], kind=BillKind.SUPPLEMENT, sequence=sequence
+        )
+    assert count_queries(agent_client, LIST) == one + 1  # and a COUNT
+    assert count_queries(agent_client, LIST + "?page=2") == one + 1
+    first = agent_client.get(LIST).context["page"]
+    last = agent_client.get(LIST + "?page=9").context["page"]
+    assert (first.paginator.count, first.paginator.num_pages) == (26, 2)
+    assert [bill.sequence for bill in first.object_list] == [0, *range(1, 24)]
+    assert last.number == 2
+    assert [bill.sequence for bill in last.object_list] == [24, 25]
+    assert "共 26 张核定单" in body(agent_client.get(LIST))
 
 
 # Generate --------------------------------------------------------------------------------------
@@ -262,6 +284,33 @@ def test_detail_query_count_does_not_grow_with_persons(client, unit):
     assert page.paginator.count == 120 and page.paginator.num_pages == 2
 
 
+def test_detail_lines_run_by_name_then_type_across_pages(client, unit):
+    employer, agent, _, _ = unit
+    client.force_login(agent.user)
+    from tests.enrollment.enrolment_helpers import create_enrolment
+
+    names = [f"员工{index:02d}" for index in range(30)]
+    many = [create_enrolment(employer, name=name) for name in reversed(names)]
+    large = create_bill(employer, D(2026, 9, 1), many)  # 120 lines: 100 on page 1, 20 on page 2
+    with CaptureQueriesContext(connection) as ctx:
+        first = client.get(detail(large)).context["lines"]
+    assert not any("COUNT(" in query["sql"] for query in ctx.captured_queries)  # type_totals
+    second = client.get(detail(large) + "?page=2").context["lines"]
+    rows = list(first.object_list) + list(second.object_list)
+    types = [str(InsuranceType(kind).label) for kind in TYPE_ORDER]
+    assert [row.name for row in rows] == [name for name in names for _ in types]
+    assert [row.type_label for row in rows] == types * 30
+    assert (first.paginator.count, first.paginator.num_pages, len(second.object_list)) == (
+        120,
+        2,
+        20,
+    )
+    # A bill without per-type totals counts its lines.
+    MonthlyBill.objects.filter(pk=large.pk).update(type_totals={})
+    again = client.get(detail(large) + "?page=2").context["lines"]
+    assert again.paginator.count == 120 and list(again.object_list) == list(second.object_list)
+
+
 def test_detail_shows_the_accruing_late_fee(agent_client, bill):
     # Due 2026-08-28 and not paid: the fee grows daily from the day after.
     response = agent_client.get(detail(bill))
@@ -303,6 +352,20 @@ def test_confirm_then_pay_then_settle_through_the_pages(agent_client, unit, bill
     bill.refresh_from_db()
     assert bill.status == BillStatus.SETTLED
     assert 'data-bill-status="settled"' in text
+
+
+def test_debited_detail_says_when_the_money_arrives_from_the_payments_it_lists(agent_client, bill):
+    agent_client.post(confirm_url(bill))
+    key = pay_key(agent_client.get(detail(bill)))
+    agent_client.post(pay_url(bill), {"idempotency_key": key})
+    bill.refresh_from_db()
+    payment = Payment.objects.get(bill=bill)
+    assert bill.status == BillStatus.DEBITED
+    with CaptureQueriesContext(connection) as ctx:
+        text = body(agent_client.get(detail(bill)))
+    assert f"（款项预计 {payment.expected_settle_on:%Y-%m-%d} 到账）" in text
+    assert sum('"expected_settle_on" FROM' in query["sql"] for query in ctx.captured_queries) == 0
+    assert bill_expected_settlement(bill) == payment.expected_settle_on  # without the list
 
 
 def test_double_click_on_pay_makes_one_payment(agent_client, unit, bill):

@@ -104,6 +104,18 @@ def test_rows_show_masked_id_and_the_bill_status(agent_client, unit):
     assert rows[0].month == SEP  # newest month first
 
 
+def test_rows_carry_the_status_badge_and_a_months_without_records_say_so(agent_client):
+    body = agent_client.get(URL, RANGE).content.decode()
+    for colour, label in (("success", "已到账"), ("info", "已扣款"), ("warning", "已核定")):
+        assert f'<span class="badge text-bg-{colour}">{label}</span>' in body
+    empty = agent_client.get(URL, {"month_from": "2026-01", "month_to": "2026-02"})
+    assert empty.context["page"].object_list == []
+    assert (
+        '<tbody>\n  \n    <tr><td colspan="8" class="text-center text-body-secondary">'
+        "没有符合条件的缴费记录。</td></tr>\n  \n  </tbody>"
+    ) in empty.content.decode()
+
+
 def test_filter_by_part_of_the_name(agent_client):
     totals, by_type = totals_of(search(agent_client, **RANGE, q="小明"))
     assert totals.rows == 12
