@@ -156,16 +156,6 @@ DATABASES = {
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
     "DB_DISABLE_SERVER_SIDE_CURSORS", False
 )
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Parameters sent apart from the SQL text (server-side binding): a query text a connection
-    # has run 5 times is then prepared once and not planned again (psycopg's prepare_threshold),
-    # which the month-end pages' joins and unions pay for on every request otherwise. Behind
-    # PgBouncer in transaction mode set DB_SERVER_SIDE_BINDING=0 unless PgBouncer >= 1.21 runs
-    # with max_prepared_statements (docs/SCALING.md).
-    if env_bool("DB_SERVER_SIDE_BINDING", True):
-        DATABASES["default"].setdefault("OPTIONS", {}).update(
-            server_side_binding=True, prepare_threshold=5
-        )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(

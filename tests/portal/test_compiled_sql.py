@@ -93,19 +93,3 @@ def test_the_inbox_badge_counts_only_the_agents_own_unread_messages():
     assert len(queries) == 1
     assert inbox_unread_count(agent=colleague) == 3
     assert inbox_unread_count(agent=stranger) == 1
-
-
-def test_on_postgresql_a_query_run_again_is_prepared_once_and_not_planned_again():
-    # DB_SERVER_SIDE_BINDING (on by default): the parameters travel apart from the SQL, so
-    # psycopg prepares a query text the connection has run five times (prepare_threshold).
-    if connection.vendor != "postgresql":
-        pytest.skip("server-side binding is PostgreSQL's (run 2 of .ci/run)")
-    assert connection.features.uses_server_side_binding
-    unit = create_employer(name="预备语句测试单位")
-    query = CompiledQuery(_agents_of, "unit")
-    for _ in range(6):
-        query.rows(unit=unit.pk)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        prepared = [row[0] for row in cursor.fetchall()]
-    assert any("employers_agent" in text and "$1" in text for text in prepared), prepared

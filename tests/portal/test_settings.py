@@ -59,7 +59,6 @@ SETTINGS_VARIABLES = (
     "PROOF_ISSUER_NAME",
     "PROOF_SIGNING_CERT",
     "PROOF_SIGNING_KEY",
-    "DB_SERVER_SIDE_BINDING",
 )
 PRINT_SETTINGS = """
 import json
@@ -68,11 +67,6 @@ print(json.dumps({
     "ENGINE": settings.DATABASES["default"]["ENGINE"],
     "DB_NAME": str(settings.DATABASES["default"]["NAME"]),
     "DB_HOST": settings.DATABASES["default"].get("HOST", ""),
-    "DB_OPTIONS": {
-        key: value
-        for key, value in settings.DATABASES["default"].get("OPTIONS", {}).items()
-        if key in ("server_side_binding", "prepare_threshold")
-    },
     "CACHE_BACKEND": settings.CACHES["default"]["BACKEND"],
     "CACHE_LOCATION": settings.CACHES["default"]["LOCATION"],
     "CELERY_TASK_ALWAYS_EAGER": settings.CELERY_TASK_ALWAYS_EAGER,
@@ -328,20 +322,6 @@ def test_database_url_selects_postgresql(run_python):
     assert values["ENGINE"] == "django.db.backends.postgresql"
     assert values["DB_NAME"] == "portal"
     assert values["DB_HOST"] == "db.example.cn"
-    # Parameters bound on the server, so that repeated queries are prepared once per connection.
-    assert values["DB_OPTIONS"] == {"server_side_binding": True, "prepare_threshold": 5}
-
-
-def test_server_side_binding_can_be_turned_off_for_a_pooler(run_python):
-    values = read_settings(
-        run_python,
-        {
-            "DATABASE_URL": "postgres://portal:secret@db.example.cn:5432/portal",
-            "DB_SERVER_SIDE_BINDING": "0",
-        },
-    )
-
-    assert values["DB_OPTIONS"] == {}
 
 
 def test_redis_url_selects_redis_cache_and_a_real_broker(run_python):
