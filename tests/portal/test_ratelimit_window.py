@@ -2,6 +2,7 @@
 
 import datetime
 import time
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -41,9 +42,11 @@ def test_the_daily_sms_cap_says_tomorrow_even_minutes_before_midnight(
 
     from portal.smscodes import sms_code_send
 
-    # 23:58 in Beijing: two minutes left in the day window.
+    # 23:58 in Beijing: two minutes left in the day window. Only the rate limiter's clock is
+    # set back: the cache's own expiry stays on the real clock (setting the time module's clock
+    # made the cache's entries expire at once as soon as that moment had passed).
     late = datetime.datetime(2026, 12, 4, 15, 58, tzinfo=datetime.UTC).timestamp()
-    monkeypatch.setattr(ratelimit.time, "time", lambda: late)
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: late))
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_sends_per_ip_per_day": 1}
     with django_capture_on_commit_callbacks(execute=True):
         sms_code_send(purpose="registration", phone="13900000001", ip_address="10.0.0.1")
