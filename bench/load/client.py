@@ -227,20 +227,29 @@ def _uuid(rng) -> str:
 async def main_async(plan: dict) -> list[dict]:
     driver = Driver(plan)
     results = []
+    rounds = plan.get("rounds", 1)
     try:
-        for target in plan["targets"]:
+        # The targets take turns at every step (mix, reference at 1 user, then at 2, ...), the
+        # order swapped every other round: the machine's drift over a run and whatever one
+        # target leaves behind for the next (the Celery worker's queue after the mix) fall on
+        # both targets alike.
+        for round_number in range(1, rounds + 1):
+            order = plan["targets"] if round_number % 2 else plan["targets"][::-1]
             for users in plan["steps"]:
-                result = await driver.step(
-                    target, users, plan["step_seconds"], plan["warmup_seconds"]
-                )
-                total = sum(len(v) for v in result["samples"].values())
-                errors = sum(result["errors"].values())
-                print(
-                    f"  {target:<9} {users:3d} users: {total / result['seconds']:7.1f} req/s, "
-                    f"{errors} errors, load {result['loadavg'][0]:.2f}",
-                    flush=True,
-                )
-                results.append(result)
+                for target in order:
+                    result = await driver.step(
+                        target, users, plan["step_seconds"], plan["warmup_seconds"]
+                    )
+                    result["round"] = round_number
+                    total = sum(len(v) for v in result["samples"].values())
+                    errors = sum(result["errors"].values())
+                    print(
+                        f"  round {round_number} {target:<9} {users:3d} users: "
+                        f"{total / result['seconds']:7.1f} req/s, {errors} errors, "
+                        f"load {result['loadavg'][0]:.2f}",
+                        flush=True,
+                    )
+                    results.append(result)
     finally:
         await driver.close()
     return results

@@ -41,6 +41,13 @@ def parse_args(argv=None):
     parser.add_argument("--celery-concurrency", type=int, default=1)
     parser.add_argument("--steps", default="1,2,4,8,16", help="concurrent users per step")
     parser.add_argument("--step-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the ramp this many times, mix and reference taking turns; the ratio is the "
+        "median of the rounds' ratios",
+    )
     parser.add_argument("--warmup-seconds", type=float, default=3.0)
     parser.add_argument("--units", type=int, default=200)
     parser.add_argument("--per-unit", type=int, default=500)
@@ -70,6 +77,8 @@ def parse_args(argv=None):
         if args.port == 8616:
             args.port = 8617
     args.steps = [int(step) for step in args.steps.split(",") if step.strip()]
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     return args
 
 
@@ -215,7 +224,7 @@ def make_plan(args, description: dict, workdir: Path) -> dict:
     (workdir / "contract.pdf").write_bytes(pdf_bytes())
     (workdir / "scan.jpg").write_bytes(jpg_bytes())
     today = timezone.localdate()
-    total_seconds = len(args.steps) * (args.step_seconds + args.warmup_seconds)
+    total_seconds = args.rounds * len(args.steps) * (args.step_seconds + args.warmup_seconds)
     return {
         "base_url": f"http://127.0.0.1:{args.port}",
         "timeout": args.timeout,
@@ -223,6 +232,7 @@ def make_plan(args, description: dict, workdir: Path) -> dict:
         "steps": args.steps,
         "step_seconds": args.step_seconds,
         "warmup_seconds": args.warmup_seconds,
+        "rounds": args.rounds,
         "targets": ["mix", "reference"],
         "seed": int(time.time()),
         # At most one add-employee POST per 50 ms per user is far more than the mix sends.
@@ -334,11 +344,14 @@ def step_summary(result: dict) -> dict:
     }
 
 
-def capacity(results: list[dict], target: str) -> float:
-    """The highest throughput of a step with p95 under the target and no errors (0 if none)."""
+def capacity(results: list[dict], target: str, round_number: int | None = None) -> float:
+    """The highest throughput of a step with p95 under the target and no errors (0 if none),
+    over every round or over one."""
     best = 0.0
     for result in results:
         if result["target"] != target:
+            continue
+        if round_number is not None and result.get("round", 1) != round_number:
             continue
         summary = step_summary(result)
         if summary["errors"] == 0 and summary["p95"] < TARGET_P95_MS and summary["n"]:
@@ -346,28 +359,97 @@ def capacity(results: list[dict], target: str) -> float:
     return best
 
 
+def round_numbers(results: list[dict]) -> list[int]:
+    return sorted({result.get("round", 1) for result in results})
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def round_ratios(results: list[dict]) -> list[tuple[int, float, float, float | None]]:
+    """Each round's (round, mix capacity, reference capacity, ratio or None)."""
+    rows = []
+    for number in round_numbers(results):
+        mix, reference = capacity(results, "mix", number), capacity(results, "reference", number)
+        rows.append((number, mix, reference, mix / reference if reference else None))
+    return rows
+
+
+def merged_mix_steps(results: list[dict]) -> list[dict]:
+    """The mix's steps with the same number of users merged over the rounds, in ramp order."""
+    merged: dict[int, dict] = {}
+    for result in results:
+        if result["target"] != "mix":
+            continue
+        step = merged.setdefault(
+            result["users"], {"users": result["users"], "seconds": 0.0, "samples": {}, "errors": {}}
+        )
+        step["seconds"] += result["seconds"]
+        for name, samples in result["samples"].items():
+            step["samples"].setdefault(name, []).extend(samples)
+        for name, count in result["errors"].items():
+            step["errors"][name] = step["errors"].get(name, 0) + count
+    return list(merged.values())
+
+
+def capacity_lines(results: list[dict]) -> list[str]:
+    rule = f"highest req/s of a step with p95 < {TARGET_P95_MS:.0f} ms and no errors"
+    rows = round_ratios(results)
+    if len(rows) == 1:
+        _number, mix, reference, ratio = rows[0]
+        shown = f"{ratio:.2f}" if ratio is not None else "n/a (the reference has no capacity)"
+        return [
+            f"capacity ({rule}): mix {mix:.1f} req/s, reference {reference:.1f} req/s; "
+            f"capacity(mix)/capacity(reference) = {shown}"
+        ]
+    lines = [f"capacity per round ({rule}):"]
+    for number, mix, reference, ratio in rows:
+        shown = f"{ratio:.2f}" if ratio is not None else "n/a"
+        lines.append(
+            f"  round {number}: mix {mix:.1f} req/s, reference {reference:.1f} req/s, ratio {shown}"
+        )
+    ratios = [ratio for *_rest, ratio in rows if ratio is not None]
+    if ratios:
+        lines.append(
+            f"capacity(mix)/capacity(reference) = {median(ratios):.2f} (median of {len(ratios)} "
+            f"rounds; lowest {min(ratios):.2f}, highest {max(ratios):.2f})"
+        )
+    else:
+        lines.append("capacity(mix)/capacity(reference) = n/a (the reference has no capacity)")
+    return lines
+
+
 def report(results: list[dict], args, header: str) -> str:
     lines = [header, ""]
+    several = len(round_numbers(results)) > 1
     lines.append(
-        f"{'target':<9} {'users':>5} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+        ("round " if several else "")
+        + f"{'target':<9} {'users':>5} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
         f"{'errors':>6}  load averages (1, 5, 15 min)"
     )
-    for result in results:
+    in_order = sorted(
+        results, key=lambda r: (r.get("round", 1), r["target"] != "mix", r["target"], r["users"])
+    )
+    for result in in_order:
         s = step_summary(result)
         load = ", ".join(f"{x:.2f}" for x in result["loadavg"])
         lines.append(
-            f"{result['target']:<9} {result['users']:5d} {s['rps']:7.1f} {s['p50']:7.1f} "
+            (f"{result.get('round', 1):5d} " if several else "")
+            + f"{result['target']:<9} {result['users']:5d} {s['rps']:7.1f} {s['p50']:7.1f} "
             f"{s['p95']:7.1f} {s['p99']:7.1f} {s['errors']:6d}  {load}"
         )
     lines.append("")
-    lines.append("per endpoint (mix):")
+    lines.append("per endpoint (mix" + (", each step over all rounds):" if several else "):"))
     lines.append(
         f"{'users':>5} {'endpoint':<24} {'n':>5} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'p99 ms':>7} {'errors':>6}"
     )
-    for result in results:
-        if result["target"] != "mix":
-            continue
+    for result in merged_mix_steps(results):
         for name in sorted(result["samples"]):
             samples = result["samples"][name]
             lines.append(
@@ -376,14 +458,8 @@ def report(results: list[dict], args, header: str) -> str:
                 f"{percentile(samples, 0.95):7.1f} {percentile(samples, 0.99):7.1f} "
                 f"{result['errors'].get(name, 0):6d}"
             )
-    mix, reference = capacity(results, "mix"), capacity(results, "reference")
-    ratio = f"{mix / reference:.2f}" if reference else "n/a (the reference has no capacity)"
     lines.append("")
-    lines.append(
-        f"capacity (highest req/s of a step with p95 < {TARGET_P95_MS:.0f} ms and no errors): "
-        f"mix {mix:.1f} req/s, reference {reference:.1f} req/s; "
-        f"capacity(mix)/capacity(reference) = {ratio}"
-    )
+    lines.extend(capacity_lines(results))
     return "\n".join(lines)
 
 
@@ -466,7 +542,9 @@ def main(argv=None) -> int:
         f"bench/load: {args.units} units × {args.per_unit} persons + one of {args.big:,}, "
         f"{args.months} months of bills, {len(plan['agents'])} agents; gunicorn --workers "
         f"{args.workers}, Celery -c {args.celery_concurrency}; steps {args.steps} users × "
-        f"{args.step_seconds:.0f} s (after {args.warmup_seconds:.0f} s warm-up)\n{facts}\n"
+        f"{args.step_seconds:.0f} s (after {args.warmup_seconds:.0f} s warm-up)"
+        + (f", {args.rounds} rounds (mix and reference taking turns)" if args.rounds > 1 else "")
+        + f"\n{facts}\n"
         f"uptime before: {before}\nuptime after:  {after}"
     )
     text = report(results, args, header)
