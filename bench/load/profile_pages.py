@@ -82,6 +82,7 @@ def main(argv=None) -> int:
         steps=[1],
         step_seconds=1,
         warmup_seconds=0,
+        rounds=1,
         timeout=30,
         port=0,
     )
