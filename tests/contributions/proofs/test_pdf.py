@@ -5,9 +5,17 @@ from __future__ import annotations
 import random
 import string
 
+import pytest
+from reportlab import rl_config
 from reportlab.graphics.barcode import qrencoder
+from reportlab.platypus import Paragraph
 
-from contributions.proofs.pdf import _mask_penalty, _QRCode
+from contributions.models import ContributionProof
+from contributions.proofs import pdf as proof_pdf_module
+from contributions.proofs.pdf import _mask_penalty, _QRCode, proof_pdf
+from contributions.proofs.services import proof_issue
+from portal import pdf as portal_pdf
+from tests.contributions.proof_helpers import JUL, OCT, PERSON_NAME, proof_unit
 
 LEVEL_M = qrencoder.QRErrorCorrectLevel.M
 
@@ -37,3 +45,34 @@ def test_qr_masks_are_scored_and_chosen_as_reportlab_does():
         chosen.add(code.getBestMaskPattern())
         versions.add(code.version)
     assert len(chosen) >= 6 and versions >= set(range(1, 11))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ContributionProof.Kind.values)
+def test_the_proof_is_the_one_reportlab_s_parser_and_encoder_make_byte_for_byte(monkeypatch, kind):
+    """Before it is signed, the proof made with text_paragraph's fragments and _QRCode is the
+    PDF reportlab's own Paragraph parser and QR encoder make (reportlab's invariant mode: no
+    date, no random document id)."""
+    unit = proof_unit()
+    person = unit.person.person if kind == ContributionProof.Kind.PERSON else None
+    proof = proof_issue(agent=unit.agent, kind=kind, month_from=JUL, month_to=OCT, person=person)
+    monkeypatch.setattr(rl_config, "invariant", 1)
+    monkeypatch.setattr(portal_pdf, "sign_pdf", lambda data, *, reason: data)
+
+    def draw() -> bytes:
+        return proof_pdf(
+            proof,
+            full_name=PERSON_NAME if person else "",
+            check_url=f"https://sbwt.example.gov.cn/proof/{proof.code}/",
+            form_url="https://sbwt.example.gov.cn/proof/",
+        )
+
+    drawn = draw()
+    monkeypatch.setattr(
+        proof_pdf_module,
+        "text_paragraph",
+        lambda value, style: Paragraph(portal_pdf.pdf_text(value), style),
+    )
+    monkeypatch.setattr(proof_pdf_module, "_QRCode", qrencoder.QRCode)
+
+    assert draw() == drawn
