@@ -123,13 +123,29 @@ def _plain_fragment(style: ParagraphStyle, text: str) -> ParaFrag:
     return fragment
 
 
+class _PlainParagraph(Paragraph):
+    """A paragraph that keeps its lines for the width it was last wrapped at.
+
+    A table wraps each cell's paragraphs twice at the column's width, to size the row and again
+    to draw it; the second time breaks the same text into the same lines.
+    """
+
+    _wrapped_at: tuple[float, tuple[float, float]] | None = None
+
+    def wrap(self, availWidth, availHeight):
+        if self._wrapped_at is None or self._wrapped_at[0] != availWidth:
+            self._wrapped_at = (availWidth, super().wrap(availWidth, availHeight))
+        return self._wrapped_at[1]
+
+
 def text_paragraph(value, style: ParagraphStyle) -> Paragraph:
     """A paragraph that prints ``value`` exactly as it is.
 
     Text without markup is one fragment of the style: that fragment is given to the paragraph
     instead of having reportlab's HTML parser find it again in every table cell (about 5 ms of
-    a proof's 136 paragraphs). Text with an escaped character (&, <, >, ") goes through the
-    parser, which splits it there.
+    a proof's 136 paragraphs), and the paragraph is not wrapped twice at one width
+    (``_PlainParagraph``). Text with an escaped character (&, <, >, ") goes through the parser,
+    which splits it there.
     """
     text = pdf_text(value)
     if "&" in text:
@@ -139,7 +155,7 @@ def text_paragraph(value, style: ParagraphStyle) -> Paragraph:
         return Paragraph(text, style)
     fragments = [_plain_fragment(style, text)]
     textTransformFrags(fragments, style)
-    return Paragraph(text, style, frags=fragments)
+    return _PlainParagraph(text, style, frags=fragments)
 
 
 def lines_paragraph(lines: Iterable, style: ParagraphStyle) -> Paragraph:

@@ -49,10 +49,10 @@ def values() -> list:
     ]
 
 
-def drawn(paragraph: Paragraph) -> bytes:
+def drawn(paragraph: Paragraph, width: float = 120) -> bytes:
     buffer = io.BytesIO()
     canvas = Canvas(buffer, invariant=1)
-    paragraph.wrapOn(canvas, 120, 800)
+    paragraph.wrapOn(canvas, width, 800)
     paragraph.drawOn(canvas, 20, 400)
     canvas.save()
     return buffer.getvalue()
@@ -78,3 +78,16 @@ def test_paragraphs_of_one_style_share_no_fragment_lists():
     assert first.frags[0].link is not second.frags[0].link
     assert first.frags[0].us_lines is not second.frags[0].us_lines
     assert (first.frags[0].text, second.frags[0].text) == ("甲", "乙")
+
+
+def test_a_paragraph_wrapped_again_is_wrapped_anew_at_another_width():
+    """A paragraph keeps its lines for one width (a table wraps each cell twice at the same
+    width), not for another."""
+    style = styles()[0]
+    text = "兹证明 演示科技有限公司 参加社会保险,截至开具时参保状态为正常的职工 12 人。"
+    paragraph = text_paragraph(text, style)
+    for width in (300, 300, 80, 80, 300, 0.5, 120):
+        parsed = Paragraph(pdf_text(text), style)
+
+        assert paragraph.wrap(width, 800) == parsed.wrap(width, 800), width
+        assert drawn(paragraph, width) == drawn(parsed, width), width
