@@ -104,7 +104,8 @@ def pdf_text(value) -> str:
     return escape(text, {'"': "&quot;"})
 
 
-# The fragment reportlab's parser makes for a style's plain text, by style (see text_paragraph).
+# The fragment reportlab's parser makes for a style's plain text, by style (see text_paragraph),
+# taken when the style is first used: the portal's styles are not changed once made.
 _plain_fragments: weakref.WeakKeyDictionary[ParagraphStyle, ParaFrag] = weakref.WeakKeyDictionary()
 
 
