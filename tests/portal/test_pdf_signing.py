@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import hashlib
 import io
 import socket
 import threading
@@ -20,6 +22,7 @@ from django.core.management import call_command
 from PIL import Image, ImageDraw
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import signers
 from pyhanko.sign.timestamps import DummyTimeStamper
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -66,7 +69,6 @@ def test_signed_document_validates_intact_trusted_and_covers_the_whole_file():
 def test_signing_works_in_a_thread_that_runs_an_event_loop():
     """pyHanko's synchronous API calls asyncio.run(): under a running loop (an ASGI thread, a
     browser test) sign_pdf moves to a thread of its own instead of failing."""
-    import asyncio
 
     async def inside_a_loop() -> bytes:
         return build()
@@ -169,6 +171,27 @@ def test_an_ec_key_signs_too_and_two_pdfs_share_the_loaded_key(tmp_path, setting
         status = signature_status(data, root=tmp_path / "root.pem")
         assert status.bottom_line and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
         assert status.signing_cert.subject.native["common_name"] == "EC test signer"
+
+
+def test_the_signature_is_byte_for_byte_the_one_pyhanko_s_own_signer_makes():
+    """LoadedKeySigner does once what SimpleSigner does at every signature (the key parsed, the
+    signing-certificate-v2 attribute encoded): RSA PKCS#1 v1.5 being deterministic, its CMS for
+    a digest is SimpleSigner's, at the first signature and at the next."""
+    signer = pdf_signing._signer(*pdf_signing._material())
+    plain = signers.SimpleSigner(
+        signing_cert=signer.signing_cert,
+        signing_key=signer.signing_key,
+        cert_registry=signer.cert_registry,
+    )
+    digest = hashlib.sha256(b"%PDF-1.4 ...").digest()
+
+    def cms(with_signer) -> bytes:
+        return asyncio.run(with_signer.async_sign(digest, "sha256", use_pades=True)).dump()
+
+    expected = cms(plain)
+    assert isinstance(signer.private_key, rsa.RSAPrivateKey)
+    assert cms(signer) == expected
+    assert cms(signer) == expected
 
 
 def test_production_never_falls_back_to_a_test_certificate(settings, tmp_path):

@@ -1,0 +1,93 @@
+"""portal.pdf's paragraphs: plain text handed to reportlab as its parser reads it."""
+
+from __future__ import annotations
+
+import io
+import random
+from decimal import Decimal
+
+import pytest
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph
+
+from portal.pdf import cjk_font, pdf_text, text_paragraph
+
+
+def styles() -> list[ParagraphStyle]:
+    body = ParagraphStyle("body", fontName=cjk_font(), fontSize=11, leading=18, wordWrap="CJK")
+    return [
+        body,
+        ParagraphStyle("code", parent=body, fontSize=13, leading=20),
+        ParagraphStyle("title", fontName=cjk_font(), fontSize=20, leading=28, alignment=TA_CENTER),
+        ParagraphStyle("latin", fontName="Helvetica-Bold", fontSize=9, leading=12),
+        ParagraphStyle("upper", fontName="Helvetica", fontSize=9, textTransform="uppercase"),
+    ]
+
+
+def values() -> list:
+    rng = random.Random(7)
+    alphabet = "参保缴费证明欧阳明月 abcXYZ019.,-:()\n\t&<>\"'\x00\x07/"
+    return [
+        "",
+        "   ",
+        "\n\t",
+        "2026-07",
+        "1,280.00",
+        "养老保险",
+        "  两个  空格\n换行\t制表 ",
+        "A & B",
+        "<font color='red'>已审核通过</font>",
+        'say "yes"',
+        "it's",
+        "\x00控制\x07字符",
+        "第 1 页",
+        12,
+        Decimal("3.50"),
+        *("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(40)),
+    ]
+
+
+def drawn(paragraph: Paragraph, width: float = 120) -> bytes:
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, invariant=1)
+    paragraph.wrapOn(canvas, width, 800)
+    paragraph.drawOn(canvas, 20, 400)
+    canvas.save()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("style", styles(), ids=lambda style: style.name)
+def test_a_paragraph_is_the_one_reportlab_s_parser_makes_and_draws_the_same(style):
+    for value in values():
+        paragraph = text_paragraph(value, style)
+        parsed = Paragraph(pdf_text(value), style)
+
+        assert (paragraph.text, paragraph.bulletText) == (parsed.text, parsed.bulletText)
+        assert paragraph.style is parsed.style
+        assert [vars(f) for f in paragraph.frags] == [vars(f) for f in parsed.frags], value
+        assert drawn(paragraph) == drawn(parsed), value
+
+
+def test_paragraphs_of_one_style_share_no_fragment_lists():
+    style = styles()[0]
+    first, second = text_paragraph("甲", style), text_paragraph("乙", style)
+
+    assert first.frags[0] is not second.frags[0]
+    assert first.frags[0].link is not second.frags[0].link
+    assert first.frags[0].us_lines is not second.frags[0].us_lines
+    assert (first.frags[0].text, second.frags[0].text) == ("甲", "乙")
+
+
+def test_a_paragraph_wrapped_again_is_wrapped_anew_at_another_width():
+    """A paragraph keeps its lines for one width (a table wraps each cell twice at the same
+    width), not for another."""
+    style = styles()[0]
+    text = "兹证明 演示科技有限公司 参加社会保险,截至开具时参保状态为正常的职工 12 人。"
+    paragraph = text_paragraph(text, style)
+    for width in (300, 300, 80, 80, 300, 0.5, 120):
+        parsed = Paragraph(pdf_text(text), style)
+
+        assert paragraph.wrap(width, 800) == parsed.wrap(width, 800), width
+        assert drawn(paragraph, width) == drawn(parsed, width), width
