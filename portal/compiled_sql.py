@@ -7,23 +7,56 @@ its queryset once per database with sentinel values in place of the request's (t
 the agent's id), checks that each sentinel became a plain parameter and nowhere else, and then
 runs the same SQL with the sentinels swapped for the real values.
 
-Only for queries whose SQL does not depend on anything but the sentinels (no dates, no settings
-read at build time) and whose columns need no conversion by a model field (ids, counts, plain
-text); the caller gets the raw rows. A page of an ordered query passes ``limit`` and ``offset``
-to ``rows()`` (the query itself unsliced): they go to the database as parameters, so every page
-runs the same SQL.
+Only for queries whose SQL does not depend on anything but the sentinels (no dates computed at
+build time, no settings read then): a sentinel is an int (an id) unless named with its type, a
+``datetime.date`` or an aware ``datetime.datetime`` (``today``, ``now``), which the database's
+adapter turns into a parameter as the ORM would. The rows come back as tuples, each column
+converted as the ORM converts it (SQLite's dates arrive as text). A page of an ordered query
+passes ``limit`` and ``offset`` to ``rows()`` (the query itself unsliced): they go to the
+database as parameters, so every page runs the same SQL.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.models import QuerySet
 
-# Values no real id takes; each names one sentinel of a query.
+# Values no real id, day or instant takes; each names one sentinel of a query.
 _SENTINEL_BASE = -7_306_011_000
+_SENTINEL_DAY = datetime.date(1111, 1, 11)
+_SENTINEL_INSTANT = datetime.datetime(1111, 1, 11, 11, 11, 11, 111_000, tzinfo=datetime.UTC)
+
+
+def _sentinel(kind: type, index: int):
+    if kind is datetime.datetime:
+        return _SENTINEL_INSTANT + datetime.timedelta(microseconds=index)
+    if kind is datetime.date:
+        return _SENTINEL_DAY + datetime.timedelta(days=index)
+    return _SENTINEL_BASE - index
+
+
+def _adapt(connection, kind: type, value):
+    """The parameter the ORM passes for ``value`` of ``kind`` (an int as it is)."""
+    if kind is datetime.datetime:
+        return connection.ops.adapt_datetimefield_value(value)
+    if kind is datetime.date:
+        return connection.ops.adapt_datefield_value(value)
+    return value
+
+
+_KIND_NAMES = {int: "an int", datetime.date: "a date", datetime.datetime: "an aware datetime"}
+
+
+def _is_a(kind: type, value) -> bool:
+    if kind is datetime.datetime:
+        return isinstance(value, datetime.datetime) and value.tzinfo is not None
+    if kind is datetime.date:
+        return type(value) is datetime.date
+    return type(value) is int
 
 
 class CompiledQuery:
@@ -31,54 +64,80 @@ class CompiledQuery:
 
     >>> unread = CompiledQuery(lambda agent, unit: Message.objects.filter(...), "agent", "unit")
     >>> unread.rows(agent=agent.pk, unit=agent.employer_id)
+    >>> locks = CompiledQuery(lambda unit, now: ..., "unit", now=datetime.datetime)
     """
 
-    def __init__(self, build: Callable[..., QuerySet], *names: str):
+    def __init__(self, build: Callable[..., QuerySet], *names: str, **typed: type):
         self.build = build
-        self.names = names
-        self.sentinels = {name: _SENTINEL_BASE - index for index, name in enumerate(names)}
-        self._compiled: dict[str, tuple[str, list, dict[int, str]]] = {}
+        self.kinds = {**dict.fromkeys(names, int), **typed}
+        self.names = tuple(self.kinds)
+        self.sentinels = {
+            name: _sentinel(kind, index) for index, (name, kind) in enumerate(self.kinds.items())
+        }
+        self._compiled: dict[str, tuple[str, list, dict[int, str], dict]] = {}
 
-    def sql(self, using: str = "default") -> tuple[str, list, dict[int, str]]:
-        """The SQL, its parameters with sentinels, and which parameter positions take which
-        value; compiled the first time for the database ``using``."""
+    def sql(self, using: str = "default") -> tuple[str, list, dict[int, str], dict]:
+        """The SQL, its parameters with sentinels, which parameter positions take which value,
+        and the converters of the columns; compiled the first time for the database ``using``."""
         if using not in self._compiled:
+            connection = connections[using]
             queryset = self.build(**self.sentinels)
-            sql, params = queryset.query.get_compiler(using=using).as_sql()
+            compiler = queryset.query.get_compiler(using=using)
+            sql, params = compiler.as_sql()
             params = list(params)
+            adapted = {
+                name: _adapt(connection, self.kinds[name], sentinel)
+                for name, sentinel in self.sentinels.items()
+            }
             slots = {}
             for position, param in enumerate(params):
-                for name, sentinel in self.sentinels.items():
+                for name, sentinel in adapted.items():
                     # psycopg's backend passes ints typed (Int8, a subclass of int).
-                    if isinstance(param, int) and param == sentinel:
+                    if type(param) is not bool and param == sentinel:
                         slots[position] = name
-            for name, sentinel in self.sentinels.items():
+            for name, sentinel in adapted.items():
                 if name not in slots.values() or str(sentinel) in sql:
                     raise ImproperlyConfigured(
                         f"CompiledQuery: {name!r} is not a plain parameter of the query"
                     )
-            self._compiled[using] = (sql, params, slots)
+            converters = compiler.get_converters(
+                [column for column, *_rest in compiler.select[: compiler.col_count]]
+            )
+            self._compiled[using] = (sql, params, slots, converters)
         return self._compiled[using]
 
     def rows(
         self, using: str = "default", *, limit: int | None = None, offset: int = 0, **values
     ) -> list[tuple]:
-        """Run the query with ``values`` (ints, one per name) and return its raw rows; with
+        """Run the query with ``values`` (one per name, of its type) and return its rows; with
         ``limit``, only that many rows after the first ``offset``."""
         if set(values) != set(self.names):
             raise TypeError(f"CompiledQuery.rows() takes exactly {sorted(self.names)}")
         for name, value in values.items():
-            if type(value) is not int:
-                raise TypeError(f"CompiledQuery: {name} must be an int, not {value!r}")
-        sql, params, slots = self.sql(using)
+            if not _is_a(self.kinds[name], value):
+                raise TypeError(f"CompiledQuery: {name} must be {_KIND_NAMES[self.kinds[name]]}")
+        connection = connections[using]
+        sql, params, slots, converters = self.sql(using)
         params = list(params)
         for position, name in slots.items():
-            params[position] = type(params[position])(values[name])
+            value = _adapt(connection, self.kinds[name], values[name])
+            params[position] = type(params[position])(value) if type(value) is int else value
         if limit is not None:
             if type(limit) is not int or type(offset) is not int or limit < 0 or offset < 0:
                 raise TypeError("CompiledQuery: limit and offset must be ints, at least 0")
             sql = f"{sql} LIMIT %s OFFSET %s"
             params += [limit, offset]
-        with connections[using].cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            rows = cursor.fetchall()
+        if converters:
+            rows = [_converted(row, converters, connection) for row in rows]
+        return rows
+
+
+def _converted(row: tuple, converters: dict, connection) -> tuple:
+    row = list(row)
+    for position, (functions, expression) in converters.items():
+        for function in functions:
+            row[position] = function(row[position], expression, connection)
+    return tuple(row)

@@ -5,10 +5,9 @@ from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from employers.agents.selectors import agent_counts_for_agent
 from employers.permissions import AgentRequiredMixin, PermissionRequiredMixin, agent_has_permission
 from portal.context_processors import nav_modules_for
-from portal.dashboard import attention_items
+from portal.dashboard import dashboard_for_agent
 from portal.filings import filings_page
 from portal.forms import FilingFilterForm
 from portal.health import health_report
@@ -27,14 +26,14 @@ class DashboardView(AgentRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         agent = self.agent
-        is_admin = agent_has_permission(agent, "agents.manage")
+        dashboard = dashboard_for_agent(agent)
         return super().get_context_data(
             agent=agent,
             employer=agent.employer,
             masked_contact_phone=mask_phone(agent.employer.contact_phone),
             shortcut_modules=nav_modules_for(self.request),
-            agent_counts=agent_counts_for_agent(agent=agent) if is_admin else None,
-            attention=attention_items(agent),
+            agent_counts=dashboard.agent_counts,
+            attention=dashboard.attention,
             **kwargs,
         )
 

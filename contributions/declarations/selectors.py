@@ -50,28 +50,32 @@ def default_period(periods: Sequence[PolicyPeriod], today: datetime.date | None 
 DECLARATION_SEASON = datetime.timedelta(days=92)
 
 
-def declaration_due_for_agent(*, agent, today: datetime.date | None = None):
-    """A period the unit should declare now and has not, or None (one query).
+def declaration_season_start(today: datetime.date) -> datetime.date:
+    """The first day a period may start on and still be due for declaring on ``today``."""
+    return today - DECLARATION_SEASON
 
-    That is a published period still to come, or one that began within DECLARATION_SEASON (the
-    yearly declaration season); a declaration under review or approved counts as declared, a
-    rejected one does not.
+
+def declaration_due_list(
+    *, employer_id: int, region_id: int, season_start: datetime.date
+) -> QuerySet[PolicyPeriod]:
+    """The periods the unit should declare now and has not, earliest first.
+
+    That is a published period of the unit's region still to come, or one that began within
+    DECLARATION_SEASON (the yearly declaration season; ``season_start`` is
+    ``declaration_season_start(today)``); a declaration under review or approved counts as
+    declared, a rejected one does not.
     """
-    today = today or timezone.localdate()
     declared = BaseDeclaration.objects.filter(
-        employer_id=agent.employer_id,
+        employer_id=employer_id,
         period_id=OuterRef("pk"),
         review_state__in=[*OPEN_REVIEW_STATES, ReviewState.APPROVED],
     )
     return (
         PolicyPeriod.objects.filter(
-            region_id=agent.employer.region_id,
-            is_published=True,
-            starts_on__gte=today - DECLARATION_SEASON,
+            region_id=region_id, is_published=True, starts_on__gte=season_start
         )
         .exclude(Exists(declared))
         .order_by("starts_on")
-        .first()
     )
 
 

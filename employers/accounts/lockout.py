@@ -15,7 +15,7 @@ from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
@@ -79,15 +79,10 @@ def agent_is_locked(agent: Agent) -> bool:
     return login_lock_active(_agent_key(agent))
 
 
-def locked_agent_count(*, employer_id: int, now=None) -> int:
-    """How many of the unit's agents are locked out of password login now (one query)."""
-    now = now or timezone.now()
+def locked_agent_lock_list(*, employer_id: int, now: datetime.datetime) -> QuerySet[LoginLock]:
+    """The locks that keep the unit's agents out of password login at ``now``."""
     keys = Agent.objects.filter(employer_id=employer_id).values("user__username")
-    return (
-        LoginLock.objects.filter(key__in=keys)
-        .filter(Q(held=True) | Q(locked_until__gt=now))
-        .count()
-    )
+    return LoginLock.objects.filter(key__in=keys).filter(Q(held=True) | Q(locked_until__gt=now))
 
 
 def login_lock_expire(*, key: str, now=None) -> bool:

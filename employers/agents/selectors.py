@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from employers.models import Agent
@@ -23,11 +23,4 @@ def agent_get_for_agent(*, agent: Agent, agent_id: int) -> Agent:
         Agent.objects.select_related("user", "employer"),
         pk=agent_id,
         employer_id=agent.employer_id,
-    )
-
-
-def agent_counts_for_agent(*, agent: Agent) -> dict[str, int]:
-    """Return how many agents the agent's unit has, and how many of them are enabled."""
-    return Agent.objects.filter(employer_id=agent.employer_id).aggregate(
-        total=Count("pk"), active=Count("pk", filter=Q(is_active=True))
     )

@@ -1,12 +1,16 @@
 """portal.compiled_sql.CompiledQuery: SQL compiled once, run with each request's values."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.db.models import DateField, F, Func, Subquery, Value
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from employers.inbox.selectors import inbox_unread_count
-from employers.models import Agent
+from employers.models import Agent, Employer, LoginLock
 from portal.compiled_sql import CompiledQuery
 from portal.models import InboxCategory, InboxMessage, InboxRead
 from tests.factories import create_agent, create_employer
@@ -93,3 +97,36 @@ def test_the_inbox_badge_counts_only_the_agents_own_unread_messages():
     assert len(queries) == 1
     assert inbox_unread_count(agent=colleague) == 3
     assert inbox_unread_count(agent=stranger) == 1
+
+
+def test_dates_and_instants_are_parameters_too_and_dates_come_back_as_dates():
+    unit = create_employer()
+    agent = create_agent(employer=unit)
+    LoginLock.objects.create(key="held", held=True)
+    LoginLock.objects.create(key="until", locked_until=timezone.now() + datetime.timedelta(hours=1))
+    query = CompiledQuery(
+        lambda unit, on, now: (
+            Employer.objects.filter(pk=unit)
+            .annotate(
+                on=Value(on, DateField()),
+                locks=Subquery(
+                    LoginLock.objects.filter(locked_until__gt=now)
+                    .annotate(n=Func(F("pk"), function="COUNT"))
+                    .values("n")
+                ),
+            )
+            .values_list("on", "locks")
+        ),
+        "unit",
+        on=datetime.date,
+        now=datetime.datetime,
+    )
+
+    day = datetime.date(2026, 12, 4)
+    assert query.rows(unit=agent.employer_id, on=day, now=timezone.now()) == [(day, 1)]
+    later = timezone.now() + datetime.timedelta(hours=2)
+    assert query.rows(unit=agent.employer_id, on=day, now=later) == [(day, 0)]
+    with pytest.raises(TypeError, match="aware datetime"):
+        query.rows(unit=unit.pk, on=day, now=datetime.datetime(2026, 12, 4))  # noqa: DTZ001
+    with pytest.raises(TypeError, match="a date"):
+        query.rows(unit=unit.pk, on=later, now=later)

@@ -10,9 +10,10 @@ pytestmark = pytest.mark.django_db
 
 DASHBOARD = "/dashboard/"
 # session, user, agent with its unit (shared by the view and the menus), the unread inbox count
-# (header), the unit's filings by outcome (attention list); an admin also: agent counts, bills
-# awaiting payment, the period to declare, locked agents, the CA certificate's expiry.
-ADMIN_QUERIES = 10
+# (header), the unit's filings by outcome (attention list); an admin also one statement of its
+# figures: agent counts, bills awaiting payment, the period to declare, locked agents, the CA
+# certificate's expiry.
+ADMIN_QUERIES = 6
 AGENT_QUERIES = 5
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from employers.models import LoginLock, RegistrationApplication, Role
 from enrollment.models import RemovalReason, RemoveEmployeeFiling
-from portal.dashboard import attention_items
+from portal.dashboard import dashboard_for_agent
 from portal.models import ReviewState
 from tests.contributions.bill_helpers import create_bill, create_unit_with_staff
 from tests.contributions.factories import make_period
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def keys(agent, **kwargs):
-    return {item.key: item for item in attention_items(agent, **kwargs)}
+    return {item.key: item for item in dashboard_for_agent(agent, **kwargs).attention}
 
 
 def rejected_removal(unit, agent, enrolment):
