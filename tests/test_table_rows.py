@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 from django.template import engines
 from django.urls import reverse
+from django.utils import translation
 
 from contributions.models import BillKind, BillLine, BillStatus
 from enrollment.models import Person
@@ -113,28 +114,30 @@ def test_records_are_the_old_markups_with_each_badge(agent_client, unit, languag
     agent_client.cookies["django_language"] = language
     response = agent_client.get(records_url())
     rows = response.context["page"].object_list
-    bills = dict(
-        BillLine.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", "bill__kind")
-    )
-    statuses = dict(
-        BillLine.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", "bill__status")
-    )
-    old_rows = [
-        SimpleNamespace(
-            **row._asdict(),
-            bill_status=statuses[row.pk],
-            bill_kind=bills[row.pk],
-            bill_kind_label=str(BillKind(bills[row.pk]).label),
-        )
-        for row in rows
-    ]
+    bills = {
+        pk: (kind, status)
+        for pk, kind, status in BillLine.objects.filter(
+            pk__in=[row.pk for row in rows]
+        ).values_list("pk", "bill__kind", "bill__status")
+    }
+    with translation.override(language):
+        old_rows = [
+            SimpleNamespace(
+                **row._asdict(),
+                bill_kind=bills[row.pk][0],
+                bill_kind_label=str(BillKind(bills[row.pk][0]).label),
+                bill_status=bills[row.pk][1],
+            )
+            for row in rows
+        ]
+        old = render(OLD_RECORDS, rows=old_rows)
     html = rows_of(response)
-    assert html == "\n  " + render(OLD_RECORDS, rows=old_rows) + "\n  "
+    assert html == "\n  " + old + "\n  "
     for colour in ("success", "danger", "info", "warning"):
         assert f'class="badge text-bg-{colour}"' in html
     assert (
         html.count(' <small class="text-body-secondary">')
-        == len([kind for kind in bills.values() if kind == BillKind.SUPPLEMENT])
+        == len([kind for kind, _ in bills.values() if kind == BillKind.SUPPLEMENT])
         > 0
     )
 
