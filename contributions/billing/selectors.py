@@ -206,6 +206,7 @@ class BillLineRow(NamedTuple):
     """One line of a bill as its detail page shows it: amounts and rates already formatted."""
 
     enrolment_id: int
+    first_of_person: bool  # the page shows name and document number on a person's first line
     name: str
     masked_document_number: str
     type_label: str
@@ -230,8 +231,9 @@ class BillLineRow(NamedTuple):
 
 
 def bill_line_rows(rows) -> list[BillLineRow]:
-    """Display rows of bill lines (tuples of BillLineRow.COLUMNS): the insurance-type labels
-    translated once a page, not once a line, and each rate formatted once (a page has a few)."""
+    """Display rows of a page's bill lines (tuples of BillLineRow.COLUMNS, a person's lines
+    together): the insurance-type labels translated once a page, not once a line, and each rate
+    formatted once (a page has a few)."""
     labels = {kind: str(label) for kind, label in InsuranceType.choices}
     rates: dict = {}
 
@@ -240,30 +242,34 @@ def bill_line_rows(rows) -> list[BillLineRow]:
             rates[value] = percent(value)
         return rates[value]
 
-    return [
-        BillLineRow(
-            enrolment_id=enrolment_id,
-            name=name,
-            masked_document_number=mask_id_number(document_number),
-            type_label=labels.get(kind, kind),
-            base=money(base),
-            employer_rate=rate(employer_rate),
-            employer_amount=money(employer_amount),
-            personal_rate=rate(personal_rate),
-            personal_amount=money(personal_amount),
+    lines, last = [], None
+    for (
+        enrolment_id,
+        name,
+        document_number,
+        kind,
+        base,
+        employer_rate,
+        employer_amount,
+        personal_rate,
+        personal_amount,
+    ) in rows:
+        lines.append(
+            BillLineRow(
+                enrolment_id=enrolment_id,
+                first_of_person=enrolment_id != last,
+                name=name,
+                masked_document_number=mask_id_number(document_number),
+                type_label=labels.get(kind, kind),
+                base=money(base),
+                employer_rate=rate(employer_rate),
+                employer_amount=money(employer_amount),
+                personal_rate=rate(personal_rate),
+                personal_amount=money(personal_amount),
+            )
         )
-        for (
-            enrolment_id,
-            name,
-            document_number,
-            kind,
-            base,
-            employer_rate,
-            employer_amount,
-            personal_rate,
-            personal_amount,
-        ) in rows
-    ]
+        last = enrolment_id
+    return lines
 
 
 def bill_lines_page(bill: MonthlyBill, number) -> Page:

@@ -211,6 +211,14 @@ def records_totals_of(*, agent, queryset: QuerySet, filters: dict) -> RecordTota
     )
 
 
+# A record's state is its bill's: paid green, failed red, debited blue, else still to pay.
+BILL_STATUS_BADGES = {
+    BillStatus.SETTLED: "text-bg-success",
+    BillStatus.DEBIT_FAILED: "text-bg-danger",
+    BillStatus.DEBITED: "text-bg-info",
+}
+
+
 class RecordRow(NamedTuple):
     """One record as the records page shows it: labels translated and amounts formatted."""
 
@@ -223,10 +231,9 @@ class RecordRow(NamedTuple):
     base: str
     employer_amount: str
     personal_amount: str
-    bill_status: str
+    badge: str
     bill_status_label: str
-    bill_kind: str
-    bill_kind_label: str
+    supplement_label: str  # 补缴 on a supplement bill's lines, else empty
 
     # The columns record_rows reads, in its order (person and bill in the same query).
     COLUMNS = (
@@ -247,7 +254,7 @@ def record_rows(queryset: QuerySet) -> list[RecordRow]:
     """The rows of a page of records, in page order (one query; labels translated once)."""
     types = {kind: str(label) for kind, label in InsuranceType.choices}
     statuses = {status: str(label) for status, label in BillStatus.choices}
-    kinds = {kind: str(label) for kind, label in BillKind.choices}
+    supplement = str(BillKind.SUPPLEMENT.label)
     return [
         RecordRow(
             pk=pk,
@@ -259,10 +266,9 @@ def record_rows(queryset: QuerySet) -> list[RecordRow]:
             base=money(base),
             employer_amount=money(employer_amount),
             personal_amount=money(personal_amount),
-            bill_status=status,
+            badge=BILL_STATUS_BADGES.get(status, "text-bg-warning"),
             bill_status_label=statuses.get(status, status),
-            bill_kind=bill_kind,
-            bill_kind_label=kinds.get(bill_kind, bill_kind),
+            supplement_label=supplement if bill_kind == BillKind.SUPPLEMENT else "",
         )
         for (
             pk,

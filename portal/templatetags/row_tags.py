@@ -31,9 +31,9 @@ class ForRowsNode(template.Node):
         self.loopvar, self.sequence = loopvar, sequence
         self.nodelist_loop, self.nodelist_empty = nodelist_loop, nodelist_empty
 
-    def _parts(self, context, row) -> list:
-        """The body for rows shaped like ``row``: literal text at even positions, field
-        indexes at odd ones."""
+    def _parts(self, context, row) -> tuple[str, list[tuple[int, str]]]:
+        """The body for rows shaped like ``row``: its text up to the first field, then each
+        field's index with the text that follows it."""
         markers = type(row)(
             *(f"\x00{index}\x00" if value else value for index, value in enumerate(row))
         )
@@ -44,29 +44,32 @@ class ForRowsNode(template.Node):
             raise template.TemplateSyntaxError(
                 "for_rows: a row field was changed on its way to the text (a filter?)"
             )
-        return [part if position % 2 == 0 else int(part) for position, part in enumerate(parts)]
+        fields = zip(parts[1::2], parts[2::2], strict=True)
+        return parts[0], [(int(index), text) for index, text in fields]
 
     def render(self, context):
         rows = self.sequence.resolve(context, ignore_failures=True) or ()
         if not rows:
             return self.nodelist_empty.render(context)
-        shapes: dict[tuple, list] = {}
+        shapes: dict[tuple, tuple] = {}
+        autoescape = context.autoescape
         out = []
         for row in rows:
-            shape = tuple(True if value else repr(value) for value in row)
-            parts = shapes.get(shape)
-            if parts is None:
-                parts = shapes[shape] = self._parts(context, row)
-            out.append(parts[0])
-            for position in range(1, len(parts), 2):
-                value = row[parts[position]]
+            shape = tuple([True if value else repr(value) for value in row])
+            body = shapes.get(shape)
+            if body is None:
+                body = shapes[shape] = self._parts(context, row)
+            head, fields = body
+            out.append(head)
+            for index, text in fields:
+                value = row[index]
                 # What {{ value }} prints: a plain str is only escaped (Django's escape() is
-                # html.escape()); anything else goes the template's own way.
-                if type(value) is str and context.autoescape:
+                # html.escape()); anything else, a SafeString too, goes the template's own way.
+                if type(value) is str and autoescape:
                     out.append(html.escape(value))
                 else:
                     out.append(render_value_in_context(value, context))
-                out.append(parts[position + 1])
+                out.append(text)
         return mark_safe("".join(out))
 
 
