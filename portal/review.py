@@ -206,10 +206,35 @@ def _audit_event(item, *, action: str, from_state: str, actor=None, request=None
     )
 
 
+def _step_rows(item, *, action: str, from_state: str, actor=None, comment="", request=None):
+    """One step of an item, its transition and its audit event, built (not saved) from the
+    item's state now."""
+    return (
+        _transition(item, action=action, from_state=from_state, actor=actor, comment=comment),
+        _audit_event(item, action=action, from_state=from_state, actor=actor, request=request),
+    )
+
+
+def _rows_save(rows) -> None:
+    """Insert built steps' transitions and audit events, a statement for each table."""
+    insert_many(ReviewTransition, [transition for transition, _event in rows])
+    audit_log_many([event for _transition, event in rows])
+
+
 def _record(item, *, action: str, from_state: str, actor=None, comment: str = "", request=None):
     """One step of an item: its transition and its audit event."""
-    _transition(item, action=action, from_state=from_state, actor=actor, comment=comment).save()
-    _audit_event(item, action=action, from_state=from_state, actor=actor, request=request).save()
+    _rows_save(
+        [
+            _step_rows(
+                item,
+                action=action,
+                from_state=from_state,
+                actor=actor,
+                comment=comment,
+                request=request,
+            )
+        ]
+    )
 
 
 def review_history(item) -> list[ReviewTransition]:
@@ -303,16 +328,16 @@ def review_submit_many(
 
 def _record_many(steps, *, actor=None, request=None, comment: str = "") -> None:
     """The transitions and audit events of many (item, action, from state) steps, set-based."""
-    insert_many(
-        ReviewTransition,
+    _rows_save(
         [
-            _transition(item, action=action, from_state=from_state, actor=actor, comment=comment)
-            for item, action, from_state in steps
-        ],
-    )
-    audit_log_many(
-        [
-            _audit_event(item, action=action, from_state=from_state, actor=actor, request=request)
+            _step_rows(
+                item,
+                action=action,
+                from_state=from_state,
+                actor=actor,
+                comment=comment,
+                request=request,
+            )
             for item, action, from_state in steps
         ]
     )
@@ -376,24 +401,26 @@ def review_precheck(*, model_label: str, pk: int) -> str:
         ):
             return item.review_state if item is not None else ""
         results = review_hooks(model).prechecks(item)
+        terms = review_policy_for(model=model, region_id=item.review_region_id)
         from_state = item.review_state
         item.precheck_results = results
         item.prechecks_passed = all(result["passed"] for result in results)
         item.prechecked_at = timezone.now()
         item.review_state = ReviewState.PRECHECKED
+        steps = [_step_rows(item, action="precheck", from_state=from_state)]
+        realtime = terms.realtime_approval and item.prechecks_passed
+        if not realtime:
+            # Pre-checked and queued for a clerk in one UPDATE, both steps recorded in order.
+            item.review_state = ReviewState.PENDING
+            steps.append(_step_rows(item, action="queue", from_state=ReviewState.PRECHECKED))
         item.save(
             update_fields=["precheck_results", "prechecks_passed", "prechecked_at", "review_state"]
         )
-        _record(item, action="precheck", from_state=from_state)
-        terms = review_policy_for(model=model, region_id=item.review_region_id)
-        if terms.realtime_approval and item.prechecks_passed:
+        _rows_save(steps)
+        if realtime:
             _apply_decision(
                 item, decision="approve", actor=None, comment=_("预审全部通过,实时审核通过。")
             )
-        else:
-            item.review_state = ReviewState.PENDING
-            item.save(update_fields=["review_state"])
-            _record(item, action="queue", from_state=ReviewState.PRECHECKED)
         return item.review_state
 
 
