@@ -287,7 +287,9 @@ def review_submit_many(
     pre-checks queued after commit: one portal.review.precheck message per item, or with
     ``precheck_task`` (a task taking a model label and a list of pks, such as
     enrollment.tasks.filings_precheck) one message per type for all of them. Items already queued
-    are left alone; an approved item is refused before anything is written.
+    are left alone; an approved item is refused before anything is written. Items not yet saved
+    are inserted already submitted (portal.bulk_insert, one statement per type) rather than
+    inserted by the caller and then updated.
     """
     items = list(items)
     if any(item.review_state == ReviewState.APPROVED for item in items):
@@ -295,10 +297,12 @@ def review_submit_many(
     now = timezone.now()
     due_at: dict[tuple, datetime.datetime] = {}
     updates: dict[tuple, tuple[dict, list[int]]] = {}
+    inserts: dict[type, list[ReviewableModel]] = {}
     steps = []
     for item in items:
         from_state = item.review_state
-        if from_state in OPEN_REVIEW_STATES:
+        new = item._state.adding
+        if from_state in OPEN_REVIEW_STATES and not new:
             continue  # already queued: a double submission queues once
         model = type(item)
         terms_key = (model, item.review_region_id)
@@ -309,11 +313,16 @@ def review_submit_many(
         fields = _submission_fields(now=now, due_at=due_at[terms_key], resubmission=resubmission)
         for name, value in fields.items():
             setattr(item, name, value)
-        group = (model, fields["review_state"], fields["due_at"])
-        updates.setdefault(group, (fields, []))[1].append(item.pk)
+        if new:
+            inserts.setdefault(model, []).append(item)
+        else:
+            group = (model, fields["review_state"], fields["due_at"])
+            updates.setdefault(group, (fields, []))[1].append(item.pk)
         steps.append((item, "resubmit" if resubmission else "submit", from_state))
     if not steps:
         return items
+    for model, objs in inserts.items():
+        insert_many(model, objs)
     for (model, _state, _due_at), (fields, pks) in updates.items():
         for start in range(0, len(pks), 1000):  # within any database's limit of parameters
             model._base_manager.filter(pk__in=pks[start : start + 1000]).update(**fields)

@@ -200,6 +200,19 @@ def test_region_coupling_rule_applies(unit):
     assert errors["insurance_codes"] == ["本市农村户籍农村合同制工人须参加失业保险"]
 
 
+def test_an_inactive_or_other_regions_employment_form_is_refused(agent):
+    from tests.factories import RegionFactory
+
+    inactive = EmploymentForm.objects.create(code="78", name="停用的用工形式", is_active=False)
+    elsewhere = EmploymentForm.objects.create(
+        region=RegionFactory(code="310000", name="上海市(测试)"), code="77", name="外地用工形式"
+    )
+    for form in (inactive, elsewhere):
+        errors = refused(agent, employment_form=form)
+        assert "不适用于本单位所在统筹区" in errors["employment_form"][0]
+    assert submit(agent, employment_form=EmploymentForm.objects.get(code="11", region=None))
+
+
 def test_all_errors_are_reported_at_once(agent):
     errors = refused(agent, contribution_base=Decimal("1"), start_month=add_months(this_month(), 3))
     assert "start_month" in errors
