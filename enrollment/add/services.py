@@ -424,7 +424,8 @@ def registration_form_generate(*, filing_id: int) -> AddEmployeeFiling | None:
 
     with transaction.atomic():
         filing = (
-            AddEmployeeFiling.objects.select_for_update()
+            # Only the filing's row is locked, not its unit, region and person with it.
+            AddEmployeeFiling.objects.select_for_update(of=("self",))
             .select_related(
                 "employer__region",
                 "enrolment__person",
