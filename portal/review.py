@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from portal.audit import audit_event, audit_log, audit_log_many
 from portal.bulk_insert import insert_many
+from portal.compiled_sql import CompiledQuery
 from portal.models import (
     OPEN_REVIEW_STATES,
     Notification,
@@ -160,18 +161,33 @@ class PolicyTerms:
     realtime_approval: bool
 
 
+# Read on every submission and pre-check: each type's SQL compiled once per process.
+_policy_queries: dict[str, CompiledQuery] = {}
+
+
+def _policy_query(item_type: str) -> CompiledQuery:
+    if item_type not in _policy_queries:
+        _policy_queries[item_type] = CompiledQuery(
+            lambda region: (
+                ReviewPolicy.objects.filter(item_type=item_type)
+                .filter(Q(region_id=region) | Q(region__isnull=True))
+                .values_list("region_id", "due_working_days", "realtime_approval")
+            ),
+            "region",
+        )
+    return _policy_queries[item_type]
+
+
 def review_policy_for(*, model, region_id: int | None) -> PolicyTerms:
     """The region's terms for this item type, else the type's default, else the setting."""
-    rows = {
-        row.region_id: row
-        for row in ReviewPolicy.objects.filter(item_type=review_item_type(model)).filter(
-            Q(region_id=region_id) | Q(region__isnull=True)
-        )
-    }
-    row = rows.get(region_id) or rows.get(None)
-    if row is None:
+    # No region: 0, an id no row has, leaves the type's default row alone.
+    rows = _policy_query(review_item_type(model)).rows(region=region_id or 0)
+    terms = {region: (days, realtime) for region, days, realtime in rows}
+    found = terms.get(region_id) or terms.get(None)
+    if found is None:
         return PolicyTerms(settings.REVIEW_DEFAULT_WORKING_DAYS, False)
-    return PolicyTerms(row.due_working_days, row.realtime_approval)
+    days, realtime = found
+    return PolicyTerms(days, bool(realtime))  # SQLite's booleans come back as 0 and 1
 
 
 def review_due_at(submitted_at: datetime.datetime, working_days: int) -> datetime.datetime:

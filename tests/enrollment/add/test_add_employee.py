@@ -23,7 +23,7 @@ from enrollment.models import (
     Enrolment,
     RegionEnrolmentSettings,
 )
-from enrollment.rules import OTHER_UNIT_MESSAGE, add_months
+from enrollment.rules import OTHER_UNIT_MESSAGE, add_months, region_settings
 from portal.models import AuditEvent, Notification, ReviewState
 from portal.review import review_decide, review_history, review_precheck
 from tests.enrollment.add_helpers import (
@@ -133,6 +133,15 @@ def test_start_month_beyond_backdating_limit_is_refused(unit):
     RegionEnrolmentSettings.objects.create(region=employer.region, backdate_months=1)
     errors = refused(agent, start_month=add_months(this_month(), -2))
     assert "补登记 1 个月" in " ".join(errors["start_month"])
+
+
+def test_region_settings_are_the_regions_row_else_the_defaults(unit):
+    employer, _agent = unit
+    assert region_settings(employer.region) == (3, 30)
+    RegionEnrolmentSettings.objects.create(
+        region=employer.region, backdate_months=1, filing_deadline_days=15
+    )
+    assert region_settings(employer.region) == region_settings(employer.region_id) == (1, 15)
 
 
 def test_backdated_start_month_is_flagged_for_the_clerk(agent):
