@@ -25,6 +25,7 @@ from enrollment.models import (
     Person,
     RegionEnrolmentSettings,
 )
+from portal.compiled_sql import CompiledQuery
 from portal.crypto import blind_index
 from portal.identifiers import (
     normalise_resident_id,
@@ -116,12 +117,22 @@ def hukou_check(*, document_type: str, nationality: str, hukou_type: str) -> Non
         )
 
 
+# Read on every add-employee filing: its SQL compiled once per process (one row per region).
+_REGION_SETTINGS = CompiledQuery(
+    lambda region: RegionEnrolmentSettings.objects.filter(region_id=region).values_list(
+        "backdate_months", "filing_deadline_days"
+    ),
+    "region",
+)
+
+
 def region_settings(region) -> tuple[int, int]:
-    """(back-dating months, filing deadline days) for the region."""
-    row = RegionEnrolmentSettings.objects.filter(region=region).first()
-    if row is None:
+    """(back-dating months, filing deadline days) for the region (an instance or its id)."""
+    rows = _REGION_SETTINGS.rows(region=getattr(region, "pk", region))
+    if not rows:
         return DEFAULT_BACKDATE_MONTHS, DEFAULT_FILING_DEADLINE_DAYS
-    return row.backdate_months, row.filing_deadline_days
+    backdate_months, deadline_days = rows[0]
+    return backdate_months, deadline_days
 
 
 def start_month_check(

@@ -7,7 +7,9 @@ psycopg's C row formatter. Values are prepared exactly as bulk_create prepares t
 objects resolved, each field's pre_save — auto_now_add, the blind index, derived columns — then
 get_db_prep_save, so encryption and JSON go through the fields' own code), and primary keys are
 taken from the table's sequence first, so the objects come back with their ids as from
-bulk_create. Other databases (SQLite in tests) use bulk_create itself.
+bulk_create. Other databases (SQLite in tests) use bulk_create itself, and so do a few rows on
+PostgreSQL: one INSERT ... RETURNING is one round trip where COPY takes two (the sequence, then
+the rows), and a form's filing writes a row at a time into five tables.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from django.db import connections, router
 from django.utils import timezone
 from psycopg import sql
 
+# Below this many rows an INSERT costs less than the sequence's round trip and a COPY.
+COPY_MIN_ROWS = 10
+
 
 def insert_many(model, objs: Sequence) -> list:
     """Insert new ``objs`` of ``model`` and set their primary keys; return them."""
@@ -26,7 +31,7 @@ def insert_many(model, objs: Sequence) -> list:
         return objs
     alias = router.db_for_write(model)
     connection = connections[alias]
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or len(objs) < COPY_MIN_ROWS:
         return model._default_manager.bulk_create(objs)
     meta = model._meta
     pk = meta.pk

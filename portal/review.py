@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from portal.audit import audit_event, audit_log, audit_log_many
 from portal.bulk_insert import insert_many
+from portal.compiled_sql import CompiledQuery
 from portal.models import (
     OPEN_REVIEW_STATES,
     Notification,
@@ -160,18 +161,33 @@ class PolicyTerms:
     realtime_approval: bool
 
 
+# Read on every submission and pre-check: each type's SQL compiled once per process.
+_policy_queries: dict[str, CompiledQuery] = {}
+
+
+def _policy_query(item_type: str) -> CompiledQuery:
+    if item_type not in _policy_queries:
+        _policy_queries[item_type] = CompiledQuery(
+            lambda region: (
+                ReviewPolicy.objects.filter(item_type=item_type)
+                .filter(Q(region_id=region) | Q(region__isnull=True))
+                .values_list("region_id", "due_working_days", "realtime_approval")
+            ),
+            "region",
+        )
+    return _policy_queries[item_type]
+
+
 def review_policy_for(*, model, region_id: int | None) -> PolicyTerms:
     """The region's terms for this item type, else the type's default, else the setting."""
-    rows = {
-        row.region_id: row
-        for row in ReviewPolicy.objects.filter(item_type=review_item_type(model)).filter(
-            Q(region_id=region_id) | Q(region__isnull=True)
-        )
-    }
-    row = rows.get(region_id) or rows.get(None)
-    if row is None:
+    # No region: 0, an id no row has, leaves the type's default row alone.
+    rows = _policy_query(review_item_type(model)).rows(region=region_id or 0)
+    terms = {region: (days, realtime) for region, days, realtime in rows}
+    found = terms.get(region_id) or terms.get(None)
+    if found is None:
         return PolicyTerms(settings.REVIEW_DEFAULT_WORKING_DAYS, False)
-    return PolicyTerms(row.due_working_days, row.realtime_approval)
+    days, realtime = found
+    return PolicyTerms(days, bool(realtime))  # SQLite's booleans come back as 0 and 1
 
 
 def review_due_at(submitted_at: datetime.datetime, working_days: int) -> datetime.datetime:
@@ -206,10 +222,35 @@ def _audit_event(item, *, action: str, from_state: str, actor=None, request=None
     )
 
 
+def _step_rows(item, *, action: str, from_state: str, actor=None, comment="", request=None):
+    """One step of an item, its transition and its audit event, built (not saved) from the
+    item's state now."""
+    return (
+        _transition(item, action=action, from_state=from_state, actor=actor, comment=comment),
+        _audit_event(item, action=action, from_state=from_state, actor=actor, request=request),
+    )
+
+
+def _rows_save(rows) -> None:
+    """Insert built steps' transitions and audit events, a statement for each table."""
+    insert_many(ReviewTransition, [transition for transition, _event in rows])
+    audit_log_many([event for _transition, event in rows])
+
+
 def _record(item, *, action: str, from_state: str, actor=None, comment: str = "", request=None):
     """One step of an item: its transition and its audit event."""
-    _transition(item, action=action, from_state=from_state, actor=actor, comment=comment).save()
-    _audit_event(item, action=action, from_state=from_state, actor=actor, request=request).save()
+    _rows_save(
+        [
+            _step_rows(
+                item,
+                action=action,
+                from_state=from_state,
+                actor=actor,
+                comment=comment,
+                request=request,
+            )
+        ]
+    )
 
 
 def review_history(item) -> list[ReviewTransition]:
@@ -262,7 +303,9 @@ def review_submit_many(
     pre-checks queued after commit: one portal.review.precheck message per item, or with
     ``precheck_task`` (a task taking a model label and a list of pks, such as
     enrollment.tasks.filings_precheck) one message per type for all of them. Items already queued
-    are left alone; an approved item is refused before anything is written.
+    are left alone; an approved item is refused before anything is written. Items not yet saved
+    are inserted already submitted (portal.bulk_insert, one statement per type) rather than
+    inserted by the caller and then updated.
     """
     items = list(items)
     if any(item.review_state == ReviewState.APPROVED for item in items):
@@ -270,10 +313,12 @@ def review_submit_many(
     now = timezone.now()
     due_at: dict[tuple, datetime.datetime] = {}
     updates: dict[tuple, tuple[dict, list[int]]] = {}
+    inserts: dict[type, list[ReviewableModel]] = {}
     steps = []
     for item in items:
         from_state = item.review_state
-        if from_state in OPEN_REVIEW_STATES:
+        new = item._state.adding
+        if from_state in OPEN_REVIEW_STATES and not new:
             continue  # already queued: a double submission queues once
         model = type(item)
         terms_key = (model, item.review_region_id)
@@ -284,11 +329,16 @@ def review_submit_many(
         fields = _submission_fields(now=now, due_at=due_at[terms_key], resubmission=resubmission)
         for name, value in fields.items():
             setattr(item, name, value)
-        group = (model, fields["review_state"], fields["due_at"])
-        updates.setdefault(group, (fields, []))[1].append(item.pk)
+        if new:
+            inserts.setdefault(model, []).append(item)
+        else:
+            group = (model, fields["review_state"], fields["due_at"])
+            updates.setdefault(group, (fields, []))[1].append(item.pk)
         steps.append((item, "resubmit" if resubmission else "submit", from_state))
     if not steps:
         return items
+    for model, objs in inserts.items():
+        insert_many(model, objs)
     for (model, _state, _due_at), (fields, pks) in updates.items():
         for start in range(0, len(pks), 1000):  # within any database's limit of parameters
             model._base_manager.filter(pk__in=pks[start : start + 1000]).update(**fields)
@@ -303,16 +353,16 @@ def review_submit_many(
 
 def _record_many(steps, *, actor=None, request=None, comment: str = "") -> None:
     """The transitions and audit events of many (item, action, from state) steps, set-based."""
-    insert_many(
-        ReviewTransition,
+    _rows_save(
         [
-            _transition(item, action=action, from_state=from_state, actor=actor, comment=comment)
-            for item, action, from_state in steps
-        ],
-    )
-    audit_log_many(
-        [
-            _audit_event(item, action=action, from_state=from_state, actor=actor, request=request)
+            _step_rows(
+                item,
+                action=action,
+                from_state=from_state,
+                actor=actor,
+                comment=comment,
+                request=request,
+            )
             for item, action, from_state in steps
         ]
     )
@@ -376,24 +426,26 @@ def review_precheck(*, model_label: str, pk: int) -> str:
         ):
             return item.review_state if item is not None else ""
         results = review_hooks(model).prechecks(item)
+        terms = review_policy_for(model=model, region_id=item.review_region_id)
         from_state = item.review_state
         item.precheck_results = results
         item.prechecks_passed = all(result["passed"] for result in results)
         item.prechecked_at = timezone.now()
         item.review_state = ReviewState.PRECHECKED
+        steps = [_step_rows(item, action="precheck", from_state=from_state)]
+        realtime = terms.realtime_approval and item.prechecks_passed
+        if not realtime:
+            # Pre-checked and queued for a clerk in one UPDATE, both steps recorded in order.
+            item.review_state = ReviewState.PENDING
+            steps.append(_step_rows(item, action="queue", from_state=ReviewState.PRECHECKED))
         item.save(
             update_fields=["precheck_results", "prechecks_passed", "prechecked_at", "review_state"]
         )
-        _record(item, action="precheck", from_state=from_state)
-        terms = review_policy_for(model=model, region_id=item.review_region_id)
-        if terms.realtime_approval and item.prechecks_passed:
+        _rows_save(steps)
+        if realtime:
             _apply_decision(
                 item, decision="approve", actor=None, comment=_("预审全部通过,实时审核通过。")
             )
-        else:
-            item.review_state = ReviewState.PENDING
-            item.save(update_fields=["review_state"])
-            _record(item, action="queue", from_state=ReviewState.PRECHECKED)
         return item.review_state
 
 

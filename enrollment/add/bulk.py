@@ -3,9 +3,9 @@
 add_employee_filing_submit (the form, and batch rows that need the full checks) files its one
 row here, and the batch import files its rows of new persons here a chunk at a time, so what a
 filing writes is decided in this module only: the person, the enrolment with its history row,
-the filing, its attachments, the review submission (portal.review.review_submit_many: the
-submitted state, a transition and an audit event per filing, the pre-checks after commit) and
-the ``enrollment.add_submitted`` audit event. Rows go in a table at a time through
+the filing with its review submission (portal.review.review_submit_many inserts it submitted,
+with a transition and an audit event per filing, and queues the pre-checks after commit), its
+attachments and the ``enrollment.add_submitted`` audit event. Rows go in a table at a time through
 portal.bulk_insert (COPY on PostgreSQL), which keeps 10,000 rows of a batch import within
 seconds.
 """
@@ -118,12 +118,11 @@ def add_employee_filings_submit(
         )
         for row, enrolment in zip(rows, enrolments, strict=True)
     ]
-    insert_many(AddEmployeeFiling, filings)
+    # The filings are inserted already submitted. A batch chunk's pre-checks go as one message:
+    # 10,000 messages cost an import more time than all its writes.
+    review_submit_many(items=filings, actor=user, request=request, precheck_task=filings_precheck)
     for row, filing in zip(rows, filings, strict=True):
         attachments_store(filing, row.attachments)
-    # A batch chunk's pre-checks go as one message: 10,000 messages cost an import more time
-    # than all its writes.
-    review_submit_many(items=filings, actor=user, request=request, precheck_task=filings_precheck)
     audit_log_many(
         [
             audit_event(
@@ -180,7 +179,8 @@ def person_prepare(checked: CheckedPerson, *, name, nationality, hukou_type, pho
 def attachments_store(
     filing: AddEmployeeFiling, checked: Sequence[tuple[str, CheckedFile]]
 ) -> None:
-    """Store a filing's checked attachments under random names."""
+    """Store a filing's checked attachments under random names (the rows in one statement)."""
+    attachments = []
     for kind, item in checked:
         attachment = Attachment(
             filing=filing,
@@ -193,7 +193,8 @@ def attachments_store(
         )
         # The name passed here is ignored: attachment_upload_to gives a random one.
         attachment.file.save(item.original_name, ContentFile(item.data), save=False)
-        attachment.save()
+        attachments.append(attachment)
+    insert_many(Attachment, attachments)
     # Should the transaction roll back after this, the stored files stay behind unreferenced
     # under random names; they hold nothing anyone can reach through the portal.
 

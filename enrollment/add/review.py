@@ -18,6 +18,8 @@ from __future__ import annotations
 import datetime
 
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,20 +35,32 @@ from portal.review import precheck_result
 
 def add_filing_prechecks(filing: AddEmployeeFiling) -> list[dict]:
     """Run the automatic checks a clerk sees before deciding."""
-    enrolment = Enrolment.objects.select_related("person", "resumed_from").get(
-        pk=filing.enrolment_id
+    # One query: the enrolment, its unit (the filing's) and region, whether the person is open
+    # elsewhere, and which attachments the filing has.
+    enrolment = (
+        Enrolment.objects.select_related("resumed_from", "employer__region")
+        .annotate(
+            elsewhere=Exists(
+                Enrolment.objects.filter(
+                    person_id=OuterRef("person_id"), status__in=Enrolment.OPEN_STATUSES
+                )
+                .exclude(pk=OuterRef("pk"))
+                .exclude(pk=Coalesce(OuterRef("resumed_from_id"), OuterRef("pk")))
+            ),
+            **{
+                f"has_{kind}": Exists(Attachment.objects.filter(filing_id=filing.pk, kind=kind))
+                for kind in Attachment.Kind.values
+            },
+        )
+        .get(pk=filing.enrolment_id)
     )
-    elsewhere = (
-        Enrolment.objects.filter(person_id=enrolment.person_id, status__in=Enrolment.OPEN_STATUSES)
-        .exclude(pk__in=[enrolment.pk, enrolment.resumed_from_id or enrolment.pk])
-        .exists()
-    )
+    elsewhere = enrolment.elsewhere
     try:
-        validate_base(filing.employer.region, enrolment.start_month, enrolment.contribution_base)
+        validate_base(enrolment.employer.region, enrolment.start_month, enrolment.contribution_base)
         base_ok, base_detail = True, ""
     except ValidationError as exc:
         base_ok, base_detail = False, " ".join(exc.messages)
-    kinds = set(filing.attachments.values_list("kind", flat=True))
+    kinds = {kind for kind in Attachment.Kind.values if getattr(enrolment, f"has_{kind}")}
     wanted = (
         [Attachment.Kind.LABOUR_CONTRACT] if enrolment.resumed_from_id else Attachment.Kind.values
     )

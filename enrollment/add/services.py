@@ -74,12 +74,16 @@ def _merge(errors: dict[str, list], exc: ValidationError) -> None:
 
 def employment_form_resolve(*, region, value) -> EmploymentForm:
     """Return the active 用工形式 (an instance or its code) that applies in the region."""
-    forms = EmploymentForm.objects.filter(is_active=True).filter(
-        Q(region=region) | Q(region__isnull=True)
-    )
     if isinstance(value, EmploymentForm):
-        found = forms.filter(pk=value.pk).first()
+        # An instance is a form's choice, read from the region's active forms in this request
+        # (employment_forms_for_region): checked as it was read, not read again.
+        region_id = getattr(region, "pk", region)
+        applies = value.is_active and value.region_id in (region_id, None)
+        found = value if applies else None
     else:
+        forms = EmploymentForm.objects.filter(is_active=True).filter(
+            Q(region=region) | Q(region__isnull=True)
+        )
         # A region's own row wins over the nationwide one with the same code.
         code = str(value or "").strip()
         found = (
@@ -420,7 +424,8 @@ def registration_form_generate(*, filing_id: int) -> AddEmployeeFiling | None:
 
     with transaction.atomic():
         filing = (
-            AddEmployeeFiling.objects.select_for_update()
+            # Only the filing's row is locked, not its unit, region and person with it.
+            AddEmployeeFiling.objects.select_for_update(of=("self",))
             .select_related(
                 "employer__region",
                 "enrolment__person",

@@ -22,6 +22,7 @@ from portal.review import (
     review_decide,
     review_due_at,
     review_history,
+    review_policy_for,
     review_submit_many,
     review_watch_deadlines,
 )
@@ -97,6 +98,24 @@ def test_region_policy_sets_the_time_limit(django_capture_on_commit_callbacks):
         )
     submitted = timezone.localdate(application.submitted_at)
     assert timezone.localdate(refresh(application).due_at) > submitted
+
+
+def test_policy_terms_prefer_the_region_then_the_type_then_the_setting(settings):
+    def terms(region_id):
+        found = review_policy_for(model=Model, region_id=region_id)
+        return found.due_working_days, found.realtime_approval
+
+    own, other = RegionFactory(code="110000"), RegionFactory(code="310000", name="上海")
+    settings.REVIEW_DEFAULT_WORKING_DAYS = 9
+    assert terms(own.pk) == terms(None) == (9, False)
+    ReviewPolicy.objects.create(item_type=Model._meta.label_lower, due_working_days=7)
+    ReviewPolicy.objects.create(
+        item_type=Model._meta.label_lower, region=own, due_working_days=2, realtime_approval=True
+    )
+    ReviewPolicy.objects.create(item_type="enrollment.addemployeefiling", due_working_days=4)
+    assert terms(own.pk) == (2, True)
+    assert terms(other.pk) == terms(None) == (7, False)
+    assert type(terms(own.pk)[1]) is bool
 
 
 def test_realtime_region_approves_when_all_prechecks_pass(

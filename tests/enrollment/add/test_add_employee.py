@@ -6,11 +6,14 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from contributions.models import PolicyPeriod
 from employers.models import Role
+from enrollment.add.review import add_filing_prechecks
 from enrollment.add.selectors import base_bounds_for, base_bounds_now_and_next
 from enrollment.add.services import add_employee_filing_resubmit, add_employee_filing_submit
 from enrollment.models import (
@@ -20,9 +23,9 @@ from enrollment.models import (
     Enrolment,
     RegionEnrolmentSettings,
 )
-from enrollment.rules import OTHER_UNIT_MESSAGE, add_months
-from portal.models import Notification, ReviewState
-from portal.review import review_decide, review_precheck
+from enrollment.rules import OTHER_UNIT_MESSAGE, add_months, region_settings
+from portal.models import AuditEvent, Notification, ReviewState
+from portal.review import review_decide, review_history, review_precheck
 from tests.enrollment.add_helpers import (
     form_data,
     good_attachments,
@@ -132,6 +135,15 @@ def test_start_month_beyond_backdating_limit_is_refused(unit):
     assert "补登记 1 个月" in " ".join(errors["start_month"])
 
 
+def test_region_settings_are_the_regions_row_else_the_defaults(unit):
+    employer, _agent = unit
+    assert region_settings(employer.region) == (3, 30)
+    RegionEnrolmentSettings.objects.create(
+        region=employer.region, backdate_months=1, filing_deadline_days=15
+    )
+    assert region_settings(employer.region) == region_settings(employer.region_id) == (1, 15)
+
+
 def test_backdated_start_month_is_flagged_for_the_clerk(agent):
     filing = submit(agent, start_month=add_months(this_month(), -1))
     assert filing.flags == [AddEmployeeFiling.Flag.BACKDATED]
@@ -197,6 +209,19 @@ def test_region_coupling_rule_applies(unit):
     assert errors["insurance_codes"] == ["本市农村户籍农村合同制工人须参加失业保险"]
 
 
+def test_an_inactive_or_other_regions_employment_form_is_refused(agent):
+    from tests.factories import RegionFactory
+
+    inactive = EmploymentForm.objects.create(code="78", name="停用的用工形式", is_active=False)
+    elsewhere = EmploymentForm.objects.create(
+        region=RegionFactory(code="310000", name="上海市(测试)"), code="77", name="外地用工形式"
+    )
+    for form in (inactive, elsewhere):
+        errors = refused(agent, employment_form=form)
+        assert "不适用于本单位所在统筹区" in errors["employment_form"][0]
+    assert submit(agent, employment_form=EmploymentForm.objects.get(code="11", region=None))
+
+
 def test_all_errors_are_reported_at_once(agent):
     errors = refused(agent, contribution_base=Decimal("1"), start_month=add_months(this_month(), 3))
     assert "start_month" in errors
@@ -245,6 +270,50 @@ def test_prechecks_show_missing_attachments_and_flags(agent):
     filing.refresh_from_db()
     failed = {check["key"] for check in filing.precheck_results if not check["passed"]}
     assert failed == {"attachments", "flags"}
+
+
+def test_prechecks_flag_a_person_open_at_another_unit(agent):
+    filing = submit(agent)
+    Enrolment.objects.filter(pk=filing.enrolment_id).update(status=Enrolment.Status.CANCELLED)
+    elsewhere = Enrolment.objects.get(pk=filing.enrolment_id)
+    elsewhere.pk = None
+    elsewhere.employer = unit_with_agent()[0]
+    elsewhere.status = Enrolment.Status.ACTIVE
+    elsewhere.save()
+    results = {check["key"]: check for check in add_filing_prechecks(filing)}
+    assert not results["not_open_elsewhere"]["passed"]
+    assert results["base_in_bounds"]["passed"] and results["attachments"]["passed"]
+
+
+def test_prechecks_read_the_enrolment_attachments_and_bounds_in_two_queries(
+    agent, django_assert_num_queries
+):
+    filing = AddEmployeeFiling.objects.get(pk=submit(agent, attachments=good_attachments()[:1]).pk)
+    with django_assert_num_queries(2):  # six before: enrolment, elsewhere, unit, region, files
+        results = {check["key"]: check for check in add_filing_prechecks(filing)}
+    assert results["not_open_elsewhere"]["passed"] and results["base_in_bounds"]["passed"]
+    assert results["attachments"]["detail"] == "缺少:身份证件扫描件"
+
+
+def test_precheck_queues_in_one_update_and_records_both_steps_in_order(agent):
+    filing = submit(agent)
+    with CaptureQueriesContext(connection) as queries:
+        assert review_precheck(model_label=filing._meta.label, pk=filing.pk) == "pending"
+    updates = [query for query in queries if query["sql"].startswith("UPDATE")]
+    assert len(updates) == 1
+    assert [(t.action, t.from_state, t.to_state) for t in review_history(filing)][1:] == [
+        ("precheck", "submitted", "prechecked"),
+        ("queue", "prechecked", "pending"),
+    ]
+    events = AuditEvent.objects.filter(
+        object_type=filing._meta.label, object_id=str(filing.pk), action__startswith="review."
+    ).order_by("pk")
+    assert [(e.action, e.details["to"]) for e in events][1:] == [
+        ("review.precheck", "prechecked"),
+        ("review.queue", "pending"),
+    ]
+    filing.refresh_from_db()
+    assert filing.review_state == ReviewState.PENDING and filing.prechecked_at is not None
 
 
 def test_rejection_shows_comment_and_resubmission_requeues(agent, agent_client):

@@ -112,3 +112,21 @@ def test_a_person_filed_elsewhere_after_the_check_is_refused_with_the_message(ag
         add_employee_filing_submit(agent=agent, **{**fields, "idempotency_key": uuid.uuid4()})
     assert caught.value.message_dict["document_number"] == [OTHER_UNIT_MESSAGE]
     assert not AddEmployeeFiling.objects.filter(employer=agent.employer).exists()
+
+
+# The statements of the form's filing, counted so that none comes back (23 before the filing
+# was inserted already submitted, its attachments in one statement and the form's employment
+# form taken as chosen): the key, the region's settings, the base bounds, the coupling rules,
+# the person; person, enrolment, history, filing and attachments (an INSERT each); the review
+# terms and calendar (3), the transition and the two audit events; four savepoints (the
+# service's and the test's transaction).
+SUBMIT_QUERIES = 20
+
+
+def test_a_filing_costs_a_fixed_number_of_statements(agent, django_assert_num_queries):
+    add_employee_filing_submit(agent=agent, **service_fields())
+    fields = service_fields(document_number=make_resident_id())
+    agent.employer.account  # noqa: B018 — loaded by the page's middleware and form
+    with django_assert_num_queries(SUBMIT_QUERIES, exact=False) as queries:
+        add_employee_filing_submit(agent=agent, **fields)
+    assert not any("enrollment_employmentform" in query["sql"] for query in queries)

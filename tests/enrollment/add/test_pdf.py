@@ -3,6 +3,8 @@
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -73,3 +75,13 @@ def test_the_unit_name_is_escaped_too(filing):
     employer.save(update_fields=["name"])
     filing.refresh_from_db()
     assert "<font color='red'>" in pdf_text(registration_form_pdf(filing))
+
+
+def test_generation_locks_the_filing_row_only(filing):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are exercised on PostgreSQL (run 2 of .ci/run)")
+    with CaptureQueriesContext(connection) as queries:
+        registration_form_generate(filing_id=filing.pk)
+    (locking,) = [query["sql"] for query in queries if "FOR UPDATE" in query["sql"]]
+    # Not the unit, region, person and agent read with it: other filings' forms need them.
+    assert locking.endswith('FOR UPDATE OF "enrollment_addemployeefiling"')
