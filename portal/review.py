@@ -239,18 +239,7 @@ def _rows_save(rows) -> None:
 
 def _record(item, *, action: str, from_state: str, actor=None, comment: str = "", request=None):
     """One step of an item: its transition and its audit event."""
-    _rows_save(
-        [
-            _step_rows(
-                item,
-                action=action,
-                from_state=from_state,
-                actor=actor,
-                comment=comment,
-                request=request,
-            )
-        ]
-    )
+    _record_many([(item, action, from_state)], actor=actor, comment=comment, request=request)
 
 
 def review_history(item) -> list[ReviewTransition]:
