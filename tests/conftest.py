@@ -47,6 +47,31 @@ def _clear_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Put back the reference rows migrations load (用工形式, coupling rules) for a test on a
+    transactional database.
+
+    Such a database is emptied after each test, migration data included: without this, a test
+    that runs after a transactional one (browser tests, ``django_db(transaction=True)``, worker
+    tests) finds no employment forms, whichever directory either test is in.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("enrollment.migrations.0002_default_employment_forms").add_defaults(
+        apps, None
+    )
+
+
 def otp_verify(client, user):
     """Log ``user`` in with a confirmed TOTP device, as the admin's second factor asks."""
     from django_otp.plugins.otp_totp.models import TOTPDevice

@@ -89,22 +89,3 @@ def admin_login():
             raise AssertionError(page.locator("#content").inner_text())
 
     return login
-
-
-@pytest.fixture(autouse=True)
-def _reference_data(request):
-    """Put back the reference rows migrations load (用工形式, coupling rules).
-
-    Browser tests use transactional databases, which are emptied after each test, migration
-    data included: without this, a test that runs after another finds no employment forms.
-    """
-    if "live_server" not in request.fixturenames and "transactional_db" not in request.fixturenames:
-        return
-    request.getfixturevalue("transactional_db")
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("enrollment.migrations.0002_default_employment_forms").add_defaults(
-        apps, None
-    )
