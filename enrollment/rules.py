@@ -131,8 +131,7 @@ def region_settings(region) -> tuple[int, int]:
     rows = _REGION_SETTINGS.rows(region=getattr(region, "pk", region))
     if not rows:
         return DEFAULT_BACKDATE_MONTHS, DEFAULT_FILING_DEADLINE_DAYS
-    backdate_months, deadline_days = rows[0]
-    return backdate_months, deadline_days
+    return rows[0]
 
 
 def start_month_check(

@@ -11,6 +11,7 @@ all is done.
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 
 from django.db.models import F, Func, IntegerField, QuerySet, Subquery
@@ -79,32 +80,25 @@ def _figure_columns(*, unit, region=None, season_start=None, now=None, pay, decl
     return columns
 
 
-_figures_queries: dict[tuple[bool, bool, bool], tuple[CompiledQuery, list[str]]] = {}
-
-
+@functools.cache
 def _figures_query(pay: bool, declare: bool, manage: bool) -> tuple[CompiledQuery, list[str]]:
     """The figures' query for one set of roles, compiled once per process, and the names of
     its columns (known once it has been compiled, before its first rows)."""
-    key = (pay, declare, manage)
-    if key not in _figures_queries:
-        names: list[str] = []
+    names: list[str] = []
 
-        def build(**sentinels):
-            columns = _figure_columns(**sentinels, pay=pay, declare=declare, manage=manage)
-            names[:] = columns
-            return (
-                Employer.objects.filter(pk=sentinels["unit"])
-                .annotate(**columns)
-                .values_list(*columns)
-            )
+    def build(**sentinels):
+        columns = _figure_columns(**sentinels, pay=pay, declare=declare, manage=manage)
+        names[:] = columns
+        return (
+            Employer.objects.filter(pk=sentinels["unit"]).annotate(**columns).values_list(*columns)
+        )
 
-        typed = {}
-        if declare:
-            typed.update(region=int, season_start=datetime.date)
-        if manage:
-            typed.update(now=datetime.datetime)
-        _figures_queries[key] = (CompiledQuery(build, "unit", **typed), names)
-    return _figures_queries[key]
+    typed = {}
+    if declare:
+        typed.update(region=int, season_start=datetime.date)
+    if manage:
+        typed.update(now=datetime.datetime)
+    return CompiledQuery(build, "unit", **typed), names
 
 
 def _figures(agent, *, now: datetime.datetime, pay: bool, declare: bool, manage: bool) -> dict:

@@ -20,7 +20,7 @@ import datetime
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 
 from django.apps import apps
 from django.conf import settings
@@ -161,21 +161,17 @@ class PolicyTerms:
     realtime_approval: bool
 
 
-# Read on every submission and pre-check: each type's SQL compiled once per process.
-_policy_queries: dict[str, CompiledQuery] = {}
-
-
+@cache
 def _policy_query(item_type: str) -> CompiledQuery:
-    if item_type not in _policy_queries:
-        _policy_queries[item_type] = CompiledQuery(
-            lambda region: (
-                ReviewPolicy.objects.filter(item_type=item_type)
-                .filter(Q(region_id=region) | Q(region__isnull=True))
-                .values_list("region_id", "due_working_days", "realtime_approval")
-            ),
-            "region",
-        )
-    return _policy_queries[item_type]
+    """Read on every submission and pre-check: each type's SQL compiled once per process."""
+    return CompiledQuery(
+        lambda region: (
+            ReviewPolicy.objects.filter(item_type=item_type)
+            .filter(Q(region_id=region) | Q(region__isnull=True))
+            .values_list("region_id", "due_working_days", "realtime_approval")
+        ),
+        "region",
+    )
 
 
 def review_policy_for(*, model, region_id: int | None) -> PolicyTerms:
