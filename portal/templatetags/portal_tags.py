@@ -165,7 +165,9 @@ def constant_fragment(parser, token):
 # (name, language, script prefix, urlconf, the form's key, the key values) -> (the text before
 # the first per-request value, [(its index, the text after it), …]).
 _FORM_FRAGMENTS: dict[tuple, tuple[str, list[tuple[int, str]]]] = {}
-FORM_FRAGMENTS_MAX = 500  # some 20 kB each: languages × regions in use × their bounds
+# A bound, not a size to reach: the add-employee form is some 30 kB (Chinese text takes two
+# bytes a character) for each language × region in use × its bounds, 6 MB at most.
+FORM_FRAGMENTS_MAX = 200
 
 
 def _form_key(form, fill: list[str]) -> tuple | None:
