@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contributions.models import PolicyPeriod
+from contributions.policy.services import policy_seed_demo
 from employers.models import Role
 from enrollment.add.selectors import (
     base_bounds_for,
@@ -16,11 +17,12 @@ from enrollment.add.selectors import (
     employment_forms_for_region,
     region_base_bounds,
 )
+from enrollment.add.services import add_employee_filing_submit
 from enrollment.models import AddEmployeeFiling, EmploymentForm
 from enrollment.rules import add_months
 from portal.models import Region, ReviewState
 from portal.templatetags import portal_tags
-from tests.enrollment.add_helpers import form_data, unit_with_agent
+from tests.enrollment.add_helpers import form_data, service_fields, unit_with_agent
 from tests.factories import RegionFactory, create_agent, create_employer
 
 pytestmark = pytest.mark.django_db
@@ -39,8 +41,6 @@ def empty_store():
 @pytest.fixture
 def agents():
     """Agents of two units in two regions; the second region has a 用工形式 of its own."""
-    from contributions.policy.services import policy_seed_demo
-
     _employer, first = unit_with_agent()
     region = RegionFactory(code="310000", name="上海市(测试)")
     policy_seed_demo(region=region)
@@ -141,9 +141,6 @@ def test_a_post_with_errors_shows_what_was_typed_after_the_form_was_stored(agent
 
 
 def test_the_resubmission_page_shows_the_filing_not_the_stored_form(agents, client):
-    from enrollment.add.services import add_employee_filing_submit
-    from tests.enrollment.add_helpers import service_fields
-
     agent = agents[0]
     filing = add_employee_filing_submit(agent=agent, **service_fields(name="赵六"))
     AddEmployeeFiling.objects.filter(pk=filing.pk).update(review_state=ReviewState.REJECTED)
