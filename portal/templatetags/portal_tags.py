@@ -1,11 +1,14 @@
 """Template helpers for the portal layout: the current module's menu and message styling."""
 
 import datetime
+import re
 from decimal import Decimal, InvalidOperation
 
 from django import forms, template
 from django.contrib.messages import constants
 from django.core.signals import setting_changed
+from django.template.defaulttags import CsrfTokenNode, IfNode
+from django.template.loader_tags import BlockNode
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -94,19 +97,50 @@ def as_crispy_field_fast(field):
 
 # A fragment of the layout that is the same on every page for the same few values -----------
 
-# (name, language, script prefix, urlconf, the key values) -> the rendered fragment.
-_FRAGMENTS: dict[tuple, str] = {}
+# (name, language, (script prefix, urlconf), the key values) -> the rendered fragment: its text,
+# or its text split at its slots (see ConstantFragmentNode).
+_FRAGMENTS: dict[tuple, object] = {}
 FRAGMENTS_MAX = 2000  # a bound, not a size to reach: the keys are few (language × module × page)
+
+# \x00 is left alone by HTML escaping and never part of a fragment's own text.
+_SLOT_MARKER = re.compile("\x00([0-9]+)\x00")
+# The fragment being rendered into the store, in the render context: its slots print markers.
+_STORING = "portal_tags.constant_fragment"
+_WHERE = "portal_tags.script_prefix_urlconf"
+_PLAIN_KEY_TYPES = frozenset({str, int, bool, type(None)})
 
 
 def _fragment_key_part(value):
     """A hashable stand-in for a value a fragment depends on: a module by its key and its items'
     URL names (which items an agent may see), a list item by item."""
+    if type(value) in _PLAIN_KEY_TYPES:
+        return value
     if isinstance(value, Module):
         return (value.key, tuple(item.url_name for item in value.items))
     if isinstance(value, (list, tuple)):
         return tuple(_fragment_key_part(item) for item in value)
     hash(value)  # anything else must be a constant such as a str, an int, a bool or None
+    return value
+
+
+def _stored(context, name: str, key_values: tuple, make):
+    """The store's entry for ``name`` and ``key_values`` in the current language, script prefix
+    and urlconf, made by ``make()`` the first time."""
+    # The prefix and the urlconf are the request's: looked up once per render (each is an
+    # asgiref local, slow to read); the language each time, since {% language %} may change it.
+    render_context = context.render_context
+    where = render_context.get(_WHERE)
+    if where is None:
+        where = render_context[_WHERE] = (get_script_prefix(), get_urlconf())
+    key = (name, get_language(), where, key_values)
+    try:
+        return _FRAGMENTS[key]
+    except KeyError:
+        pass
+    value = make()
+    if len(_FRAGMENTS) >= FRAGMENTS_MAX:
+        _FRAGMENTS.clear()
+    _FRAGMENTS[key] = value
     return value
 
 
@@ -118,27 +152,103 @@ def fragments_clear(**kwargs) -> None:
 setting_changed.connect(fragments_clear)
 
 
-class ConstantFragmentNode(template.Node):
-    def __init__(self, name: str, values: list, nodelist):
-        self.name, self.values, self.nodelist = name, values, nodelist
+@register.simple_tag(takes_context=True)
+def active_menu_item(context, module: Module | None) -> int | None:
+    """Return the index of the first of the module's items whose URL is the request's path (the
+    one the side menu marks as current), or None: a key for the side menu that stays as small
+    as the menu, whatever the page's address."""
+    request = context.get("request")
+    if not module or request is None:
+        return None
+    urls = _stored(
+        context,
+        "menu item urls",
+        _fragment_key_part(module),
+        lambda: [menu_item_url(item) for item in module.items],
+    )
+    return next((index for index, url in enumerate(urls) if url and url == request.path), None)
+
+
+class SlotNode(template.Node):
+    """A part of a constant fragment rendered on every request (see constant_fragment)."""
+
+    def __init__(self, nodelist):
+        self.nodelist = nodelist
+        self.fragment, self.index = None, None
 
     def render(self, context):
-        key = (
-            self.name,
-            get_language(),
-            get_script_prefix(),
-            get_urlconf(),
-            tuple(_fragment_key_part(value.resolve(context)) for value in self.values),
-        )
+        if self.fragment is not None and context.render_context.get(_STORING) is self.fragment:
+            return f"\x00{self.index}\x00"
+        return self.nodelist.render(context)
+
+
+class ConstantFragmentNode(template.Node):
+    # The inside is printed from the store, never looked into: this keeps Django from walking
+    # it on every page that extends base.html ({% extends %} collects the parent's blocks with
+    # get_nodes_by_type), and there is no block inside (constant_fragment refuses one).
+    child_nodelists = ()
+
+    def __init__(self, name: str, values: list, nodelist, slots: list[SlotNode]):
+        self.name, self.values, self.nodelist, self.slots = name, values, nodelist, slots
+        for index, slot in enumerate(slots):
+            slot.fragment, slot.index = self, index
+
+    def render(self, context):
+        key_values = tuple([_fragment_key_part(value.resolve(context)) for value in self.values])
+        stored = _stored(context, self.name, key_values, lambda: self._render_for_store(context))
+        if not self.slots:
+            return stored
+        head, rest = stored
+        out = [head]
+        for index, text in rest:
+            out.append(self.slots[index].nodelist.render(context))
+            out.append(text)
+        return "".join(out)
+
+    def _render_for_store(self, context):
+        """The fragment's text; with slots, split at them: the text up to the first slot, then
+        each slot's index with the text that follows it."""
+        if not self.slots:
+            return self.nodelist.render(context)
+        render_context = context.render_context
+        outer = render_context.get(_STORING)
+        render_context[_STORING] = self
         try:
-            return _FRAGMENTS[key]
-        except KeyError:
-            pass
-        rendered = self.nodelist.render(context)
-        if len(_FRAGMENTS) >= FRAGMENTS_MAX:
-            _FRAGMENTS.clear()
-        _FRAGMENTS[key] = rendered
-        return rendered
+            text = self.nodelist.render(context)
+        finally:
+            render_context[_STORING] = outer
+        parts = _SLOT_MARKER.split(text)
+        if any("\x00" in literal for literal in parts[::2]):
+            raise template.TemplateSyntaxError(
+                f"constant_fragment {self.name!r}: a slot was changed on its way to the text"
+            )
+        slots = zip(parts[1::2], parts[2::2], strict=True)
+        return parts[0], tuple((int(index), text) for index, text in slots)
+
+
+def _fragment_slots(nodelist, name: str) -> list[SlotNode]:
+    """The slots of a fragment's body; refuse what must not be stored: a CSRF token outside a
+    slot (it is new on every request), a block (a child template may replace it) and a fragment
+    inside a fragment. A slot is rendered with the context the fragment starts with, so it may
+    sit in {% if %}s but not in a {% for %} or {% with %} that would give it other values."""
+    slots = []
+    for node in nodelist:
+        if isinstance(node, SlotNode):
+            slots.append(node)
+            continue
+        if isinstance(node, (CsrfTokenNode, BlockNode, ConstantFragmentNode)):
+            raise template.TemplateSyntaxError(
+                f"constant_fragment {name!r}: no {type(node).__name__} outside a slot"
+            )
+        for attr in node.child_nodelists:
+            inner = _fragment_slots(getattr(node, attr, None) or (), name)
+            if inner and not isinstance(node, IfNode):
+                raise template.TemplateSyntaxError(
+                    f"constant_fragment {name!r}: a slot may sit in an if, not in a "
+                    f"{type(node).__name__}"
+                )
+            slots.extend(inner)
+    return slots
 
 
 @register.tag
@@ -147,17 +257,31 @@ def constant_fragment(parser, token):
     once per process for each language, script prefix, urlconf and the values given, and print
     the stored text afterwards.
 
-    For the parts of the layout every page repeats (the header, the navigation, the footer):
-    the part must depend on nothing but the values given (translations and {% url %} are
-    covered by the language, prefix and urlconf) — never on the user's data, a CSRF token or
-    the request's address. Settings changes (tests) clear the store."""
+    For the parts of the layout every page repeats (the header, the navigation, the footer, the
+    top bar): the part must depend on nothing but the values given (translations and {% url %}
+    are covered by the language, prefix and urlconf) — never on the user's data, a CSRF token or
+    the request's address, except inside ``{% slot %}…{% endslot %}``: a slot is rendered on
+    every request and put in its place in the stored text (a name, a count, a token). Settings
+    changes (tests) clear the store."""
     bits = token.split_contents()
     if len(bits) < 2 or bits[1][0] not in "\"'" or bits[1][-1] != bits[1][0]:
         raise template.TemplateSyntaxError(f"{bits[0]} takes a quoted name, then values")
     nodelist = parser.parse(("endconstant_fragment",))
     parser.delete_first_token()
     values = [parser.compile_filter(bit) for bit in bits[2:]]
-    return ConstantFragmentNode(bits[1][1:-1], values, nodelist)
+    name = bits[1][1:-1]
+    return ConstantFragmentNode(name, values, nodelist, _fragment_slots(nodelist, name))
+
+
+@register.tag
+def slot(parser, token):
+    """``{% slot %}…{% endslot %}``: inside a constant_fragment, a part rendered on every
+    request; anywhere else, rendered as if the tags were not there."""
+    if len(token.split_contents()) != 1:
+        raise template.TemplateSyntaxError("slot takes no arguments")
+    nodelist = parser.parse(("endslot",))
+    parser.delete_first_token()
+    return SlotNode(nodelist)
 
 
 # An unbound form: the same for every request but for a per-page value or two -----------------

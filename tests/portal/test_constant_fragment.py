@@ -1,9 +1,11 @@
 """{% constant_fragment %} (portal.templatetags.portal_tags): a layout part rendered once per
-language, script prefix, urlconf and the values it names, and printed from the store after."""
+language, script prefix, urlconf and the values it names, and printed from the store after;
+its {% slot %}s rendered on every request."""
 
 import pytest
-from django.template import Context, Template, TemplateSyntaxError
-from django.urls import set_script_prefix
+from django.middleware.csrf import _unmask_cipher_token, get_token
+from django.template import Context, RequestContext, Template, TemplateSyntaxError
+from django.urls import reverse, set_script_prefix
 from django.utils import translation
 
 from portal.navigation import MODULES, Module
@@ -71,3 +73,84 @@ def test_an_unhashable_value_is_refused():
 def test_the_name_must_be_quoted():
     with pytest.raises(TemplateSyntaxError):
         Template("{% load portal_tags %}{% constant_fragment t %}{% endconstant_fragment %}")
+
+
+SLOTTED = Template(
+    '{% load portal_tags %}{% constant_fragment "s" who %}{{ who }}:{{ count }} '
+    "[{% slot %}{{ count }}{% endslot %}]{% if who %} [{% slot %}{{ name }}{% endslot %}]"
+    "{% endif %}{% endconstant_fragment %}"
+)
+
+
+def test_a_slot_is_rendered_on_every_request_and_escaped_as_the_template_does():
+    assert SLOTTED.render(Context({"who": "a", "count": 1, "name": "x"})) == "a:1 [1] [x]"
+    assert SLOTTED.render(Context({"who": "a", "count": 2, "name": "<b>&'"})) == (
+        "a:1 [2] [&lt;b&gt;&amp;&#x27;]"
+    )
+    # Off the key's values the rest comes from the store, slots or not.
+    assert SLOTTED.render(Context({"who": "", "count": 3, "name": "y"})) == ":3 [3]"
+
+
+def test_a_slot_outside_a_fragment_is_rendered_as_is():
+    page = Template("{% load portal_tags %}<{% slot %}{{ name }}{% endslot %}>")
+    assert page.render(Context({"name": "<i>"})) == "<&lt;i&gt;>"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{% csrf_token %}",
+        "{% if x %}{% csrf_token %}{% endif %}",
+        "{% block b %}{% endblock %}",
+        '{% constant_fragment "inner" %}{% endconstant_fragment %}',
+        "{% for x in xs %}{% slot %}{{ x }}{% endslot %}{% endfor %}",
+        "{% with x=1 %}{% slot %}{{ x }}{% endslot %}{% endwith %}",
+        "{% filter upper %}{% slot %}{{ x }}{% endslot %}{% endfilter %}",
+    ],
+)
+def test_what_cannot_be_stored_is_refused(body):
+    with pytest.raises(TemplateSyntaxError):
+        Template(
+            '{% load portal_tags %}{% constant_fragment "t" %}'
+            + body
+            + "{% endconstant_fragment %}"
+        )
+
+
+def test_a_csrf_token_in_a_slot_is_new_on_every_request(rf):
+    page = Template(
+        '{% load portal_tags %}{% constant_fragment "f" %}<form>{% slot %}{% csrf_token %}'
+        "{% endslot %}</form>{% endconstant_fragment %}"
+    )
+    request = rf.get("/")
+    secret = _unmask_cipher_token(get_token(request))
+    tokens = []
+    for _ in range(2):
+        html = page.render(RequestContext(request))
+        tokens.append(html.split('value="')[1].split('"')[0])
+    assert tokens[0] != tokens[1]
+    assert [_unmask_cipher_token(token) for token in tokens] == [secret, secret]
+
+
+def test_the_side_menu_key_is_the_current_items_index(rf):
+    page = Template(
+        "{% load portal_tags %}{% active_menu_item module as active %}{{ active|default:'-' }}"
+    )
+    enrollment = next(module for module in MODULES if module.key == "enrollment")
+    roster = [item.url_name for item in enrollment.items].index("enrollment:roster")
+
+    def active(path, module=enrollment):
+        return page.render(Context({"module": module, "request": rf.get(path)}))
+
+    assert active(reverse("enrollment:roster")) == str(roster)
+    assert active(reverse("enrollment:roster") + "123/") == "-"
+    assert active("/", None) == "-"
+    assert page.render(Context({"module": enrollment})) == "-"  # no request
+
+
+def test_the_store_is_bounded(monkeypatch):
+    monkeypatch.setattr(portal_tags, "FRAGMENTS_MAX", 3)
+    for who in "abcd":
+        render(who=who)
+    assert len(portal_tags._FRAGMENTS) <= 3
+    assert render(who="d", count=5) == "d  首页 /"
