@@ -13,12 +13,15 @@ build time, no settings read then): a sentinel is an int (an id) unless named wi
 adapter turns into a parameter as the ORM would. The rows come back as tuples, each column
 converted as the ORM converts it (SQLite's dates arrive as text). A page of an ordered query
 passes ``limit`` and ``offset`` to ``rows()`` (the query itself unsliced): they go to the
-database as parameters, so every page runs the same SQL.
+database as parameters, so every page runs the same SQL. A slice inside the query (a page of
+ids picked in a subquery) takes sentinels of the kind ``Slice``: the ORM writes a slice's bounds
+into the SQL text, and each is turned back into a parameter there.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable
 
 from django.core.exceptions import ImproperlyConfigured
@@ -29,9 +32,19 @@ from django.db.models import QuerySet
 _SENTINEL_BASE = -7_306_011_000
 _SENTINEL_DAY = datetime.date(1111, 1, 11)
 _SENTINEL_INSTANT = datetime.datetime(1111, 1, 11, 11, 11, 11, 111_000, tzinfo=datetime.UTC)
+# A slice's bounds must be positive (the ORM refuses negative indexing), and its LIMIT is
+# written as the difference of the two: offset + limit - offset gives the limit's sentinel back.
+_SENTINEL_SLICE = 7_306_011_000
+
+
+class Slice(int):
+    """The kind of a sentinel that a query slices with: ``queryset[offset : offset + limit]``,
+    inside a subquery too; the ORM writes it into the SQL as ``LIMIT n`` or ``OFFSET n``."""
 
 
 def _sentinel(kind: type, index: int):
+    if kind is Slice:
+        return _SENTINEL_SLICE + index
     if kind is datetime.datetime:
         return _SENTINEL_INSTANT + datetime.timedelta(microseconds=index)
     if kind is datetime.date:
@@ -48,7 +61,12 @@ def _adapt(connection, kind: type, value):
     return value
 
 
-_KIND_NAMES = {int: "an int", datetime.date: "a date", datetime.datetime: "an aware datetime"}
+_KIND_NAMES = {
+    int: "an int",
+    Slice: "an int, at least 0",
+    datetime.date: "a date",
+    datetime.datetime: "an aware datetime",
+}
 
 
 def _is_a(kind: type, value) -> bool:
@@ -56,7 +74,31 @@ def _is_a(kind: type, value) -> bool:
         return isinstance(value, datetime.datetime) and value.tzinfo is not None
     if kind is datetime.date:
         return type(value) is datetime.date
+    if kind is Slice:
+        return type(value) is int and value >= 0
     return type(value) is int
+
+
+def _bounds_as_parameters(sql: str, params: list, bounds: dict[str, int]):
+    """``sql`` and ``params`` with each slice bound written in the SQL (``LIMIT n``, ``OFFSET n``)
+    made a parameter; and which parameter positions the bounds took."""
+    found = []
+    for name, sentinel in bounds.items():
+        written = list(re.finditer(rf"\b(?:LIMIT|OFFSET) ({sentinel})\b", sql))
+        if len(written) != 1 or sql.count(str(sentinel)) != 1:
+            raise ImproperlyConfigured(f"CompiledQuery: {name!r} is not one slice bound")
+        found.append((written[0].start(1), written[0].end(1), name))
+    # The parameters before a bound are the %s before it in the text (%% is a literal %), and
+    # the bounds already made parameters before it.
+    placeholders = [m.start() for m in re.finditer(r"%.", sql) if m.group() == "%s"]
+    pieces, params, slots, done = [], list(params), {}, 0
+    for index, (start, end, name) in enumerate(sorted(found)):
+        position = index + sum(1 for placeholder in placeholders if placeholder < start)
+        params.insert(position, bounds[name])
+        slots[position] = name
+        pieces += [sql[done:start], "%s"]
+        done = end
+    return "".join([*pieces, sql[done:]]), params, slots
 
 
 class CompiledQuery:
@@ -70,6 +112,8 @@ class CompiledQuery:
     def __init__(self, build: Callable[..., QuerySet], *names: str, **typed: type):
         self.build = build
         self.kinds = {**dict.fromkeys(names, int), **typed}
+        if {"using", "limit", "offset"} & set(self.kinds):
+            raise ImproperlyConfigured("CompiledQuery: using, limit and offset are rows()' own")
         self.names = tuple(self.kinds)
         self.sentinels = {
             name: _sentinel(kind, index) for index, (name, kind) in enumerate(self.kinds.items())
@@ -82,15 +126,34 @@ class CompiledQuery:
         if using not in self._compiled:
             connection = connections[using]
             queryset = self.build(**self.sentinels)
-            compiler = queryset.query.get_compiler(using=using)
+            query = queryset.query
+            fields = [
+                *(queryset._fields or ()),
+                *(name for name in query.annotation_select if name not in queryset._fields),
+            ]
+            if queryset._fields and fields != [
+                *query.extra_select,
+                *query.values_select,
+                *query.annotation_select,
+            ]:
+                # values_list() reorders such rows in Python; rows() returns the SQL's order.
+                raise ImproperlyConfigured("CompiledQuery: name the fields before the annotations")
+            compiler = query.get_compiler(using=using)
             sql, params = compiler.as_sql()
-            params = list(params)
+            bounds = {
+                name: sentinel
+                for name, sentinel in self.sentinels.items()
+                if self.kinds[name] is Slice
+            }
+            sql, params, slots = _bounds_as_parameters(sql, list(params), bounds)
             adapted = {
                 name: _adapt(connection, self.kinds[name], sentinel)
                 for name, sentinel in self.sentinels.items()
+                if name not in bounds
             }
-            slots = {}
             for position, param in enumerate(params):
+                if position in slots:
+                    continue
                 for name, sentinel in adapted.items():
                     # psycopg's backend passes ints typed (Int8, a subclass of int).
                     if type(param) is not bool and param == sentinel:
