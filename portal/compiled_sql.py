@@ -11,7 +11,8 @@ Only for queries whose SQL does not depend on anything but the sentinels (no dat
 build time, no settings read then): a sentinel is an int (an id) unless named with its type, a
 ``datetime.date`` or an aware ``datetime.datetime`` (``today``, ``now``), which the database's
 adapter turns into a parameter as the ORM would. The rows come back as tuples, each column
-converted as the ORM converts it (SQLite's dates arrive as text). A page of an ordered query
+converted as the ORM converts it (SQLite's dates arrive as text); ``instances()`` makes model
+instances of a query of whole rows. A page of an ordered query
 passes ``limit`` and ``offset`` to ``rows()`` (the query itself unsliced): they go to the
 database as parameters, so every page runs the same SQL. A slice inside the query (a page of
 ids picked in a subquery) takes sentinels of the kind ``Slice``: the ORM writes a slice's bounds
@@ -26,7 +27,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 # Values no real id, day or instant takes; each names one sentinel of a query.
 _SENTINEL_BASE = -7_306_011_000
@@ -119,6 +120,17 @@ class CompiledQuery:
             name: _sentinel(kind, index) for index, (name, kind) in enumerate(self.kinds.items())
         }
         self._compiled: dict[str, tuple[str, list, dict[int, str], dict]] = {}
+        self._models: dict[str, type[Model] | None] = {}
+
+    def instances(self, using: str = "default", **values) -> list[Model]:
+        """Run a query of whole model instances (no values(), select_related(), annotations or
+        deferred fields) and return them, built as the ORM builds them from its rows."""
+        rows = self.rows(using, **values)
+        model = self._models[using]
+        if model is None:
+            raise ImproperlyConfigured("CompiledQuery: instances() needs a query of whole rows")
+        names = [field.attname for field in model._meta.concrete_fields]
+        return [model.from_db(using, names, row) for row in rows]
 
     def sql(self, using: str = "default") -> tuple[str, list, dict[int, str], dict]:
         """The SQL, its parameters with sentinels, which parameter positions take which value,
@@ -166,6 +178,15 @@ class CompiledQuery:
             converters = compiler.get_converters(
                 [column for column, *_rest in compiler.select[: compiler.col_count]]
             )
+            whole = (
+                not queryset._fields
+                and not query.select_related
+                and not query.annotation_select
+                and not query.extra_select
+                and query.deferred_loading == (frozenset(), True)
+                and compiler.col_count == len(queryset.model._meta.concrete_fields)
+            )
+            self._models[using] = queryset.model if whole else None
             self._compiled[using] = (sql, params, slots, converters)
         return self._compiled[using]
 

@@ -19,6 +19,7 @@ from django.db.models import (
     When,
 )
 from django.shortcuts import get_object_or_404
+from django.utils.functional import cached_property
 
 from contributions.common import TYPE_ORDER
 from contributions.models import BillLine, BillStatus, InsuranceType, MonthlyBill, Payment
@@ -51,21 +52,56 @@ def bill_list_for_agent(*, agent, awaiting: bool = False) -> QuerySet[MonthlyBil
 
 
 class BillPaginator(Paginator):
-    """The first page is read with one bill more than it shows: a unit with no more bills than
-    a page (two years of monthly bills) then needs no COUNT query."""
+    """The unit's bills (bill_list_for_agent's). The first page is read with one bill more than
+    it shows: a unit with no more bills than a page (two years of monthly bills) then needs no
+    COUNT query; and its query is compiled once per process (the bills' list is the page most
+    often opened), the other pages' and the COUNT are built when asked for."""
+
+    def __init__(self, *, agent, awaiting: bool, per_page: int):
+        super().__init__([], per_page)
+        self.agent, self.awaiting = agent, awaiting
+
+    @cached_property
+    def bills(self) -> QuerySet[MonthlyBill]:
+        return bill_list_for_agent(agent=self.agent, awaiting=self.awaiting)
+
+    @cached_property
+    def count(self) -> int:
+        return self.bills.count()
 
     def page(self, number):
         if number in (1, "1"):  # get_page() asks for page 1 when the number is missing or bad
-            bills = list(self.object_list[: self.per_page + 1])
+            bills = _BILL_LISTS[self.awaiting].instances(
+                unit=self.agent.employer_id, limit=self.per_page + 1
+            )
             if len(bills) <= self.per_page:
                 self.__dict__["count"] = len(bills)  # Paginator.count is a cached_property
             return self._get_page(bills[: self.per_page], 1, self)
+        self.object_list = self.bills
         return super().page(number)
 
 
-def bill_page(queryset: QuerySet, number) -> Page:
-    """A page of 24 bills; a bad or too large page number gives the nearest page."""
-    return BillPaginator(queryset, BILL_PAGE_SIZE).get_page(number)
+_BILL_LISTS = {
+    awaiting: CompiledQuery(
+        lambda unit, awaiting=awaiting: bill_list_for_agent(
+            agent=_Unit(employer_id=unit), awaiting=awaiting
+        ),
+        "unit",
+    )
+    for awaiting in (False, True)
+}
+
+
+class _Unit(NamedTuple):
+    """What bill_list_for_agent reads of an agent."""
+
+    employer_id: int
+
+
+def bill_page(*, agent, awaiting: bool = False, number) -> Page:
+    """A page of 24 of the unit's bills (all, or those awaiting payment); a bad or too large
+    page number gives the nearest page."""
+    return BillPaginator(agent=agent, awaiting=awaiting, per_page=BILL_PAGE_SIZE).get_page(number)
 
 
 def bill_get_for_agent(*, agent, reference: str) -> MonthlyBill:

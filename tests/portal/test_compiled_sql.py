@@ -209,3 +209,25 @@ def test_values_list_annotations_named_out_of_the_sql_order_are_refused():
 
     with pytest.raises(ImproperlyConfigured, match="before the annotations"):
         query.rows(unit=1)
+
+
+def test_instances_are_the_models_the_orm_would_build():
+    unit = create_employer()
+    agents = [create_agent(employer=unit) for _ in range(3)]
+    query = CompiledQuery(
+        lambda unit: Agent.objects.filter(employer_id=unit).order_by("pk"), "unit"
+    )
+
+    built = query.instances(unit=unit.pk, limit=2)
+    assert built == agents[:2]
+    assert [agent.__dict__.keys() for agent in built] == [
+        agent.__dict__.keys() for agent in Agent.objects.filter(pk__in=[a.pk for a in agents[:2]])
+    ]
+    assert [agent.name for agent in built] == [agent.name for agent in agents[:2]]
+    assert not built[0]._state.adding and built[0]._state.db == "default"
+    with pytest.raises(ImproperlyConfigured, match="whole rows"):
+        CompiledQuery(_agents_of, "unit").instances(unit=unit.pk)
+    with pytest.raises(ImproperlyConfigured, match="whole rows"):
+        CompiledQuery(
+            lambda unit: Agent.objects.filter(employer_id=unit).select_related("user"), "unit"
+        ).instances(unit=unit.pk)
