@@ -34,7 +34,7 @@ from enrollment.roster.selectors import looks_like_document_number
 from portal.compiled_sql import CompiledQuery, Slice
 from portal.crypto import blind_index
 from portal.identifiers import mask_id_number
-from portal.templatetags.portal_tags import money
+from portal.templatetags.portal_tags import money, month_label
 
 PAGE_SIZE = 50
 
@@ -284,7 +284,7 @@ def _record_rows(rows) -> list[RecordRow]:
         RecordRow(
             pk=pk,
             month=month,
-            month_label=month.strftime("%Y-%m"),
+            month_label=month_label(month),
             name=name,
             masked_document_number=mask_id_number(document_number),
             type_label=types.get(kind, kind),

@@ -21,7 +21,7 @@ from enrollment.resume.rules import with_resumable
 from portal.compiled_sql import CompiledQuery, Slice
 from portal.crypto import blind_index
 from portal.identifiers import mask_id_number
-from portal.templatetags.portal_tags import money
+from portal.templatetags.portal_tags import money, month_label
 
 PAGE_SIZE = 50
 # Columns a roster row never shows: not loading them saves decrypting a phone per row.
@@ -261,7 +261,7 @@ def _roster_rows(rows) -> list[RosterRow]:
             masked_document_number=mask_id_number(document_number),
             employment_form=employment_form,
             insurance_codes=" ".join(insurance_codes),
-            start_month=start_month.strftime("%Y-%m"),
+            start_month=month_label(start_month),
             contribution_base=money(contribution_base),
             badge=STATUS_BADGES.get(status, "text-bg-secondary"),
             status_label=status_labels.get(status, status),

@@ -1,6 +1,8 @@
 """Template helpers for the portal layout: the current module's menu and message styling."""
 
+import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django import template
 from django.contrib.messages import constants
@@ -69,6 +71,12 @@ def money(value) -> str:
         return f"{Decimal(str(value)):,.2f}"
     except (InvalidOperation, ValueError):
         return str(value)
+
+
+@lru_cache(maxsize=1024)
+def month_label(month: datetime.date) -> str:
+    """A month as 2026-07; a page's rows share a few months, each formatted once a process."""
+    return month.strftime("%Y-%m")
 
 
 @register.filter
