@@ -16,7 +16,8 @@ instances of a query of whole rows. A page of an ordered query
 passes ``limit`` and ``offset`` to ``rows()`` (the query itself unsliced): they go to the
 database as parameters, so every page runs the same SQL. A slice inside the query (a page of
 ids picked in a subquery) takes sentinels of the kind ``Slice``: the ORM writes a slice's bounds
-into the SQL text, and each is turned back into a parameter there.
+into the SQL text, and each is turned back into a parameter there. A list of ids for ``__in``
+takes a sentinel of the kind ``Ints(size)``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ _SENTINEL_SLICE = 7_306_011_000
 class Slice(int):
     """The kind of a sentinel that a query slices with: ``queryset[offset : offset + limit]``,
     inside a subquery too; the ORM writes it into the SQL as ``LIMIT n`` or ``OFFSET n``."""
+
+
+class Ints:
+    """The kind of a sentinel that is a list of 1 to ``size`` ints given to ``__in`` (and to
+    nothing else): compiled with ``size`` parameters; a shorter list is padded by repeating its
+    last value, which an IN list means the same with."""
+
+    def __init__(self, size: int):
+        self.size = size
 
 
 def _sentinel(kind: type, index: int):
@@ -112,15 +122,30 @@ class CompiledQuery:
 
     def __init__(self, build: Callable[..., QuerySet], *names: str, **typed: type):
         self.build = build
-        self.kinds = {**dict.fromkeys(names, int), **typed}
-        if {"using", "limit", "offset"} & set(self.kinds):
+        kinds = {**dict.fromkeys(names, int), **typed}
+        if {"using", "limit", "offset"} & set(kinds):
             raise ImproperlyConfigured("CompiledQuery: using, limit and offset are rows()' own")
-        self.names = tuple(self.kinds)
+        self.names = tuple(kinds)
+        # A list of ints is compiled as that many ints, named name[0], name[1]...
+        self.lists = {name: kind.size for name, kind in kinds.items() if isinstance(kind, Ints)}
+        self.kinds = {}
+        for name, kind in kinds.items():
+            if name in self.lists:
+                self.kinds.update((f"{name}[{j}]", int) for j in range(self.lists[name]))
+            else:
+                self.kinds[name] = kind
         self.sentinels = {
             name: _sentinel(kind, index) for index, (name, kind) in enumerate(self.kinds.items())
         }
         self._compiled: dict[str, tuple[str, list, dict[int, str], dict]] = {}
         self._models: dict[str, type[Model] | None] = {}
+
+    def _unflattened(self, values: dict) -> dict:
+        """``values`` by the names build() takes: the items of a list together."""
+        values = dict(values)
+        for name, size in self.lists.items():
+            values[name] = [values.pop(f"{name}[{j}]") for j in range(size)]
+        return values
 
     def instances(self, using: str = "default", **values) -> list[Model]:
         """Run a query of whole model instances (no values(), select_related(), annotations or
@@ -137,7 +162,7 @@ class CompiledQuery:
         and the converters of the columns; compiled the first time for the database ``using``."""
         if using not in self._compiled:
             connection = connections[using]
-            queryset = self.build(**self.sentinels)
+            queryset = self.build(**self._unflattened(self.sentinels))
             query = queryset.query
             fields = [
                 *(queryset._fields or ()),
@@ -197,6 +222,12 @@ class CompiledQuery:
         ``limit``, only that many rows after the first ``offset``."""
         if set(values) != set(self.names):
             raise TypeError(f"CompiledQuery.rows() takes exactly {sorted(self.names)}")
+        for name, size in self.lists.items():
+            value = values.pop(name)
+            if not isinstance(value, list | tuple) or not 1 <= len(value) <= size:
+                raise TypeError(f"CompiledQuery: {name} must be a list of 1 to {size} ints")
+            padded = [*value, *[value[-1]] * (size - len(value))]
+            values.update((f"{name}[{j}]", item) for j, item in enumerate(padded))
         for name, value in values.items():
             if not _is_a(self.kinds[name], value):
                 raise TypeError(f"CompiledQuery: {name} must be {_KIND_NAMES[self.kinds[name]]}")

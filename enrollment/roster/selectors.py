@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 
 from enrollment.models import Enrolment, InsuranceCode, Person, insurance_masks_with
 from enrollment.resume.rules import with_resumable
-from portal.compiled_sql import CompiledQuery, Slice
+from portal.compiled_sql import CompiledQuery, Ints, Slice
 from portal.crypto import blind_index
 from portal.identifiers import mask_id_number
 from portal.templatetags.portal_tags import money, month_label
@@ -167,7 +167,14 @@ class MatchedIdsPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         ids = self.object_list[bottom : bottom + self.per_page]
-        return self._get_page(roster_row_list(ids), number, self)
+        rows = _rows_of_ids(self.per_page).rows(ids=ids) if ids else []
+        return self._get_page(_roster_rows(rows), number, self)
+
+
+@cache
+def _rows_of_ids(size: int) -> CompiledQuery:
+    """The roster rows of up to ``size`` enrolments by id, compiled once per process."""
+    return CompiledQuery(lambda ids: _row_values().filter(pk__in=ids), ids=Ints(size))
 
 
 def is_name_search(q: str) -> bool:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from employers.inbox.selectors import inbox_unread_count
 from employers.models import Agent, Employer, LoginLock
-from portal.compiled_sql import _SENTINEL_SLICE, CompiledQuery, Slice
+from portal.compiled_sql import _SENTINEL_SLICE, CompiledQuery, Ints, Slice
 from portal.models import InboxCategory, InboxMessage, InboxRead
 from tests.factories import create_agent, create_employer
 
@@ -231,3 +231,26 @@ def test_instances_are_the_models_the_orm_would_build():
         CompiledQuery(
             lambda unit: Agent.objects.filter(employer_id=unit).select_related("user"), "unit"
         ).instances(unit=unit.pk)
+
+
+def test_a_list_of_ids_is_padded_to_the_compiled_size():
+    unit = create_employer()
+    agents = [create_agent(employer=unit).pk for _ in range(4)]
+    builds = []
+    query = CompiledQuery(
+        lambda unit, ids: (
+            builds.append(ids)
+            or Agent.objects.filter(employer_id=unit, pk__in=ids).order_by("pk").values_list("pk")
+        ),
+        "unit",
+        ids=Ints(3),
+    )
+
+    assert query.rows(unit=unit.pk, ids=agents[:3]) == [(pk,) for pk in agents[:3]]
+    assert query.rows(unit=unit.pk, ids=[agents[3]]) == [(agents[3],)]
+    assert query.rows(unit=unit.pk, ids=(agents[1], agents[0])) == [(agents[0],), (agents[1],)]
+    assert query.rows(unit=0, ids=agents[:2]) == []
+    assert len(builds) == 1 and len(builds[0]) == 3
+    for wrong in ([], agents, [str(agents[0])], agents[0]):
+        with pytest.raises(TypeError):
+            query.rows(unit=unit.pk, ids=wrong)

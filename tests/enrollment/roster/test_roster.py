@@ -529,7 +529,13 @@ def test_wrong_passwords_are_limited_per_agent(exporter_client, people, settings
 
 @pytest.mark.parametrize(
     "filters",
-    [{}, {"status": Enrolment.Status.TERMINATED}, {"insurance_code": "410"}, {"status": "bogus"}],
+    [
+        {},
+        {"status": Enrolment.Status.TERMINATED},
+        {"insurance_code": "410"},
+        {"status": "bogus"},
+        {"q": "周"},  # a name search: its ids first, then their rows
+    ],
 )
 def test_the_compiled_pages_hold_the_filtered_roster_newest_first(
     agent, employer, people, monkeypatch, filters
