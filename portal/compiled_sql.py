@@ -12,12 +12,12 @@ build time, no settings read then): a sentinel is an int (an id) unless named wi
 ``datetime.date`` or an aware ``datetime.datetime`` (``today``, ``now``), which the database's
 adapter turns into a parameter as the ORM would. The rows come back as tuples, each column
 converted as the ORM converts it (SQLite's dates arrive as text); ``instances()`` makes model
-instances of a query of whole rows. A page of an ordered query
-passes ``limit`` and ``offset`` to ``rows()`` (the query itself unsliced): they go to the
-database as parameters, so every page runs the same SQL. A slice inside the query (a page of
-ids picked in a subquery) takes sentinels of the kind ``Slice``: the ORM writes a slice's bounds
-into the SQL text, and each is turned back into a parameter there. A list of ids for ``__in``
-takes a sentinel of the kind ``Ints(size)``.
+instances of a query of whole rows. A page of an ordered query passes ``limit`` and ``offset``
+to ``rows()`` (the query itself unsliced): they go to the database as parameters, so every page
+runs the same SQL. A slice inside the query (a page of ids picked in a subquery) takes
+sentinels of the kind ``Slice``: the ORM writes a slice's bounds into the SQL text, and each is
+turned back into a parameter there. A list of ids for ``__in`` takes a sentinel of the kind
+``Ints(size)``.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
@@ -378,42 +379,33 @@ class UnitRecordPaginator(RecordPaginator):
         return self._get_page(_record_rows(rows), number, self)
 
 
-_unit_records_page_queries: dict[tuple[str, int], CompiledQuery] = {}
-
-
+@cache
 def _unit_records_page_query(insurance_type: str, months: int) -> CompiledQuery:
     """A page of a unit's records of an insurance type (or any: ""), within ``months`` months
     (or the whole range: 0); each pair compiled once (a range has at most a few dozen months)."""
-    key = (insurance_type, months)
-    if key not in _unit_records_page_queries:
-        names = [f"month{index}" for index in range(months)]
+    names = [f"month{index}" for index in range(months)]
 
-        def build(unit, month_from, month_to, skip, size, **within):
-            queryset = _of_type(
-                BillLine.objects.filter(
-                    employer_id=unit, month__gte=month_from, month__lte=month_to
-                ),
-                insurance_type,
-            )
-            if within:
-                queryset = queryset.filter(month__in=[within[name] for name in names])
-            ids = queryset.order_by(*ROW_ORDER).values("pk")[skip : skip + size]
-            return (
-                BillLine.objects.filter(pk__in=ids)
-                .order_by(*ROW_ORDER)
-                .values_list(*RecordRow.COLUMNS)
-            )
-
-        _unit_records_page_queries[key] = CompiledQuery(
-            build,
-            "unit",
-            month_from=datetime.date,
-            month_to=datetime.date,
-            skip=Slice,
-            size=Slice,
-            **dict.fromkeys(names, datetime.date),
+    def build(unit, month_from, month_to, skip, size, **within):
+        queryset = _of_type(
+            BillLine.objects.filter(employer_id=unit, month__gte=month_from, month__lte=month_to),
+            insurance_type,
         )
-    return _unit_records_page_queries[key]
+        if within:
+            queryset = queryset.filter(month__in=[within[name] for name in names])
+        ids = queryset.order_by(*ROW_ORDER).values("pk")[skip : skip + size]
+        return (
+            BillLine.objects.filter(pk__in=ids).order_by(*ROW_ORDER).values_list(*RecordRow.COLUMNS)
+        )
+
+    return CompiledQuery(
+        build,
+        "unit",
+        month_from=datetime.date,
+        month_to=datetime.date,
+        skip=Slice,
+        size=Slice,
+        **dict.fromkeys(names, datetime.date),
+    )
 
 
 def records_page(

@@ -124,32 +124,27 @@ class UnitRosterPaginator(Paginator):
         return self._get_page(_roster_rows(rows), number, self)
 
 
-_unit_roster_queries_built: dict[tuple[str, str], tuple[CompiledQuery, CompiledQuery]] = {}
-
-
-def _unit_roster_queries(status: str, insurance_code: str) -> tuple[CompiledQuery, CompiledQuery]:
-    """The COUNT and the page rows of a unit's roster with these filters (known values or "":
-    a few statuses and insurance types, each pair compiled once)."""
-    key = (status, insurance_code)
-    if key not in _unit_roster_queries_built:
-
-        def enrolments(unit):
-            return _unit_roster(unit, status=status, insurance_code=insurance_code).order_by()
-
-        def page(unit, skip, size):
-            ids = enrolments(unit).order_by("-pk").values("pk")[skip : skip + size]
-            return _row_values().filter(pk__in=ids)
-
-        _unit_roster_queries_built[key] = (
-            CompiledQuery(lambda unit: enrolments(unit).values_list(_COUNT_ALL), "unit"),
-            CompiledQuery(page, "unit", skip=Slice, size=Slice),
-        )
-    return _unit_roster_queries_built[key]
-
-
 # COUNT(*) as QuerySet.count() writes it, as a column of a compiled query (not an aggregate:
 # no GROUP BY).
 _COUNT_ALL = Func(Star(), function="COUNT", output_field=IntegerField())
+
+
+@cache
+def _unit_roster_queries(status: str, insurance_code: str) -> tuple[CompiledQuery, CompiledQuery]:
+    """The COUNT and the page rows of a unit's roster with these filters (known values or "":
+    a few statuses and insurance types, each pair compiled once)."""
+
+    def enrolments(unit):
+        return _unit_roster(unit, status=status, insurance_code=insurance_code).order_by()
+
+    def page(unit, skip, size):
+        ids = enrolments(unit).order_by("-pk").values("pk")[skip : skip + size]
+        return _row_values().filter(pk__in=ids)
+
+    return (
+        CompiledQuery(lambda unit: enrolments(unit).values_list(_COUNT_ALL), "unit"),
+        CompiledQuery(page, "unit", skip=Slice, size=Slice),
+    )
 
 
 class MatchedIdsPaginator(Paginator):
