@@ -156,7 +156,16 @@ DATABASES = {
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
     "DB_DISABLE_SERVER_SIDE_CURSORS", False
 )
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side binding and prepared statements: a statement the connection has run
+    # DB_PREPARE_THRESHOLD times is prepared, and PostgreSQL neither parses nor (for a generic
+    # plan) plans it again. Behind PgBouncer in transaction mode this needs PgBouncer 1.21 or
+    # newer with max_prepared_statements set; DB_PREPARE_THRESHOLD= (empty) turns it off.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=env_bool("DB_SERVER_SIDE_BINDING", True),
+        prepare_threshold=int(os.environ.get("DB_PREPARE_THRESHOLD", "5") or 0) or None,
+    )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         # Writers take the lock when the transaction begins, so two processes (web and worker)

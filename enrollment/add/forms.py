@@ -163,15 +163,36 @@ class AddEmployeeForm(forms.Form):
     labour_contract = AttachmentField(label=_("劳动合同"))
     id_scan = AttachmentField(label=_("身份证件扫描件"))
 
-    def __init__(self, *args, employment_forms, attachments_required: bool = True, **kwargs):
+    def __init__(
+        self,
+        *args,
+        employment_forms,
+        employment_form_choices: list[tuple[int, str]] | None = None,
+        attachments_required: bool = True,
+        **kwargs,
+    ):
+        """``employment_form_choices``: (id, name) of ``employment_forms`` as the caller read
+        them (selectors.employment_form_choices); the select offers those instead of reading
+        the queryset again. A submitted choice is still checked against the queryset."""
         super().__init__(*args, **kwargs)
-        self.fields["employment_form"].queryset = employment_forms
+        field = self.fields["employment_form"]
+        field.queryset = employment_forms
+        self._html_key = None
+        if employment_form_choices is not None:
+            choices = tuple(employment_form_choices)
+            field.choices = [("", field.empty_label), *choices]
+            self._html_key = (attachments_required, choices)
         if not attachments_required:
             for name in ("labour_contract", "id_scan"):
                 self.fields[name].required = False
                 self.fields[name].help_text = (
                     _("不选择则保留已上传的文件。") + " " + str(self.fields[name].help_text)
                 )
+
+    def unbound_html_key(self) -> tuple | None:
+        """What the unbound form's HTML depends on besides its class, its initial values and
+        the language ({% unbound_form_fragment %}); None while its choices are not yet read."""
+        return self._html_key
 
     def clean_phone(self):
         phone = self.cleaned_data.get("phone", "")

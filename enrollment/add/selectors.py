@@ -7,9 +7,13 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
+from contributions.models import PolicyPeriod
 from contributions.policy.reference import PolicyError, base_bounds
 from enrollment.models import AddEmployeeFiling, Attachment, EmploymentForm
+from enrollment.rules import add_months
+from portal.compiled_sql import CompiledQuery
 
 
 def employment_forms_for_region(region) -> QuerySet[EmploymentForm]:
@@ -17,6 +21,29 @@ def employment_forms_for_region(region) -> QuerySet[EmploymentForm]:
     return EmploymentForm.objects.filter(is_active=True).filter(
         Q(region=region) | Q(region__isnull=True)
     )
+
+
+# Read on every add-employee page: the SQL of both compiled once per process.
+_EMPLOYMENT_FORM_CHOICES = CompiledQuery(
+    lambda region: employment_forms_for_region(region).values_list("pk", "name"), "region"
+)
+_BOUND_PERIODS = CompiledQuery(
+    lambda region, this_month, next_month: (
+        PolicyPeriod.objects.filter(
+            region=region, is_published=True, starts_on__lte=next_month, ends_on__gte=this_month
+        )
+        .order_by("-starts_on")
+        .values_list("starts_on", "ends_on", "base_lower", "base_upper", "region__name")
+    ),
+    "region",
+    this_month=datetime.date,
+    next_month=datetime.date,
+)
+
+
+def employment_form_choices(region) -> list[tuple[int, str]]:
+    """(id, name) of employment_forms_for_region, in its order: the options of its select."""
+    return _EMPLOYMENT_FORM_CHOICES.rows(region=getattr(region, "pk", region))
 
 
 def base_bounds_for(region, on_date: datetime.date) -> tuple[Decimal, Decimal] | None:
@@ -27,34 +54,38 @@ def base_bounds_for(region, on_date: datetime.date) -> tuple[Decimal, Decimal] |
         return None
 
 
-def base_bounds_now_and_next(region) -> list[tuple[datetime.date, Decimal, Decimal]]:
-    """(month, lower, upper) for this month and next, the second only when it differs.
+def region_base_bounds(region) -> tuple[str, list[tuple[datetime.date, Decimal, Decimal]]]:
+    """The region's name and (month, lower, upper) for this month and next, the second only
+    when it differs; the name is "" when no published period covers either month.
 
     One query for both months: the region's published periods covering either (periods do not
     overlap — PolicyPeriod.clean — so at most one covers a month; newest first, as policy_for).
+    The name comes with the periods because the page names the region only beside them.
     """
-    from django.utils import timezone
-
-    from contributions.models import PolicyPeriod
-    from enrollment.rules import add_months
-
     this_month = timezone.localdate().replace(day=1)
     next_month = add_months(this_month, 1)
-    periods = list(
-        PolicyPeriod.objects.filter(
-            region=region, is_published=True, starts_on__lte=next_month, ends_on__gte=this_month
-        )
-        .order_by("-starts_on")
-        .values_list("starts_on", "ends_on", "base_lower", "base_upper")
+    periods = _BOUND_PERIODS.rows(
+        region=getattr(region, "pk", region), this_month=this_month, next_month=next_month
     )
     bounds = []
     for month in (this_month, next_month):
         found = next(
-            ((lower, upper) for start, end, lower, upper in periods if start <= month <= end), None
+            (
+                (lower, upper)
+                for start, end, lower, upper, _name in periods
+                if start <= month <= end
+            ),
+            None,
         )
         if found and (not bounds or bounds[-1][1:] != found):
             bounds.append((month, *found))
-    return bounds
+    return (periods[0][4] if periods else ""), bounds
+
+
+def base_bounds_now_and_next(region) -> list[tuple[datetime.date, Decimal, Decimal]]:
+    """(month, lower, upper) for this month and next, the second only when it differs (one
+    query, region_base_bounds)."""
+    return region_base_bounds(region)[1]
 
 
 def add_filing_list_for_agent(*, agent) -> QuerySet[AddEmployeeFiling]:

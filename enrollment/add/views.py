@@ -19,8 +19,9 @@ from enrollment.add.selectors import (
     add_filing_get_for_agent,
     add_filing_list_for_agent,
     attachment_get_for_agent,
-    base_bounds_now_and_next,
+    employment_form_choices,
     employment_forms_for_region,
+    region_base_bounds,
 )
 from enrollment.add.services import (
     add_employee_filing_resubmit,
@@ -60,16 +61,18 @@ class AddEmployeeFormMixin(AddEmployeeMixin):
     form_class = AddEmployeeForm
 
     def get_form_kwargs(self):
-        return {
-            **super().get_form_kwargs(),
-            "employment_forms": employment_forms_for_region(self.agent.employer.region),
-        }
+        kwargs = super().get_form_kwargs()
+        region = self.agent.employer.region_id
+        kwargs["employment_forms"] = employment_forms_for_region(region)
+        if "data" not in kwargs:
+            # A page to fill in offers the rows read here (a compiled query); a submitted
+            # choice is checked against the queryset.
+            kwargs["employment_form_choices"] = employment_form_choices(region)
+        return kwargs
 
     def get_context_data(self, **kwargs):
-        region = self.agent.employer.region
-        return super().get_context_data(
-            region=region, bounds=base_bounds_now_and_next(region), **kwargs
-        )
+        region_name, bounds = region_base_bounds(self.agent.employer.region_id)
+        return super().get_context_data(region_name=region_name, bounds=bounds, **kwargs)
 
 
 class AddEmployeeView(AddEmployeeFormMixin, FormView):

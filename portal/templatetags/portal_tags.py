@@ -4,13 +4,15 @@ import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from django import template
+from django import forms, template
 from django.contrib.messages import constants
 from django.core.signals import setting_changed
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from portal.crispy_fields import crispy_field_html
+from portal.form_renderer import _formatted
 from portal.navigation import MenuItem, Module, module_by_key
 
 register = template.Library()
@@ -117,6 +119,7 @@ def _fragment_key_part(value):
 
 def fragments_clear(**kwargs) -> None:
     _FRAGMENTS.clear()
+    _FORM_FRAGMENTS.clear()
 
 
 setting_changed.connect(fragments_clear)
@@ -162,3 +165,137 @@ def constant_fragment(parser, token):
     parser.delete_first_token()
     values = [parser.compile_filter(bit) for bit in bits[2:]]
     return ConstantFragmentNode(bits[1][1:-1], values, nodelist)
+
+
+# An unbound form: the same for every request but for a per-page value or two -----------------
+
+# (name, language, script prefix, urlconf, the form's key, the key values) -> (the text before
+# the first per-request value, [(its index, the text after it), …]).
+_FORM_FRAGMENTS: dict[tuple, tuple[str, list[tuple[int, str]]]] = {}
+# A bound, not a size to reach: the add-employee form is some 30 kB (Chinese text takes two
+# bytes a character) for each language × region in use × its bounds, 6 MB at most.
+FORM_FRAGMENTS_MAX = 200
+
+
+def _form_key(form, fill: list[str]) -> tuple | None:
+    """What the unbound form's HTML depends on, or None when it may not be stored: a bound form
+    shows the user's input, an initial value other than the per-request ones is not in the key,
+    and a form that cannot tell what its HTML depends on (``unbound_html_key``) is rendered."""
+    if form.is_bound or set(form.initial) != set(fill):
+        return None
+    own = getattr(form, "unbound_html_key", None)
+    own = own() if own is not None else None
+    if own is None:
+        return None
+    return (
+        type(form),
+        form.prefix,
+        form.auto_id,
+        form.label_suffix,
+        form.use_required_attribute,
+        own,
+    )
+
+
+_SCALARS = (str, int, Decimal, datetime.date, type(None))
+
+
+def _value_key_part(value):
+    """A key for a value the part prints: a list item by item, a plain value with its type and
+    its text (Decimal("1.0") equals Decimal("1.00") but prints otherwise); nothing else, since
+    an object's text need not be all the part reads of it."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_value_key_part(item) for item in value)
+    if not isinstance(value, _SCALARS):
+        raise TypeError(f"unbound_form_fragment: {type(value).__name__} is no key value")
+    return (type(value), str(value))
+
+
+def _fill_text(field) -> str | None:
+    """What a hidden input prints as its value (portal.form_renderer), None for anything else."""
+    widget = field.field.widget
+    if not isinstance(widget, forms.HiddenInput) or isinstance(widget, forms.MultipleHiddenInput):
+        return None
+    value = widget.format_value(field.value())
+    return None if value is None else _formatted(value)
+
+
+def _split_at(text: str, fills: list[str]) -> tuple[str, list[tuple[int, str]]] | None:
+    """The text cut at each per-request value, which must occur exactly once (else None)."""
+    if any(not fill or text.count(fill) != 1 for fill in fills):
+        return None
+    cuts = sorted((text.index(fill), index) for index, fill in enumerate(fills))
+    head_end = cuts[0][0] if cuts else len(text)
+    pieces = []
+    for number, (start, index) in enumerate(cuts):
+        end = start + len(fills[index])
+        following = cuts[number + 1][0] if number + 1 < len(cuts) else len(text)
+        if following < end:  # one value inside another: nothing to cut cleanly
+            return None
+        pieces.append((index, text[end:following]))
+    return text[:head_end], pieces
+
+
+class UnboundFormFragmentNode(template.Node):
+    def __init__(self, name: str, form, fill: list[str], values: list, nodelist):
+        self.name, self.form, self.fill = name, form, fill
+        self.values, self.nodelist = values, nodelist
+
+    def render(self, context):
+        form = self.form.resolve(context)
+        form_key = _form_key(form, self.fill)
+        if form_key is None:
+            return self.nodelist.render(context)
+        fills = [_fill_text(form[name]) for name in self.fill]
+        if None in fills:
+            return self.nodelist.render(context)
+        key = (
+            self.name,
+            get_language(),
+            get_script_prefix(),
+            get_urlconf(),
+            form_key,
+            tuple(_value_key_part(value.resolve(context)) for value in self.values),
+        )
+        stored = _FORM_FRAGMENTS.get(key)
+        if stored is None:
+            rendered = self.nodelist.render(context)
+            stored = _split_at(rendered, fills)
+            if stored is None:
+                return rendered
+            if len(_FORM_FRAGMENTS) >= FORM_FRAGMENTS_MAX:
+                _FORM_FRAGMENTS.clear()
+            _FORM_FRAGMENTS[key] = stored
+        head, pieces = stored
+        return mark_safe(head + "".join(fills[index] + text for index, text in pieces))
+
+
+@register.tag
+def unbound_form_fragment(parser, token):
+    """``{% unbound_form_fragment "name" form "field" … with value … %}…{% end… %}``: render
+    the part once per process for an unbound form, each language, script prefix, urlconf and
+    the values after ``with``, and print the stored text afterwards with this request's values
+    of the hidden fields named (a per-page token) put back in.
+
+    The form must say what else its HTML depends on (``form.unbound_html_key()``: the choices
+    it offers, …) and have no initial values but those fields'; a bound form, which shows the
+    user's input and errors, is always rendered. The part must depend on nothing else: the
+    values after ``with`` are the context it reads (a region's name and bounds), and never a
+    CSRF token or the request's address. Settings changes (tests) clear the store."""
+    bits = token.split_contents()
+    if len(bits) < 3 or bits[1][0] not in "\"'" or bits[1][-1] != bits[1][0]:
+        raise template.TemplateSyntaxError(f"{bits[0]} takes a quoted name, a form, then fields")
+    rest = bits[3:]
+    split = rest.index("with") if "with" in rest else len(rest)
+    fill, values = rest[:split], rest[split + 1 :]
+    if any(len(name) < 2 or name[0] not in "\"'" or name[-1] != name[0] for name in fill):
+        raise template.TemplateSyntaxError(f"{bits[0]}: the per-request fields are quoted names")
+    nodelist = parser.parse(("endunbound_form_fragment",))
+    parser.delete_first_token()
+    return UnboundFormFragmentNode(
+        bits[1][1:-1],
+        parser.compile_filter(bits[2]),
+        [name[1:-1] for name in fill],
+        [parser.compile_filter(bit) for bit in values],
+        nodelist,
+    )
