@@ -200,7 +200,9 @@ def _line_page(bill: int, skip: int, size: int) -> QuerySet:
     """A page of a bill's lines (BillLineRow.COLUMNS), picked by id in a subquery."""
     ids = _ordered_line_ids(bill)[skip : skip + size]
     return (
-        BillLine.objects.filter(bill_id=bill, pk__in=ids)
+        # Only the ids' filter: with the bill's too, PostgreSQL may read all the bill's lines to
+        # hash them against the page's ids rather than read the 100 lines by primary key.
+        BillLine.objects.filter(pk__in=ids)
         # The ids' order on the joined name; the id only settles ties, which the page's ids
         # leave in no particular order.
         .order_by("person__name", "person_id", _type_rank(), "pk")
