@@ -11,27 +11,51 @@ Only for queries whose SQL does not depend on anything but the sentinels (no dat
 build time, no settings read then): a sentinel is an int (an id) unless named with its type, a
 ``datetime.date`` or an aware ``datetime.datetime`` (``today``, ``now``), which the database's
 adapter turns into a parameter as the ORM would. The rows come back as tuples, each column
-converted as the ORM converts it (SQLite's dates arrive as text). A page of an ordered query
-passes ``limit`` and ``offset`` to ``rows()`` (the query itself unsliced): they go to the
-database as parameters, so every page runs the same SQL.
+converted as the ORM converts it (SQLite's dates arrive as text); ``instances()`` makes model
+instances of a query of whole rows. A page of an ordered query passes ``limit`` and ``offset``
+to ``rows()`` (the query itself unsliced): they go to the database as parameters, so every page
+runs the same SQL. A slice inside the query (a page of ids picked in a subquery) takes
+sentinels of the kind ``Slice``: the ORM writes a slice's bounds into the SQL text, and each is
+turned back into a parameter there. A list of ids for ``__in`` takes a sentinel of the kind
+``Ints(size)``.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 # Values no real id, day or instant takes; each names one sentinel of a query.
 _SENTINEL_BASE = -7_306_011_000
 _SENTINEL_DAY = datetime.date(1111, 1, 11)
 _SENTINEL_INSTANT = datetime.datetime(1111, 1, 11, 11, 11, 11, 111_000, tzinfo=datetime.UTC)
+# A slice's bounds must be positive (the ORM refuses negative indexing), and its LIMIT is
+# written as the difference of the two: offset + limit - offset gives the limit's sentinel back.
+_SENTINEL_SLICE = 7_306_011_000
+
+
+class Slice(int):
+    """The kind of a sentinel that a query slices with: ``queryset[offset : offset + limit]``,
+    inside a subquery too; the ORM writes it into the SQL as ``LIMIT n`` or ``OFFSET n``."""
+
+
+class Ints:
+    """The kind of a sentinel that is a list of 1 to ``size`` ints given to ``__in`` (and to
+    nothing else): compiled with ``size`` parameters; a shorter list is padded by repeating its
+    last value, which an IN list means the same with."""
+
+    def __init__(self, size: int):
+        self.size = size
 
 
 def _sentinel(kind: type, index: int):
+    if kind is Slice:
+        return _SENTINEL_SLICE + index
     if kind is datetime.datetime:
         return _SENTINEL_INSTANT + datetime.timedelta(microseconds=index)
     if kind is datetime.date:
@@ -48,7 +72,12 @@ def _adapt(connection, kind: type, value):
     return value
 
 
-_KIND_NAMES = {int: "an int", datetime.date: "a date", datetime.datetime: "an aware datetime"}
+_KIND_NAMES = {
+    int: "an int",
+    Slice: "an int, at least 0",
+    datetime.date: "a date",
+    datetime.datetime: "an aware datetime",
+}
 
 
 def _is_a(kind: type, value) -> bool:
@@ -56,7 +85,31 @@ def _is_a(kind: type, value) -> bool:
         return isinstance(value, datetime.datetime) and value.tzinfo is not None
     if kind is datetime.date:
         return type(value) is datetime.date
+    if kind is Slice:
+        return type(value) is int and value >= 0
     return type(value) is int
+
+
+def _bounds_as_parameters(sql: str, params: list, bounds: dict[str, int]):
+    """``sql`` and ``params`` with each slice bound written in the SQL (``LIMIT n``, ``OFFSET n``)
+    made a parameter; and which parameter positions the bounds took."""
+    found = []
+    for name, sentinel in bounds.items():
+        written = list(re.finditer(rf"\b(?:LIMIT|OFFSET) ({sentinel})\b", sql))
+        if len(written) != 1 or sql.count(str(sentinel)) != 1:
+            raise ImproperlyConfigured(f"CompiledQuery: {name!r} is not one slice bound")
+        found.append((written[0].start(1), written[0].end(1), name))
+    # The parameters before a bound are the %s before it in the text (%% is a literal %), and
+    # the bounds already made parameters before it.
+    placeholders = [m.start() for m in re.finditer(r"%.", sql) if m.group() == "%s"]
+    pieces, params, slots, done = [], list(params), {}, 0
+    for index, (start, end, name) in enumerate(sorted(found)):
+        position = index + sum(1 for placeholder in placeholders if placeholder < start)
+        params.insert(position, bounds[name])
+        slots[position] = name
+        pieces += [sql[done:start], "%s"]
+        done = end
+    return "".join([*pieces, sql[done:]]), params, slots
 
 
 class CompiledQuery:
@@ -69,28 +122,75 @@ class CompiledQuery:
 
     def __init__(self, build: Callable[..., QuerySet], *names: str, **typed: type):
         self.build = build
-        self.kinds = {**dict.fromkeys(names, int), **typed}
-        self.names = tuple(self.kinds)
+        kinds = {**dict.fromkeys(names, int), **typed}
+        if {"using", "limit", "offset"} & set(kinds):
+            raise ImproperlyConfigured("CompiledQuery: using, limit and offset are rows()' own")
+        self.names = tuple(kinds)
+        # A list of ints is compiled as that many ints, named name[0], name[1]...
+        self.lists = {name: kind.size for name, kind in kinds.items() if isinstance(kind, Ints)}
+        self.kinds = {}
+        for name, kind in kinds.items():
+            if name in self.lists:
+                self.kinds.update((f"{name}[{j}]", int) for j in range(self.lists[name]))
+            else:
+                self.kinds[name] = kind
         self.sentinels = {
             name: _sentinel(kind, index) for index, (name, kind) in enumerate(self.kinds.items())
         }
         self._compiled: dict[str, tuple[str, list, dict[int, str], dict]] = {}
+        self._models: dict[str, type[Model] | None] = {}
+
+    def _unflattened(self, values: dict) -> dict:
+        """``values`` by the names build() takes: the items of a list together."""
+        values = dict(values)
+        for name, size in self.lists.items():
+            values[name] = [values.pop(f"{name}[{j}]") for j in range(size)]
+        return values
+
+    def instances(self, using: str = "default", **values) -> list[Model]:
+        """Run a query of whole model instances (no values(), select_related(), annotations or
+        deferred fields) and return them, built as the ORM builds them from its rows."""
+        rows = self.rows(using, **values)
+        model = self._models[using]
+        if model is None:
+            raise ImproperlyConfigured("CompiledQuery: instances() needs a query of whole rows")
+        names = [field.attname for field in model._meta.concrete_fields]
+        return [model.from_db(using, names, row) for row in rows]
 
     def sql(self, using: str = "default") -> tuple[str, list, dict[int, str], dict]:
         """The SQL, its parameters with sentinels, which parameter positions take which value,
         and the converters of the columns; compiled the first time for the database ``using``."""
         if using not in self._compiled:
             connection = connections[using]
-            queryset = self.build(**self.sentinels)
-            compiler = queryset.query.get_compiler(using=using)
+            queryset = self.build(**self._unflattened(self.sentinels))
+            query = queryset.query
+            fields = [
+                *(queryset._fields or ()),
+                *(name for name in query.annotation_select if name not in queryset._fields),
+            ]
+            if queryset._fields and fields != [
+                *query.extra_select,
+                *query.values_select,
+                *query.annotation_select,
+            ]:
+                # values_list() reorders such rows in Python; rows() returns the SQL's order.
+                raise ImproperlyConfigured("CompiledQuery: name the fields before the annotations")
+            compiler = query.get_compiler(using=using)
             sql, params = compiler.as_sql()
-            params = list(params)
+            bounds = {
+                name: sentinel
+                for name, sentinel in self.sentinels.items()
+                if self.kinds[name] is Slice
+            }
+            sql, params, slots = _bounds_as_parameters(sql, list(params), bounds)
             adapted = {
                 name: _adapt(connection, self.kinds[name], sentinel)
                 for name, sentinel in self.sentinels.items()
+                if name not in bounds
             }
-            slots = {}
             for position, param in enumerate(params):
+                if position in slots:
+                    continue
                 for name, sentinel in adapted.items():
                     # psycopg's backend passes ints typed (Int8, a subclass of int).
                     if type(param) is not bool and param == sentinel:
@@ -103,6 +203,15 @@ class CompiledQuery:
             converters = compiler.get_converters(
                 [column for column, *_rest in compiler.select[: compiler.col_count]]
             )
+            whole = (
+                not queryset._fields
+                and not query.select_related
+                and not query.annotation_select
+                and not query.extra_select
+                and query.deferred_loading == (frozenset(), True)
+                and compiler.col_count == len(queryset.model._meta.concrete_fields)
+            )
+            self._models[using] = queryset.model if whole else None
             self._compiled[using] = (sql, params, slots, converters)
         return self._compiled[using]
 
@@ -113,6 +222,12 @@ class CompiledQuery:
         ``limit``, only that many rows after the first ``offset``."""
         if set(values) != set(self.names):
             raise TypeError(f"CompiledQuery.rows() takes exactly {sorted(self.names)}")
+        for name, size in self.lists.items():
+            value = values.pop(name)
+            if not isinstance(value, list | tuple) or not 1 <= len(value) <= size:
+                raise TypeError(f"CompiledQuery: {name} must be a list of 1 to {size} ints")
+            padded = [*value, *[value[-1]] * (size - len(value))]
+            values.update((f"{name}[{j}]", item) for j, item in enumerate(padded))
         for name, value in values.items():
             if not _is_a(self.kinds[name], value):
                 raise TypeError(f"CompiledQuery: {name} must be {_KIND_NAMES[self.kinds[name]]}")

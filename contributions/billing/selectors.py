@@ -19,11 +19,12 @@ from django.db.models import (
     When,
 )
 from django.shortcuts import get_object_or_404
+from django.utils.functional import cached_property
 
 from contributions.common import TYPE_ORDER
 from contributions.models import BillLine, BillStatus, InsuranceType, MonthlyBill, Payment
 from enrollment.models import Person
-from portal.compiled_sql import CompiledQuery
+from portal.compiled_sql import CompiledQuery, Slice
 from portal.identifiers import mask_id_number
 from portal.templatetags.portal_tags import money, percent
 
@@ -51,21 +52,56 @@ def bill_list_for_agent(*, agent, awaiting: bool = False) -> QuerySet[MonthlyBil
 
 
 class BillPaginator(Paginator):
-    """The first page is read with one bill more than it shows: a unit with no more bills than
-    a page (two years of monthly bills) then needs no COUNT query."""
+    """The unit's bills (bill_list_for_agent's). The first page is read with one bill more than
+    it shows: a unit with no more bills than a page (two years of monthly bills) then needs no
+    COUNT query; and its query is compiled once per process (the bills' list is the page most
+    often opened), the other pages' and the COUNT are built when asked for."""
+
+    def __init__(self, *, agent, awaiting: bool, per_page: int):
+        super().__init__([], per_page)
+        self.agent, self.awaiting = agent, awaiting
+
+    @cached_property
+    def bills(self) -> QuerySet[MonthlyBill]:
+        return bill_list_for_agent(agent=self.agent, awaiting=self.awaiting)
+
+    @cached_property
+    def count(self) -> int:
+        return self.bills.count()
 
     def page(self, number):
         if number in (1, "1"):  # get_page() asks for page 1 when the number is missing or bad
-            bills = list(self.object_list[: self.per_page + 1])
+            bills = _BILL_LISTS[self.awaiting].instances(
+                unit=self.agent.employer_id, limit=self.per_page + 1
+            )
             if len(bills) <= self.per_page:
                 self.__dict__["count"] = len(bills)  # Paginator.count is a cached_property
             return self._get_page(bills[: self.per_page], 1, self)
+        self.object_list = self.bills
         return super().page(number)
 
 
-def bill_page(queryset: QuerySet, number) -> Page:
-    """A page of 24 bills; a bad or too large page number gives the nearest page."""
-    return BillPaginator(queryset, BILL_PAGE_SIZE).get_page(number)
+_BILL_LISTS = {
+    awaiting: CompiledQuery(
+        lambda unit, awaiting=awaiting: bill_list_for_agent(
+            agent=_Unit(employer_id=unit), awaiting=awaiting
+        ),
+        "unit",
+    )
+    for awaiting in (False, True)
+}
+
+
+class _Unit(NamedTuple):
+    """What bill_list_for_agent reads of an agent."""
+
+    employer_id: int
+
+
+def bill_page(*, agent, awaiting: bool = False, number) -> Page:
+    """A page of 24 of the unit's bills (all, or those awaiting payment); a bad or too large
+    page number gives the nearest page."""
+    return BillPaginator(agent=agent, awaiting=awaiting, per_page=BILL_PAGE_SIZE).get_page(number)
 
 
 def bill_get_for_agent(*, agent, reference: str) -> MonthlyBill:
@@ -160,9 +196,25 @@ def _ordered_line_ids(bill: int) -> QuerySet:
     )
 
 
-# The page's ids, compiled once per process: building and compiling this query cost the ORM
-# about as much as PostgreSQL takes to run it for a 500-person unit.
-_LINE_IDS = CompiledQuery(_ordered_line_ids, "bill")
+def _line_page(bill: int, skip: int, size: int) -> QuerySet:
+    """A page of a bill's lines (BillLineRow.COLUMNS), picked by id in a subquery."""
+    ids = _ordered_line_ids(bill)[skip : skip + size]
+    return (
+        # Only the ids' filter: with the bill's too, PostgreSQL may read all the bill's lines to
+        # hash them against the page's ids rather than read the 100 lines by primary key.
+        BillLine.objects.filter(pk__in=ids)
+        # The ids' order on the joined name; the id only settles ties, which the page's ids
+        # leave in no particular order.
+        .order_by("person__name", "person_id", _type_rank(), "pk")
+        .values_list(*BillLineRow.COLUMNS)
+    )
+
+
+# The page, compiled once per process: building and compiling its queries cost the ORM about
+# as much as PostgreSQL takes to run them for a 500-person unit. One query, not the ids and then
+# their lines: a page's 100 ids as parameters also made psycopg parse the SQL every time (it
+# keeps the parsed SQL of at most 50 parameters).
+_LINE_PAGE = CompiledQuery(_line_page, "bill", skip=Slice, size=Slice)
 
 
 class BillLinePaginator(Paginator):
@@ -185,21 +237,13 @@ class BillLinePaginator(Paginator):
 
     def page(self, number):
         number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        ids = [
-            pk
-            for (pk,) in _LINE_IDS.rows(
-                self.object_list.db, bill=self.bill.pk, limit=self.per_page, offset=bottom
-            )
-        ]
-        position = {pk: index for index, pk in enumerate(ids)}
-        rows = sorted(
-            BillLine.objects.filter(bill=self.bill, pk__in=ids).values_list(
-                "pk", *BillLineRow.COLUMNS
-            ),
-            key=lambda row: position[row[0]],
+        rows = _LINE_PAGE.rows(
+            self.object_list.db,
+            bill=self.bill.pk,
+            skip=(number - 1) * self.per_page,
+            size=self.per_page,
         )
-        return self._get_page(bill_line_rows(row[1:] for row in rows), number, self)
+        return self._get_page(bill_line_rows(rows), number, self)
 
 
 class BillLineRow(NamedTuple):
@@ -273,8 +317,8 @@ def bill_line_rows(rows) -> list[BillLineRow]:
 
 
 def bill_lines_page(bill: MonthlyBill, number) -> Page:
-    """A page of the bill's lines, person by person (two queries: the page's ids and its lines;
-    a COUNT too for a bill without per-type totals)."""
+    """A page of the bill's lines, person by person (one query; a COUNT too for a bill
+    without per-type totals)."""
     return BillLinePaginator(bill, LINE_PAGE_SIZE).get_page(number)
 
 

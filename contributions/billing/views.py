@@ -20,7 +20,6 @@ from contributions.billing.selectors import (
     bill_by_id_for_agent,
     bill_get_for_agent,
     bill_lines_page,
-    bill_list_for_agent,
     bill_page,
     bill_payments,
     bill_type_totals,
@@ -76,8 +75,7 @@ class BillListView(BillMixin, FormView):
 
     def get_context_data(self, **kwargs):
         page = bill_page(
-            bill_list_for_agent(agent=self.agent, awaiting=self.awaiting),
-            self.request.GET.get("page"),
+            agent=self.agent, awaiting=self.awaiting, number=self.request.GET.get("page")
         )
         return super().get_context_data(
             page=page,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
@@ -31,9 +32,10 @@ from contributions.models import (
 )
 from enrollment.models import Enrolment, Person
 from enrollment.roster.selectors import looks_like_document_number
+from portal.compiled_sql import CompiledQuery, Slice
 from portal.crypto import blind_index
 from portal.identifiers import mask_id_number
-from portal.templatetags.portal_tags import money
+from portal.templatetags.portal_tags import money, month_label
 
 PAGE_SIZE = 50
 
@@ -83,6 +85,10 @@ def records_for_agent(
             queryset = queryset.filter(person_id__in=_document_person_ids(q))
         else:
             queryset = queryset.filter(person_id__in=_name_person_ids(agent, q))
+    return _of_type(queryset, insurance_type)
+
+
+def _of_type(queryset: QuerySet, insurance_type: str) -> QuerySet:
     if insurance_type in InsuranceType.values:
         queryset = queryset.filter(insurance_type=insurance_type)
     return queryset
@@ -165,11 +171,12 @@ def records_totals_for_agent(
     instead of summing 480,000 lines. A bill without them (none is made so) is summed from its
     lines.
     """
-    bills = list(
-        MonthlyBill.objects.filter(
-            employer_id=agent.employer_id, month__gte=month_from, month__lte=month_to
-        ).values("pk", "month", "type_totals")
-    )
+    bills = [
+        {"pk": pk, "month": month, "type_totals": type_totals}
+        for pk, month, type_totals in _BILL_TOTALS.rows(
+            unit=agent.employer_id, month_from=month_from, month_to=month_to
+        )
+    ]
     if not bills:
         return RecordTotals()
     entries = {bill["pk"]: bill["type_totals"] for bill in bills if bill["type_totals"]}
@@ -198,10 +205,24 @@ def records_totals_for_agent(
     return totals
 
 
-def records_totals_of(*, agent, queryset: QuerySet, filters: dict) -> RecordTotals:
-    """The totals of the records the filters select: per-person filters sum their lines; the
-    whole unit's months come from the per-bill totals (records_totals_for_agent)."""
+# The bills' totals of a month range, compiled once per process (portal.compiled_sql).
+_BILL_TOTALS = CompiledQuery(
+    lambda unit, month_from, month_to: MonthlyBill.objects.filter(
+        employer_id=unit, month__gte=month_from, month__lte=month_to
+    ).values_list("pk", "month", "type_totals"),
+    "unit",
+    month_from=datetime.date,
+    month_to=datetime.date,
+)
+
+
+def records_totals_of(*, agent, filters: dict, queryset: QuerySet | None = None) -> RecordTotals:
+    """The totals of the records the filters select: per-person filters sum their lines (of
+    ``queryset``, records_for_agent's, built here when not given); the whole unit's months come
+    from the per-bill totals (records_totals_for_agent)."""
     if filters["q"]:
+        if queryset is None:
+            queryset = records_for_agent(agent, **filters)
         return records_totals(queryset)
     return records_totals_for_agent(
         agent,
@@ -252,6 +273,11 @@ class RecordRow(NamedTuple):
 
 def record_rows(queryset: QuerySet) -> list[RecordRow]:
     """The rows of a page of records, in page order (one query; labels translated once)."""
+    return _record_rows(queryset.order_by(*ROW_ORDER).values_list(*RecordRow.COLUMNS))
+
+
+def _record_rows(rows) -> list[RecordRow]:
+    """Display rows of tuples of RecordRow.COLUMNS."""
     types = {kind: str(label) for kind, label in InsuranceType.choices}
     statuses = {status: str(label) for status, label in BillStatus.choices}
     supplement = str(BillKind.SUPPLEMENT.label)
@@ -259,7 +285,7 @@ def record_rows(queryset: QuerySet) -> list[RecordRow]:
         RecordRow(
             pk=pk,
             month=month,
-            month_label=month.strftime("%Y-%m"),
+            month_label=month_label(month),
             name=name,
             masked_document_number=mask_id_number(document_number),
             type_label=types.get(kind, kind),
@@ -281,7 +307,7 @@ def record_rows(queryset: QuerySet) -> list[RecordRow]:
             personal_amount,
             status,
             bill_kind,
-        ) in queryset.order_by(*ROW_ORDER).values_list(*RecordRow.COLUMNS)
+        ) in rows
     ]
 
 
@@ -299,9 +325,11 @@ class RecordPaginator(Paginator):
         self.__dict__["count"] = count  # Paginator.count is a cached_property
         self.month_rows = month_rows
 
-    def _window(self, bottom: int) -> tuple[QuerySet, int]:
+    def _months(self, bottom: int) -> tuple[list[datetime.date], int]:
+        """The months (newest first) a page starting at row ``bottom`` spans, and its offset
+        from the first of them; no months when the rows per month are unknown."""
         if not self.month_rows:
-            return self.object_list, bottom
+            return [], bottom
         months, skipped, spanned = [], 0, 0
         for month in sorted(self.month_rows, reverse=True):
             rows = self.month_rows[month]
@@ -313,18 +341,89 @@ class RecordPaginator(Paginator):
             if skipped + spanned >= bottom + self.per_page:
                 break
         if not months:
-            return self.object_list, bottom
-        return self.object_list.filter(month__in=months), bottom - skipped
+            return [], bottom
+        return months, bottom - skipped
 
     def page(self, number):
         number = self.validate_number(number)
-        queryset, bottom = self._window((number - 1) * self.per_page)
+        months, bottom = self._months((number - 1) * self.per_page)
+        queryset = self.object_list.filter(month__in=months) if months else self.object_list
         ids = queryset.order_by(*ROW_ORDER).values("pk")[bottom : bottom + self.per_page]
         return self._get_page(record_rows(BillLine.objects.filter(pk__in=ids)), number, self)
 
 
-def records_page(queryset: QuerySet, page_number, *, totals: RecordTotals) -> Page:
-    """Return one page of 50 rows; a bad or too large page number gives the nearest page."""
+class UnitRecordPaginator(RecordPaginator):
+    """RecordPaginator's pages of the unit's records of a month range and insurance type (no
+    person filter), with the page's query compiled once per process (per insurance type and
+    number of months spanned) and run with the unit, the months and the page's offset and size:
+    building and compiling it cost the ORM more than PostgreSQL takes to run it."""
+
+    def __init__(self, unit: int, filters: dict, per_page, *, count: int, month_rows=None):
+        super().__init__([], per_page, count=count, month_rows=month_rows)
+        self.unit = unit
+        self.month_from, self.month_to = filters["month_from"], filters["month_to"]
+        insurance_type = filters["insurance_type"]
+        self.insurance_type = insurance_type if insurance_type in InsuranceType.values else ""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        months, bottom = self._months((number - 1) * self.per_page)
+        rows = _unit_records_page_query(self.insurance_type, len(months)).rows(
+            unit=self.unit,
+            month_from=self.month_from,
+            month_to=self.month_to,
+            skip=bottom,
+            size=self.per_page,
+            **{f"month{index}": month for index, month in enumerate(months)},
+        )
+        return self._get_page(_record_rows(rows), number, self)
+
+
+@cache
+def _unit_records_page_query(insurance_type: str, months: int) -> CompiledQuery:
+    """A page of a unit's records of an insurance type (or any: ""), within ``months`` months
+    (or the whole range: 0); each pair compiled once (a range has at most a few dozen months)."""
+    names = [f"month{index}" for index in range(months)]
+
+    def build(unit, month_from, month_to, skip, size, **within):
+        queryset = _of_type(
+            BillLine.objects.filter(employer_id=unit, month__gte=month_from, month__lte=month_to),
+            insurance_type,
+        )
+        if within:
+            queryset = queryset.filter(month__in=[within[name] for name in names])
+        ids = queryset.order_by(*ROW_ORDER).values("pk")[skip : skip + size]
+        return (
+            BillLine.objects.filter(pk__in=ids).order_by(*ROW_ORDER).values_list(*RecordRow.COLUMNS)
+        )
+
+    return CompiledQuery(
+        build,
+        "unit",
+        month_from=datetime.date,
+        month_to=datetime.date,
+        skip=Slice,
+        size=Slice,
+        **dict.fromkeys(names, datetime.date),
+    )
+
+
+def records_page(
+    *, agent, filters: dict, page_number, totals: RecordTotals, queryset: QuerySet | None = None
+) -> Page:
+    """Return one page of 50 rows of the records the filters select (records_for_agent's, the
+    ``queryset`` when given); a bad or too large page number gives the nearest page."""
+    if not filters["q"]:
+        paginator = UnitRecordPaginator(
+            agent.employer_id,
+            filters,
+            PAGE_SIZE,
+            count=totals.rows,
+            month_rows=totals.month_rows,
+        )
+        return paginator.get_page(page_number)
+    if queryset is None:
+        queryset = records_for_agent(agent, **filters)
     return RecordPaginator(
         queryset.order_by(*ROW_ORDER), PAGE_SIZE, count=totals.rows, month_rows=totals.month_rows
     ).get_page(page_number)

@@ -53,12 +53,20 @@ class RecordListView(QueriesMixin, TemplateView):
             "may_export": agent_has_permission(self.agent, "queries.export"),
         }
         if filters is not None:
-            queryset = records_for_agent(self.agent, **filters)
+            # The records' queryset serves a person filter only (the rest is compiled SQL).
+            queryset = records_for_agent(self.agent, **filters) if filters["q"] else None
             totals = records_totals_of(agent=self.agent, queryset=queryset, filters=filters)
+            page = records_page(
+                agent=self.agent,
+                filters=filters,
+                page_number=self.request.GET.get("page"),
+                totals=totals,
+                queryset=queryset,
+            )
             context.update(
                 filters=filters,
                 totals=totals,
-                page=records_page(queryset, self.request.GET.get("page"), totals=totals),
+                page=page,
                 query=search.query,
             )
             # One person and one month: say why the record is missing or not yet settled.

@@ -10,15 +10,18 @@ from functools import cache
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Func, IntegerField, QuerySet
+from django.db.models.expressions import Star
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 from enrollment.models import Enrolment, InsuranceCode, Person, insurance_masks_with
 from enrollment.resume.rules import with_resumable
+from portal.compiled_sql import CompiledQuery, Ints, Slice
 from portal.crypto import blind_index
 from portal.identifiers import mask_id_number
-from portal.templatetags.portal_tags import money
+from portal.templatetags.portal_tags import money, month_label
 
 PAGE_SIZE = 50
 # Columns a roster row never shows: not loading them saves decrypting a phone per row.
@@ -35,6 +38,16 @@ def _insurance_code_filter(queryset: QuerySet, code: str) -> QuerySet:
     ``insurance_mask IN (16 masks)`` is an index condition on enrolment_roster, so the page's
     COUNT is an index-only scan instead of reading and parsing every row's JSON."""
     return queryset.filter(insurance_mask__in=insurance_masks_with(code))
+
+
+def _unit_roster(unit: int, *, status: str = "", insurance_code: str = "") -> QuerySet:
+    """The unit's enrolments with this status and insurance type (unknown values ignored)."""
+    queryset = Enrolment.objects.filter(employer_id=unit)
+    if status in Enrolment.Status.values:
+        queryset = queryset.filter(status=status)
+    if insurance_code in InsuranceCode.values:
+        queryset = _insurance_code_filter(queryset, insurance_code)
+    return queryset
 
 
 def roster_for_agent(agent, *, q: str = "", status: str = "", insurance_code: str = "") -> QuerySet:
@@ -85,6 +98,55 @@ class RosterPaginator(Paginator):
         return self._get_page(roster_row_list(ids), number, self)
 
 
+class UnitRosterPaginator(Paginator):
+    """RosterPaginator's pages of the unit's roster filtered by status and insurance type only,
+    with the COUNT and the page's query compiled once per process (per filter) and run with the
+    unit's id, the page's offset and its size (portal.compiled_sql): building and compiling them
+    cost the ORM more than PostgreSQL takes to run them."""
+
+    def __init__(self, unit: int, per_page: int, *, status: str = "", insurance_code: str = ""):
+        super().__init__([], per_page)
+        self.unit = unit
+        self.queries = _unit_roster_queries(
+            status if status in Enrolment.Status.values else "",
+            insurance_code if insurance_code in InsuranceCode.values else "",
+        )
+
+    @cached_property
+    def count(self) -> int:
+        return self.queries[0].rows(unit=self.unit)[0][0]
+
+    def page(self, number):
+        number = self.validate_number(number)
+        rows = self.queries[1].rows(
+            unit=self.unit, skip=(number - 1) * self.per_page, size=self.per_page
+        )
+        return self._get_page(_roster_rows(rows), number, self)
+
+
+# COUNT(*) as QuerySet.count() writes it, as a column of a compiled query (not an aggregate:
+# no GROUP BY).
+_COUNT_ALL = Func(Star(), function="COUNT", output_field=IntegerField())
+
+
+@cache
+def _unit_roster_queries(status: str, insurance_code: str) -> tuple[CompiledQuery, CompiledQuery]:
+    """The COUNT and the page rows of a unit's roster with these filters (known values or "":
+    a few statuses and insurance types, each pair compiled once)."""
+
+    def enrolments(unit):
+        return _unit_roster(unit, status=status, insurance_code=insurance_code).order_by()
+
+    def page(unit, skip, size):
+        ids = enrolments(unit).order_by("-pk").values("pk")[skip : skip + size]
+        return _row_values().filter(pk__in=ids)
+
+    return (
+        CompiledQuery(lambda unit: enrolments(unit).values_list(_COUNT_ALL), "unit"),
+        CompiledQuery(page, "unit", skip=Slice, size=Slice),
+    )
+
+
 class MatchedIdsPaginator(Paginator):
     """Pages of a name search: the matching ids are read once, and count and page come from them.
 
@@ -100,7 +162,14 @@ class MatchedIdsPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         ids = self.object_list[bottom : bottom + self.per_page]
-        return self._get_page(roster_row_list(ids), number, self)
+        rows = _rows_of_ids(self.per_page).rows(ids=ids) if ids else []
+        return self._get_page(_roster_rows(rows), number, self)
+
+
+@cache
+def _rows_of_ids(size: int) -> CompiledQuery:
+    """The roster rows of up to ``size`` enrolments by id, compiled once per process."""
+    return CompiledQuery(lambda ids: _row_values().filter(pk__in=ids), ids=Ints(size))
 
 
 def is_name_search(q: str) -> bool:
@@ -108,9 +177,18 @@ def is_name_search(q: str) -> bool:
     return bool(q) and not looks_like_document_number(q)
 
 
-def roster_page(queryset: QuerySet, page_number, *, name_search: bool = False) -> Page:
-    """Return one page of 50 rows; a bad or too large page number gives the nearest page."""
-    if name_search:
+def roster_page(
+    agent, page_number, *, q: str = "", status: str = "", insurance_code: str = ""
+) -> Page:
+    """Return one page of 50 rows of the unit's enrolments filtered as roster_for_agent does;
+    a bad or too large page number gives the nearest page."""
+    if not " ".join((q or "").split()):
+        paginator = UnitRosterPaginator(
+            agent.employer_id, PAGE_SIZE, status=status, insurance_code=insurance_code
+        )
+        return paginator.get_page(page_number)
+    queryset = roster_for_agent(agent, q=q, status=status, insurance_code=insurance_code)
+    if is_name_search(q):
         return MatchedIdsPaginator(queryset, PAGE_SIZE).get_page(page_number)
     return RosterPaginator(queryset.order_by("-pk"), PAGE_SIZE).get_page(page_number)
 
@@ -169,6 +247,11 @@ def roster_row_list(ids) -> list[RosterRow]:
     """The enrolments with these ids (a list or a subquery of the agent's unit's, as the
     paginators pick them) as display rows, newest first: one query of plain values (no model
     instances; the phone is not read), labels translated and URLs reversed once per page."""
+    return _roster_rows(_row_values().filter(pk__in=ids))
+
+
+def _roster_rows(rows) -> list[RosterRow]:
+    """Display rows of tuples of RosterRow.COLUMNS."""
     detail_url = _id_url("enrollment:roster_detail")
     resume_url = _id_url("enrollment:resume")
     status_labels = {value: str(label) for value, label in Enrolment.Status.choices}
@@ -180,7 +263,7 @@ def roster_row_list(ids) -> list[RosterRow]:
             masked_document_number=mask_id_number(document_number),
             employment_form=employment_form,
             insurance_codes=" ".join(insurance_codes),
-            start_month=start_month.strftime("%Y-%m"),
+            start_month=month_label(start_month),
             contribution_base=money(contribution_base),
             badge=STATUS_BADGES.get(status, "text-bg-secondary"),
             status_label=status_labels.get(status, status),
@@ -196,7 +279,7 @@ def roster_row_list(ids) -> list[RosterRow]:
             contribution_base,
             status,
             resumable,
-        ) in _row_values().filter(pk__in=ids)
+        ) in rows
     ]
 
 

@@ -27,7 +27,6 @@ from enrollment.roster.exports import (
     roster_xlsx,
 )
 from enrollment.roster.selectors import (
-    is_name_search,
     roster_enrolment_get_for_agent,
     roster_enrolment_history,
     roster_for_agent,
@@ -97,11 +96,7 @@ class RosterView(RosterMixin, TemplateView):
         search = search_read(self.request, self.request.GET.get("s"), filters=PLAIN_FILTERS)
         form = RosterFilterForm(search.data)
         filters = form.filters()
-        page = roster_page(
-            roster_for_agent(self.agent, **filters),
-            self.request.GET.get("page"),
-            name_search=is_name_search(filters["q"]),
-        )
+        page = roster_page(self.agent, self.request.GET.get("page"), **filters)
         return super().get_context_data(
             form=form,
             filters=filters,

@@ -3,6 +3,7 @@
 import datetime
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django import forms, template
 from django.contrib.messages import constants
@@ -75,6 +76,12 @@ def money(value) -> str:
         return f"{Decimal(str(value)):,.2f}"
     except (InvalidOperation, ValueError):
         return str(value)
+
+
+@lru_cache(maxsize=1024)
+def month_label(month: datetime.date) -> str:
+    """A month as 2026-07; a page's rows share a few months, each formatted once a process."""
+    return month.strftime("%Y-%m")
 
 
 @register.filter

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from employers.inbox.selectors import inbox_unread_count
 from employers.models import Agent, Employer, LoginLock
-from portal.compiled_sql import CompiledQuery
+from portal.compiled_sql import _SENTINEL_SLICE, CompiledQuery, Ints, Slice
 from portal.models import InboxCategory, InboxMessage, InboxRead
 from tests.factories import create_agent, create_employer
 
@@ -130,3 +130,127 @@ def test_dates_and_instants_are_parameters_too_and_dates_come_back_as_dates():
         query.rows(unit=unit.pk, on=day, now=datetime.datetime(2026, 12, 4))  # noqa: DTZ001
     with pytest.raises(TypeError, match="a date"):
         query.rows(unit=unit.pk, on=later, now=later)
+
+
+def _page_of_agents(unit, skip, size):
+    ids = Agent.objects.filter(employer_id=unit).order_by("-pk").values("pk")[skip : skip + size]
+    return Agent.objects.filter(pk__in=ids).order_by("-pk").values_list("pk", flat=True)
+
+
+def test_a_slice_inside_the_query_takes_each_runs_bounds_as_parameters():
+    one, two = create_employer(), create_employer()
+    agents = [create_agent(employer=one).pk for _ in range(5)][::-1]
+    other = create_agent(employer=two).pk
+    builds = []
+    query = CompiledQuery(
+        lambda unit, skip, size: builds.append(unit) or _page_of_agents(unit, skip, size),
+        "unit",
+        skip=Slice,
+        size=Slice,
+    )
+
+    assert query.rows(unit=one.pk, skip=0, size=2) == [(pk,) for pk in agents[:2]]
+    assert query.rows(unit=one.pk, skip=2, size=2) == [(pk,) for pk in agents[2:4]]
+    assert query.rows(unit=one.pk, skip=4, size=50) == [(agents[4],)]
+    assert query.rows(unit=two.pk, skip=0, size=50) == [(other,)]
+    assert query.rows(unit=one.pk, skip=5, size=2) == []
+    assert len(builds) == 1
+    sql = query.sql()[0]
+    assert "LIMIT %s OFFSET %s" in sql and str(_SENTINEL_SLICE) not in sql
+    with pytest.raises(TypeError, match="at least 0"):
+        query.rows(unit=one.pk, skip=-1, size=2)
+
+
+def test_parameters_after_a_slice_keep_their_places():
+    unit = create_employer()
+    agents = [create_agent(employer=unit).pk for _ in range(3)]
+    query = CompiledQuery(
+        lambda skip, size, unit: (
+            Agent.objects.filter(
+                pk__in=Agent.objects.order_by("pk").values("pk")[skip : skip + size],
+                employer_id=unit,
+            )
+            .order_by("pk")
+            .values_list("pk")
+        ),
+        "unit",
+        skip=Slice,
+        size=Slice,
+    )
+
+    everyone = list(Agent.objects.order_by("pk").values_list("pk", flat=True))
+    first = everyone.index(agents[0])
+    assert query.rows(unit=unit.pk, skip=first + 1, size=1) == [(agents[1],)]
+    assert query.rows(unit=0, skip=first + 1, size=1) == []
+
+
+def test_a_slice_bound_must_be_a_slice():
+    query = CompiledQuery(
+        lambda unit, size: Agent.objects.filter(employer_id=size).values_list("pk"),
+        "unit",
+        size=Slice,
+    )
+
+    with pytest.raises(ImproperlyConfigured, match="slice bound"):
+        query.rows(unit=1, size=1)
+    with pytest.raises(ImproperlyConfigured, match="rows"):
+        CompiledQuery(_page_of_agents, "unit", offset=Slice, limit=Slice)
+
+
+def test_values_list_annotations_named_out_of_the_sql_order_are_refused():
+    query = CompiledQuery(
+        lambda unit: (
+            Agent.objects.filter(employer_id=unit)
+            .annotate(twice=F("pk") * 2)
+            .values_list("twice", "pk")
+        ),
+        "unit",
+    )
+
+    with pytest.raises(ImproperlyConfigured, match="before the annotations"):
+        query.rows(unit=1)
+
+
+def test_instances_are_the_models_the_orm_would_build():
+    unit = create_employer()
+    agents = [create_agent(employer=unit) for _ in range(3)]
+    query = CompiledQuery(
+        lambda unit: Agent.objects.filter(employer_id=unit).order_by("pk"), "unit"
+    )
+
+    built = query.instances(unit=unit.pk, limit=2)
+    assert built == agents[:2]
+    assert [agent.__dict__.keys() for agent in built] == [
+        agent.__dict__.keys() for agent in Agent.objects.filter(pk__in=[a.pk for a in agents[:2]])
+    ]
+    assert [agent.name for agent in built] == [agent.name for agent in agents[:2]]
+    assert not built[0]._state.adding and built[0]._state.db == "default"
+    with pytest.raises(ImproperlyConfigured, match="whole rows"):
+        CompiledQuery(_agents_of, "unit").instances(unit=unit.pk)
+    with pytest.raises(ImproperlyConfigured, match="whole rows"):
+        CompiledQuery(
+            lambda unit: Agent.objects.filter(employer_id=unit).select_related("user"), "unit"
+        ).instances(unit=unit.pk)
+
+
+def test_a_list_of_ids_is_padded_to_the_compiled_size():
+    unit = create_employer()
+    agents = [create_agent(employer=unit).pk for _ in range(4)]
+    builds = []
+    query = CompiledQuery(
+        lambda unit, ids: (
+            builds.append(ids)
+            or Agent.objects.filter(employer_id=unit, pk__in=ids).order_by("pk").values_list("pk")
+        ),
+        "unit",
+        ids=Ints(3),
+    )
+
+    assert query.rows(unit=unit.pk, ids=agents[:3]) == [(pk,) for pk in agents[:3]]
+    assert query.rows(unit=unit.pk, ids=[agents[3]]) == [(agents[3],)]
+    assert query.rows(unit=unit.pk, ids=(agents[1], agents[0])) == [(agents[0],), (agents[1],)]
+    assert query.rows(unit=0, ids=agents[:2]) == []
+    assert len(builds) == 1 and len(builds[0]) == 3
+    for wrong in ([], agents, [str(agents[0])], agents[0]):
+        with pytest.raises(TypeError):
+            query.rows(unit=unit.pk, ids=wrong)

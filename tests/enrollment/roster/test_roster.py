@@ -525,3 +525,35 @@ def test_wrong_passwords_are_limited_per_agent(exporter_client, people, settings
     assert response["Content-Type"].startswith("text/html")
     assert "密码连续输错次数过多" in response.content.decode()
     assert not AuditEvent.objects.filter(action="roster.export_full", outcome="success").exists()
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"status": Enrolment.Status.TERMINATED},
+        {"insurance_code": "410"},
+        {"status": "bogus"},
+        {"q": "周"},  # a name search: its ids first, then their rows
+    ],
+)
+def test_the_compiled_pages_hold_the_filtered_roster_newest_first(
+    agent, employer, people, monkeypatch, filters
+):
+    from enrollment.roster import selectors
+
+    for number in range(4):
+        create_enrolment(employer, name=f"周{number}", insurance_codes=["410", "110"])
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
+    expected = list(roster_for_agent(agent, **filters).order_by("-pk").values_list("pk", flat=True))
+    seen, number = [], 1
+    while True:
+        page = selectors.roster_page(agent, number, **filters)
+        assert page.paginator.count == len(expected)
+        seen += [row.pk for row in page.object_list]
+        if not page.has_next():
+            break
+        number += 1
+    assert seen == expected
+    assert people["other"].pk not in seen
+    assert len(seen) >= 1
