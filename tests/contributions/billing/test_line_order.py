@@ -11,7 +11,11 @@ import pytest
 from django.db import connection
 from django.db.models import OuterRef, Subquery
 
-from contributions.billing.engine import bill_generate, bill_generate_outcome
+from contributions.billing.engine import (
+    bill_generate,
+    bill_generate_outcome,
+    bill_lines_number,
+)
 from contributions.billing.selectors import _type_rank, bill_lines_page
 from contributions.common import TYPE_ORDER
 from contributions.models import BillLine, BillStatus, InsuranceType, MonthlyBill
@@ -78,8 +82,34 @@ def test_the_engines_lines_are_numbered_in_page_order(unit):
         BillLine.objects.filter(bill=bill).order_by("position").values_list("position", flat=True)
     )
     assert positions == list(range(1, 2 * len(NAMES) + 1))
-    # Not simply the order of the ids the lines were written in.
-    assert stored_order(bill) != sorted(stored_order(bill))
+    # Not simply the order of the enrolments (the engine's) nor of the persons.
+    persons = list(
+        BillLine.objects.filter(bill=bill).order_by("position").values_list("person_id", flat=True)
+    )
+    assert persons != sorted(persons)
+
+
+def test_a_person_billed_twice_in_a_bill_keeps_the_same_order_either_way(unit):
+    employer, _agent, enrolments = unit
+    first = enrolments[5]  # 张三, with a second enrolment still billed for August
+    Enrolment.objects.filter(pk=first.pk).update(
+        status=Enrolment.Status.TERMINATED, last_contribution_month=AUG
+    )
+    Enrolment.objects.create(
+        person_id=first.person_id,
+        employer=employer,
+        employment_form=first.employment_form,
+        insurance_codes=["110", "310"],
+        start_month=AUG,
+        contribution_base=Decimal("7000.00"),
+        status=Enrolment.Status.ACTIVE,
+    )
+    bill = bill_generate(employer=employer, month=AUG)  # numbered as written
+    assert_in_page_order(bill)
+    written = stored_order(bill)
+    BillLine.objects.filter(bill=bill).update(position=0)
+    bill_lines_number([bill.pk])  # numbered afterwards
+    assert stored_order(bill) == written
 
 
 def test_regenerating_with_a_few_lines_changed_keeps_page_order(unit):
