@@ -54,6 +54,7 @@ def seed_bills(employer, months: int, rng) -> int:
     """One settled regular bill per month with 4 lines per active enrolment, by COPY."""
     from django.db import connection, transaction
 
+    from contributions.billing.engine import bill_lines_number
     from contributions.common import new_reference
     from contributions.models import BillLine, MonthlyBill, PolicyPeriod
     from enrollment.models import Enrolment
@@ -139,6 +140,7 @@ def seed_bills(employer, months: int, rng) -> int:
                 k: [v[0], f"{v[1]:.2f}", f"{v[2]:.2f}"] for k, v in per_type.items()
             }
             bill.save(update_fields=["employer_total", "personal_total", "total", "type_totals"])
+            bill_lines_number([bill.pk])  # in page order, as the billing engine numbers them
     rate = count / (time.perf_counter() - started)
     print(f"  {employer.name}: {count:,} bill lines in {months} bills ({rate:,.0f} rows/s)")
     return count

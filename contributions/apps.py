@@ -21,3 +21,9 @@ class ContributionsConfig(AppConfig):
         from enrollment.roster.exports import large_export_register
 
         large_export_register(roster_export_job_start)
+
+        # A person's new name moves the person's lines on the bills' pages (BillLine.position).
+        from contributions.billing.engine import bill_lines_renumber_for_person
+        from enrollment.renames import person_renamed_register
+
+        person_renamed_register(bill_lines_renumber_for_person)

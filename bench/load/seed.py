@@ -188,6 +188,7 @@ def copy_bills(units: list, months: list[datetime.date]) -> int:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from contributions.billing.engine import bill_lines_number
     from contributions.common import new_reference
     from contributions.models import BillLine, MonthlyBill, PolicyPeriod
     from enrollment.models import Enrolment
@@ -293,6 +294,8 @@ def copy_bills(units: list, months: list[datetime.date]) -> int:
             MonthlyBill.objects.bulk_update(
                 bills, ["employer_total", "personal_total", "total", "type_totals"]
             )
+            # The lines in page order, as the billing engine numbers them (BillLine.position).
+            bill_lines_number([bill.pk for bill in bills])
     return count
 
 

@@ -11,9 +11,7 @@ from django.db.models import (
     Case,
     Count,
     IntegerField,
-    OuterRef,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
@@ -23,8 +21,7 @@ from django.utils.functional import cached_property
 
 from contributions.common import TYPE_ORDER
 from contributions.models import BillLine, BillStatus, InsuranceType, MonthlyBill, Payment
-from enrollment.models import Person
-from portal.compiled_sql import CompiledQuery, Slice
+from portal.compiled_sql import CompiledQuery
 from portal.identifiers import mask_id_number
 from portal.templatetags.portal_tags import money, percent
 
@@ -185,46 +182,25 @@ def _type_position(kind: str) -> int:
     return TYPE_ORDER.index(kind) if kind in TYPE_ORDER else len(TYPE_ORDER)
 
 
-def _ordered_line_ids(bill: int) -> QuerySet:
-    """The ids of a bill's lines in page order: person name, person, insurance type."""
-    name = Person.objects.filter(pk=OuterRef("person_id")).values("name")[:1]
+def _line_page(bill: int) -> QuerySet:
+    """A bill's lines (BillLineRow.COLUMNS) in page order: person name, person, insurance type,
+    as the billing engine numbered them (BillLine.position)."""
     return (
-        BillLine.objects.filter(bill_id=bill)
-        .annotate(person_name=Subquery(name), rank=_type_rank())
-        .order_by("person_name", "person_id", "rank")
-        .values_list("pk")
+        BillLine.objects.filter(bill_id=bill).order_by("position").values_list(*BillLineRow.COLUMNS)
     )
 
 
-def _line_page(bill: int, skip: int, size: int) -> QuerySet:
-    """A page of a bill's lines (BillLineRow.COLUMNS), picked by id in a subquery."""
-    ids = _ordered_line_ids(bill)[skip : skip + size]
-    return (
-        # Only the ids' filter: with the bill's too, PostgreSQL may read all the bill's lines to
-        # hash them against the page's ids rather than read the 100 lines by primary key.
-        BillLine.objects.filter(pk__in=ids)
-        # The ids' order on the joined name; the id only settles ties, which the page's ids
-        # leave in no particular order.
-        .order_by("person__name", "person_id", _type_rank(), "pk")
-        .values_list(*BillLineRow.COLUMNS)
-    )
-
-
-# The page, compiled once per process: building and compiling its queries cost the ORM about
-# as much as PostgreSQL takes to run them for a 500-person unit. One query, not the ids and then
-# their lines: a page's 100 ids as parameters also made psycopg parse the SQL every time (it
-# keeps the parsed SQL of at most 50 parameters).
-_LINE_PAGE = CompiledQuery(_line_page, "bill", skip=Slice, size=Slice)
+# The page, compiled once per process (building and compiling the query cost the ORM about as
+# much as PostgreSQL takes to run it); its LIMIT and OFFSET are parameters (rows()).
+_LINE_PAGE = CompiledQuery(_line_page, "bill")
 
 
 class BillLinePaginator(Paginator):
-    """A page of a bill's lines in person-name order, whose cost follows the bill.
+    """A page of a bill's lines in person-name order, whose cost follows the page, not the bill.
 
-    Joining the lines to persons and sorting by name lets PostgreSQL walk the person-name index
-    over the whole person table and probe each person's lines for this bill, or hash the whole
-    person table: either way the page costs more with every unit in the province. Here the page
-    picks its line ids from the bill's lines alone (index on bill), each line's name read by
-    primary key in a subquery, and then reads only those lines with their persons.
+    The billing engine numbers each bill's lines in page order when it writes them
+    (BillLine.position): a page reads its lines through the (bill, position) index, each with
+    its person by primary key, instead of reading every line's person and sorting them all.
     """
 
     def __init__(self, bill: MonthlyBill, per_page: int):
@@ -239,9 +215,9 @@ class BillLinePaginator(Paginator):
         number = self.validate_number(number)
         rows = _LINE_PAGE.rows(
             self.object_list.db,
+            limit=self.per_page,
+            offset=(number - 1) * self.per_page,
             bill=self.bill.pk,
-            skip=(number - 1) * self.per_page,
-            size=self.per_page,
         )
         return self._get_page(bill_line_rows(rows), number, self)
 

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from enrollment.add.attachments import CheckedFile
 from enrollment.models import AddEmployeeFiling, Attachment, Enrolment, Person
+from enrollment.renames import person_renamed
 from enrollment.tasks import filings_precheck, registration_form_generate_task
 from portal.audit import audit_event, audit_log_many
 from portal.bulk_insert import insert_many, insert_many_with_history
@@ -173,6 +174,8 @@ def person_prepare(checked: CheckedPerson, *, name, nationality, hukou_type, pho
         setattr(person, key, changes[key])
     if changed:
         person.save(update_fields=[*changed, "updated_at"])
+    if "name" in changed:
+        person_renamed(person.pk)
     return person
 
 

@@ -29,6 +29,7 @@ from enrollment.models import (
     PersonChangeAttachment,
     PersonChangeFiling,
 )
+from enrollment.renames import person_renamed
 from portal.audit import audit_log
 from portal.identifiers import mask_phone, normalise_mobile, validate_mobile
 from portal.models import OPEN_REVIEW_STATES, ReviewState
@@ -390,6 +391,8 @@ def person_change_apply(filing: PersonChangeFiling, *, actor, request=None) -> l
     if person_fields:
         person.full_clean(validate_unique=False, validate_constraints=False)
         person.save(update_fields=[*person_fields, "updated_at"])
+    if "name" in person_fields:
+        person_renamed(person.pk)
     if "employment_form" in filing.changed_fields:
         enrolment.employment_form_id = filing.employment_form_id
         enrolment.save(update_fields=["employment_form", "updated_at"])

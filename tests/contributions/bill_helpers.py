@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from contributions.billing.engine import bill_lines_number
 from contributions.common import contribution_types, new_reference, type_totals
 from contributions.models import (
     BillKind,
@@ -112,6 +113,7 @@ def create_bill(
                 )
             )
     BillLine.objects.bulk_create(lines)
+    bill_lines_number([bill.pk])  # in page order, as the billing engine numbers its lines
     bill.person_count = len(enrolments)
     bill.employer_total = sum((line.employer_amount for line in lines), Decimal("0"))
     bill.personal_total = sum((line.personal_amount for line in lines), Decimal("0"))
