@@ -104,3 +104,18 @@ def form_data(**overrides) -> dict:
     }
     data.update(overrides)
     return data
+
+
+def bounds_one_month_at_a_time(region):
+    """The region's bounds for this month and the next as the add page read them before
+    region_base_bounds: base_bounds_for each month, the next month only where it differs."""
+    from enrollment.add.selectors import base_bounds_for
+    from enrollment.rules import add_months
+
+    this_month = timezone.localdate().replace(day=1)
+    bounds = []
+    for month in (this_month, add_months(this_month, 1)):
+        found = base_bounds_for(region, month)
+        if found and (not bounds or bounds[-1][1:] != found):
+            bounds.append((month, *found))
+    return bounds

@@ -14,7 +14,7 @@ from django.utils import timezone
 from contributions.models import PolicyPeriod
 from employers.models import Role
 from enrollment.add.review import add_filing_prechecks
-from enrollment.add.selectors import base_bounds_for, base_bounds_now_and_next
+from enrollment.add.selectors import base_bounds_now_and_next
 from enrollment.add.services import add_employee_filing_resubmit, add_employee_filing_submit
 from enrollment.models import (
     AddEmployeeFiling,
@@ -27,6 +27,7 @@ from enrollment.rules import OTHER_UNIT_MESSAGE, add_months, region_settings
 from portal.models import AuditEvent, Notification, ReviewState
 from portal.review import review_decide, review_history, review_precheck
 from tests.enrollment.add_helpers import (
+    bounds_one_month_at_a_time,
     form_data,
     good_attachments,
     service_fields,
@@ -471,22 +472,11 @@ def test_list_query_count_is_constant(agent, agent_client):
     assert len(many) == len(few) <= 6
 
 
-def _reference_bounds(region):
-    """What base_bounds_now_and_next gave with one policy_for per month."""
-    this_month = timezone.localdate().replace(day=1)
-    bounds = []
-    for month in (this_month, add_months(this_month, 1)):
-        found = base_bounds_for(region, month)
-        if found and (not bounds or bounds[-1][1:] != found):
-            bounds.append((month, *found))
-    return bounds
-
-
 def test_base_bounds_of_this_month_and_next_come_from_one_query(unit, django_assert_num_queries):
     region = unit[0].region
     with django_assert_num_queries(1):
         bounds = base_bounds_now_and_next(region)
-    assert bounds == _reference_bounds(region) and len(bounds) == 1
+    assert bounds == bounds_one_month_at_a_time(region) and len(bounds) == 1
     # Next month under a new period: both months, each with its own bounds.
     this_month = timezone.localdate().replace(day=1)
     next_month = add_months(this_month, 1)
@@ -500,10 +490,10 @@ def test_base_bounds_of_this_month_and_next_come_from_one_query(unit, django_ass
     period.base_lower += 100
     period.save()
     bounds = base_bounds_now_and_next(region)
-    assert bounds == _reference_bounds(region) and [b[0] for b in bounds] == [
+    assert bounds == bounds_one_month_at_a_time(region) and [b[0] for b in bounds] == [
         this_month,
         next_month,
     ]
     # An unpublished period counts for nothing.
     PolicyPeriod.objects.filter(pk=period.pk).update(is_published=False)
-    assert base_bounds_now_and_next(region) == _reference_bounds(region) == bounds[:1]
+    assert base_bounds_now_and_next(region) == bounds_one_month_at_a_time(region) == bounds[:1]

@@ -12,17 +12,20 @@ from contributions.models import PolicyPeriod
 from contributions.policy.services import policy_seed_demo
 from employers.models import Role
 from enrollment.add.selectors import (
-    base_bounds_for,
     employment_form_choices,
     employment_forms_for_region,
     region_base_bounds,
 )
 from enrollment.add.services import add_employee_filing_submit
 from enrollment.models import AddEmployeeFiling, EmploymentForm
-from enrollment.rules import add_months
 from portal.models import Region, ReviewState
 from portal.templatetags import portal_tags
-from tests.enrollment.add_helpers import form_data, service_fields, unit_with_agent
+from tests.enrollment.add_helpers import (
+    bounds_one_month_at_a_time,
+    form_data,
+    service_fields,
+    unit_with_agent,
+)
 from tests.factories import RegionFactory, create_agent, create_employer
 
 pytestmark = pytest.mark.django_db
@@ -49,17 +52,6 @@ def agents():
     return [first, second]
 
 
-def _bounds_one_month_at_a_time(region):
-    """The bounds as the page read them before: base_bounds_for each month."""
-    this_month = timezone.localdate().replace(day=1)
-    bounds = []
-    for month in (this_month, add_months(this_month, 1)):
-        found = base_bounds_for(region, month)
-        if found and (not bounds or bounds[-1][1:] != found):
-            bounds.append((month, *found))
-    return bounds
-
-
 def _from_scratch(monkeypatch, client) -> str:
     """The page rendered as before the store: the choices from the form's queryset (the form
     then cannot name its key, so the tag renders its body), the region's name from its row,
@@ -70,7 +62,7 @@ def _from_scratch(monkeypatch, client) -> str:
             "enrollment.add.views.region_base_bounds",
             lambda region: (
                 Region.objects.get(pk=region).name,
-                _bounds_one_month_at_a_time(Region.objects.get(pk=region)),
+                bounds_one_month_at_a_time(Region.objects.get(pk=region)),
             ),
         )
         return client.get(reverse("enrollment:add")).content.decode()
@@ -170,6 +162,6 @@ def test_choices_and_bounds_are_what_the_querysets_give(agents):
         assert employment_form_choices(region.pk) == [
             (form.pk, str(form)) for form in employment_forms_for_region(region)
         ]
-        assert region_base_bounds(region) == (region.name, _bounds_one_month_at_a_time(region))
+        assert region_base_bounds(region) == (region.name, bounds_one_month_at_a_time(region))
     PolicyPeriod.objects.update(is_published=False)
     assert region_base_bounds(agents[0].employer.region_id) == ("", [])
