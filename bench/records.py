@@ -54,7 +54,7 @@ def seed_bills(employer, months: int, rng) -> int:
     """One settled regular bill per month with 4 lines per active enrolment, by COPY."""
     from django.db import connection, transaction
 
-    from contributions.billing.engine import bill_lines_number
+    from contributions.billing.line_order import bill_lines_number
     from contributions.common import new_reference
     from contributions.models import BillLine, MonthlyBill, PolicyPeriod
     from enrollment.models import Enrolment

@@ -23,7 +23,7 @@ class ContributionsConfig(AppConfig):
         large_export_register(roster_export_job_start)
 
         # A person's new name moves the person's lines on the bills' pages (BillLine.position).
-        from contributions.billing.engine import bill_lines_renumber_for_person
+        from contributions.billing.line_order import bill_lines_renumber_for_person
         from enrollment.renames import person_renamed_register
 
         person_renamed_register(bill_lines_renumber_for_person)

@@ -188,7 +188,7 @@ def copy_bills(units: list, months: list[datetime.date]) -> int:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from contributions.billing.engine import bill_lines_number
+    from contributions.billing.line_order import bill_lines_number
     from contributions.common import new_reference
     from contributions.models import BillLine, MonthlyBill, PolicyPeriod
     from enrollment.models import Enrolment

@@ -144,7 +144,7 @@ class BillLine(models.Model):
     )
     # The line's place on its bill's detail page (person name, person, insurance type): written
     # by the billing engine with the lines and again when a person's name changes
-    # (contributions.billing.engine.bill_lines_number), so that a page of a bill's lines is read
+    # (contributions.billing.line_order.bill_lines_number), so that a page of a bill's lines is read
     # through the (bill, position) index instead of sorting all its lines on each view. A
     # database default: COPY (the engine on PostgreSQL, the benchmarks' seeds) leaves it out.
     position = models.PositiveIntegerField(_("页内顺序"), db_default=0, editable=False)

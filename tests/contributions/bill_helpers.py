@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from contributions.billing.engine import bill_lines_number
+from contributions.billing.line_order import bill_lines_number
 from contributions.common import contribution_types, new_reference, type_totals
 from contributions.models import (
     BillKind,

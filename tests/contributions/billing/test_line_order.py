@@ -11,11 +11,8 @@ import pytest
 from django.db import connection
 from django.db.models import OuterRef, Subquery
 
-from contributions.billing.engine import (
-    bill_generate,
-    bill_generate_outcome,
-    bill_lines_number,
-)
+from contributions.billing.engine import bill_generate, bill_generate_outcome
+from contributions.billing.line_order import bill_lines_number
 from contributions.billing.selectors import _type_rank, bill_lines_page
 from contributions.common import TYPE_ORDER
 from contributions.models import BillLine, BillStatus, InsuranceType, MonthlyBill
