@@ -1,7 +1,6 @@
 """Template helpers for the portal layout: the current module's menu and message styling."""
 
 import datetime
-import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -17,6 +16,7 @@ from django.utils.translation import get_language
 from portal.crispy_fields import crispy_field_html
 from portal.form_renderer import _formatted
 from portal.navigation import MenuItem, Module, module_by_key
+from portal.templatetags.row_tags import split_at_markers
 
 register = template.Library()
 
@@ -109,8 +109,6 @@ def as_crispy_field_fast(field):
 _FRAGMENTS: dict[tuple, object] = {}
 FRAGMENTS_MAX = 2000  # a bound, not a size to reach: the keys are few (language × module × page)
 
-# \x00 is left alone by HTML escaping and never part of a fragment's own text.
-_SLOT_MARKER = re.compile("\x00([0-9]+)\x00")
 # The fragment being rendered into the store, in the render context: its slots print markers.
 _STORING = "portal_tags.constant_fragment"
 _WHERE = "portal_tags.script_prefix_urlconf"
@@ -224,13 +222,9 @@ class ConstantFragmentNode(template.Node):
             text = self.nodelist.render(context)
         finally:
             render_context[_STORING] = outer
-        parts = _SLOT_MARKER.split(text)
-        if any("\x00" in literal for literal in parts[::2]):
-            raise template.TemplateSyntaxError(
-                f"constant_fragment {self.name!r}: a slot was changed on its way to the text"
-            )
-        slots = zip(parts[1::2], parts[2::2], strict=True)
-        return parts[0], tuple((int(index), text) for index, text in slots)
+        return split_at_markers(
+            text, f"constant_fragment {self.name!r}: a slot was changed on its way to the text"
+        )
 
 
 def _fragment_slots(nodelist, name: str) -> list[SlotNode]:

@@ -24,6 +24,17 @@ _MARKER = re.compile("\x00([0-9]+)\x00")
 _TRUTH_TEST = r"(?:if|elif) (?:not )?{var}\.\w+"
 
 
+def split_at_markers(text: str, changed: str) -> tuple[str, tuple[tuple[int, str], ...]]:
+    """A text rendered with markers (\\x00<index>\\x00) in place of per-use values, split at
+    them: the text up to the first marker, then each marker's index with the text that follows
+    it. ``changed`` is the error when a marker did not reach the text whole."""
+    parts = _MARKER.split(text)
+    if any("\x00" in literal for literal in parts[::2]):
+        raise template.TemplateSyntaxError(changed)
+    fields = zip(parts[1::2], parts[2::2], strict=True)
+    return parts[0], tuple((int(index), literal) for index, literal in fields)
+
+
 class ForRowsNode(template.Node):
     child_nodelists = ("nodelist_loop", "nodelist_empty")
 
@@ -31,7 +42,7 @@ class ForRowsNode(template.Node):
         self.loopvar, self.sequence = loopvar, sequence
         self.nodelist_loop, self.nodelist_empty = nodelist_loop, nodelist_empty
 
-    def _parts(self, context, row) -> tuple[str, list[tuple[int, str]]]:
+    def _parts(self, context, row) -> tuple[str, tuple[tuple[int, str], ...]]:
         """The body for rows shaped like ``row``: its text up to the first field, then each
         field's index with the text that follows it."""
         markers = type(row)(
@@ -39,13 +50,9 @@ class ForRowsNode(template.Node):
         )
         with context.push({self.loopvar: markers}):
             text = self.nodelist_loop.render(context)
-        parts = _MARKER.split(text)
-        if any("\x00" in literal for literal in parts[::2]):
-            raise template.TemplateSyntaxError(
-                "for_rows: a row field was changed on its way to the text (a filter?)"
-            )
-        fields = zip(parts[1::2], parts[2::2], strict=True)
-        return parts[0], [(int(index), text) for index, text in fields]
+        return split_at_markers(
+            text, "for_rows: a row field was changed on its way to the text (a filter?)"
+        )
 
     def render(self, context):
         rows = self.sequence.resolve(context, ignore_failures=True) or ()
