@@ -16,6 +16,7 @@ certificate (portal.pdf.official_pdf), so that the recipient can also check it o
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from typing import NamedTuple
@@ -45,15 +46,20 @@ SUBTOTAL_BG = colors.HexColor("#f7f7f7")
 # a list and never matches) and the share of dark modules.
 SAME_COLOUR_RUN = re.compile(r"0{5,}|1{5,}")
 FINDER_LIKE = "10111010000"
+_AS_DIGITS = bytes.maketrans(b"\x00\x01", b"01")  # a row's modules (False/True) as 0 and 1
 
 
 def _mask_penalty(modules: list[list[bool]]) -> int:
     """``QRUtil.getLostPoint`` of a QR code's modules, computed on rows of 0 and 1 as strings."""
-    rows = ["".join(["1" if dark else "0" for dark in row]) for row in modules]
+    rows = [bytes(row).translate(_AS_DIGITS).decode() for row in modules]
+    columns = [
+        bytes(column).translate(_AS_DIGITS).decode() for column in zip(*modules, strict=True)
+    ]
     size = len(rows)
     score = 0
-    for line in rows + ["".join(column) for column in zip(*rows, strict=True)]:
-        score += sum(len(run) - 2 for run in SAME_COLOUR_RUN.findall(line))
+    # Every row and column in one string, apart: a run never goes from one into the next.
+    runs = SAME_COLOUR_RUN.findall(" ".join(rows + columns))
+    score += sum(map(len, runs)) - 2 * len(runs)
     # reportlab stops one module short of the end of a row.
     score += 40 * sum(row[:-1].count(FINDER_LIKE) for row in rows)
     # A 2x2 block: two rows alike in two adjacent columns that are alike in the upper row.
@@ -68,15 +74,102 @@ def _mask_penalty(modules: list[list[bool]]) -> int:
 
 # reportlab's mask values at a version's data modules, by (version, mask pattern).
 _MASK_BITS: dict[tuple[int, int], list[bool]] = {}
+# What depends on the version alone: the data modules' (column, row) in reportlab's order, and
+# the modules of the finder, alignment and timing patterns (and the version information, its
+# bits cleared while masks are tried) before the format information is written.
+_DATA_POSITIONS: dict[int, list[tuple[int, int]]] = {}
+_FUNCTION_PATTERNS: dict[tuple[int, bool], list[list[bool]]] = {}
+
+
+@functools.cache
+def _rs_generator(ec_count: int) -> qrencoder.QRPolynomial:
+    """reportlab's Reed-Solomon generator polynomial for ``ec_count`` error correction bytes."""
+    return qrencoder.QRUtil.getErrorCorrectPolynomial(ec_count)
+
+
+def _rs_remainder(data: list[int], generator: qrencoder.QRPolynomial) -> list[int]:
+    """The error correction bytes of ``data``: its remainder by ``generator`` over GF(256).
+
+    What reportlab's ``QRPolynomial(data, n).mod(generator)`` gives (with the leading zeros it
+    drops put back), by long division in one list instead of one polynomial per step.
+    """
+    log, exp = qrencoder.LOG_TABLE, qrencoder.EXP_TABLE
+    divisor = [log[coefficient] for coefficient in generator.num[1:]]  # the first is 1
+    remainder = [*data, *[0] * len(divisor)]
+    for index in range(len(data)):
+        coefficient = remainder[index]
+        if coefficient:
+            shift = log[coefficient]
+            for offset, term in enumerate(divisor, start=index + 1):
+                remainder[offset] ^= exp[(term + shift) % 255]
+    return remainder[len(data) :]
+
+
+def _create_data(version: int, level: int, data_list) -> list[int]:
+    """reportlab's ``QRCode.createData``: the data bytes, padded, then the error correction
+    bytes, interleaved by block; the generator polynomials are made once (``_rs_generator``)."""
+    blocks = qrencoder.QRRSBlock.getRSBlocks(version, level)
+    buffer = qrencoder.QRBitBuffer()
+    for data in data_list:
+        data.write(buffer, version)
+    capacity = sum(block.dataCount for block in blocks) * 8
+    if buffer.getLengthInBits() > capacity:
+        raise Exception(f"code length overflow. ({buffer.getLengthInBits()} > {capacity})")
+    if buffer.getLengthInBits() + 4 <= capacity:
+        buffer.put(0, 4)
+    while buffer.getLengthInBits() % 8:
+        buffer.putBit(False)
+    for pad in itertools.cycle((qrencoder.QRCode.PAD0, qrencoder.QRCode.PAD1)):
+        if buffer.getLengthInBits() >= capacity:
+            break
+        buffer.put(pad, 8)
+    data_blocks, ec_blocks, offset = [], [], 0
+    for block in blocks:
+        data_blocks.append(buffer.buffer[offset : offset + block.dataCount])
+        offset += block.dataCount
+        generator = _rs_generator(block.totalCount - block.dataCount)
+        ec_blocks.append(_rs_remainder(data_blocks[-1], generator))
+    interleaved = itertools.chain(
+        itertools.zip_longest(*data_blocks), itertools.zip_longest(*ec_blocks)
+    )
+    return [byte for row in interleaved for byte in row if byte is not None]
 
 
 class _QRCode(qrencoder.QRCode):
     """reportlab's QR encoder, its eight masks scored on strings instead of module by module.
 
     Scoring them was 5 of the 7 ms reportlab took to encode a proof's address; the scores, and
-    so the mask and the modules, are reportlab's own. The masks' values at the data modules
-    depend on the version alone: they are computed once per version, not nine times a code.
+    so the mask and the modules, are reportlab's own. What depends on the version alone (the
+    masks' values at the data modules, the data modules' places, the function patterns, the
+    error correction polynomials) is computed once per version, not nine times a code.
     """
+
+    def makeImpl(self, test, maskPattern):
+        # reportlab's makeImpl: the function patterns, the format information, the data.
+        self.moduleCount = self.version * 4 + 17
+        key = (self.version, bool(test))
+        patterns = _FUNCTION_PATTERNS.get(key)
+        if patterns is None:
+            self.modules = [[False] * self.moduleCount for _ in range(self.moduleCount)]
+            self.setupPositionProbePattern(0, 0)
+            self.setupPositionProbePattern(self.moduleCount - 7, 0)
+            self.setupPositionProbePattern(0, self.moduleCount - 7)
+            self.setupPositionAdjustPattern()
+            self.setupTimingPattern()
+            if self.version >= 7:
+                self.setupTypeNumber(test)
+            patterns = _FUNCTION_PATTERNS[key] = self.modules
+        self.modules = [row.copy() for row in patterns]
+        self.setupTypeInfo(test, maskPattern)
+        if self.dataCache is None:
+            self.dataCache = _create_data(self.version, self.errorCorrectLevel, self.dataList)
+        self.mapData(self.dataCache, maskPattern)
+
+    def dataPosIterator(self):
+        positions = _DATA_POSITIONS.get(self.version)
+        if positions is None:
+            positions = _DATA_POSITIONS[self.version] = list(self._dataPosIterator())
+        return positions
 
     def mapData(self, data, maskPattern):
         positions = self.dataPosIterator()  # the data modules' (column, row): by version

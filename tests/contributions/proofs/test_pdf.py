@@ -12,7 +12,7 @@ from reportlab.platypus import Paragraph
 
 from contributions.models import ContributionProof
 from contributions.proofs import pdf as proof_pdf_module
-from contributions.proofs.pdf import _mask_penalty, _QRCode, proof_pdf
+from contributions.proofs.pdf import _create_data, _mask_penalty, _QRCode, proof_pdf
 from contributions.proofs.services import proof_issue
 from portal import pdf as portal_pdf
 from tests.contributions.proof_helpers import JUL, OCT, PERSON_NAME, proof_unit
@@ -45,6 +45,25 @@ def test_qr_masks_are_scored_and_chosen_as_reportlab_does():
         chosen.add(code.getBestMaskPattern())
         versions.add(code.version)
     assert len(chosen) >= 6 and versions >= set(range(1, 11))
+
+
+def test_qr_data_and_error_correction_bytes_are_reportlab_s():
+    """_create_data (generator polynomials made once, remainders by long division) gives the
+    bytes reportlab's createData gives, at every error correction level and version 1 to 10."""
+    rng = random.Random(21)
+    levels = [getattr(qrencoder.QRErrorCorrectLevel, name) for name in "LMQH"]
+    versions = set()
+    for level in levels:
+        for length in range(0, 140, 7):
+            text = "".join(rng.choice(string.printable) for _ in range(length))
+            code = qrencoder.QRCode(None, level)
+            code.addData(text)
+            code.version = code.calculate_version()
+            versions.add(code.version)
+            expected = qrencoder.QRCode.createData(code.version, level, code.dataList)
+
+            assert _create_data(code.version, level, code.dataList) == expected
+    assert versions >= set(range(1, 11))
 
 
 @pytest.mark.django_db
