@@ -35,6 +35,7 @@ from xml.sax.saxutils import escape
 from django.conf import settings
 from django.utils import translation
 from reportlab import rl_config
+from reportlab.lib import textsplit
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -124,11 +125,33 @@ def _plain_fragment(style: ParagraphStyle, text: str) -> ParaFrag:
     return fragment
 
 
+# The width of each character reportlab has measured, by font and size: what
+# reportlab.lib.textsplit.getCharWidths gives, one stringWidth call per character of every line.
+_char_widths: dict[tuple[str, float], dict[str, float]] = {}
+
+
+def char_widths(text: str, font_name: str, font_size: float) -> list[float]:
+    """``getCharWidths(text, font_name, font_size)``, each character measured once a process."""
+    known = _char_widths.get((font_name, font_size))
+    if known is None:
+        known = _char_widths[font_name, font_size] = {}
+    try:
+        return [known[char] for char in text]
+    except KeyError:
+        for char in text:
+            if char not in known:
+                known[char] = pdfmetrics.stringWidth(char, font_name, font_size)
+        return [known[char] for char in text]
+
+
 class _PlainParagraph(Paragraph):
     """A paragraph that keeps its lines for the width it was last wrapped at.
 
     A table wraps each cell's paragraphs twice at the column's width, to size the row and again
-    to draw it; the second time breaks the same text into the same lines.
+    to draw it; the second time breaks the same text into the same lines. The lines of a CJK
+    paragraph are reportlab's (``breakLinesCJK`` for one fragment: ``wordSplit``), found with
+    the characters' widths measured once a process (``char_widths``) and, for text that fits
+    on its first line, without cutting it character by character.
     """
 
     _wrapped_at: tuple[float, tuple[float, float]] | None = None
@@ -137,6 +160,37 @@ class _PlainParagraph(Paragraph):
         if self._wrapped_at is None or self._wrapped_at[0] != availWidth:
             self._wrapped_at = (availWidth, super().wrap(availWidth, availHeight))
         return self._wrapped_at[1]
+
+    def breakLinesCJK(self, maxWidths):
+        frags = self.frags
+        if (
+            len(frags) != 1
+            or self.bulletText
+            or self.style.endDots
+            or hasattr(frags[0], "cbDefn")
+            or getattr(self, "_splitpara", 0)
+        ):
+            return super().breakLinesCJK(maxWidths)
+        if not isinstance(maxWidths, list | tuple):
+            maxWidths = [maxWidths]
+        self.height = 0
+        fragment = frags[0]
+        text = fragment.text
+        widths = char_widths(text, fragment.fontName, fragment.fontSize)
+        used = 0
+        for width in widths:  # added in order, as dumbSplit adds them (not sum())
+            used += width
+        if used <= maxWidths[0] + textsplit._FUZZ:
+            # dumbSplit keeps the whole text on the first line: no prefix is wider than it.
+            lines = [[maxWidths[0] - used, text]] if used > 0 else []
+        else:
+            lines = textsplit.dumbSplit(text, widths, maxWidths)
+        return fragment.clone(
+            kind=0,
+            lines=[(space, [line]) for space, line in lines],
+            ascent=fragment.fontSize,
+            descent=-0.2 * fragment.fontSize,
+        )
 
 
 def text_paragraph(value, style: ParagraphStyle) -> Paragraph:

@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.textsplit import getCharWidths
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
-from portal.pdf import cjk_font, pdf_text, text_paragraph
+from portal.pdf import char_widths, cjk_font, pdf_text, text_paragraph
 
 
 def styles() -> list[ParagraphStyle]:
@@ -91,3 +92,34 @@ def test_a_paragraph_wrapped_again_is_wrapped_anew_at_another_width():
 
         assert paragraph.wrap(width, 800) == parsed.wrap(width, 800), width
         assert drawn(paragraph, width) == drawn(parsed, width), width
+
+
+@pytest.mark.parametrize("style", styles()[:3], ids=lambda style: style.name)
+def test_cjk_lines_are_reportlab_s_at_every_width_around_the_text_s_own(style):
+    """A CJK paragraph's lines (measured with char_widths, the whole text kept on one line
+    without cutting it when it fits) are the lines reportlab's wordSplit finds: at widths
+    just under, at and over the text's width, and narrower than one character."""
+    for value in values():
+        text = pdf_text(value)
+        width = sum(getCharWidths(text, style.fontName, style.fontSize))
+        for available in (width - 0.01, width, width + 1e-9, width + 5, width / 2, 3, 300):
+            if available < 1:  # an empty text's: reportlab does not wrap at no width
+                continue
+            paragraph = text_paragraph(value, style)
+            parsed = Paragraph(text, style)
+
+            assert paragraph.wrap(available, 800) == parsed.wrap(available, 800), value
+            assert repr(paragraph.blPara.lines) == repr(parsed.blPara.lines), (value, available)
+            for name in ("kind", "ascent", "descent", "fontName", "fontSize"):
+                assert getattr(paragraph.blPara, name, None) == getattr(parsed.blPara, name, None)
+            assert drawn(paragraph, available) == drawn(parsed, available), value
+
+
+def test_char_widths_are_reportlab_s_per_character_widths():
+    for style in styles():
+        for value in values():
+            text = pdf_text(value)
+            expected = getCharWidths(text, style.fontName, style.fontSize)
+
+            assert char_widths(text, style.fontName, style.fontSize) == expected
+            assert char_widths(text, style.fontName, style.fontSize) == expected  # known now
