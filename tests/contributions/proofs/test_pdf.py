@@ -8,6 +8,7 @@ import string
 import pytest
 from reportlab import rl_config
 from reportlab.graphics.barcode import qrencoder
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.platypus import Paragraph
 
 from contributions.models import ContributionProof
@@ -69,8 +70,9 @@ def test_qr_data_and_error_correction_bytes_are_reportlab_s():
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", ContributionProof.Kind.values)
 def test_the_proof_is_the_one_reportlab_s_parser_and_encoder_make_byte_for_byte(monkeypatch, kind):
-    """Before it is signed, the proof made with text_paragraph's fragments and _QRCode is the
-    PDF reportlab's own Paragraph parser and QR encoder make (reportlab's invariant mode: no
+    """Before it is signed, the proof made with text_paragraph's fragments, _QRCode and the
+    cached font subsets is the PDF reportlab's own Paragraph parser, QR encoder and font face
+    make (reportlab's invariant mode: no
     date, no random document id)."""
     unit = proof_unit()
     person = unit.person.person if kind == ContributionProof.Kind.PERSON else None
@@ -93,5 +95,8 @@ def test_the_proof_is_the_one_reportlab_s_parser_and_encoder_make_byte_for_byte(
         lambda value, style: Paragraph(portal_pdf.pdf_text(value), style),
     )
     monkeypatch.setattr(proof_pdf_module, "_QRCode", qrencoder.QRCode)
+    font = pdfmetrics.getFont(portal_pdf.cjk_font())
+    if isinstance(font, ttfonts.TTFont):  # reportlab's own subsets of the embedded font
+        monkeypatch.setattr(font.face, "__class__", ttfonts.TTFontFace)
 
     assert draw() == drawn

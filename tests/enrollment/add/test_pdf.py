@@ -7,9 +7,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pypdf import PdfReader
+from reportlab import rl_config
+from reportlab.pdfbase import pdfmetrics, ttfonts
+from reportlab.platypus import Paragraph
 
+from enrollment.add import pdf as registration_pdf_module
 from enrollment.add.pdf import registration_form_pdf
 from enrollment.add.services import add_employee_filing_submit, registration_form_generate
+from portal import pdf as portal_pdf
 from tests.enrollment.add_helpers import service_fields, unit_with_agent
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +90,29 @@ def test_generation_locks_the_filing_row_only(filing):
     (locking,) = [query["sql"] for query in queries if "FOR UPDATE" in query["sql"]]
     # Not the unit, region, person and agent read with it: other filings' forms need them.
     assert locking.endswith('FOR UPDATE OF "enrollment_addemployeefiling"')
+
+
+def test_the_form_is_the_one_reportlab_s_parser_and_font_face_make_byte_for_byte(
+    monkeypatch, filing
+):
+    """Made twice (its font subset made once, then reused) with portal.pdf's paragraphs, the
+    form is the PDF reportlab's own Paragraph parser and font face make (invariant mode)."""
+    monkeypatch.setattr(rl_config, "invariant", 1)
+    drawn = registration_form_pdf(filing)
+    assert registration_form_pdf(filing) == drawn
+
+    monkeypatch.setattr(
+        registration_pdf_module,
+        "text_paragraph",
+        lambda value, style: Paragraph(portal_pdf.pdf_text(value), style),
+    )
+    monkeypatch.setattr(
+        registration_pdf_module,
+        "lines_paragraph",
+        lambda lines, style: Paragraph("<br/>".join(map(portal_pdf.pdf_text, lines)), style),
+    )
+    font = pdfmetrics.getFont(portal_pdf.cjk_font())
+    if isinstance(font, ttfonts.TTFont):
+        monkeypatch.setattr(font.face, "__class__", ttfonts.TTFontFace)
+
+    assert registration_form_pdf(filing) == drawn
