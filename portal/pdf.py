@@ -259,8 +259,8 @@ def text_paragraph(value, style: ParagraphStyle) -> Paragraph:
 
 
 def lines_paragraph(lines: Iterable, style: ParagraphStyle) -> Paragraph:
-    """A paragraph of several lines, each printed exactly as it is."""
-    return Paragraph("<br/>".join(pdf_text(line) for line in lines), style)
+    """A paragraph of several lines, each printed exactly as it is (wrapped once per width)."""
+    return _PlainParagraph("<br/>".join(pdf_text(line) for line in lines), style)
 
 
 SEAL_SIZE = 40 * mm  # 业务专用章 are commonly 38–42 mm across

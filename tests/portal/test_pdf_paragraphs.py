@@ -13,7 +13,7 @@ from reportlab.lib.textsplit import getCharWidths
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
-from portal.pdf import char_widths, cjk_font, pdf_text, text_paragraph
+from portal.pdf import char_widths, cjk_font, lines_paragraph, pdf_text, text_paragraph
 
 
 def styles() -> list[ParagraphStyle]:
@@ -123,3 +123,15 @@ def test_char_widths_are_reportlab_s_per_character_widths():
 
             assert char_widths(text, style.fontName, style.fontSize) == expected
             assert char_widths(text, style.fontName, style.fontSize) == expected  # known now
+
+
+def test_lines_paragraph_wraps_and_draws_as_reportlab_s_paragraph_at_every_width():
+    style = styles()[0]
+    lines = ["基本养老保险", "A & B <br/>", "", "失业保险(单位和个人)", 12]
+    text = "<br/>".join(pdf_text(line) for line in lines)
+    paragraph = lines_paragraph(lines, style)
+    for width in (300, 300, 40, 40, 300, 12, 120):
+        parsed = Paragraph(text, style)
+
+        assert paragraph.wrap(width, 800) == parsed.wrap(width, 800), width
+        assert drawn(paragraph, width) == drawn(parsed, width), width
