@@ -27,6 +27,7 @@ import copy
 import functools
 import io
 import logging
+import re
 import weakref
 import zlib
 from collections.abc import Callable, Iterable
@@ -146,8 +147,23 @@ def cjk_font() -> str:
 def pdf_text(value) -> str:
     """The value as Paragraph text that reportlab prints literally (markup escaped)."""
     # Control characters other than the line breaks are dropped: they have no glyph.
-    text = "".join(ch for ch in str(value) if ch >= " " or ch in "\n\t")
+    text = str(value)
+    if _CONTROL.search(text):
+        text = "".join(ch for ch in text if ch >= " " or ch in "\n\t")
     return escape(text, {'"': "&quot;"})
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")  # what pdf_text drops
+# Text that reportlab's cleanBlockQuotedText leaves as it is: words of characters that are
+# neither whitespace (str.isspace, which \s matches) nor the zero width space reportlab also
+# splits at, one ASCII space between two words, none at either end.
+_CLEAN = re.compile("[^\\s\u200b]+(?: [^\\s\u200b]+)*\\Z")
+
+
+def clean_text(text: str) -> str:
+    """reportlab's ``cleanBlockQuotedText(text)``, what Paragraph does to its text (whitespace
+    collapsed to single spaces), without splitting text that it would leave as it is."""
+    return text if _CLEAN.match(text) else cleanBlockQuotedText(text)
 
 
 # The fragment reportlab's parser makes for a style's plain text, by style (see text_paragraph),
@@ -163,11 +179,8 @@ def _plain_fragment(style: ParagraphStyle, text: str) -> ParaFrag:
         parser.caseSensitive = 1  # what Paragraph gives its parser
         _style, (template,), _bullet = parser.parse("x", style)
         _plain_fragments[style] = template
-    fragment = copy.copy(template)
-    # The parser gives each paragraph lists of its own (links and underlines drawn).
-    fragment.link, fragment.us_lines = [], []
-    fragment.text = text
-    return fragment
+    # A shallow copy; the parser gives each paragraph lists of its own (links, underlines).
+    return template.clone(link=[], us_lines=[], text=text)
 
 
 # The width of each character reportlab has measured, by font and size: what
@@ -250,7 +263,7 @@ def text_paragraph(value, style: ParagraphStyle) -> Paragraph:
     text = pdf_text(value)
     if "&" in text:
         return Paragraph(text, style)
-    text = cleanBlockQuotedText(text)  # what Paragraph does to its text: whitespace collapsed
+    text = clean_text(text)  # what Paragraph does to its text: whitespace collapsed
     if not text:
         return Paragraph(text, style)
     fragments = [_plain_fragment(style, text)]

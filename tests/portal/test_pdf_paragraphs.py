@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import sys
 from decimal import Decimal
 
 import pytest
@@ -12,8 +13,9 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.textsplit import getCharWidths
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
+from reportlab.platypus.paragraph import cleanBlockQuotedText
 
-from portal.pdf import char_widths, cjk_font, lines_paragraph, pdf_text, text_paragraph
+from portal.pdf import char_widths, cjk_font, clean_text, lines_paragraph, pdf_text, text_paragraph
 
 
 def styles() -> list[ParagraphStyle]:
@@ -44,6 +46,14 @@ def values() -> list:
         "it's",
         "\x00控制\x07字符",
         "第 1 页",
+        "甲\xa0乙",
+        "甲\u200b乙",
+        "甲\u3000乙",
+        "a\x1cb",
+        " 前",
+        "后 ",
+        "a  b",
+        "\r回车",
         12,
         Decimal("3.50"),
         *("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(40)),
@@ -135,3 +145,21 @@ def test_lines_paragraph_wraps_and_draws_as_reportlab_s_paragraph_at_every_width
 
         assert paragraph.wrap(width, 800) == parsed.wrap(width, 800), width
         assert drawn(paragraph, width) == drawn(parsed, width), width
+
+
+def test_clean_text_is_reportlab_s_clean_block_quoted_text():
+    """clean_text leaves alone only what cleanBlockQuotedText leaves alone, for every
+    whitespace character (str.isspace, reportlab's own list) alone, doubled and between words."""
+    spaces = [chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace()]
+    spaces += ["\u200b", "\xa0", "\ufeff", "\x00"]
+    samples = ["", "甲", "甲 乙", "a b c", "参保 缴费 证明"]
+    for space in spaces:
+        samples += [space, f"甲{space}乙", f"{space}甲", f"甲{space}", f"甲 {space}乙"]
+        samples += [f"甲{space}{space}乙", f"a{space} b"]
+    rng = random.Random(11)
+    alphabet = "甲乙a1 " + "".join(spaces[:12]) + "\u200b\xa0\u3000"
+    samples += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(3000)
+    ]
+    for text in samples:
+        assert clean_text(text) == cleanBlockQuotedText(text), repr(text)
