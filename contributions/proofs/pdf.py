@@ -51,11 +51,13 @@ _AS_DIGITS = bytes.maketrans(b"\x00\x01", b"01")  # a row's modules (False/True)
 
 def _mask_penalty(modules: list[list[bool]]) -> int:
     """``QRUtil.getLostPoint`` of a QR code's modules, computed on rows of 0 and 1 as strings."""
-    rows = [bytes(row).translate(_AS_DIGITS).decode() for row in modules]
-    columns = [
-        bytes(column).translate(_AS_DIGITS).decode() for column in zip(*modules, strict=True)
-    ]
+    return _penalty([bytes(row).translate(_AS_DIGITS).decode() for row in modules])
+
+
+def _penalty(rows: list[str]) -> int:
+    """``QRUtil.getLostPoint`` of the modules in these rows of 0 (light) and 1 (dark)."""
     size = len(rows)
+    columns = ["".join(column) for column in zip(*rows, strict=True)]
     score = 0
     # Every row and column in one string, apart: a run never goes from one into the next.
     runs = SAME_COLOUR_RUN.findall(" ".join(rows + columns))
@@ -72,6 +74,11 @@ def _mask_penalty(modules: list[list[bool]]) -> int:
     return score + 10 * (abs(100 * dark // (size * size) - 50) // 5)
 
 
+def _row_values(modules: list[list[bool]]) -> list[int]:
+    """Each row of modules as a number, its first module the highest bit."""
+    return [int(bytes(row).translate(_AS_DIGITS), 2) for row in modules]
+
+
 # reportlab's mask values at a version's data modules, by (version, mask pattern).
 _MASK_BITS: dict[tuple[int, int], list[bool]] = {}
 # What depends on the version alone: the data modules' (column, row) in reportlab's order, and
@@ -79,6 +86,10 @@ _MASK_BITS: dict[tuple[int, int], list[bool]] = {}
 # bits cleared while masks are tried) before the format information is written.
 _DATA_POSITIONS: dict[int, list[tuple[int, int]]] = {}
 _FUNCTION_PATTERNS: dict[tuple[int, bool], list[list[bool]]] = {}
+# The same as numbers by row (_row_values): the function patterns while masks are tried, and
+# each mask's values at the data modules, by (version, mask pattern).
+_FUNCTION_ROWS: dict[int, list[int]] = {}
+_MASK_ROWS: dict[tuple[int, int], list[int]] = {}
 
 
 @functools.cache
@@ -144,8 +155,8 @@ class _QRCode(qrencoder.QRCode):
     error correction polynomials) is computed once per version, not nine times a code.
     """
 
-    def makeImpl(self, test, maskPattern):
-        # reportlab's makeImpl: the function patterns, the format information, the data.
+    def _function_patterns(self, test: bool) -> list[list[bool]]:
+        """The modules reportlab's makeImpl sets before the format information and the data."""
         self.moduleCount = self.version * 4 + 17
         key = (self.version, bool(test))
         patterns = _FUNCTION_PATTERNS.get(key)
@@ -159,11 +170,18 @@ class _QRCode(qrencoder.QRCode):
             if self.version >= 7:
                 self.setupTypeNumber(test)
             patterns = _FUNCTION_PATTERNS[key] = self.modules
-        self.modules = [row.copy() for row in patterns]
-        self.setupTypeInfo(test, maskPattern)
+        return patterns
+
+    def _data(self) -> list[int]:
         if self.dataCache is None:
             self.dataCache = _create_data(self.version, self.errorCorrectLevel, self.dataList)
-        self.mapData(self.dataCache, maskPattern)
+        return self.dataCache
+
+    def makeImpl(self, test, maskPattern):
+        # reportlab's makeImpl: the function patterns, the format information, the data.
+        self.modules = [row.copy() for row in self._function_patterns(test)]
+        self.setupTypeInfo(test, maskPattern)
+        self.mapData(self._data(), maskPattern)
 
     def dataPosIterator(self):
         positions = _DATA_POSITIONS.get(self.version)
@@ -171,13 +189,17 @@ class _QRCode(qrencoder.QRCode):
             positions = _DATA_POSITIONS[self.version] = list(self._dataPosIterator())
         return positions
 
-    def mapData(self, data, maskPattern):
-        positions = self.dataPosIterator()  # the data modules' (column, row): by version
+    def _mask_bits(self, maskPattern) -> list[bool]:
         masks = _MASK_BITS.get((self.version, maskPattern))
         if masks is None:
             mask = qrencoder.QRUtil.getMask(maskPattern)
-            masks = [bool(mask(row, column)) for column, row in positions]
+            masks = [bool(mask(row, column)) for column, row in self.dataPosIterator()]
             _MASK_BITS[self.version, maskPattern] = masks
+        return masks
+
+    def mapData(self, data, maskPattern):
+        positions = self.dataPosIterator()  # the data modules' (column, row): by version
+        masks = self._mask_bits(maskPattern)
         # reportlab's mapData: the data's bits in order, then light modules, each masked.
         bits = itertools.chain(self.dataBitIterator(data), itertools.repeat(False))
         modules = self.modules
@@ -185,10 +207,36 @@ class _QRCode(qrencoder.QRCode):
             modules[row][column] = dark ^ masked
 
     def getBestMaskPattern(self):
+        """reportlab's choice: the mask whose modules, made by ``makeImpl(True, mask)``, have
+        the lowest penalty. Those modules are the function patterns (the format information
+        all light while masks are tried) and the data modules, the data's bits (then light
+        modules) each masked: rows of numbers, ``patterns | (data ^ mask)``, the data placed
+        once for the eight masks."""
+        patterns = _FUNCTION_ROWS.get(self.version)
+        if patterns is None:
+            patterns = _FUNCTION_ROWS[self.version] = _row_values(self._function_patterns(True))
+        size = self.moduleCount = self.version * 4 + 17
+        top = size - 1
+        data = [0] * size
+        bits = self.dataBitIterator(self._data())
+        for (column, row), dark in zip(self.dataPosIterator(), bits, strict=False):
+            if dark:
+                data[row] |= 1 << (top - column)
         scores = []
         for pattern in range(8):
-            self.makeImpl(True, pattern)
-            scores.append(_mask_penalty(self.modules))
+            masks = _MASK_ROWS.get((self.version, pattern))
+            if masks is None:
+                masks = [0] * size
+                positions = self.dataPosIterator()
+                for (column, row), masked in zip(positions, self._mask_bits(pattern), strict=True):
+                    if masked:
+                        masks[row] |= 1 << (top - column)
+                _MASK_ROWS[self.version, pattern] = masks
+            rows = [
+                format(function | (dark ^ masked), f"0{size}b")
+                for function, dark, masked in zip(patterns, data, masks, strict=True)
+            ]
+            scores.append(_penalty(rows))
         return scores.index(min(scores))  # the first of equal scores, as reportlab
 
 

@@ -43,7 +43,9 @@ def test_qr_masks_are_scored_and_chosen_as_reportlab_does():
             assert _mask_penalty(reportlab_code.modules) == qrencoder.QRUtil.getLostPoint(
                 reportlab_code
             )
-        chosen.add(code.getBestMaskPattern())
+        best = code.getBestMaskPattern()
+        assert best == qrencoder.QRCode.getBestMaskPattern(reportlab_code)
+        chosen.add(best)
         versions.add(code.version)
     assert len(chosen) >= 6 and versions >= set(range(1, 11))
 
