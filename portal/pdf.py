@@ -226,6 +226,7 @@ class _PlainParagraph(Paragraph):
             or self.bulletText
             or self.style.endDots
             or hasattr(frags[0], "cbDefn")
+            or not hasattr(frags[0], "text")
             or getattr(self, "_splitpara", 0)
         ):
             return super().breakLinesCJK(maxWidths)
