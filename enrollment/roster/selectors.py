@@ -6,11 +6,12 @@ whole, through the blind index; names are searched as substrings.
 
 from __future__ import annotations
 
-from functools import cache
+import json
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Func, IntegerField, QuerySet
+from django.db.models import ExpressionWrapper, F, Func, IntegerField, QuerySet, TextField
 from django.db.models.expressions import Star
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -19,7 +20,7 @@ from django.utils.functional import cached_property
 from enrollment.models import Enrolment, InsuranceCode, Person, insurance_masks_with
 from enrollment.resume.rules import with_resumable
 from portal.compiled_sql import CompiledQuery, Ints, Slice
-from portal.crypto import blind_index
+from portal.crypto import blind_index, masked
 from portal.identifiers import mask_id_number
 from portal.templatetags.portal_tags import money, month_label
 
@@ -216,18 +217,28 @@ class RosterRow(NamedTuple):
     status_label: str
     resume_url: str
 
-    # The columns roster_row_list reads, in its order (person and employment form joined).
+    # The columns roster_row_list reads, in its order (person and employment form joined); the
+    # last two are STORED_AS_TEXT.
     COLUMNS = (
         "pk",
         "person__name",
-        "person__document_number",
         "employment_form__name",
-        "insurance_codes",
         "start_month",
         "contribution_base",
         "status",
         "resumable",
+        "document_envelope",
+        "insurance_codes_json",
     )
+
+
+# Columns read as stored, without their fields' conversion: the document number's envelope is
+# masked through portal.crypto.masked (remembered per ciphertext, not decrypted for every page)
+# and the insurance codes' JSON text printed through _codes_text (a unit has a few combinations).
+STORED_AS_TEXT = {
+    "document_envelope": "person__document_number",
+    "insurance_codes_json": "insurance_codes",
+}
 
 
 def _id_url(viewname: str):
@@ -240,7 +251,22 @@ def _id_url(viewname: str):
 def _row_values() -> QuerySet:
     """The enrolments' row columns with ``resumable``, newest first: built once per process
     (nothing in it depends on the request) and filtered per page."""
-    return with_resumable(Enrolment.objects.all()).order_by("-pk").values_list(*RosterRow.COLUMNS)
+    as_text = {
+        name: ExpressionWrapper(F(column), output_field=TextField())
+        for name, column in STORED_AS_TEXT.items()
+    }
+    return (
+        with_resumable(Enrolment.objects.all())
+        .annotate(**as_text)
+        .order_by("-pk")
+        .values_list(*RosterRow.COLUMNS)
+    )
+
+
+@lru_cache(maxsize=256)
+def _codes_text(stored: str) -> str:
+    """The insurance codes as a row prints them (110 210 310) from their stored JSON text."""
+    return " ".join(json.loads(stored))
 
 
 def roster_row_list(ids) -> list[RosterRow]:
@@ -260,9 +286,9 @@ def _roster_rows(rows) -> list[RosterRow]:
             pk=pk,
             detail_url=detail_url(pk),
             name=name,
-            masked_document_number=mask_id_number(document_number),
+            masked_document_number=masked(document_envelope, mask_id_number),
             employment_form=employment_form,
-            insurance_codes=" ".join(insurance_codes),
+            insurance_codes=_codes_text(insurance_codes_json),
             start_month=month_label(start_month),
             contribution_base=money(contribution_base),
             badge=STATUS_BADGES.get(status, "text-bg-secondary"),
@@ -272,13 +298,13 @@ def _roster_rows(rows) -> list[RosterRow]:
         for (
             pk,
             name,
-            document_number,
             employment_form,
-            insurance_codes,
             start_month,
             contribution_base,
             status,
             resumable,
+            document_envelope,
+            insurance_codes_json,
         ) in rows
     ]
 
