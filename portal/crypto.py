@@ -121,20 +121,28 @@ def masked(envelope: str, mask: Callable[[str], str]) -> str:
     change (rotation, a test's override: checked by the identity of encryption_keys()' tuple),
     so a dropped key's envelope fails here as in decrypt(). Memory is bounded (MASKED_MAX).
     """
+    return masked_many([envelope], mask)[0]
+
+
+def masked_many(envelopes: list[str], mask: Callable[[str], str]) -> list[str]:
+    """:func:`masked` of each envelope (a page's rows: the keys checked once)."""
     global _MASKED
     keys = encryption_keys()
     made_with, entries = _MASKED
     if made_with is not keys:
         entries = {}
         _MASKED = (keys, entries)
-    entry = (mask, envelope)
-    value = entries.get(entry)
-    if value is None:
-        value = mask(decrypt(envelope))
-        if len(entries) >= MASKED_MAX:
-            entries.clear()
-        entries[entry] = value
-    return value
+    out = []
+    for envelope in envelopes:
+        entry = (mask, envelope)
+        value = entries.get(entry)
+        if value is None:
+            value = mask(decrypt(envelope))
+            if len(entries) >= MASKED_MAX:
+                entries.clear()
+            entries[entry] = value
+        out.append(value)
+    return out
 
 
 def envelope_key_id(envelope: str) -> str:

@@ -20,7 +20,7 @@ from django.utils.functional import cached_property
 from enrollment.models import Enrolment, InsuranceCode, Person, insurance_masks_with
 from enrollment.resume.rules import with_resumable
 from portal.compiled_sql import CompiledQuery, Ints, Slice
-from portal.crypto import blind_index, masked
+from portal.crypto import blind_index, masked_many
 from portal.identifiers import mask_id_number
 from portal.templatetags.portal_tags import money, month_label
 
@@ -277,36 +277,47 @@ def roster_row_list(ids) -> list[RosterRow]:
 
 
 def _roster_rows(rows) -> list[RosterRow]:
-    """Display rows of tuples of RosterRow.COLUMNS."""
+    """Display rows of tuples of RosterRow.COLUMNS (built positionally, in RosterRow's order;
+    each distinct amount of a page formatted once)."""
     detail_url = _id_url("enrollment:roster_detail")
     resume_url = _id_url("enrollment:resume")
     status_labels = {value: str(label) for value, label in Enrolment.Status.choices}
-    return [
-        RosterRow(
-            pk=pk,
-            detail_url=detail_url(pk),
-            name=name,
-            masked_document_number=masked(document_envelope, mask_id_number),
-            employment_form=employment_form,
-            insurance_codes=_codes_text(insurance_codes_json),
-            start_month=month_label(start_month),
-            contribution_base=money(contribution_base),
-            badge=STATUS_BADGES.get(status, "text-bg-secondary"),
-            status_label=status_labels.get(status, status),
-            resume_url=resume_url(pk) if resumable else "",
+    numbers = masked_many([row[7] for row in rows], mask_id_number)
+    amounts: dict = {}
+    out = []
+    for (
+        pk,
+        name,
+        employment_form,
+        start_month,
+        contribution_base,
+        status,
+        resumable,
+        _document_envelope,
+        insurance_codes_json,
+    ), number in zip(rows, numbers, strict=True):
+        # By the amount's text: the same text is the same value, printed alike (1 and 1.0
+        # are equal and print alike too, but -0 and 0 do not).
+        amount_key = str(contribution_base)
+        amount = amounts.get(amount_key)
+        if amount is None:
+            amount = amounts[amount_key] = money(contribution_base)
+        out.append(
+            RosterRow(
+                pk,
+                detail_url(pk),
+                name,
+                number,
+                employment_form,
+                _codes_text(insurance_codes_json),
+                month_label(start_month),
+                amount,
+                STATUS_BADGES.get(status, "text-bg-secondary"),
+                status_labels.get(status, status),
+                resume_url(pk) if resumable else "",
+            )
         )
-        for (
-            pk,
-            name,
-            employment_form,
-            start_month,
-            contribution_base,
-            status,
-            resumable,
-            document_envelope,
-            insurance_codes_json,
-        ) in rows
-    ]
+    return out
 
 
 def roster_enrolment_get_for_agent(*, agent, enrolment_id: int) -> Enrolment:

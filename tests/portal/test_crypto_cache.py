@@ -10,7 +10,7 @@ from cryptography.exceptions import InvalidTag
 from django.core.exceptions import ImproperlyConfigured
 
 from portal import crypto
-from portal.crypto import decrypt, encrypt, masked
+from portal.crypto import decrypt, encrypt, masked, masked_many
 from portal.identifiers import mask_id_number, mask_phone
 from tests.portal.helpers_pii import KEY_1, KEY_2, KEYS_ROTATED
 
@@ -117,3 +117,14 @@ def test_masked_memory_is_bounded(key_1, monkeypatch, decrypt_calls):
         assert len(crypto._MASKED[1]) <= 3
     assert masked(envelopes[-1], mask_id_number) == "110105********002X"
     assert len(decrypt_calls) == 7  # the last one was still there
+
+
+def test_masked_many_masks_each_envelope_in_order(key_1, decrypt_calls):
+    plains = [ID_NUMBER, "440524188001010014", ID_NUMBER, "12345"]
+    envelopes = [encrypt(plain) for plain in plains]
+    expected = [mask_id_number(plain) for plain in plains]
+    assert masked_many(envelopes, mask_id_number) == expected
+    assert masked_many([*envelopes, envelopes[0]], mask_id_number) == [*expected, expected[0]]
+    assert [masked(envelope, mask_id_number) for envelope in envelopes] == expected
+    assert decrypt_calls == envelopes  # each once
+    assert masked_many([], mask_id_number) == []

@@ -5,6 +5,7 @@ rows as decrypting and parsing them in the ORM gave, on this database."""
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +20,7 @@ from enrollment.roster.selectors import (
     roster_row_list,
 )
 from portal.identifiers import mask_id_number
+from portal.templatetags.portal_tags import money
 from tests.enrollment.enrolment_helpers import create_enrolment
 from tests.factories import create_agent, create_employer
 from tests.portal.helpers_pii import KEY_1, KEY_2, KEYS_ROTATED
@@ -112,3 +114,18 @@ def test_rows_follow_a_key_rotation(settings, employer):
     with pytest.raises(ImproperlyConfigured):
         old_cells([old.pk])
     assert cells(roster_row_list([new.pk])) == old_cells([new.pk])
+
+
+def test_each_amount_prints_as_money_printed_it(enrolments):
+    """A page formats each distinct amount once (by its text): every row still shows what
+    portal_tags.money gives for its own value."""
+    amounts = ["0.00", "-0.00", "12345.6", "12345.60", "9000", "1234567.89", "0.5", "-3.25"]
+    for enrolment, amount in zip(enrolments, amounts * 8, strict=False):
+        Enrolment.objects.filter(pk=enrolment.pk).update(contribution_base=Decimal(amount))
+    ids = [enrolment.pk for enrolment in enrolments]
+    stored = dict(Enrolment.objects.filter(pk__in=ids).values_list("pk", "contribution_base"))
+    rows = roster_row_list(ids)
+    assert {row.pk: row.contribution_base for row in rows} == {
+        pk: money(value) for pk, value in stored.items()
+    }
+    assert {row.contribution_base for row in rows} >= {"0.00", "12,345.60", "1,234,567.89"}
