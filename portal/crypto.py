@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -60,11 +61,32 @@ def encryption_keys() -> tuple[tuple[str, bytes], ...]:
     return _parse_keys(settings.PII_ENCRYPTION_KEYS)
 
 
+# The configured keys as ciphers, by key id, for the key tuple they were made from: a page
+# decrypts a document number per row, and building AESGCM(key) and a dict of the keys for each
+# cost more than the decryption itself. Tied to the identity of encryption_keys()' tuple (one
+# tuple per setting value, lru-cached), so a changed setting (rotation, a test's override) is
+# picked up on the next call, however it was changed.
+_CIPHERS: tuple[tuple | None, dict[str, tuple[AESGCM, bytes]]] = (None, {})
+
+
+def _ciphers() -> tuple[tuple, dict[str, tuple[AESGCM, bytes]]]:
+    """The current keys and, by key id, each key's cipher with the id as authenticated data."""
+    global _CIPHERS
+    keys = encryption_keys()
+    made_from, ciphers = _CIPHERS
+    if made_from is not keys:
+        ciphers = {key_id: (AESGCM(key), key_id.encode()) for key_id, key in keys}
+        _CIPHERS = (keys, ciphers)
+    return keys, ciphers
+
+
 def encrypt(plaintext: str) -> str:
     """Encrypt text with the current key; the result names the key that was used."""
-    key_id, key = encryption_keys()[0]
+    keys, ciphers = _ciphers()
+    key_id = keys[0][0]
+    cipher, associated = ciphers[key_id]
     nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), key_id.encode())
+    sealed = cipher.encrypt(nonce, plaintext.encode(), associated)
     return f"{ENVELOPE_VERSION}:{key_id}:{base64.b64encode(nonce + sealed).decode()}"
 
 
@@ -73,11 +95,54 @@ def decrypt(envelope: str) -> str:
     version, key_id, payload = envelope.split(":", 2)
     if version != ENVELOPE_VERSION:
         raise ValueError(f"unknown envelope version {version!r}")
-    key = dict(encryption_keys()).get(key_id)
-    if key is None:
+    cipher = _ciphers()[1].get(key_id)
+    if cipher is None:
         raise ImproperlyConfigured(f"no PII encryption key with id {key_id!r} is configured")
     data = base64.b64decode(payload)
-    return AESGCM(key).decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode()).decode()
+    return cipher[0].decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], cipher[1]).decode()
+
+
+# The keys the entries were made with, and (mask, envelope) -> mask(decrypt(envelope)).
+_MASKED: tuple[tuple | None, dict[tuple[Callable[[str], str], str], str]] = (None, {})
+# A bound, not a size to reach: some 300 bytes an entry (an envelope of ~90 characters and a
+# masked value of ~20), 3 MB at most; emptied when full (list pages read their rows again).
+MASKED_MAX = 10_000
+
+
+def masked(envelope: str, mask: Callable[[str], str]) -> str:
+    """``mask(decrypt(envelope))``, remembered per process for each envelope (ciphertext).
+
+    A list page shows every row's document number masked (110105********1234); decrypting 50
+    of them for every page view cost more than the rest of building the rows. Only the masked
+    form is kept, which every page showing the row prints anyway: never the plain value. The
+    key is the ciphertext itself (random nonce, authenticated): the same envelope always
+    decrypts to the same value under the same key, and one that fails to decrypt raises as
+    :func:`decrypt` does and is not kept. The entries are dropped whenever the configured keys
+    change (rotation, a test's override: checked by the identity of encryption_keys()' tuple),
+    so a dropped key's envelope fails here as in decrypt(). Memory is bounded (MASKED_MAX).
+    """
+    return masked_many([envelope], mask)[0]
+
+
+def masked_many(envelopes: list[str], mask: Callable[[str], str]) -> list[str]:
+    """:func:`masked` of each envelope (a page's rows: the keys checked once)."""
+    global _MASKED
+    keys = encryption_keys()
+    made_with, entries = _MASKED
+    if made_with is not keys:
+        entries = {}
+        _MASKED = (keys, entries)
+    out = []
+    for envelope in envelopes:
+        entry = (mask, envelope)
+        value = entries.get(entry)
+        if value is None:
+            value = mask(decrypt(envelope))
+            if len(entries) >= MASKED_MAX:
+                entries.clear()
+            entries[entry] = value
+        out.append(value)
+    return out
 
 
 def envelope_key_id(envelope: str) -> str:

@@ -49,6 +49,12 @@ class ProofIssueForm(forms.Form):
         for name in ("month_from", "month_to"):
             self.fields[name].widget.attrs.update({"placeholder": "2026-07"})
 
+    def unbound_html_key(self) -> tuple:
+        """What the unbound form's HTML depends on besides its class and the language
+        ({% unbound_form_fragment %}): nothing, its choices, labels and placeholders are fixed
+        and it lists no candidates before a search."""
+        return ()
+
     def clean(self):
         data = super().clean()
         try:

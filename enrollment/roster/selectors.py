@@ -6,11 +6,12 @@ whole, through the blind index; names are searched as substrings.
 
 from __future__ import annotations
 
-from functools import cache
+import json
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Func, IntegerField, QuerySet
+from django.db.models import ExpressionWrapper, F, Func, IntegerField, QuerySet, TextField
 from django.db.models.expressions import Star
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -19,7 +20,7 @@ from django.utils.functional import cached_property
 from enrollment.models import Enrolment, InsuranceCode, Person, insurance_masks_with
 from enrollment.resume.rules import with_resumable
 from portal.compiled_sql import CompiledQuery, Ints, Slice
-from portal.crypto import blind_index
+from portal.crypto import blind_index, masked_many
 from portal.identifiers import mask_id_number
 from portal.templatetags.portal_tags import money, month_label
 
@@ -216,18 +217,28 @@ class RosterRow(NamedTuple):
     status_label: str
     resume_url: str
 
-    # The columns roster_row_list reads, in its order (person and employment form joined).
+    # The columns roster_row_list reads, in its order (person and employment form joined); the
+    # last two are STORED_AS_TEXT.
     COLUMNS = (
         "pk",
         "person__name",
-        "person__document_number",
         "employment_form__name",
-        "insurance_codes",
         "start_month",
         "contribution_base",
         "status",
         "resumable",
+        "document_envelope",
+        "insurance_codes_json",
     )
+
+
+# Columns read as stored, without their fields' conversion: the document number's envelope is
+# masked through portal.crypto.masked (remembered per ciphertext, not decrypted for every page)
+# and the insurance codes' JSON text printed through _codes_text (a unit has a few combinations).
+STORED_AS_TEXT = {
+    "document_envelope": "person__document_number",
+    "insurance_codes_json": "insurance_codes",
+}
 
 
 def _id_url(viewname: str):
@@ -240,7 +251,22 @@ def _id_url(viewname: str):
 def _row_values() -> QuerySet:
     """The enrolments' row columns with ``resumable``, newest first: built once per process
     (nothing in it depends on the request) and filtered per page."""
-    return with_resumable(Enrolment.objects.all()).order_by("-pk").values_list(*RosterRow.COLUMNS)
+    as_text = {
+        name: ExpressionWrapper(F(column), output_field=TextField())
+        for name, column in STORED_AS_TEXT.items()
+    }
+    return (
+        with_resumable(Enrolment.objects.all())
+        .annotate(**as_text)
+        .order_by("-pk")
+        .values_list(*RosterRow.COLUMNS)
+    )
+
+
+@lru_cache(maxsize=256)
+def _codes_text(stored: str) -> str:
+    """The insurance codes as a row prints them (110 210 310) from their stored JSON text."""
+    return " ".join(json.loads(stored))
 
 
 def roster_row_list(ids) -> list[RosterRow]:
@@ -251,36 +277,47 @@ def roster_row_list(ids) -> list[RosterRow]:
 
 
 def _roster_rows(rows) -> list[RosterRow]:
-    """Display rows of tuples of RosterRow.COLUMNS."""
+    """Display rows of tuples of RosterRow.COLUMNS (built positionally, in RosterRow's order;
+    each distinct amount of a page formatted once)."""
     detail_url = _id_url("enrollment:roster_detail")
     resume_url = _id_url("enrollment:resume")
     status_labels = {value: str(label) for value, label in Enrolment.Status.choices}
-    return [
-        RosterRow(
-            pk=pk,
-            detail_url=detail_url(pk),
-            name=name,
-            masked_document_number=mask_id_number(document_number),
-            employment_form=employment_form,
-            insurance_codes=" ".join(insurance_codes),
-            start_month=month_label(start_month),
-            contribution_base=money(contribution_base),
-            badge=STATUS_BADGES.get(status, "text-bg-secondary"),
-            status_label=status_labels.get(status, status),
-            resume_url=resume_url(pk) if resumable else "",
+    numbers = masked_many([row[7] for row in rows], mask_id_number)
+    amounts: dict = {}
+    out = []
+    for (
+        pk,
+        name,
+        employment_form,
+        start_month,
+        contribution_base,
+        status,
+        resumable,
+        _document_envelope,
+        insurance_codes_json,
+    ), number in zip(rows, numbers, strict=True):
+        # By the amount's text: the same text is the same value, printed alike (1 and 1.0
+        # are equal and print alike too, but -0 and 0 do not).
+        amount_key = str(contribution_base)
+        amount = amounts.get(amount_key)
+        if amount is None:
+            amount = amounts[amount_key] = money(contribution_base)
+        out.append(
+            RosterRow(
+                pk,
+                detail_url(pk),
+                name,
+                number,
+                employment_form,
+                _codes_text(insurance_codes_json),
+                month_label(start_month),
+                amount,
+                STATUS_BADGES.get(status, "text-bg-secondary"),
+                status_labels.get(status, status),
+                resume_url(pk) if resumable else "",
+            )
         )
-        for (
-            pk,
-            name,
-            document_number,
-            employment_form,
-            insurance_codes,
-            start_month,
-            contribution_base,
-            status,
-            resumable,
-        ) in rows
-    ]
+    return out
 
 
 def roster_enrolment_get_for_agent(*, agent, enrolment_id: int) -> Enrolment:
