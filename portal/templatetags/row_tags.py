@@ -60,6 +60,8 @@ class ForRowsNode(template.Node):
             return self.nodelist_empty.render(context)
         shapes: dict[tuple, tuple] = {}
         autoescape = context.autoescape
+        # A page's rows repeat their texts (labels, months, amounts): each escaped once a page.
+        escaped: dict[str, str] = {}
         out = []
         for row in rows:
             shape = tuple([True if value else repr(value) for value in row])
@@ -73,7 +75,10 @@ class ForRowsNode(template.Node):
                 # What {{ value }} prints: a plain str is only escaped (Django's escape() is
                 # html.escape()); anything else, a SafeString too, goes the template's own way.
                 if type(value) is str and autoescape:
-                    out.append(html.escape(value))
+                    text_of_value = escaped.get(value)
+                    if text_of_value is None:
+                        text_of_value = escaped[value] = html.escape(value)
+                    out.append(text_of_value)
                 else:
                     out.append(render_value_in_context(value, context))
                 out.append(text)
