@@ -7,9 +7,12 @@ import secrets
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
+from django.db.models import ExpressionWrapper, F, TextField
 from django.utils import timezone
 
 from contributions.models import InsuranceType
+from enrollment.models import Person
+from portal.identifiers import mask_id_number
 
 # The order insurance types are shown and billed in.
 TYPE_ORDER = (
@@ -85,3 +88,31 @@ def parse_month(text: str) -> datetime.date:
         except ValueError:
             continue
     raise ValueError(f"not a month: {text!r}")
+
+
+# Masked document numbers of list pages -------------------------------------------------------
+
+
+def envelope_of(name: str) -> ExpressionWrapper:
+    """The column ``name`` of an EncryptedTextField as stored (its envelope): the same column in
+    the SQL, read without decrypting it (the field's converter is not applied)."""
+    return ExpressionWrapper(F(name), output_field=TextField())
+
+
+class MaskedDocuments:
+    """A page's masked document numbers from the envelopes of Person.document_number, each
+    decrypted and masked once a page (a person's four lines of a bill or month share it).
+
+    ``masked(envelope)`` is what ``mask_id_number`` gives for the value the field reads the
+    envelope as. Kept for one page only: no plain number is kept beyond it.
+    """
+
+    def __init__(self):
+        self._read = Person._meta.get_field("document_number").from_db_value
+        self._masked: dict = {}
+
+    def __call__(self, envelope) -> str:
+        masked = self._masked.get(envelope)
+        if masked is None:
+            masked = self._masked[envelope] = mask_id_number(self._read(envelope, None, None))
+        return masked

@@ -10,14 +10,14 @@ runs the same SQL with the sentinels swapped for the real values.
 Only for queries whose SQL does not depend on anything but the sentinels (no dates computed at
 build time, no settings read then): a sentinel is an int (an id) unless named with its type, a
 ``datetime.date`` or an aware ``datetime.datetime`` (``today``, ``now``), which the database's
-adapter turns into a parameter as the ORM would. The rows come back as tuples, each column
-converted as the ORM converts it (SQLite's dates arrive as text); ``instances()`` makes model
-instances of a query of whole rows. A page of an ordered query passes ``limit`` and ``offset``
-to ``rows()`` (the query itself unsliced): they go to the database as parameters, so every page
-runs the same SQL. A slice inside the query (a page of ids picked in a subquery) takes
-sentinels of the kind ``Slice``: the ORM writes a slice's bounds into the SQL text, and each is
-turned back into a parameter there. A list of ids for ``__in`` takes a sentinel of the kind
-``Ints(size)``.
+adapter turns into a parameter as the ORM would, or a ``str`` compared as it is (a reference). The
+rows come back as tuples, each column converted as the ORM converts it (SQLite's dates arrive as
+text); ``instances()`` makes model instances of a query of whole rows, ``related_instances()`` of
+one with ``select_related()``. A page of an ordered query passes ``limit`` and ``offset`` to
+``rows()`` (the query itself unsliced): they go to the database as parameters, so every page runs
+the same SQL. A slice inside the query (a page of ids picked in a subquery) takes sentinels of the
+kind ``Slice``: the ORM writes a slice's bounds into the SQL text, and each is turned back into a
+parameter there. A list of ids for ``__in`` takes a sentinel of the kind ``Ints(size)``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from collections.abc import Callable
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
 
 # Values no real id, day or instant takes; each names one sentinel of a query.
 _SENTINEL_BASE = -7_306_011_000
@@ -54,6 +55,8 @@ class Ints:
 
 
 def _sentinel(kind: type, index: int):
+    if kind is str:
+        return f"compiled-sql-sentinel-{index}-{_SENTINEL_SLICE}"
     if kind is Slice:
         return _SENTINEL_SLICE + index
     if kind is datetime.datetime:
@@ -77,6 +80,7 @@ _KIND_NAMES = {
     Slice: "an int, at least 0",
     datetime.date: "a date",
     datetime.datetime: "an aware datetime",
+    str: "a str",
 }
 
 
@@ -87,6 +91,8 @@ def _is_a(kind: type, value) -> bool:
         return type(value) is datetime.date
     if kind is Slice:
         return type(value) is int and value >= 0
+    if kind is str:
+        return type(value) is str
     return type(value) is int
 
 
@@ -139,6 +145,8 @@ class CompiledQuery:
         }
         self._compiled: dict[str, tuple[str, list, dict[int, str], dict]] = {}
         self._models: dict[str, type[Model] | None] = {}
+        # For related_instances(): the model, its columns' names and span, the populators.
+        self._related: dict[str, tuple | None] = {}
 
     def _unflattened(self, values: dict) -> dict:
         """``values`` by the names build() takes: the items of a list together."""
@@ -156,6 +164,25 @@ class CompiledQuery:
             raise ImproperlyConfigured("CompiledQuery: instances() needs a query of whole rows")
         names = [field.attname for field in model._meta.concrete_fields]
         return [model.from_db(using, names, row) for row in rows]
+
+    def related_instances(self, using: str = "default", **values) -> list[Model]:
+        """Run a query of whole model instances with ``select_related()`` (no values(),
+        annotations or deferred fields) and return them with their related instances, built
+        and linked as the ORM builds and links them from its rows."""
+        rows = self.rows(using, **values)
+        related = self._related[using]
+        if related is None:
+            raise ImproperlyConfigured(
+                "CompiledQuery: related_instances() needs a query of whole rows"
+            )
+        model, names, start, end, populators = related
+        built = []
+        for row in rows:
+            instance = model.from_db(using, names, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            built.append(instance)
+        return built
 
     def sql(self, using: str = "default") -> tuple[str, list, dict[int, str], dict]:
         """The SQL, its parameters with sentinels, which parameter positions take which value,
@@ -212,6 +239,22 @@ class CompiledQuery:
                 and compiler.col_count == len(queryset.model._meta.concrete_fields)
             )
             self._models[using] = queryset.model if whole else None
+            self._related[using] = None
+            if (
+                not queryset._fields
+                and not query.annotation_select
+                and not query.extra_select
+                and query.deferred_loading == (frozenset(), True)
+            ):
+                select, klass_info = compiler.select, compiler.klass_info
+                start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+                self._related[using] = (
+                    klass_info["model"],
+                    [column[0].target.attname for column in select[start:end]],
+                    start,
+                    end,
+                    get_related_populators(klass_info, select, using),
+                )
             self._compiled[using] = (sql, params, slots, converters)
         return self._compiled[using]
 

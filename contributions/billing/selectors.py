@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
+from django.db import router
 from django.db.models import (
     Case,
     Count,
@@ -16,13 +17,12 @@ from django.db.models import (
     Value,
     When,
 )
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.utils.functional import cached_property
 
-from contributions.common import TYPE_ORDER
+from contributions.common import TYPE_ORDER, MaskedDocuments, envelope_of
 from contributions.models import BillLine, BillStatus, InsuranceType, MonthlyBill, Payment
 from portal.compiled_sql import CompiledQuery
-from portal.identifiers import mask_id_number
 from portal.templatetags.portal_tags import money, percent
 
 CENT = Decimal("0.01")
@@ -101,13 +101,26 @@ def bill_page(*, agent, awaiting: bool = False, number) -> Page:
     return BillPaginator(agent=agent, awaiting=awaiting, per_page=BILL_PAGE_SIZE).get_page(number)
 
 
-def bill_get_for_agent(*, agent, reference: str) -> MonthlyBill:
-    """One bill of the agent's unit; 404 whether it is missing or another unit's."""
-    return get_object_or_404(
-        MonthlyBill.objects.select_related("confirmed_by", "employer"),
-        reference=reference,
-        employer_id=agent.employer_id,
+def _bill_of_unit(unit: int, reference: str) -> QuerySet[MonthlyBill]:
+    return (
+        MonthlyBill.objects.select_related("confirmed_by", "employer")
+        .filter(reference=reference, employer_id=unit)
+        .order_by()  # as get() reads it
     )
+
+
+# One bill of a unit with its unit and confirming agent, compiled once per process (the bill's
+# page is among the most opened; building and compiling the query cost more than running it).
+_BILL_OF_UNIT = CompiledQuery(_bill_of_unit, "unit", reference=str)
+
+
+def bill_get_for_agent(*, agent, reference: str) -> MonthlyBill:
+    """One bill of the agent's unit; 404 whether it is missing or another unit's (with
+    get_object_or_404's message; the reference is unique: one row at most)."""
+    found = _BILL_OF_UNIT.related_instances(limit=1, unit=agent.employer_id, reference=reference)
+    if not found:
+        raise Http404(f"No {MonthlyBill._meta.object_name} matches the given query.")
+    return found[0]
 
 
 def bill_by_id_for_agent(*, agent, bill_id: int | None) -> MonthlyBill | None:
@@ -186,7 +199,10 @@ def _line_page(bill: int) -> QuerySet:
     """A bill's lines (BillLineRow.COLUMNS) in page order: person name, person, insurance type,
     as the billing engine numbered them (BillLine.position)."""
     return (
-        BillLine.objects.filter(bill_id=bill).order_by("position").values_list(*BillLineRow.COLUMNS)
+        BillLine.objects.filter(bill_id=bill)
+        .annotate(document_envelope=envelope_of("person__document_number"))
+        .order_by("position")
+        .values_list(*BillLineRow.COLUMNS)
     )
 
 
@@ -204,17 +220,22 @@ class BillLinePaginator(Paginator):
     """
 
     def __init__(self, bill: MonthlyBill, per_page: int):
-        super().__init__(BillLine.objects.filter(bill=bill).order_by("pk"), per_page)
+        super().__init__([], per_page)
         self.bill = bill
         if bill.type_totals:
             # The engine writes the lines' count per type with the lines: no COUNT query.
             count = sum(int(entry[0]) for entry in bill.type_totals.values())
             self.__dict__["count"] = count  # Paginator.count is a cached_property
 
+    @cached_property
+    def count(self) -> int:
+        """The bill's lines (one COUNT query), for a bill without per-type totals."""
+        return BillLine.objects.filter(bill=self.bill).count()
+
     def page(self, number):
         number = self.validate_number(number)
         rows = _LINE_PAGE.rows(
-            self.object_list.db,
+            router.db_for_read(BillLine),
             limit=self.per_page,
             offset=(number - 1) * self.per_page,
             bill=self.bill.pk,
@@ -236,25 +257,28 @@ class BillLineRow(NamedTuple):
     personal_rate: str
     personal_amount: str
 
-    # The columns bill_line_rows reads, in its order (no model instances: no phone decrypted).
+    # The columns bill_line_rows reads, in its order (no model instances: no phone decrypted);
+    # the document number's envelope last (an annotation: contributions.common.envelope_of).
     COLUMNS = (
         "enrolment_id",
         "person__name",
-        "person__document_number",
         "insurance_type",
         "base",
         "employer_rate",
         "employer_amount",
         "personal_rate",
         "personal_amount",
+        "document_envelope",
     )
 
 
 def bill_line_rows(rows) -> list[BillLineRow]:
     """Display rows of a page's bill lines (tuples of BillLineRow.COLUMNS, a person's lines
-    together): the insurance-type labels translated once a page, not once a line, and each rate
-    formatted once (a page has a few)."""
+    together): the insurance-type labels translated once a page, not once a line, each rate
+    formatted once (a page has a few) and each person's document number decrypted and masked
+    once."""
     labels = {kind: str(label) for kind, label in InsuranceType.choices}
+    masked = MaskedDocuments()
     rates: dict = {}
 
     def rate(value) -> str:
@@ -266,20 +290,20 @@ def bill_line_rows(rows) -> list[BillLineRow]:
     for (
         enrolment_id,
         name,
-        document_number,
         kind,
         base,
         employer_rate,
         employer_amount,
         personal_rate,
         personal_amount,
+        document_envelope,
     ) in rows:
         lines.append(
             BillLineRow(
                 enrolment_id=enrolment_id,
                 first_of_person=enrolment_id != last,
                 name=name,
-                masked_document_number=mask_id_number(document_number),
+                masked_document_number=masked(document_envelope),
                 type_label=labels.get(kind, kind),
                 base=money(base),
                 employer_rate=rate(employer_rate),
@@ -298,10 +322,18 @@ def bill_lines_page(bill: MonthlyBill, number) -> Page:
     return BillLinePaginator(bill, LINE_PAGE_SIZE).get_page(number)
 
 
-def bill_payments(bill: MonthlyBill) -> list[Payment]:
-    """The bill's payments, newest first, with the agent who asked for each (one query)."""
-    return list(
-        Payment.objects.filter(bill=bill)
+def _bill_payments(bill: int) -> QuerySet[Payment]:
+    return (
+        Payment.objects.filter(bill_id=bill)
         .select_related("requested_by")
         .order_by("-requested_at", "-pk")
     )
+
+
+# Compiled once per process: the bill's page reads them each time it is opened.
+_BILL_PAYMENTS = CompiledQuery(_bill_payments, "bill")
+
+
+def bill_payments(bill: MonthlyBill) -> list[Payment]:
+    """The bill's payments, newest first, with the agent who asked for each (one query)."""
+    return _BILL_PAYMENTS.related_instances(bill=bill.pk)

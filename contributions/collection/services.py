@@ -48,6 +48,7 @@ from contributions.models import (
     RegionContributionSettings,
 )
 from portal.audit import audit_log
+from portal.compiled_sql import CompiledQuery
 from portal.models import AuditEvent
 
 logger = logging.getLogger(__name__)
@@ -65,14 +66,20 @@ PENDING_RESEND_AFTER = datetime.timedelta(minutes=5)
 POLL_BATCH = 500
 
 
+def _region_modes(region: int):
+    modes = RegionContributionSettings.objects.filter(region_id=region)
+    modes = modes if modes.ordered else modes.order_by("pk")  # as .first() orders them
+    return modes.values_list("collection_mode")
+
+
+# Compiled once per process: every bill's page asks (portal.compiled_sql).
+_REGION_MODE = CompiledQuery(_region_modes, "region")
+
+
 def region_collection_mode(region_id: int) -> str:
     """The region's collection mode (tax_bureau when the region has no settings row)."""
-    mode = (
-        RegionContributionSettings.objects.filter(region_id=region_id)
-        .values_list("collection_mode", flat=True)
-        .first()
-    )
-    return mode or CollectionMode.TAX_BUREAU
+    found = _REGION_MODE.rows(limit=1, region=region_id)
+    return (found[0][0] if found else None) or CollectionMode.TAX_BUREAU
 
 
 def bill_collected_by_tax_bureau(bill: MonthlyBill) -> bool:

@@ -22,7 +22,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
-from contributions.common import TYPE_ORDER
+from contributions.common import TYPE_ORDER, MaskedDocuments, envelope_of
 from contributions.models import (
     BillKind,
     BillLine,
@@ -34,7 +34,6 @@ from enrollment.models import Enrolment, Person
 from enrollment.roster.selectors import looks_like_document_number
 from portal.compiled_sql import CompiledQuery, Slice
 from portal.crypto import blind_index
-from portal.identifiers import mask_id_number
 from portal.templatetags.portal_tags import money, month_label
 
 PAGE_SIZE = 50
@@ -256,28 +255,38 @@ class RecordRow(NamedTuple):
     bill_status_label: str
     supplement_label: str  # 补缴 on a supplement bill's lines, else empty
 
-    # The columns record_rows reads, in its order (person and bill in the same query).
+    # The columns record_rows reads, in its order (person and bill in the same query); the
+    # document number's envelope last (an annotation: contributions.common.envelope_of).
     COLUMNS = (
         "pk",
         "month",
         "person__name",
-        "person__document_number",
         "insurance_type",
         "base",
         "employer_amount",
         "personal_amount",
         "bill__status",
         "bill__kind",
+        "document_envelope",
     )
 
 
 def record_rows(queryset: QuerySet) -> list[RecordRow]:
     """The rows of a page of records, in page order (one query; labels translated once)."""
-    return _record_rows(queryset.order_by(*ROW_ORDER).values_list(*RecordRow.COLUMNS))
+    return _record_rows(_with_envelope(queryset.order_by(*ROW_ORDER)))
+
+
+def _with_envelope(queryset: QuerySet) -> QuerySet:
+    """The records' RecordRow.COLUMNS, the document number as stored (decrypted by the rows)."""
+    return queryset.annotate(document_envelope=envelope_of("person__document_number")).values_list(
+        *RecordRow.COLUMNS
+    )
 
 
 def _record_rows(rows) -> list[RecordRow]:
-    """Display rows of tuples of RecordRow.COLUMNS."""
+    """Display rows of tuples of RecordRow.COLUMNS (a person's document number decrypted and
+    masked once a page: a person's records of a month are next to each other)."""
+    masked = MaskedDocuments()
     types = {kind: str(label) for kind, label in InsuranceType.choices}
     statuses = {status: str(label) for status, label in BillStatus.choices}
     supplement = str(BillKind.SUPPLEMENT.label)
@@ -287,7 +296,7 @@ def _record_rows(rows) -> list[RecordRow]:
             month=month,
             month_label=month_label(month),
             name=name,
-            masked_document_number=mask_id_number(document_number),
+            masked_document_number=masked(document_envelope),
             type_label=types.get(kind, kind),
             base=money(base),
             employer_amount=money(employer_amount),
@@ -300,13 +309,13 @@ def _record_rows(rows) -> list[RecordRow]:
             pk,
             month,
             name,
-            document_number,
             kind,
             base,
             employer_amount,
             personal_amount,
             status,
             bill_kind,
+            document_envelope,
         ) in rows
     ]
 
@@ -393,9 +402,7 @@ def _unit_records_page_query(insurance_type: str, months: int) -> CompiledQuery:
         if within:
             queryset = queryset.filter(month__in=[within[name] for name in names])
         ids = queryset.order_by(*ROW_ORDER).values("pk")[skip : skip + size]
-        return (
-            BillLine.objects.filter(pk__in=ids).order_by(*ROW_ORDER).values_list(*RecordRow.COLUMNS)
-        )
+        return _with_envelope(BillLine.objects.filter(pk__in=ids).order_by(*ROW_ORDER))
 
     return CompiledQuery(
         build,

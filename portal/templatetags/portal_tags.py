@@ -70,6 +70,12 @@ def is_urgent(message) -> bool:
 @register.filter
 def money(value) -> str:
     """An amount in yuan with thousands separators and two decimals: 1,177,151.93."""
+    if type(value) is Decimal:
+        # A Decimal is its own str() read back (exact, whatever the context): format it as it is.
+        try:
+            return f"{value:,.2f}"
+        except (InvalidOperation, ValueError):
+            return str(value)
     if value in (None, ""):
         return ""
     try:

@@ -150,6 +150,8 @@ class ForRowsNode(template.Node):
 
     def _render_value_by_value(self, shapes: dict, context, rows) -> str:
         autoescape = context.autoescape
+        # A page's rows repeat their texts (labels, months, amounts): each escaped once a page.
+        escaped: dict[str, str] = {}
         out = []
         for row in rows:
             head, fields, _fmt, _fields_of = self._body(shapes, context, row)
@@ -159,7 +161,10 @@ class ForRowsNode(template.Node):
                 # What {{ value }} prints: a plain str is only escaped (Django's escape() is
                 # html.escape()); anything else, a SafeString too, goes the template's own way.
                 if type(value) is str and autoescape:
-                    out.append(html.escape(value))
+                    text_of_value = escaped.get(value)
+                    if text_of_value is None:
+                        text_of_value = escaped[value] = html.escape(value)
+                    out.append(text_of_value)
                 else:
                     out.append(render_value_in_context(value, context))
                 out.append(text)

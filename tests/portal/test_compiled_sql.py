@@ -254,3 +254,68 @@ def test_a_list_of_ids_is_padded_to_the_compiled_size():
     for wrong in ([], agents, [str(agents[0])], agents[0]):
         with pytest.raises(TypeError):
             query.rows(unit=unit.pk, ids=wrong)
+
+
+def _fields(instance) -> dict:
+    return {name: value for name, value in instance.__dict__.items() if name != "_state"}
+
+
+def test_related_instances_are_the_models_and_related_models_the_orm_would_build():
+    unit = create_employer()
+    agents = [create_agent(employer=unit) for _ in range(3)]
+    create_agent()  # another unit's
+
+    def build(unit):
+        return (
+            Agent.objects.filter(employer_id=unit)
+            .select_related("user", "employer__region")
+            .order_by("pk")
+        )
+
+    query = CompiledQuery(build, "unit")
+    built = query.related_instances(unit=unit.pk, limit=2)
+    orm = list(build(unit.pk)[:2])
+
+    assert built == orm == agents[:2]
+    for mine, theirs in zip(built, orm, strict=True):
+        assert _fields(mine) == _fields(theirs)
+        assert (
+            mine._state.fields_cache.keys()
+            == theirs._state.fields_cache.keys()
+            == {
+                "user",
+                "employer",
+            }
+        )
+        assert _fields(mine.user) == _fields(theirs.user)
+        assert _fields(mine.employer) == _fields(theirs.employer)
+        assert _fields(mine.employer.region) == _fields(theirs.employer.region)
+        assert not mine._state.adding and mine._state.db == "default"
+    with CaptureQueriesContext(connection) as queries:
+        assert built[0].employer.region.pk == unit.region_id  # no query: read with the agent
+    assert len(queries) == 0
+    assert query.related_instances(unit=0) == []
+    with pytest.raises(ImproperlyConfigured, match="whole rows"):
+        CompiledQuery(_agents_of, "unit").related_instances(unit=unit.pk)
+
+
+def test_a_str_sentinel_is_a_plain_parameter_compared_as_it_is():
+    one, two = create_employer(), create_employer()
+    builds = []
+    query = CompiledQuery(
+        lambda name: builds.append(name) or Employer.objects.filter(name=name).values_list("pk"),
+        name=str,
+    )
+
+    assert query.rows(name=one.name) == [(one.pk,)]
+    assert query.rows(name=two.name) == [(two.pk,)]
+    assert query.rows(name="没有这个单位") == []
+    assert len(builds) == 1
+    with pytest.raises(TypeError, match="must be a str"):
+        query.rows(name=1)
+    # A str the ORM changes on its way to the SQL (contains: %name%) is refused.
+    with pytest.raises(ImproperlyConfigured, match="not a plain parameter"):
+        CompiledQuery(
+            lambda name: Employer.objects.filter(name__contains=name).values_list("pk"),
+            name=str,
+        ).rows(name=one.name)

@@ -284,3 +284,19 @@ def test_a_settings_change_empties_the_stored_bodies(settings):
     assert node.stored
     settings.USE_THOUSAND_SEPARATOR = True
     assert node.stored == {}
+
+
+def test_for_rows_escapes_each_text_once_a_page(monkeypatch):
+    import html
+    from types import SimpleNamespace
+
+    from portal.templatetags import row_tags
+
+    escaped = []
+    counting = SimpleNamespace(escape=lambda text: escaped.append(text) or html.escape(text))
+    monkeypatch.setattr(row_tags, "html", counting)
+    with_for, with_rows = render_both(ROWS * 3)
+    assert with_rows == with_for
+    texts = [value for row in ROWS for value in (row.name, row.url) if type(value) is str and value]
+    texts += [row.note for row in ROWS if type(row.note) is str and row.note]
+    assert sorted(escaped) == sorted(set(texts))
