@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from contributions.models import InsuranceType
 from enrollment.models import Person
+from portal import crypto
 from portal.identifiers import mask_id_number
 
 # The order insurance types are shown and billed in.
@@ -101,10 +102,11 @@ def envelope_of(name: str) -> ExpressionWrapper:
 
 class MaskedDocuments:
     """A page's masked document numbers from the envelopes of Person.document_number, each
-    decrypted and masked once a page (a person's four lines of a bill or month share it).
+    looked up once a page (a person's four lines of a bill or month share it).
 
     ``masked(envelope)`` is what ``mask_id_number`` gives for the value the field reads the
-    envelope as. Kept for one page only: no plain number is kept beyond it.
+    envelope as; an envelope goes through portal.crypto.masked (the masked form remembered
+    per process, as the roster's rows do), so no plain number is kept.
     """
 
     def __init__(self):
@@ -114,5 +116,9 @@ class MaskedDocuments:
     def __call__(self, envelope) -> str:
         masked = self._masked.get(envelope)
         if masked is None:
-            masked = self._masked[envelope] = mask_id_number(self._read(envelope, None, None))
+            if envelope:
+                masked = crypto.masked(envelope, mask_id_number)
+            else:  # NULL or empty: read as the field reads it
+                masked = mask_id_number(self._read(envelope, None, None))
+            self._masked[envelope] = masked
         return masked
