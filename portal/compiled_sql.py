@@ -17,13 +17,16 @@ to ``rows()`` (the query itself unsliced): they go to the database as parameters
 runs the same SQL. A slice inside the query (a page of ids picked in a subquery) takes
 sentinels of the kind ``Slice``: the ORM writes a slice's bounds into the SQL text, and each is
 turned back into a parameter there. A list of ids for ``__in`` takes a sentinel of the kind
-``Ints(size)``.
+``Ints(size)``. A sentinel named with ``str`` (a code, a blind index) or ``uuid.UUID`` (an
+idempotency key) is a parameter as the ORM passes it (a UUID as hex text where the database has
+no uuid type).
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+import uuid
 from collections.abc import Callable
 
 from django.core.exceptions import ImproperlyConfigured
@@ -54,6 +57,10 @@ class Ints:
 
 
 def _sentinel(kind: type, index: int):
+    if kind is str:
+        return f"compiled-sql-sentinel-{-_SENTINEL_BASE + index}"
+    if kind is uuid.UUID:
+        return uuid.UUID(int=-_SENTINEL_BASE + index)
     if kind is Slice:
         return _SENTINEL_SLICE + index
     if kind is datetime.datetime:
@@ -69,6 +76,8 @@ def _adapt(connection, kind: type, value):
         return connection.ops.adapt_datetimefield_value(value)
     if kind is datetime.date:
         return connection.ops.adapt_datefield_value(value)
+    if kind is uuid.UUID:
+        return value if connection.features.has_native_uuid_field else value.hex
     return value
 
 
@@ -77,6 +86,8 @@ _KIND_NAMES = {
     Slice: "an int, at least 0",
     datetime.date: "a date",
     datetime.datetime: "an aware datetime",
+    str: "a str",
+    uuid.UUID: "a UUID",
 }
 
 
@@ -87,6 +98,8 @@ def _is_a(kind: type, value) -> bool:
         return type(value) is datetime.date
     if kind is Slice:
         return type(value) is int and value >= 0
+    if kind is str or kind is uuid.UUID:
+        return isinstance(value, kind)
     return type(value) is int
 
 
