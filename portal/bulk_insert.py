@@ -15,6 +15,7 @@ the rows), and a form's filing writes a row at a time into five tables.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from django.db import connections, router
 from django.db.models import AutoField
@@ -138,13 +139,20 @@ def _insert_returning(model, objs: list, connection) -> bool:
     return True
 
 
+@cache
+def _history_model(model):
+    """The model's historical model (simple_history's descriptor builds a manager class on each
+    read of ``model.history``)."""
+    return model.history.model
+
+
 def insert_many_with_history(model, objs: Sequence, *, default_user=None) -> list:
     """insert_many, then one "+" history row per object, as simple_history's
     bulk_create_with_history writes them (same user, date and reason rules)."""
     from simple_history.utils import get_change_reason_from_object
 
     objs = insert_many(model, objs)
-    history = model.history.model
+    history = _history_model(model)
     now = timezone.now()
     rows = []
     for instance in objs:
