@@ -7,9 +7,11 @@ psycopg's C row formatter. Values are prepared exactly as bulk_create prepares t
 objects resolved, each field's pre_save — auto_now_add, the blind index, derived columns — then
 get_db_prep_save, so encryption and JSON go through the fields' own code), and primary keys are
 taken from the table's sequence first, so the objects come back with their ids as from
-bulk_create. Other databases (SQLite in tests) use bulk_create itself, and so do a few rows on
-PostgreSQL: one INSERT ... RETURNING is one round trip where COPY takes two (the sequence, then
-the rows), and a form's filing writes a row at a time into five tables.
+bulk_create. A few rows (and any number on other databases, SQLite in tests) go in one
+INSERT ... RETURNING, one round trip where COPY takes two (the sequence, then the rows): a form's
+filing writes a row at a time into five tables. Its text is written once per process for each
+model and number of rows, the values prepared as above; rows that bulk_create alone knows how to
+write (an id already set, an expression for a value) and many rows elsewhere go to bulk_create.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import AutoField
 from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
@@ -128,7 +130,9 @@ def _insert_returning(model, objs: list, connection) -> bool:
     for obj in objs:
         for field in fields:
             values.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
-    with connection.cursor() as cursor:
+    # As bulk_create's atomic(savepoint=False): a failed INSERT marks an enclosing block for
+    # rollback.
+    with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
         cursor.execute(sql, values)
         ids = [row[0] for row in cursor.fetchall()]
     pk = model._meta.pk  # the ids as the database returns them, as bulk_create sets them

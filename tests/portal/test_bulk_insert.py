@@ -99,3 +99,22 @@ def test_rows_the_orm_must_write_go_through_bulk_create(monkeypatch):
     assert calls == [2, 1]
     assert AuditEvent.objects.filter(pk=987_654).exists()
     assert AuditEvent.objects.get(pk=with_expression[0].pk).created_at is not None
+
+
+@pytest.mark.parametrize("write", ["insert_many", "bulk_create"])
+def test_a_refused_insert_marks_the_enclosing_block_for_rollback_as_bulk_create(write):
+    from django.db import IntegrityError, transaction
+
+    from portal.models import WorkdayCalendarYear
+
+    WorkdayCalendarYear.objects.create(year=2040)
+    rows = [WorkdayCalendarYear(year=2041), WorkdayCalendarYear(year=2040)]
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            if write == "insert_many":
+                insert_many(WorkdayCalendarYear, rows)
+            else:
+                WorkdayCalendarYear.objects.bulk_create(rows)
+        assert transaction.get_connection().needs_rollback
+        transaction.set_rollback(True)
+    assert list(WorkdayCalendarYear.objects.values_list("year", flat=True)) == [2040]
