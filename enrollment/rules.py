@@ -198,6 +198,30 @@ def base_check(*, region, start_month: datetime.date, base: Decimal) -> None:
         raise ValidationError({"contribution_base": exc.messages}, code="base") from None
 
 
+# Read on every add-employee filing: the SQL of both compiled once per process.
+_COUPLING_RULES = CompiledQuery(
+    lambda region, hukou_type, employment_form_code: (
+        CouplingRule.objects.filter(Q(region=region) | Q(region__isnull=True))
+        .filter(
+            Q(hukou_type="") | Q(hukou_type=hukou_type),
+            Q(employment_form_code="") | Q(employment_form_code=employment_form_code),
+        )
+        .values_list("allowed_codes", "required_codes", "message")
+    ),
+    "region",
+    hukou_type=str,
+    employment_form_code=str,
+)
+# The person of a document, as .first() reads it (by id): whole rows, built as the ORM builds them.
+_PERSON_OF_DOCUMENT = CompiledQuery(
+    lambda document_type, document_index: Person.objects.filter(
+        document_type=document_type, document_index=document_index
+    ).order_by("pk")[:1],
+    document_type=str,
+    document_index=str,
+)
+
+
 def insurance_coupling_check(
     *, region, hukou_type: str, employment_form_code: str, insurance_codes: list[str]
 ) -> None:
@@ -206,23 +230,26 @@ def insurance_coupling_check(
     unknown = codes - set(InsuranceCode.values)
     if not codes or unknown:
         raise ValidationError({"insurance_codes": _("请至少选择一个险种。")}, code="codes")
-    rules = CouplingRule.objects.filter(Q(region=region) | Q(region__isnull=True)).filter(
-        Q(hukou_type="") | Q(hukou_type=hukou_type),
-        Q(employment_form_code="") | Q(employment_form_code=employment_form_code),
+    rules = _COUPLING_RULES.rows(
+        region=getattr(region, "pk", region),
+        hukou_type=str(hukou_type),
+        employment_form_code=str(employment_form_code),
     )
-    for rule in rules:
-        allowed = set(rule.allowed_codes)
+    for allowed_codes, required_codes, message in rules:
+        allowed = set(allowed_codes)
         if allowed and not codes <= allowed:
-            raise ValidationError({"insurance_codes": rule.message}, code="coupling")
-        if not set(rule.required_codes) <= codes:
-            raise ValidationError({"insurance_codes": rule.message}, code="coupling")
+            raise ValidationError({"insurance_codes": message}, code="coupling")
+        if not set(required_codes) <= codes:
+            raise ValidationError({"insurance_codes": message}, code="coupling")
 
 
 def other_unit_check(*, document_type: str, document_number: str, employer) -> Person | None:
     """Return the known person (or None); refuse one with an open enrolment anywhere."""
-    person = Person.objects.filter(
-        document_type=document_type, document_index=blind_index("document_number", document_number)
-    ).first()
+    found = _PERSON_OF_DOCUMENT.instances(
+        document_type=str(document_type),
+        document_index=blind_index("document_number", document_number),
+    )
+    person = found[0] if found else None
     if person is None:
         return None
     open_enrolment = (

@@ -7,16 +7,21 @@ psycopg's C row formatter. Values are prepared exactly as bulk_create prepares t
 objects resolved, each field's pre_save — auto_now_add, the blind index, derived columns — then
 get_db_prep_save, so encryption and JSON go through the fields' own code), and primary keys are
 taken from the table's sequence first, so the objects come back with their ids as from
-bulk_create. Other databases (SQLite in tests) use bulk_create itself, and so do a few rows on
-PostgreSQL: one INSERT ... RETURNING is one round trip where COPY takes two (the sequence, then
-the rows), and a form's filing writes a row at a time into five tables.
+bulk_create. A few rows (and any number on other databases, SQLite in tests) go in one
+INSERT ... RETURNING, one round trip where COPY takes two (the sequence, then the rows): a form's
+filing writes a row at a time into five tables. Its text is written once per process for each
+model and number of rows, the values prepared as above; rows that bulk_create alone knows how to
+write (an id already set, an expression for a value) and many rows elsewhere go to bulk_create.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
-from django.db import connections, router
+from django.db import connections, router, transaction
+from django.db.models import AutoField
+from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 from psycopg import sql
 
@@ -32,6 +37,8 @@ def insert_many(model, objs: Sequence) -> list:
     alias = router.db_for_write(model)
     connection = connections[alias]
     if connection.vendor != "postgresql" or len(objs) < COPY_MIN_ROWS:
+        if len(objs) < COPY_MIN_ROWS and _insert_returning(model, objs, connection):
+            return objs
         return model._default_manager.bulk_create(objs)
     meta = model._meta
     pk = meta.pk
@@ -66,13 +73,90 @@ def insert_many(model, objs: Sequence) -> list:
     return objs
 
 
+# The INSERT of a few rows, by model, database and number of rows: its text written once per
+# process (the ORM's compiler writes it anew for every call, most of a small insert's cost).
+_INSERT_SQL: dict[tuple[type, str, int], tuple[str, list] | None] = {}
+
+
+def _insert_statement(model, connection, count: int) -> tuple[str, list] | None:
+    """``INSERT ... VALUES (...), ... RETURNING pk`` for ``count`` rows and the fields it takes,
+    or None for a model whose rows the ORM writes otherwise (a parent table, a primary key not
+    from the database, a column it returns or a placeholder of its own)."""
+    key = (model, connection.alias, count)
+    if key not in _INSERT_SQL:
+        meta = model._meta
+        pk = meta.pk
+        fields = [field for field in meta.concrete_fields if not field.generated]
+        fields = [field for field in fields if not isinstance(field, AutoField)]
+        plain = (
+            not meta.parents
+            and isinstance(pk, AutoField)
+            and list(meta.db_returning_fields) == [pk]
+            and connection.features.can_return_rows_from_bulk_insert
+            and not any(hasattr(field, "get_placeholder") for field in fields)
+        )
+        statement = None
+        if plain:
+            qn = connection.ops.quote_name
+            returning, returning_params = connection.ops.return_insert_columns([pk])
+            row = f"({', '.join(['%s'] * len(fields))})"
+            if not returning_params:
+                statement = (
+                    f"{connection.ops.insert_statement()} {qn(meta.db_table)} "
+                    f"({', '.join(qn(field.column) for field in fields)}) "
+                    f"VALUES {', '.join([row] * count)} {returning}",
+                    fields,
+                )
+        _INSERT_SQL[key] = statement
+    return _INSERT_SQL[key]
+
+
+def _insert_returning(model, objs: list, connection) -> bool:
+    """Insert a few new rows in one statement whose text is written once per process; their
+    values prepared as bulk_create prepares them. False, with nothing done, where bulk_create
+    must write them (a row with its id set, a value that is an expression)."""
+    statement = _insert_statement(model, connection, len(objs))
+    if statement is None or any(obj.pk is not None for obj in objs):
+        return False
+    sql, fields = statement
+    values = []
+    for obj in objs:
+        for field in fields:
+            value = getattr(obj, field.attname)
+            if hasattr(value, "resolve_expression") or isinstance(value, DatabaseDefault):
+                return False
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    for obj in objs:
+        for field in fields:
+            values.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
+    # As bulk_create's atomic(savepoint=False): a failed INSERT marks an enclosing block for
+    # rollback.
+    with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        ids = [row[0] for row in cursor.fetchall()]
+    pk = model._meta.pk  # the ids as the database returns them, as bulk_create sets them
+    for obj, new_id in zip(objs, ids, strict=True):
+        setattr(obj, pk.attname, new_id)
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return True
+
+
+@cache
+def _history_model(model):
+    """The model's historical model (simple_history's descriptor builds a manager class on each
+    read of ``model.history``)."""
+    return model.history.model
+
+
 def insert_many_with_history(model, objs: Sequence, *, default_user=None) -> list:
     """insert_many, then one "+" history row per object, as simple_history's
     bulk_create_with_history writes them (same user, date and reason rules)."""
     from simple_history.utils import get_change_reason_from_object
 
     objs = insert_many(model, objs)
-    history = model.history.model
+    history = _history_model(model)
     now = timezone.now()
     rows = []
     for instance in objs:

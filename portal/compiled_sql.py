@@ -10,20 +10,23 @@ runs the same SQL with the sentinels swapped for the real values.
 Only for queries whose SQL does not depend on anything but the sentinels (no dates computed at
 build time, no settings read then): a sentinel is an int (an id) unless named with its type, a
 ``datetime.date`` or an aware ``datetime.datetime`` (``today``, ``now``), which the database's
-adapter turns into a parameter as the ORM would, or a ``str`` compared as it is (a reference). The
-rows come back as tuples, each column converted as the ORM converts it (SQLite's dates arrive as
-text); ``instances()`` makes model instances of a query of whole rows, ``related_instances()`` of
-one with ``select_related()``. A page of an ordered query passes ``limit`` and ``offset`` to
-``rows()`` (the query itself unsliced): they go to the database as parameters, so every page runs
-the same SQL. A slice inside the query (a page of ids picked in a subquery) takes sentinels of the
-kind ``Slice``: the ORM writes a slice's bounds into the SQL text, and each is turned back into a
-parameter there. A list of ids for ``__in`` takes a sentinel of the kind ``Ints(size)``.
+adapter turns into a parameter as the ORM would. The rows come back as tuples, each column
+converted as the ORM converts it (SQLite's dates arrive as text); ``instances()`` makes model
+instances of a query of whole rows, ``related_instances()`` of one with ``select_related()``. A
+page of an ordered query passes ``limit`` and ``offset`` to ``rows()`` (the query itself
+unsliced): they go to the database as parameters, so every page runs the same SQL. A slice inside
+the query (a page of ids picked in a subquery) takes sentinels of the kind ``Slice``: the ORM
+writes a slice's bounds into the SQL text, and each is turned back into a parameter there. A list
+of ids for ``__in`` takes a sentinel of the kind ``Ints(size)``. A sentinel named with ``str`` (a
+reference, a code, a blind index, compared as it is) or ``uuid.UUID`` (an idempotency key) is a
+parameter as the ORM passes it (a UUID as hex text where the database has no uuid type).
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+import uuid
 from collections.abc import Callable
 
 from django.core.exceptions import ImproperlyConfigured
@@ -56,7 +59,9 @@ class Ints:
 
 def _sentinel(kind: type, index: int):
     if kind is str:
-        return f"compiled-sql-sentinel-{index}-{_SENTINEL_SLICE}"
+        return f"compiled-sql-sentinel-{-_SENTINEL_BASE + index}"
+    if kind is uuid.UUID:
+        return uuid.UUID(int=-_SENTINEL_BASE + index)
     if kind is Slice:
         return _SENTINEL_SLICE + index
     if kind is datetime.datetime:
@@ -72,6 +77,8 @@ def _adapt(connection, kind: type, value):
         return connection.ops.adapt_datetimefield_value(value)
     if kind is datetime.date:
         return connection.ops.adapt_datefield_value(value)
+    if kind is uuid.UUID:
+        return value if connection.features.has_native_uuid_field else value.hex
     return value
 
 
@@ -81,6 +88,7 @@ _KIND_NAMES = {
     datetime.date: "a date",
     datetime.datetime: "an aware datetime",
     str: "a str",
+    uuid.UUID: "a UUID",
 }
 
 
@@ -91,8 +99,8 @@ def _is_a(kind: type, value) -> bool:
         return type(value) is datetime.date
     if kind is Slice:
         return type(value) is int and value >= 0
-    if kind is str:
-        return type(value) is str
+    if kind is str or kind is uuid.UUID:
+        return isinstance(value, kind)
     return type(value) is int
 
 

@@ -400,11 +400,21 @@ def review_requeue_prechecks(*, limit: int = 500) -> int:
     return requeued
 
 
+@cache
+def _locked_item_query(model) -> CompiledQuery:
+    """An item locked for its pre-check, as .first() reads it; each type's SQL compiled once
+    per process (inside a transaction, as a lock must be)."""
+    return CompiledQuery(
+        lambda pk: model.objects.select_for_update().filter(pk=pk).order_by("pk")[:1], "pk"
+    )
+
+
 def review_precheck(*, model_label: str, pk: int) -> str:
     """Run an item's pre-checks once; queue it for a clerk, or approve it in real-time regions."""
     model = apps.get_model(model_label)
     with transaction.atomic():
-        item = model.objects.select_for_update().filter(pk=pk).first()
+        found = _locked_item_query(model).instances(pk=pk)
+        item = found[0] if found else None
         if item is None or item.review_state not in (
             ReviewState.SUBMITTED,
             ReviewState.RESUBMITTED,

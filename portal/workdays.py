@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 import chinese_calendar
 from django.db import transaction
+from django.db.models import IntegerField, Value
 
 from portal.audit import audit_log
+from portal.compiled_sql import CompiledQuery
 from portal.models import WorkdayCalendarYear, WorkdayOverride
 
 logger = logging.getLogger("portal.workdays")
@@ -34,6 +36,23 @@ class _Year:
     fully_loaded: bool
 
 
+# Read on every review submission (its due time): the SQL of both compiled once per process.
+_OVERRIDES = CompiledQuery(
+    lambda first, last: WorkdayOverride.objects.filter(date__gte=first, date__lte=last).values_list(
+        "date", "is_working_day"
+    ),
+    first=datetime.date,
+    last=datetime.date,
+)
+# The year as an expression: a positive field's lookup of a literal refuses the negative sentinel.
+_LOADED_YEAR = CompiledQuery(
+    lambda year: WorkdayCalendarYear.objects.filter(
+        year=Value(year, output_field=IntegerField())
+    ).values_list("pk")[:1],
+    "year",
+)
+
+
 class WorkdayCalendar:
     """Answer working-day questions, loading each year's overrides at most once.
 
@@ -46,11 +65,9 @@ class WorkdayCalendar:
     def _year(self, year: int) -> _Year:
         if year not in self._years:
             overrides = dict(
-                WorkdayOverride.objects.filter(
-                    date__gte=datetime.date(year, 1, 1), date__lte=datetime.date(year, 12, 31)
-                ).values_list("date", "is_working_day")
+                _OVERRIDES.rows(first=datetime.date(year, 1, 1), last=datetime.date(year, 12, 31))
             )
-            fully_loaded = WorkdayCalendarYear.objects.filter(year=year).exists()
+            fully_loaded = bool(_LOADED_YEAR.rows(year=year))
             self._years[year] = _Year(overrides=overrides, fully_loaded=fully_loaded)
         return self._years[year]
 

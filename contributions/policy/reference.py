@@ -26,6 +26,7 @@ from contributions.models import (
     RoundingRule,
     Side,
 )
+from portal.compiled_sql import CompiledQuery
 from portal.models import Region
 
 CENT = Decimal("0.01")
@@ -146,20 +147,47 @@ def policy_for(region: Region, on_date: datetime.date) -> PolicyPeriod:
     )
 
 
-def base_bounds(region: Region, on_date: datetime.date) -> tuple[Decimal, Decimal]:
-    """Return the (lower, upper) monthly contribution base in force, in yuan."""
-    period = policy_for(region, on_date)
+# Read on every add-employee filing and its pre-check: the rows policy_for reads (the same
+# filter, order and limit), only the columns the bounds need; the SQL compiled once per process.
+_BOUNDS = CompiledQuery(
+    lambda region, day: PolicyPeriod.objects.filter(
+        region_id=region, starts_on__lte=day, ends_on__gte=day
+    ).values_list("base_lower", "base_upper", "is_published")[:2],
+    "region",
+    day=datetime.date,
+)
+
+
+def _region(region: Region | int) -> Region:
+    return region if isinstance(region, Region) else Region.objects.get(pk=region)
+
+
+def base_bounds(region: Region | int, on_date: datetime.date) -> tuple[Decimal, Decimal]:
+    """Return the (lower, upper) monthly contribution base in force, in yuan.
+
+    The region is an instance or its id; policy_for reads it (and says why) only when no
+    published period covers the date.
+    """
+    region_id = region.pk if isinstance(region, Region) else region
+    if type(region_id) is int and type(on_date) is datetime.date:
+        for lower, upper, published in _BOUNDS.rows(region=region_id, day=on_date):
+            if published:
+                return lower, upper
+    period = policy_for(_region(region), on_date)
     return period.base_lower, period.base_upper
 
 
-def validate_base(region: Region, on_date: datetime.date, base: Decimal) -> None:
-    """Refuse a declared monthly base outside the bounds in force, naming the bounds."""
+def validate_base(region: Region | int, on_date: datetime.date, base: Decimal) -> None:
+    """Refuse a declared monthly base outside the bounds in force, naming the bounds.
+
+    The region is an instance or its id (read only to name it in a refusal).
+    """
     lower, upper = base_bounds(region, on_date)
     if not lower <= base <= upper:
         raise ValidationError(
             _("月缴费工资应在 %(lower)s 元至 %(upper)s 元之间(%(region)s 缴费基数上下限)"),
             code="base_out_of_bounds",
-            params={"lower": lower, "upper": upper, "region": region.name},
+            params={"lower": lower, "upper": upper, "region": _region(region).name},
         )
 
 

@@ -114,7 +114,7 @@ def add_employee_filings_submit(
             submitted_by=agent,
             idempotency_key=row.idempotency_key,
             flags=row.checked.flags,
-            review_region=employer.region,
+            review_region_id=employer.region_id,
             batch_import=batch_import,
         )
         for row, enrolment in zip(rows, enrolments, strict=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.add.attachments import attachment_check, max_bytes
@@ -44,6 +45,23 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class EmploymentFormField(ShortModelChoiceField):
+    """The 用工形式 select. With ``lookup`` (the form's ``employment_form_lookup``), a submitted id
+    is read by it, a compiled query of the same rows, instead of by ``queryset.get()``; any other
+    value goes the ModelChoiceField way."""
+
+    lookup = None
+
+    def to_python(self, value):
+        plain_id = isinstance(value, str) and value.isascii() and value.isdigit()
+        if self.lookup is None or not plain_id or len(value) > 18:
+            return super().to_python(value)
+        found = self.lookup(int(value))
+        if found is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return found
 
 
 class AttachmentField(forms.FileField):
@@ -118,7 +136,7 @@ class AddEmployeeForm(forms.Form):
         required=False,
         help_text=_("参保人员本人的手机号,选填。"),
     )
-    employment_form = ShortModelChoiceField(
+    employment_form = EmploymentFormField(
         label=_("用工形式"),
         queryset=None,
         empty_label=_("请选择"),
@@ -168,15 +186,18 @@ class AddEmployeeForm(forms.Form):
         *args,
         employment_forms,
         employment_form_choices: list[tuple[int, str]] | None = None,
+        employment_form_lookup=None,
         attachments_required: bool = True,
         **kwargs,
     ):
         """``employment_form_choices``: (id, name) of ``employment_forms`` as the caller read
         them (selectors.employment_form_choices); the select offers those instead of reading
-        the queryset again. A submitted choice is still checked against the queryset."""
+        the queryset again. A submitted choice is still checked against the queryset's rows:
+        by ``employment_form_lookup(pk)`` (selectors.employment_form_get) when given."""
         super().__init__(*args, **kwargs)
         field = self.fields["employment_form"]
         field.queryset = employment_forms
+        field.lookup = employment_form_lookup
         self._html_key = None
         if employment_form_choices is not None:
             choices = tuple(employment_form_choices)

@@ -41,6 +41,18 @@ _BOUND_PERIODS = CompiledQuery(
 )
 
 
+_EMPLOYMENT_FORM = CompiledQuery(
+    lambda region, pk: employment_forms_for_region(region).filter(pk=pk), "region", "pk"
+)
+
+
+def employment_form_get(region, pk: int) -> EmploymentForm | None:
+    """The form of that id among employment_forms_for_region, as the select's queryset.get()
+    reads it (a submitted choice, checked on every add-employee POST), or None."""
+    found = _EMPLOYMENT_FORM.instances(region=getattr(region, "pk", region), pk=pk)
+    return found[0] if found else None
+
+
 def employment_form_choices(region) -> list[tuple[int, str]]:
     """(id, name) of employment_forms_for_region, in its order: the options of its select."""
     return _EMPLOYMENT_FORM_CHOICES.rows(region=getattr(region, "pk", region))

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from employers.models import OpenedAccount
 from enrollment import rules
 from enrollment.add.attachments import CheckedFile, attachment_check
 from enrollment.add.bulk import (
@@ -40,6 +41,7 @@ from enrollment.models import (
     Person,
 )
 from portal.audit import audit_log
+from portal.compiled_sql import CompiledQuery
 from portal.identifiers import validate_person_name
 from portal.models import ReviewState
 from portal.review import review_submit
@@ -107,6 +109,26 @@ def person_name_check(name) -> str:
     return name
 
 
+def _loaded_or_id(obj, name: str):
+    """The related object when it was loaded with ``obj``, else its id (no query)."""
+    field = obj._meta.get_field(name)
+    return getattr(obj, name) if field.is_cached(obj) else getattr(obj, field.attname)
+
+
+# Read on every add-employee filing: the unit's opening date, its SQL compiled once per process.
+_OPENED_ON = CompiledQuery(
+    lambda account: OpenedAccount.objects.filter(pk=account).values_list("opened_on"), "account"
+)
+
+
+def _unit_opened_on(employer) -> datetime.date:
+    account = _loaded_or_id(employer, "account")
+    if isinstance(account, OpenedAccount):
+        return account.opened_on
+    (row,) = _OPENED_ON.rows(account=account)
+    return row[0]
+
+
 def add_employee_check(
     *,
     employer,
@@ -130,7 +152,8 @@ def add_employee_check(
     (the batch import) that checks a whole file's persons in one query.
     """
     today = today or timezone.localdate()
-    region = employer.region
+    # The region's id, unless its row is at hand: the checks read it only to name it in a refusal.
+    region = _loaded_or_id(employer, "region")
     codes = sorted({str(code) for code in insurance_codes or ()})
     errors: dict[str, list] = {}
     facts = None
@@ -159,7 +182,7 @@ def add_employee_check(
         try:
             flags += rules.start_month_check(
                 start_month=start_month,
-                unit_opened_on=employer.account.opened_on,
+                unit_opened_on=_unit_opened_on(employer),
                 today=today,
                 backdate_months=backdate_months,
             )
@@ -251,6 +274,18 @@ def _refusal_for_race(checked: CheckedPerson, employer) -> ValidationError:
     return ValidationError({"document_number": rules.OTHER_UNIT_MESSAGE}, code="other_unit")
 
 
+# Read on every submission: the filing of a key, as .first() reads it (whole rows, by id).
+_FILING_OF_KEY = CompiledQuery(
+    lambda key: AddEmployeeFiling.objects.filter(idempotency_key=key).order_by("pk")[:1],
+    key=uuid.UUID,
+)
+
+
+def _filing_of_key(key: uuid.UUID) -> AddEmployeeFiling | None:
+    found = _FILING_OF_KEY.instances(key=key)
+    return found[0] if found else None
+
+
 @transaction.atomic
 def add_employee_filing_submit(
     *,
@@ -276,7 +311,7 @@ def add_employee_filing_submit(
 ) -> AddEmployeeFiling:
     """Check and file an add-employee request into the review queue; one filing per key."""
     key = uuid.UUID(str(idempotency_key))
-    existing = AddEmployeeFiling.objects.filter(idempotency_key=key).first()
+    existing = _filing_of_key(key)
     if existing is not None:
         if existing.employer_id != agent.employer_id:
             raise ValidationError(_("提交标识无效,请刷新页面后重新填写。"), code="bad_key")
@@ -319,7 +354,7 @@ def add_employee_filing_submit(
     except IntegrityError:
         # A concurrent request won: the same key (a double click), or the same person's open
         # enrolment (enrolment_one_open_per_person).
-        existing = AddEmployeeFiling.objects.filter(idempotency_key=key).first()
+        existing = _filing_of_key(key)
         if existing is not None and existing.employer_id == employer.pk:
             return existing
         raise _refusal_for_race(checked, employer) from None

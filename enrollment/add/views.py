@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -20,6 +21,7 @@ from enrollment.add.selectors import (
     add_filing_list_for_agent,
     attachment_get_for_agent,
     employment_form_choices,
+    employment_form_get,
     employment_forms_for_region,
     region_base_bounds,
 )
@@ -64,7 +66,10 @@ class AddEmployeeFormMixin(AddEmployeeMixin):
         kwargs = super().get_form_kwargs()
         region = self.agent.employer.region_id
         kwargs["employment_forms"] = employment_forms_for_region(region)
-        if "data" not in kwargs:
+        if "data" in kwargs:
+            # A submitted choice is read by a compiled query of the same rows.
+            kwargs["employment_form_lookup"] = partial(employment_form_get, region)
+        else:
             # A page to fill in offers the rows read here (a compiled query); a submitted
             # choice is checked against the queryset.
             kwargs["employment_form_choices"] = employment_form_choices(region)

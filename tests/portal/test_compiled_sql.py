@@ -319,3 +319,39 @@ def test_a_str_sentinel_is_a_plain_parameter_compared_as_it_is():
             lambda name: Employer.objects.filter(name__contains=name).values_list("pk"),
             name=str,
         ).rows(name=one.name)
+
+
+def test_text_and_uuid_values_are_parameters_as_the_orm_passes_them():
+    import uuid
+
+    from enrollment.add.services import add_employee_filing_submit
+    from enrollment.models import AddEmployeeFiling
+    from tests.enrollment.add_helpers import service_fields, unit_with_agent
+
+    agent = unit_with_agent()[1]
+    filing = add_employee_filing_submit(agent=agent, **service_fields())
+    by_key = CompiledQuery(
+        lambda key: AddEmployeeFiling.objects.filter(idempotency_key=key).values_list("pk"),
+        key=uuid.UUID,
+    )
+    by_reference = CompiledQuery(
+        lambda reference: AddEmployeeFiling.objects.filter(reference=reference).values_list(
+            "idempotency_key"
+        ),
+        reference=str,
+    )
+    assert by_key.rows(key=filing.idempotency_key) == [(filing.pk,)]
+    assert by_key.rows(key=uuid.uuid4()) == []
+    assert by_reference.rows(reference=filing.reference) == [(filing.idempotency_key,)]
+    assert by_reference.rows(reference="ZY-none") == []
+    with pytest.raises(TypeError):
+        by_key.rows(key=str(filing.idempotency_key))
+    with pytest.raises(TypeError):
+        by_reference.rows(reference=1)
+    # A text value that the lookup changes (a pattern) is not a plain parameter: refused.
+    like = CompiledQuery(
+        lambda name: AddEmployeeFiling.objects.filter(reference__contains=name).values_list("pk"),
+        name=str,
+    )
+    with pytest.raises(ImproperlyConfigured, match="not a plain parameter"):
+        like.rows(name="ZY")
