@@ -355,3 +355,47 @@ def test_text_and_uuid_values_are_parameters_as_the_orm_passes_them():
     )
     with pytest.raises(ImproperlyConfigured, match="not a plain parameter"):
         like.rows(name="ZY")
+
+
+class _Inlined(CompiledQuery):
+    inline_constants = True
+
+
+def _named(unit, name):
+    return Employer.objects.filter(pk=unit, name__in=[name, "x_1", "it's", "50%"]).values_list(
+        "pk", Value("k_1")
+    )
+
+
+def test_inlined_constants_are_literals_and_the_rows_the_same():
+    one = create_employer()
+    quoted = create_employer(name="it's")
+    percent = create_employer(name="50%")
+    plain, inlined = (kind(_named, "unit", name=str) for kind in (CompiledQuery, _Inlined))
+    sql, params, slots, _converters = inlined.sql()
+    # The plain texts are in the SQL; the sentinels, and texts with a quote or a percent sign,
+    # stay parameters in their places.
+    assert "'k_1'" in sql and "'x_1'" in sql
+    assert [p for p in params if isinstance(p, str) and "sentinel" not in p] == ["it's", "50%"]
+    assert sorted(slots.values()) == ["name", "unit"]
+    assert len(params) == len(plain.sql()[1]) - 2 == sql.count("%s")
+    for unit, name in [(one.pk, one.name), (quoted.pk, "it's"), (percent.pk, "50%"), (one.pk, "x")]:
+        assert inlined.rows(unit=unit, name=name) == plain.rows(unit=unit, name=name)
+    assert inlined.rows(unit=one.pk, name=one.name) == [(one.pk, "k_1")]
+    assert inlined.rows(unit=quoted.pk, name="x_1") == [(quoted.pk, "k_1")]
+    assert Employer.objects.filter(name="x_1").count() == 0
+
+
+def test_an_inlined_choice_is_written_as_its_value():
+    from employers.models import UnitChangeFiling
+
+    stage = UnitChangeFiling.Stage.CANCELLED
+    query = _Inlined(
+        lambda unit: UnitChangeFiling.objects.filter(employer_id=unit, stage=stage).values_list(
+            "pk"
+        ),
+        "unit",
+    )
+    sql, params, _slots, _converters = query.sql()
+    assert f"'{stage.value}'" in sql and len(params) == 1
+    assert query.rows(unit=create_employer().pk) == []

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from employers.models import Role
+from employers.models import RegistrationApplication, Role
 from enrollment.models import AddEmployeeFiling, RemovalReason, RemoveEmployeeFiling
 from portal import filings
 from portal.models import ReviewState
@@ -176,3 +176,37 @@ def test_every_agent_may_open_it_and_a_visitor_is_sent_to_login(client, unit):
     client.logout()
     response = client.get(URL)
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_counts_sql_is_within_psycopgs_cached_sizes_and_counts_as_the_orms_union(unit, admin):
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH, MAX_CACHED_STATEMENT_PARAMS
+
+    from portal.compiled_sql import CompiledQuery
+
+    other = create_employer(name="别的单位")
+    for number, state in enumerate(ReviewState.values):
+        add_filing(unit, admin, f"ZY31{number:02d}", state)
+        removal(unit, admin, f"JY31{number:02d}", state)
+    add_filing(other, create_agent(employer=other), "ZY3199", ReviewState.REJECTED)
+    create_submitted_application()
+    for outcomes in (
+        [filings.Outcome.REFUSED, filings.Outcome.OPEN],
+        [filings.Outcome.OPEN],
+        list(filings.Outcome),
+    ):
+        sql, params, _slots, _converters = filings._filings_counts_query(outcomes).sql()
+        assert len(sql.encode()) <= MAX_CACHED_STATEMENT_LENGTH
+        assert len(params) <= MAX_CACHED_STATEMENT_PARAMS
+        # The ORM's own union, its constants parameters and its tables unaliased.
+        orm = CompiledQuery(
+            lambda u, outcomes=outcomes: filings._filings_counts_union(
+                employer_id=u, outcomes=outcomes
+            ),
+            "u",
+        )
+        assert "%s AS" in orm.sql()[0] and "%s AS" not in sql
+        registering = RegistrationApplication.objects.values_list("employer_id", flat=True)
+        for employer_id in {unit.pk, other.pk, *registering}:
+            mine = filings._filings_counts_query(outcomes).rows(unit=employer_id)
+            assert sorted(mine) == sorted(orm.rows(u=employer_id))
+        assert filings._filings_counts_query(outcomes).rows(unit=unit.pk)
