@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -202,7 +204,7 @@ class AddEmployeeForm(forms.Form):
         if employment_form_choices is not None:
             choices = tuple(employment_form_choices)
             field.choices = [("", field.empty_label), *choices]
-            self._html_key = (attachments_required, choices)
+            self._html_key = _html_key(attachments_required, choices)
         if not attachments_required:
             for name in ("labour_contract", "id_scan"):
                 self.fields[name].required = False
@@ -236,6 +238,66 @@ class AddEmployeeForm(forms.Form):
         data.pop("id_scan", None)
         data["attachments"] = attachments
         return data
+
+
+def _html_key(attachments_required: bool, choices: tuple) -> tuple:
+    return (attachments_required, choices)
+
+
+class UnboundAddEmployeeForm:
+    """An unbound AddEmployeeForm on a page to fill in, built only when something reads more of
+    it than {% unbound_form_fragment %} does: the tag prints the form's stored HTML with its
+    token put back in, and the form's fields (deep copies of the class's) would be built for
+    nothing. The tag reads its initial values, its key and its token's field; anything else
+    builds the form with the same arguments and asks it (rendering the HTML to store)."""
+
+    prefix = None
+    auto_id = "id_%s"
+    is_bound = False
+    # What BoundField and the tag read of a form, for the token's field.
+    add_prefix = forms.Form.add_prefix
+    add_initial_prefix = forms.Form.add_initial_prefix
+    get_initial_for_field = forms.Form.get_initial_for_field
+
+    def __init__(self, **kwargs):
+        if "data" in kwargs or "files" in kwargs or set(kwargs) - self._KWARGS:
+            raise TypeError("UnboundAddEmployeeForm: an unbound form's arguments only")
+        self._kwargs = kwargs
+        self._form = None
+        self.initial = kwargs.get("initial") or {}
+        self.label_suffix = None
+        self.use_required_attribute = True
+        self.renderer = forms.renderers.get_default_renderer()
+        self.errors = forms.utils.ErrorDict()
+
+    _KWARGS = frozenset(
+        {"initial", "prefix", "employment_forms", "employment_form_choices", "attachments_required"}
+    )
+
+    def unbound_html_key(self) -> tuple | None:
+        choices = self._kwargs.get("employment_form_choices")
+        if choices is None or self._kwargs.get("prefix") is not None:
+            return None
+        return _html_key(self._kwargs.get("attachments_required", True), tuple(choices))
+
+    def __getitem__(self, name: str) -> forms.BoundField:
+        field = AddEmployeeForm.base_fields[name]  # a KeyError as the form's, for the templates
+        if self._form is None and type(field.widget) is forms.HiddenInput:
+            # The token's field, as the form's own: __init__ changes none of its hidden fields.
+            return forms.BoundField(self, copy.deepcopy(field), name)
+        return self.form[name]
+
+    @property
+    def form(self) -> AddEmployeeForm:
+        if self._form is None:
+            self._form = AddEmployeeForm(**self._kwargs)
+        return self._form
+
+    def __getattr__(self, name):
+        return getattr(self.form, name)
+
+    def __iter__(self):
+        return iter(self.form)
 
 
 def form_initial_from_filing(filing) -> dict:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, ListView, TemplateView, View
 
 from employers.permissions import PermissionRequiredMixin
-from enrollment.add.forms import AddEmployeeForm, form_initial_from_filing
+from enrollment.add.forms import AddEmployeeForm, UnboundAddEmployeeForm, form_initial_from_filing
 from enrollment.add.selectors import (
     add_filing_attachments,
     add_filing_get_for_agent,
@@ -86,6 +86,13 @@ class AddEmployeeView(AddEmployeeFormMixin, FormView):
     def get_initial(self):
         # A token per rendered page: submitting the same page twice files once.
         return {**super().get_initial(), "idempotency_key": uuid.uuid4()}
+
+    def get_form(self, form_class=None):
+        kwargs = self.get_form_kwargs()
+        if form_class is None and "data" not in kwargs and "files" not in kwargs:
+            # A page to fill in: the form is built only if its stored HTML is not printed.
+            return UnboundAddEmployeeForm(**kwargs)
+        return (form_class or self.get_form_class())(**kwargs)
 
     def form_valid(self, form):
         try:

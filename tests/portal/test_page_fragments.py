@@ -165,3 +165,38 @@ def test_the_proof_issue_page_prints_what_it_printed(agent_client, roster, langu
     )
     assert 'name="person"' in page  # candidates to choose from, the form bound
     rendered_both_ways(agent_client, path, "contributions/proof_issue.html", language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_add_page_stands_in_for_its_form_and_prints_what_the_form_prints(
+    agent_client, language
+):
+    from enrollment.add.forms import AddEmployeeForm, UnboundAddEmployeeForm
+
+    captured = {}
+    resolve = SimpleTemplateResponse.resolve_context
+
+    def capture(response, context):
+        captured.update(context=context, request=response._request)
+        return resolve(response, context)
+
+    SimpleTemplateResponse.resolve_context = capture
+    built = []
+    try:
+        for _ in range(3):  # stored, then from the store
+            response = agent_client.get("/enrollment/add/", HTTP_ACCEPT_LANGUAGE=language)
+            form = captured["context"]["form"]
+            assert isinstance(form, UnboundAddEmployeeForm)
+            built.append(form._form is not None)
+            # The template without its store tags, with the real form the view used to build.
+            context = {**captured["context"], "form": AddEmployeeForm(**form._kwargs)}
+            with translation.override(language):
+                plain = _PLAIN_TAGS.sub(
+                    "", (TEMPLATES / "enrollment/add_employee.html").read_text()
+                )
+                expected = engines["django"].from_string(plain).render(context, captured["request"])
+            assert CSRF.sub("", response.content.decode()) == CSRF.sub("", expected)
+            assert str(form.initial["idempotency_key"]) in expected
+    finally:
+        SimpleTemplateResponse.resolve_context = resolve
+    assert built == [True, False, False]  # built to store its HTML, then never

@@ -165,3 +165,32 @@ def test_choices_and_bounds_are_what_the_querysets_give(agents):
         assert region_base_bounds(region) == (region.name, bounds_one_month_at_a_time(region))
     PolicyPeriod.objects.update(is_published=False)
     assert region_base_bounds(agents[0].employer.region_id) == ("", [])
+
+
+def test_the_stand_in_keys_as_the_form_and_builds_it_for_anything_else(agents):
+    from enrollment.add.forms import AddEmployeeForm, UnboundAddEmployeeForm
+
+    region = agents[1].employer.region_id
+    kwargs = {
+        "initial": {"idempotency_key": uuid.uuid4()},
+        "prefix": None,
+        "employment_forms": employment_forms_for_region(region),
+        "employment_form_choices": employment_form_choices(region),
+    }
+    stand_in, form = UnboundAddEmployeeForm(**kwargs), AddEmployeeForm(**kwargs)
+    assert stand_in.unbound_html_key() == form.unbound_html_key() is not None
+    assert not stand_in.is_bound and not stand_in.errors and stand_in.initial == form.initial
+    token = stand_in["idempotency_key"]
+    assert (
+        str(token) == str(form["idempotency_key"])
+        and token.value() == form["idempotency_key"].value()
+    )
+    with pytest.raises(KeyError):
+        stand_in["errors"]
+    assert stand_in._form is None  # the tag's reads build nothing
+    assert str(stand_in["employment_form"]) == str(form["employment_form"])  # built now
+    assert stand_in._form is not None and stand_in.as_div() == form.as_div()
+    no_choices = {**kwargs, "employment_form_choices": None}
+    assert UnboundAddEmployeeForm(**no_choices).unbound_html_key() is None
+    with pytest.raises(TypeError):
+        UnboundAddEmployeeForm(**kwargs, data={})
