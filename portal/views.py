@@ -6,7 +6,6 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from employers.permissions import AgentRequiredMixin, PermissionRequiredMixin, agent_has_permission
-from portal.context_processors import nav_modules_for
 from portal.dashboard import dashboard_for_agent
 from portal.filings import filings_page
 from portal.forms import FilingFilterForm
@@ -20,7 +19,8 @@ class HomeView(TemplateView):
 
 
 class DashboardView(AgentRequiredMixin, TemplateView):
-    """The agent's workbench after login: the unit, the agent's roles and its shortcuts."""
+    """The agent's workbench after login: the unit, the agent's roles and its shortcuts (the
+    modules of the navigation, ``nav_modules`` of the context processor: read once a page)."""
 
     template_name = "portal/dashboard.html"
 
@@ -31,7 +31,6 @@ class DashboardView(AgentRequiredMixin, TemplateView):
             agent=agent,
             employer=agent.employer,
             masked_contact_phone=mask_phone(agent.employer.contact_phone),
-            shortcut_modules=nav_modules_for(self.request),
             agent_counts=dashboard.agent_counts,
             attention=dashboard.attention,
             **kwargs,

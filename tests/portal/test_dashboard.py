@@ -120,3 +120,27 @@ def test_agent_dashboard_takes_a_constant_number_of_queries(
     client.get(DASHBOARD)
     with django_assert_num_queries(AGENT_QUERIES):
         assert client.get(DASHBOARD).status_code == 200
+
+
+@pytest.mark.parametrize("role", list(Role.values))
+def test_the_shortcuts_are_the_navigations_modules_read_once_a_page(
+    client, unit, monkeypatch, role
+):
+    import re
+
+    from portal import context_processors
+
+    agent = create_agent(employer=unit, roles=[role])
+    client.force_login(agent.user)
+    client.get(DASHBOARD)
+    calls = []
+    modules_for = context_processors.modules_for
+    monkeypatch.setattr(
+        context_processors, "modules_for", lambda allowed: calls.append(1) or modules_for(allowed)
+    )
+    response = client.get(DASHBOARD)
+    body = response.content.decode()
+    shortcuts = body[body.index('id="shortcuts-title"') :]
+    expected = [module.key for module in response.context["nav_modules"]]
+    assert expected and re.findall(r'data-module="([^"]+)"', shortcuts) == expected
+    assert len(calls) == 1
