@@ -189,3 +189,33 @@ def test_rows_follow_a_key_rotation(settings, employer):
             list(roster_export_rows(queryset.filter(pk=old.pk), full=full))
         with pytest.raises(ImproperlyConfigured):
             list(old_export_rows(queryset.filter(pk=old.pk), full=full))
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_the_unit_export_compiled_once_gives_the_querysets_rows(employer, enrolments, full):
+    from enrollment.roster.exports import roster_export_rows_of_unit
+
+    create_enrolment(create_employer(), name="别的单位")  # another unit's: not exported
+    queryset = Enrolment.objects.filter(employer=employer)
+    old = list(old_export_rows(queryset, full=full))
+    with CaptureQueriesContext(connection) as captured:
+        rows = list(roster_export_rows_of_unit(employer.pk, full=full))
+    assert rows == old and len(rows) == len(enrolments)
+    assert len(captured.captured_queries) == 1
+    assert list(roster_export_rows_of_unit(employer.pk, full=full)) == old  # compiled, again
+
+
+def test_the_page_exports_the_whole_unit_or_the_filtered_rows(client, employer, enrolments):
+    from employers.models import Role
+    from tests.factories import create_agent
+
+    agent = create_agent(employer, roles=[Role.ENROLMENT])
+    client.force_login(agent.user)
+    queryset = Enrolment.objects.filter(employer=employer)
+    for data, expected in (
+        ({}, queryset),
+        ({"status": "terminated"}, queryset.filter(status="terminated")),
+        ({"q": "王"}, queryset.filter(person__name__contains="王")),
+    ):
+        body = b"".join(client.post("/enrollment/roster/export.csv", data).streaming_content)
+        assert body == csv_bytes(old_export_rows(expected, full=False), full=False)
