@@ -45,6 +45,7 @@ from enrollment.roster.exports import (
     roster_headers,
     roster_xlsx,
 )
+from enrollment.roster.selectors import UnitRosterPaginator
 from portal.audit import audit_log
 from portal.spreadsheets import MONEY, PERCENT, csv_chunks, xlsx_file
 
@@ -269,7 +270,15 @@ def roster_export_job_start(*, agent, fmt: str, full: bool, params: dict, reques
     """The roster page's hook (enrollment.roster.exports.large_export_register): queue the
     roster export of the agent's unit as a job when it is too large to stream, else None.
     A full export is authorised by the roster page before it calls this."""
-    rows = export_queryset(agent=agent, kind=ExportJob.Kind.ROSTER, params=params).count()
+    if " ".join((params.get("q") or "").split()):
+        rows = export_queryset(agent=agent, kind=ExportJob.Kind.ROSTER, params=params).count()
+    else:  # without a search: the roster page's COUNT of the unit, compiled once per process
+        rows = UnitRosterPaginator(
+            agent.employer_id,
+            1,
+            status=params.get("status") or "",
+            insurance_code=params.get("insurance_code") or "",
+        ).count
     if rows <= stream_max_rows():
         return None
     return export_job_create(

@@ -7,13 +7,17 @@ written as text: Excel keeps only 15 significant digits of a number.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 
-from django.db.models import QuerySet
+from django.db.models import ExpressionWrapper, F, QuerySet, TextField
 from django.utils.translation import gettext as _
 
 from enrollment.models import Enrolment, InsuranceCode, Person
+from portal.compiled_sql import CompiledQuery
+from portal.crypto import decrypt, masked_many
 from portal.identifiers import mask_id_number, mask_phone
 from portal.spreadsheets import MONEY, csv_chunks, xlsx_file
 
@@ -52,14 +56,6 @@ def _labels(model, field_name: str) -> dict:
     return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
 
 
-def _memo(cache: dict, key, make, *args):
-    try:
-        return cache[key]
-    except KeyError:
-        cache[key] = value = make(key, *args)
-        return value
-
-
 def _month_text(month) -> str:
     return month.strftime("%Y-%m")
 
@@ -68,28 +64,80 @@ def _insurance_text(codes: tuple, labels: dict) -> str:
     return "、".join(str(labels.get(code, code)) for code in codes)
 
 
+# The columns roster_export_rows reads, in its order (person and employment form joined); the
+# last three are read as stored (STORED_AS_TEXT), without their fields' conversion.
+EXPORT_COLUMNS = (
+    "person__name",
+    "person__document_type",
+    "person__sex",
+    "person__hukou_type",
+    "employment_form__name",
+    "start_month",
+    "contribution_base",
+    "status",
+    "last_contribution_month",
+    "person__birth_date",
+    "document_envelope",
+    "phone_envelope",
+    "insurance_codes_json",
+)
+# As the roster page's rows (enrollment.roster.selectors.STORED_AS_TEXT): the document number's
+# and the phone's envelopes are masked through portal.crypto.masked_many (remembered per
+# ciphertext; only the masked form) or, for a full export, decrypted row by row (the plain
+# value is never kept); the insurance codes' JSON text is printed once per distinct text.
+STORED_AS_TEXT = {
+    "document_envelope": "person__document_number",
+    "phone_envelope": "person__phone",
+    "insurance_codes_json": "insurance_codes",
+}
+
+
+def _export_values(queryset: QuerySet) -> QuerySet:
+    as_text = {
+        name: ExpressionWrapper(F(column), output_field=TextField())
+        for name, column in STORED_AS_TEXT.items()
+    }
+    return queryset.annotate(**as_text).order_by("pk").values_list(*EXPORT_COLUMNS)
+
+
+def _masked_column(envelopes: list, mask) -> list[str]:
+    """mask(decrypt(envelope)) of each envelope through crypto.masked_many; an empty one (no
+    value: the field read it as is) as "", which the masks give for no value too."""
+    present = iter(masked_many([envelope for envelope in envelopes if envelope], mask))
+    return [next(present) if envelope else "" for envelope in envelopes]
+
+
+def _plain_column(envelopes: list) -> list:
+    """decrypt(envelope) of each envelope; an empty one as the field reads it (as is)."""
+    return [decrypt(envelope) if envelope else envelope for envelope in envelopes]
+
+
+# The whole unit's export, unfiltered (the roster page's export without a search or filter):
+# compiled once per process, its rows fetched at once (the page streams at most a few thousand).
+_UNIT_EXPORT = CompiledQuery(
+    lambda unit: _export_values(Enrolment.objects.filter(employer_id=unit)), "unit"
+)
+
+
 def roster_export_rows(queryset: QuerySet, *, full: bool) -> Iterator[list[str]]:
     """Yield one list of strings per enrolment, masked unless ``full``.
 
     The rows are read as plain values (one values_list, the choice labels translated once per
     export) rather than as model instances with their display methods: the same cells, without
-    building two model objects and translating four labels per row.
+    building two model objects and translating four labels per row. The personal data and the
+    insurance codes are read as stored (STORED_AS_TEXT) and converted a chunk of rows at a time.
     """
-    rows = queryset.order_by("pk").values_list(
-        "person__name",
-        "person__document_type",
-        "person__document_number",
-        "person__sex",
-        "person__phone",
-        "person__hukou_type",
-        "employment_form__name",
-        "insurance_codes",
-        "start_month",
-        "contribution_base",
-        "status",
-        "last_contribution_month",
-        "person__birth_date",
-    )
+    return _export_rows(_export_values(queryset).iterator(chunk_size=CHUNK), full=full)
+
+
+def roster_export_rows_of_unit(unit_id: int, *, full: bool) -> Iterator[list[str]]:
+    """:func:`roster_export_rows` of all the unit's enrolments (roster_for_agent without a
+    filter), through a query compiled once per process; for an export streamed at once."""
+    return _export_rows(iter(_UNIT_EXPORT.rows(unit=unit_id)), full=full)
+
+
+def _export_rows(rows: Iterator[tuple], *, full: bool) -> Iterator[list[str]]:
+    """The export's rows of tuples of EXPORT_COLUMNS."""
     insurance = {value: str(label) for value, label in InsuranceCode.choices}
     document_types = _labels(Person, "document_type")
     sexes = _labels(Person, "sex")
@@ -98,38 +146,56 @@ def roster_export_rows(queryset: QuerySet, *, full: bool) -> Iterator[list[str]]
     # Few distinct months and insurance sets in a roster: each formatted once per export.
     months: dict = {None: ""}
     insurance_sets: dict = {}
-    for (
-        name,
-        document_type,
-        document_number,
-        sex,
-        phone,
-        hukou_type,
-        employment_form,
-        codes,
-        start_month,
-        contribution_base,
-        status,
-        last_month,
-        birth_date,
-    ) in rows.iterator(chunk_size=CHUNK):
-        row = [
-            _safe(name),
-            document_types.get(document_type, document_type),
-            document_number if full else mask_id_number(document_number),
-            sexes.get(sex, sex),
-            (phone if full else (mask_phone(phone) if phone else "")) or "",
-            hukou_types.get(hukou_type, hukou_type),
-            employment_form,
-            _memo(insurance_sets, tuple(codes), _insurance_text, insurance),
-            _memo(months, start_month, _month_text),
-            contribution_base,  # a number: Excel can sum it
-            statuses[status],
-            _memo(months, last_month, _month_text),
-        ]
+    while chunk := list(islice(rows, CHUNK)):
         if full:
-            row.insert(4, birth_date.isoformat())
-        yield row
+            numbers = _plain_column([row[10] for row in chunk])
+            phones = [phone or "" for phone in _plain_column([row[11] for row in chunk])]
+        else:
+            numbers = _masked_column([row[10] for row in chunk], mask_id_number)
+            phones = _masked_column([row[11] for row in chunk], mask_phone)
+        for (
+            name,
+            document_type,
+            sex,
+            hukou_type,
+            employment_form,
+            start_month,
+            contribution_base,
+            status,
+            last_month,
+            birth_date,
+            _document_envelope,
+            _phone_envelope,
+            codes_json,
+        ), number, phone in zip(chunk, numbers, phones, strict=True):
+            codes = insurance_sets.get(codes_json)
+            if codes is None:
+                codes = insurance_sets[codes_json] = _insurance_text(
+                    tuple(json.loads(codes_json)), insurance
+                )
+            start = months.get(start_month)
+            if start is None:
+                start = months[start_month] = _month_text(start_month)
+            last = months.get(last_month)
+            if last is None:
+                last = months[last_month] = _month_text(last_month)
+            row = [
+                _safe(name),
+                document_types.get(document_type, document_type),
+                number,
+                sexes.get(sex, sex),
+                phone,
+                hukou_types.get(hukou_type, hukou_type),
+                employment_form,
+                codes,
+                start,
+                contribution_base,  # a number: Excel can sum it
+                statuses[status],
+                last,
+            ]
+            if full:
+                row.insert(4, birth_date.isoformat())
+            yield row
 
 
 def roster_xlsx(rows: Iterable[list[str]], *, full: bool) -> tempfile.SpooledTemporaryFile:
