@@ -105,8 +105,10 @@ def decrypt(envelope: str) -> str:
 # The keys the entries were made with, and (mask, envelope) -> mask(decrypt(envelope)).
 _MASKED: tuple[tuple | None, dict[tuple[Callable[[str], str], str], str]] = (None, {})
 # A bound, not a size to reach: some 300 bytes an entry (an envelope of ~90 characters and a
-# masked value of ~20), 3 MB at most; emptied when full (list pages read their rows again).
-MASKED_MAX = 10_000
+# masked value of ~20), 15 MB at most a process; emptied when full (list pages read their rows
+# again). A unit's masked export puts two entries a person (document number and phone): 10,000
+# was emptied every few minutes by the load benchmark's exports of 16 units.
+MASKED_MAX = 50_000
 
 
 def masked(envelope: str, mask: Callable[[str], str]) -> str:
