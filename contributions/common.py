@@ -7,7 +7,6 @@ import secrets
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
-from django.db.models import ExpressionWrapper, F, TextField
 from django.utils import timezone
 
 from contributions.models import InsuranceType
@@ -92,12 +91,6 @@ def parse_month(text: str) -> datetime.date:
 
 
 # Masked document numbers of list pages -------------------------------------------------------
-
-
-def envelope_of(name: str) -> ExpressionWrapper:
-    """The column ``name`` of an EncryptedTextField as stored (its envelope): the same column in
-    the SQL, read without decrypting it (the field's converter is not applied)."""
-    return ExpressionWrapper(F(name), output_field=TextField())
 
 
 class MaskedDocuments:

@@ -147,6 +147,12 @@ def masked_many(envelopes: list[str], mask: Callable[[str], str]) -> list[str]:
     return out
 
 
+def as_stored(column: str) -> models.ExpressionWrapper:
+    """The column as stored, read without its field's conversion: an EncryptedTextField's
+    envelope (not decrypted), a JSONField's text (not parsed). The same column in the SQL."""
+    return models.ExpressionWrapper(models.F(column), output_field=models.TextField())
+
+
 def envelope_key_id(envelope: str) -> str:
     return envelope.split(":", 2)[1]
 

@@ -20,9 +20,10 @@ from django.db.models import (
 from django.http import Http404
 from django.utils.functional import cached_property
 
-from contributions.common import TYPE_ORDER, MaskedDocuments, envelope_of
+from contributions.common import TYPE_ORDER, MaskedDocuments
 from contributions.models import BillLine, BillStatus, InsuranceType, MonthlyBill, Payment
 from portal.compiled_sql import CompiledQuery
+from portal.crypto import as_stored
 from portal.templatetags.portal_tags import money, percent
 
 CENT = Decimal("0.01")
@@ -200,7 +201,7 @@ def _line_page(bill: int) -> QuerySet:
     as the billing engine numbered them (BillLine.position)."""
     return (
         BillLine.objects.filter(bill_id=bill)
-        .annotate(document_envelope=envelope_of("person__document_number"))
+        .annotate(document_envelope=as_stored("person__document_number"))
         .order_by("position")
         .values_list(*BillLineRow.COLUMNS)
     )
@@ -258,7 +259,7 @@ class BillLineRow(NamedTuple):
     personal_amount: str
 
     # The columns bill_line_rows reads, in its order (no model instances: no phone decrypted);
-    # the document number's envelope last (an annotation: contributions.common.envelope_of).
+    # the document number's envelope last (an annotation: portal.crypto.as_stored).
     COLUMNS = (
         "enrolment_id",
         "person__name",

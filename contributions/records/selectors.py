@@ -22,7 +22,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
-from contributions.common import TYPE_ORDER, MaskedDocuments, envelope_of
+from contributions.common import TYPE_ORDER, MaskedDocuments
 from contributions.models import (
     BillKind,
     BillLine,
@@ -33,7 +33,7 @@ from contributions.models import (
 from enrollment.models import Enrolment, Person
 from enrollment.roster.selectors import looks_like_document_number
 from portal.compiled_sql import CompiledQuery, Slice
-from portal.crypto import blind_index
+from portal.crypto import as_stored, blind_index
 from portal.templatetags.portal_tags import money, month_label
 
 PAGE_SIZE = 50
@@ -256,7 +256,7 @@ class RecordRow(NamedTuple):
     supplement_label: str  # 补缴 on a supplement bill's lines, else empty
 
     # The columns record_rows reads, in its order (person and bill in the same query); the
-    # document number's envelope last (an annotation: contributions.common.envelope_of).
+    # document number's envelope last (an annotation: portal.crypto.as_stored).
     COLUMNS = (
         "pk",
         "month",
@@ -278,7 +278,7 @@ def record_rows(queryset: QuerySet) -> list[RecordRow]:
 
 def _with_envelope(queryset: QuerySet) -> QuerySet:
     """The records' RecordRow.COLUMNS, the document number as stored (decrypted by the rows)."""
-    return queryset.annotate(document_envelope=envelope_of("person__document_number")).values_list(
+    return queryset.annotate(document_envelope=as_stored("person__document_number")).values_list(
         *RecordRow.COLUMNS
     )
 

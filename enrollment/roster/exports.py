@@ -12,12 +12,12 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
-from django.db.models import ExpressionWrapper, F, QuerySet, TextField
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from enrollment.models import Enrolment, InsuranceCode, Person
 from portal.compiled_sql import CompiledQuery
-from portal.crypto import decrypt, masked_many
+from portal.crypto import as_stored, decrypt, masked_many
 from portal.identifiers import mask_id_number, mask_phone
 from portal.spreadsheets import MONEY, csv_chunks, xlsx_file
 
@@ -93,10 +93,7 @@ STORED_AS_TEXT = {
 
 
 def _export_values(queryset: QuerySet) -> QuerySet:
-    as_text = {
-        name: ExpressionWrapper(F(column), output_field=TextField())
-        for name, column in STORED_AS_TEXT.items()
-    }
+    as_text = {name: as_stored(column) for name, column in STORED_AS_TEXT.items()}
     return queryset.annotate(**as_text).order_by("pk").values_list(*EXPORT_COLUMNS)
 
 

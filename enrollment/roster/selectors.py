@@ -11,7 +11,7 @@ from functools import cache, lru_cache
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
-from django.db.models import ExpressionWrapper, F, Func, IntegerField, QuerySet, TextField
+from django.db.models import Func, IntegerField, QuerySet
 from django.db.models.expressions import Star
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -20,7 +20,7 @@ from django.utils.functional import cached_property
 from enrollment.models import Enrolment, InsuranceCode, Person, insurance_masks_with
 from enrollment.resume.rules import with_resumable
 from portal.compiled_sql import CompiledQuery, Ints, Slice
-from portal.crypto import blind_index, masked_many
+from portal.crypto import as_stored, blind_index, masked_many
 from portal.identifiers import mask_id_number
 from portal.templatetags.portal_tags import money, month_label
 
@@ -251,10 +251,7 @@ def _id_url(viewname: str):
 def _row_values() -> QuerySet:
     """The enrolments' row columns with ``resumable``, newest first: built once per process
     (nothing in it depends on the request) and filtered per page."""
-    as_text = {
-        name: ExpressionWrapper(F(column), output_field=TextField())
-        for name, column in STORED_AS_TEXT.items()
-    }
+    as_text = {name: as_stored(column) for name, column in STORED_AS_TEXT.items()}
     return (
         with_resumable(Enrolment.objects.all())
         .annotate(**as_text)
