@@ -113,31 +113,58 @@ PDF_ACTIVE = _(
 )
 
 
+# What the walk does with an object, by its class. pypdf's objects derive from a typing
+# Protocol, so each isinstance() against their classes goes through typing's slow
+# _ProtocolMeta.__instancecheck__ (a third of a small PDF's walk); for these concrete classes
+# the answer depends on the class alone, so it is asked once per class and kept.
+_OTHER, _INDIRECT, _DICTIONARY, _ARRAY, _NAME = range(5)
+_PDF_KINDS: dict[type, int] = {}
+
+
+def _pdf_kind(cls: type) -> int:
+    kind = _PDF_KINDS.get(cls)
+    if kind is None:
+        from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+        kind = _OTHER
+        for base, found in (
+            (IndirectObject, _INDIRECT),
+            (DictionaryObject, _DICTIONARY),  # streams are dictionaries too
+            (ArrayObject, _ARRAY),
+            (NameObject, _NAME),
+        ):
+            if issubclass(cls, base):
+                kind = found
+                break
+        _PDF_KINDS[cls] = kind
+    return kind
+
+
 def _pdf_active_content(reader) -> bool:
     """Walk every object reachable from the trailer; tell whether any of it is active content."""
-    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
-
     seen: set[tuple[int, int]] = set()
     stack = [reader.trailer]
     visited = 0
     while stack:
         obj = stack.pop()
-        if isinstance(obj, IndirectObject):
+        kind = _pdf_kind(type(obj))
+        if kind == _INDIRECT:
             key = (obj.idnum, obj.generation)
             if key in seen:
                 continue
             seen.add(key)
             obj = obj.get_object()
+            kind = _pdf_kind(type(obj))
         visited += 1
         if visited > PDF_MAX_OBJECTS:
             return True
-        if isinstance(obj, DictionaryObject):  # streams are dictionaries too
+        if kind == _DICTIONARY:
             if PDF_ACTIVE_KEYS.intersection(obj.keys()):
                 return True
             stack.extend(value for name, value in obj.items() if name != "/Parent")
-        elif isinstance(obj, ArrayObject):
+        elif kind == _ARRAY:
             stack.extend(obj)
-        elif isinstance(obj, NameObject) and obj in PDF_ACTIVE_NAMES:
+        elif kind == _NAME and obj in PDF_ACTIVE_NAMES:
             return True
     return False
 

@@ -187,3 +187,65 @@ def test_an_upload_is_checked_once_per_limit(settings, monkeypatch):
         pytest.raises(ValidationError, attachment_check, contract).value.messages
     )
     assert len(calls) == 2
+
+
+def _active_content_by_isinstance(reader) -> bool:
+    """The walk as it was written before its kinds were kept by class (isinstance each time)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+    from portal.uploads import PDF_ACTIVE_KEYS, PDF_ACTIVE_NAMES, PDF_MAX_OBJECTS
+
+    seen, stack, visited = set(), [reader.trailer], 0
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, IndirectObject):
+            key = (obj.idnum, obj.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            obj = obj.get_object()
+        visited += 1
+        if visited > PDF_MAX_OBJECTS:
+            return True
+        if isinstance(obj, DictionaryObject):
+            if PDF_ACTIVE_KEYS.intersection(obj.keys()):
+                return True
+            stack.extend(value for name, value in obj.items() if name != "/Parent")
+        elif isinstance(obj, ArrayObject):
+            stack.extend(obj)
+        elif isinstance(obj, NameObject) and obj in PDF_ACTIVE_NAMES:
+            return True
+    return False
+
+
+def _web_link(writer):
+    from pypdf.annotations import Link
+
+    writer.add_annotation(
+        page_number=0, annotation=Link(rect=(50, 50, 200, 80), url="https://example.invalid/")
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(pdf_bytes, id="reportlab"),
+        pytest.param(lambda: _pdf_with(lambda writer: None), id="blank"),
+        pytest.param(lambda: _pdf_with(_web_link), id="web-link"),
+        pytest.param(lambda: _pdf_with(lambda w: w.add_js("app.alert('x');")), id="javascript"),
+        pytest.param(lambda: _pdf_with(_open_action), id="open-action"),
+        pytest.param(lambda: _pdf_with(lambda w: w.add_attachment("a", b"MZ")), id="embedded"),
+        pytest.param(lambda: _pdf_with(_launch_link), id="launch-annotation"),
+    ],
+)
+def test_the_walk_by_kept_kinds_finds_what_isinstance_found(data, monkeypatch):
+    import pypdf
+
+    from portal import uploads
+
+    for limit in (uploads.PDF_MAX_OBJECTS, 3):  # the object limit too
+        monkeypatch.setattr(uploads, "PDF_MAX_OBJECTS", limit)
+        reader = pypdf.PdfReader(io.BytesIO(data()), strict=False)
+        expected = _active_content_by_isinstance(reader)
+        reader = pypdf.PdfReader(io.BytesIO(data()), strict=False)
+        assert uploads._pdf_active_content(reader) is expected
