@@ -227,10 +227,15 @@ def _step_rows(item, *, action: str, from_state: str, actor=None, comment="", re
     )
 
 
-def _rows_save(rows) -> None:
-    """Insert built steps' transitions and audit events, a statement for each table."""
+def _rows_save(rows, *, audit_events: list | None = None) -> None:
+    """Insert built steps' transitions and audit events, a statement for each table; with
+    ``audit_events`` (a list), the audit events are appended to it for the caller to write."""
     insert_many(ReviewTransition, [transition for transition, _event in rows])
-    audit_log_many([event for _transition, event in rows])
+    events = [event for _transition, event in rows]
+    if audit_events is None:
+        audit_log_many(events)
+    else:
+        audit_events.extend(events)
 
 
 def _record(item, *, action: str, from_state: str, actor=None, comment: str = "", request=None):
@@ -279,6 +284,7 @@ def review_submit_many(
     actor=None,
     request=None,
     precheck_task=None,
+    audit_events: list | None = None,
 ) -> list[ReviewableModel]:
     """Put items (locked by the caller, inside its transaction) into the review queue together.
 
@@ -290,7 +296,9 @@ def review_submit_many(
     enrollment.tasks.filings_precheck) one message per type for all of them. Items already queued
     are left alone; an approved item is refused before anything is written. Items not yet saved
     are inserted already submitted (portal.bulk_insert, one statement per type) rather than
-    inserted by the caller and then updated.
+    inserted by the caller and then updated. With ``audit_events`` (a list) the audit events are
+    appended to it instead of written: the caller writes them, in this transaction, in the
+    statement that writes its own (one INSERT where there would be two).
     """
     items = list(items)
     if any(item.review_state == ReviewState.APPROVED for item in items):
@@ -327,7 +335,7 @@ def review_submit_many(
     for (model, _state, _due_at), (fields, pks) in updates.items():
         for start in range(0, len(pks), 1000):  # within any database's limit of parameters
             model._base_manager.filter(pk__in=pks[start : start + 1000]).update(**fields)
-    _record_many(steps, actor=actor, request=request)
+    _record_many(steps, actor=actor, request=request, audit_events=audit_events)
     pks_by_label: dict[str, list[int]] = {}
     for item, _action, _from_state in steps:
         pks_by_label.setdefault(item._meta.label, []).append(item.pk)
@@ -336,7 +344,9 @@ def review_submit_many(
     return items
 
 
-def _record_many(steps, *, actor=None, request=None, comment: str = "") -> None:
+def _record_many(
+    steps, *, actor=None, request=None, comment: str = "", audit_events: list | None = None
+) -> None:
     """The transitions and audit events of many (item, action, from state) steps, set-based."""
     _rows_save(
         [
@@ -349,7 +359,8 @@ def _record_many(steps, *, actor=None, request=None, comment: str = "") -> None:
                 request=request,
             )
             for item, action, from_state in steps
-        ]
+        ],
+        audit_events=audit_events,
     )
 
 

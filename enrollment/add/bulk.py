@@ -121,20 +121,32 @@ def add_employee_filings_submit(
     ]
     # The filings are inserted already submitted. A batch chunk's pre-checks go as one message:
     # 10,000 messages cost an import more time than all its writes.
-    review_submit_many(items=filings, actor=user, request=request, precheck_task=filings_precheck)
+    # The submission's audit events (review.submit) are written with this module's own
+    # (enrollment.add_submitted), in that order, in one INSERT.
+    events: list = []
+    review_submit_many(
+        items=filings,
+        actor=user,
+        request=request,
+        precheck_task=filings_precheck,
+        audit_events=events,
+    )
     for row, filing in zip(rows, filings, strict=True):
         attachments_store(filing, row.attachments)
     audit_log_many(
         [
-            audit_event(
-                action="enrollment.add_submitted",
-                actor=user,
-                employer_id=employer.pk,
-                obj=filing,
-                request=request,
-                details={"reference": filing.reference, "flags": filing.flags},
-            )
-            for filing in filings
+            *events,
+            *(
+                audit_event(
+                    action="enrollment.add_submitted",
+                    actor=user,
+                    employer_id=employer.pk,
+                    obj=filing,
+                    request=request,
+                    details={"reference": filing.reference, "flags": filing.flags},
+                )
+                for filing in filings
+            ),
         ]
     )
     if generate_form:

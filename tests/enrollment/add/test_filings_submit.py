@@ -14,7 +14,13 @@ from enrollment.models import AddEmployeeFiling, Enrolment, Person
 from enrollment.rules import OTHER_UNIT_MESSAGE
 from portal.models import AuditEvent, ReviewState, ReviewTransition
 from portal.review import review_history
-from tests.enrollment.add_helpers import service_fields, unit_with_agent
+from tests.enrollment.add_helpers import (
+    jpg_bytes,
+    pdf_bytes,
+    service_fields,
+    unit_with_agent,
+    upload,
+)
 from tests.factories import make_resident_id
 
 pytestmark = pytest.mark.django_db
@@ -114,13 +120,88 @@ def test_a_person_filed_elsewhere_after_the_check_is_refused_with_the_message(ag
     assert not AddEmployeeFiling.objects.filter(employer=agent.employer).exists()
 
 
+def _audit_rows(filing) -> list[tuple]:
+    """A filing's audit rows in the order written, its id and reference named, not numbered."""
+    events = AuditEvent.objects.filter(
+        object_type="enrollment.AddEmployeeFiling", object_id=str(filing.pk)
+    ).order_by("pk")
+    return [
+        (
+            event.action,
+            event.actor_id,
+            event.actor_label,
+            event.employer_id,
+            event.outcome,
+            event.ip_address,
+            {
+                key: "<reference>" if value == filing.reference else value
+                for key, value in event.details.items()
+            },
+        )
+        for event in events
+    ]
+
+
+def _filing_rows(filing) -> tuple:
+    """What a filing wrote besides its audit rows, ids left out."""
+    filing.refresh_from_db()
+    return (
+        [(t.action, t.from_state, t.to_state, t.actor_id) for t in review_history(filing)],
+        sorted(
+            (a.kind, a.original_name, a.content_type, a.size, a.sha256, a.file.read())
+            for a in filing.attachments.all()
+        ),
+        (filing.review_state, filing.flags, filing.employer_id, filing.submitted_by_id),
+    )
+
+
+def test_the_audit_events_in_one_statement_are_those_written_in_two(agent, monkeypatch, rf):
+    """review.submit's event is written with enrollment.add_submitted's, in one INSERT: the same
+    rows in the same order as when review_submit_many wrote its own first."""
+    request = rf.post("/", REMOTE_ADDR="10.1.2.3")
+    request.user = agent.user
+    contract, scan = pdf_bytes(), jpg_bytes()  # a PDF's bytes differ from one rendering to the next
+
+    def attachments():
+        return [
+            ("labour_contract", upload("合同.pdf", contract, "application/pdf")),
+            ("id_scan", upload("身份证.jpg", scan, "image/jpeg")),
+        ]
+
+    with CaptureQueriesContext(connection) as merged:
+        new = add_employee_filing_submit(
+            agent=agent, request=request, **service_fields(attachments=attachments())
+        )
+
+    from enrollment.add import bulk
+
+    writes_its_own = bulk.review_submit_many
+
+    def as_before(*, audit_events, **kwargs):  # the events written by review_submit_many
+        return writes_its_own(**kwargs)
+
+    monkeypatch.setattr(bulk, "review_submit_many", as_before)
+    fields = service_fields(document_number=make_resident_id(), attachments=attachments())
+    with CaptureQueriesContext(connection) as separate:
+        old = add_employee_filing_submit(agent=agent, request=request, **fields)
+
+    def audit_inserts(queries):
+        return sum('INSERT INTO "portal_auditevent"' in q["sql"] for q in queries)
+
+    assert (audit_inserts(merged), audit_inserts(separate)) == (1, 2)
+    assert _audit_rows(new) == _audit_rows(old)
+    assert [row[0] for row in _audit_rows(new)] == ["review.submit", "enrollment.add_submitted"]
+    assert _audit_rows(new)[0][5] == "10.1.2.3"
+    assert _filing_rows(new) == _filing_rows(old)
+
+
 # The statements of the form's filing, counted so that none comes back (23 before the filing
 # was inserted already submitted, its attachments in one statement and the form's employment
 # form taken as chosen): the key, the region's settings, the base bounds, the coupling rules,
 # the person; person, enrolment, history, filing and attachments (an INSERT each); the review
-# terms and calendar (3), the transition and the two audit events; four savepoints (the
-# service's and the test's transaction).
-SUBMIT_QUERIES = 20
+# terms and calendar (3), the transition and the audit events (one INSERT); four savepoints
+# (the service's and the test's transaction).
+SUBMIT_QUERIES = 19
 
 
 def test_a_filing_costs_a_fixed_number_of_statements(agent, django_assert_num_queries):
