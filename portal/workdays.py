@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import chinese_calendar
 from django.db import transaction
-from django.db.models import IntegerField, Value
+from django.db.models import BooleanField, DateField, IntegerField, Value
 
 from portal.audit import audit_log
 from portal.compiled_sql import CompiledQuery
@@ -36,20 +36,27 @@ class _Year:
     fully_loaded: bool
 
 
-# Read on every review submission (its due time): the SQL of both compiled once per process.
-_OVERRIDES = CompiledQuery(
-    lambda first, last: WorkdayOverride.objects.filter(date__gte=first, date__lte=last).values_list(
-        "date", "is_working_day"
+# Read on every review submission (its due time), compiled once per process: a year's overrides
+# and, as one more row without a date (no override's date is NULL), whether ops loaded the
+# whole year; one statement where there were two. The year as an expression: a positive
+# field's lookup of a literal refuses the negative sentinel.
+_YEAR = CompiledQuery(
+    lambda first, last, year: (
+        WorkdayOverride.objects.filter(date__gte=first, date__lte=last)
+        .order_by()  # a compound statement's parts are not ordered
+        .values_list("date", "is_working_day")
+        .union(
+            WorkdayCalendarYear.objects.filter(year=Value(year, output_field=IntegerField()))
+            .order_by()
+            .values_list(
+                Value(None, output_field=DateField()), Value(True, output_field=BooleanField())
+            ),
+            all=True,
+        )
     ),
+    "year",
     first=datetime.date,
     last=datetime.date,
-)
-# The year as an expression: a positive field's lookup of a literal refuses the negative sentinel.
-_LOADED_YEAR = CompiledQuery(
-    lambda year: WorkdayCalendarYear.objects.filter(
-        year=Value(year, output_field=IntegerField())
-    ).values_list("pk")[:1],
-    "year",
 )
 
 
@@ -64,10 +71,11 @@ class WorkdayCalendar:
 
     def _year(self, year: int) -> _Year:
         if year not in self._years:
-            overrides = dict(
-                _OVERRIDES.rows(first=datetime.date(year, 1, 1), last=datetime.date(year, 12, 31))
+            rows = _YEAR.rows(
+                first=datetime.date(year, 1, 1), last=datetime.date(year, 12, 31), year=year
             )
-            fully_loaded = bool(_LOADED_YEAR.rows(year=year))
+            overrides = {day: working for day, working in rows if day is not None}
+            fully_loaded = any(day is None for day, _working in rows)
             self._years[year] = _Year(overrides=overrides, fully_loaded=fully_loaded)
         return self._years[year]
 

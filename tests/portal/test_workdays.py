@@ -140,11 +140,38 @@ def test_loaded_year_replaces_the_library():
 
 
 def test_a_year_is_loaded_with_a_fixed_number_of_queries(django_assert_num_queries):
-    # One query for the year's overrides and one for whether the year was loaded.
-    with django_assert_num_queries(2):
+    # One query for the year's overrides and whether the year was loaded.
+    with django_assert_num_queries(1):
         assert working_days_between(D(2025, 1, 1), D(2025, 12, 31)) == 248
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(2):
         assert add_working_days(D(2025, 12, 30), 3) == D(2026, 1, 5)
+
+
+def _year_by_two_queries(year: int) -> tuple[dict, bool]:
+    """A year's overrides and whether it was loaded, read as before they were one statement."""
+    overrides = dict(
+        WorkdayOverride.objects.filter(
+            date__gte=D(year, 1, 1), date__lte=D(year, 12, 31)
+        ).values_list("date", "is_working_day")
+    )
+    return overrides, WorkdayCalendarYear.objects.filter(year=year).exists()
+
+
+def test_a_year_read_in_one_statement_is_the_year_read_in_two():
+    WorkdayCalendarYear.objects.create(year=2027, source="test")  # loaded, with overrides
+    WorkdayOverride.objects.create(date=D(2027, 1, 1), is_working_day=False, name="元旦")
+    WorkdayOverride.objects.create(date=D(2027, 2, 20), is_working_day=True, name="调休")
+    WorkdayOverride.objects.create(date=D(2026, 12, 31), is_working_day=False, name="前一年")
+    WorkdayOverride.objects.create(date=D(2028, 1, 1), is_working_day=False, name="后一年")
+    WorkdayCalendarYear.objects.create(year=2029, source="test")  # loaded, no overrides
+    WorkdayOverride.objects.create(date=D(2030, 10, 8), is_working_day=True, name="未整年载入")
+    seen = set()
+    for year in (2025, 2026, 2027, 2028, 2029, 2030, 2031):
+        loaded = WorkdayCalendar()._year(year)
+        assert (loaded.overrides, loaded.fully_loaded) == _year_by_two_queries(year)
+        assert all(type(value) is bool for value in loaded.overrides.values())
+        seen.add((bool(loaded.overrides), loaded.fully_loaded))
+    assert seen == {(True, True), (False, True), (True, False), (False, False)}
 
 
 def test_calendar_object_reuses_loaded_years(django_assert_num_queries):
