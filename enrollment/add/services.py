@@ -286,12 +286,7 @@ def _filing_of_key(key: uuid.UUID) -> AddEmployeeFiling | None:
     return found[0] if found else None
 
 
-# Not atomic itself: every write is in add_employee_filings_submit's transaction. The reads
-# before it (the key, the checks) take no locks, so inside a transaction at READ COMMITTED
-# they would see no more than they do now; the filing's own transaction is then the outermost
-# (BEGIN ... COMMIT) rather than a savepoint within this one (two statements fewer), and a
-# failed INSERT (IntegrityError) has rolled it back by the time the key is read again below.
-# Within a caller's transaction (the batch import) it is a savepoint, as before.
+@transaction.atomic
 def add_employee_filing_submit(
     *,
     agent,

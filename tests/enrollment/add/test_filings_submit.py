@@ -199,9 +199,9 @@ def test_the_audit_events_in_one_statement_are_those_written_in_two(agent, monke
 # was inserted already submitted, its attachments in one statement and the form's employment
 # form taken as chosen): the key, the region's settings, the base bounds, the coupling rules,
 # the person; person, enrolment, history, filing and attachments (an INSERT each); the review
-# terms and calendar (2), the transition and the audit events (one INSERT); two savepoints
-# (the test's transaction: the service itself is not atomic, its writes are).
-SUBMIT_QUERIES = 16
+# terms and calendar (2), the transition and the audit events (one INSERT); four savepoints
+# (the service's and the test's transaction).
+SUBMIT_QUERIES = 18
 
 
 def test_a_filing_costs_a_fixed_number_of_statements(agent, django_assert_num_queries):
