@@ -38,7 +38,9 @@ from django.conf import settings
 from django.utils import translation
 from reportlab import rl_config
 from reportlab.lib import textsplit
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
@@ -46,6 +48,7 @@ from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate
+from reportlab.platypus import paragraph as rl_paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText, textTransformFrags
 from reportlab.platypus.paraparser import ParaFrag, ParaParser
 
@@ -250,6 +253,86 @@ class _PlainParagraph(Paragraph):
             ascent=fragment.fontSize,
             descent=-0.2 * fragment.fontSize,
         )
+
+    def drawOn(self, canvas, x, y, _sW=0):
+        """Flowable.drawOn and Paragraph.drawPara for a paragraph of one plain line.
+
+        A proof draws about 110 table cells of one line each; reportlab spends most of a cell's
+        time on the machinery around its one text operator (two saved graphics states, a
+        translation, a text object). This writes the operators reportlab writes for such a
+        line, in the same order and formatted by the same functions: ``q``, the translation,
+        ``q``, the text colour, ``BT`` … ``ET``, ``Q``, ``Q``, the text split into the embedded
+        font's subsets by the font itself (which numbers the characters as reportlab does).
+        What it does not cover (several lines, links, underlines, a background, a bullet,
+        justified or right-to-left text, a font that is not embedded TrueType) goes to
+        reportlab.
+        """
+        line = self._one_plain_line(canvas)
+        if line is None:
+            return super().drawOn(canvas, x, y, _sW)
+        font, text, start = line
+        fragment = self.blPara
+        x = self._hAlignAdjust(x, _sW)
+        size, leading = fragment.fontSize, self.style.leading
+        if rl_paragraph.paraFontSizeHeightOffset:
+            top = self.height - size
+        else:
+            top = self.height - getattr(fragment, "ascent", size)
+        code = ["BT", f"1 0 0 1 {fp_str(self.style.leftIndent, top)} Tm"]
+        if start > 1e-6 or start < -1e-6:  # paragraph.setXPos
+            code.append(f"{fp_str(start, 0)} Td")
+        document, escape_text, subset_now = canvas._doc, canvas._escape, -1
+        chunks = []
+        for subset, chunk in font.splitString(text, document):  # textobject._formatText
+            if subset != subset_now:
+                name = font.getSubsetInternalName(subset, document)
+                chunks.append(f"{name} {fp_str(size)} Tf {fp_str(leading)} TL")
+                subset_now = subset
+            chunks.append(f"({escape_text(chunk)}) Tj")
+        code.append(" ".join(chunks) + " T*")
+        if start > 1e-6 or start < -1e-6:
+            code.append(f"{fp_str(-start, 0)} Td")
+        code.append("ET")
+        canvas._code += ["q", f"{fp_str(1, 0, 0, 1, x, y)} cm"]  # saveState, translate
+        canvas.saveState()  # as drawPara: the colour set by the canvas, then restored
+        canvas.setFillColor(fragment.textColor)
+        canvas._code.append(" ".join(code))
+        canvas.restoreState()
+        canvas._code.append("Q")
+
+    def _one_plain_line(self, canvas):
+        """(font, text, x offset) of a paragraph that ``drawOn`` draws itself, else None."""
+        paragraph = self.blPara
+        style = self.style
+        lines = paragraph.lines
+        if (
+            paragraph.kind != 0
+            or len(lines) != 1
+            or self.bulletText
+            or self.debug
+            or getattr(self, "_showBoundary", None)
+            or hasattr(self, "_offsets")
+            or style.backColor
+            or (style.borderColor and style.borderWidth)
+            or getattr(self, "autoLeading", getattr(style, "autoLeading", ""))
+            or style.wordWrap in ("LTR", "RTL")
+            or style.alignment not in (TA_LEFT, TA_CENTER, TA_RIGHT)
+            or paragraph.us_lines
+            or paragraph.link
+            or not canvas.bottomup
+        ):
+            return None
+        font = pdfmetrics.getFont(paragraph.fontName)
+        space, words = lines[0]
+        text = " ".join(words)
+        if not font._dynamicFont or type(text) is not str or space <= -1e-8:
+            return None
+        start = style.firstLineIndent
+        if style.alignment == TA_CENTER:
+            start += 0.5 * space
+        elif style.alignment == TA_RIGHT:
+            start += space
+        return font, text, start
 
 
 def text_paragraph(value, style: ParagraphStyle) -> Paragraph:

@@ -297,7 +297,10 @@ class FormStyles(NamedTuple):
     small: ParagraphStyle
 
 
+@functools.cache
 def form_styles(font: str) -> FormStyles:
+    """The styles for ``font``, made once a process: each style's plain-text fragment is then
+    parsed once too (portal.pdf.text_paragraph), not for every document. No caller changes them."""
     return FormStyles(
         ParagraphStyle("title", fontName=font, fontSize=20, leading=28, alignment=TA_CENTER),
         ParagraphStyle("subtitle", fontName=font, fontSize=11, leading=16, alignment=TA_CENTER),
@@ -305,6 +308,11 @@ def form_styles(font: str) -> FormStyles:
         ParagraphStyle("cell", fontName=font, fontSize=9.5, leading=13, wordWrap="CJK"),
         ParagraphStyle("small", fontName=font, fontSize=9, leading=13, wordWrap="CJK"),
     )
+
+
+@functools.cache
+def _code_style(body: ParagraphStyle) -> ParagraphStyle:
+    return ParagraphStyle("code", parent=body, fontSize=13, leading=20)
 
 
 def form_grid(rows, widths, extra=()) -> Table:
@@ -445,9 +453,7 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
     ]
 
     verify = [
-        text_paragraph(
-            f"验证码:{code}", ParagraphStyle("code", parent=body, fontSize=13, leading=20)
-        ),
+        text_paragraph(f"验证码:{code}", _code_style(body)),
         text_paragraph(f"开具时间:{issued}", small),
         text_paragraph(f"本证明可通过扫描二维码或访问 {form_url} 输入验证码核验真伪。", small),
         text_paragraph(
