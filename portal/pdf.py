@@ -38,6 +38,7 @@ from django.conf import settings
 from django.utils import translation
 from reportlab import rl_config
 from reportlab.lib import textsplit
+from reportlab.lib.colors import Color
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.rl_accel import fp_str
@@ -153,10 +154,13 @@ def pdf_text(value) -> str:
     text = str(value)
     if _CONTROL.search(text):
         text = "".join(ch for ch in text if ch >= " " or ch in "\n\t")
+    if _MARKUP.search(text) is None:  # most cells: nothing to escape
+        return text
     return escape(text, {'"': "&quot;"})
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")  # what pdf_text drops
+_MARKUP = re.compile('[&<>"]')  # what pdf_text escapes
 # Text that reportlab's cleanBlockQuotedText leaves as it is: words of characters that are
 # neither whitespace (str.isspace, which \s matches) nor the zero width space reportlab also
 # splits at, one ASCII space between two words, none at either end.
@@ -183,7 +187,15 @@ def _plain_fragment(style: ParagraphStyle, text: str) -> ParaFrag:
         _style, (template,), _bullet = parser.parse("x", style)
         _plain_fragments[style] = template
     # A shallow copy; the parser gives each paragraph lists of its own (links, underlines).
-    return template.clone(link=[], us_lines=[], text=text)
+    return _clone(template, link=[], us_lines=[], text=text)
+
+
+def _clone(fragment: ParaFrag, **changes) -> ParaFrag:
+    """``fragment.clone(**changes)``: the same class and attributes, made with one dict copy
+    instead of a call with every attribute as a keyword argument."""
+    copied = object.__new__(type(fragment))
+    copied.__dict__ = {**fragment.__dict__, **changes}
+    return copied
 
 
 # The width of each character reportlab has measured, by font and size: what
@@ -247,7 +259,8 @@ class _PlainParagraph(Paragraph):
             lines = [[maxWidths[0] - used, text]] if used > 0 else []
         else:
             lines = textsplit.dumbSplit(text, widths, maxWidths)
-        return fragment.clone(
+        return _clone(
+            fragment,
             kind=0,
             lines=[(space, [line]) for space, line in lines],
             ascent=fragment.fontSize,
@@ -293,12 +306,26 @@ class _PlainParagraph(Paragraph):
         if start > 1e-6 or start < -1e-6:
             code.append(f"{fp_str(-start, 0)} Td")
         code.append("ET")
-        canvas._code += ["q", f"{fp_str(1, 0, 0, 1, x, y)} cm"]  # saveState, translate
-        canvas.saveState()  # as drawPara: the colour set by the canvas, then restored
-        canvas.setFillColor(fragment.textColor)
-        canvas._code.append(" ".join(code))
-        canvas.restoreState()
-        canvas._code.append("Q")
+        colour = _fill_colour(canvas, fragment.textColor)
+        if colour is None:  # what canvas.setFillColor writes is not known beforehand
+            canvas._code += ["q", f"{fp_str(1, 0, 0, 1, x, y)} cm"]  # saveState, translate
+            canvas.saveState()
+            canvas.setFillColor(fragment.textColor)
+            canvas._code.append(" ".join(code))
+            canvas.restoreState()
+            canvas._code.append("Q")
+            return
+        # Between the outer q and Q nothing changes the canvas's own state: the operators are
+        # those of saveState, translate, saveState, setFillColor, drawText and two restoreState.
+        canvas._code += [
+            "q",
+            f"{fp_str(1, 0, 0, 1, x, y)} cm",
+            "q",
+            colour,
+            " ".join(code),
+            "Q",
+            "Q",
+        ]
 
     def _one_plain_line(self, canvas):
         """(font, text, x offset) of a paragraph that ``drawOn`` draws itself, else None."""
@@ -333,6 +360,20 @@ class _PlainParagraph(Paragraph):
         elif style.alignment == TA_RIGHT:
             start += space
         return font, text, start
+
+
+def _fill_colour(canvas, colour) -> str | None:
+    """What ``canvas.setFillColor(colour)`` writes for an RGB colour whose opacity is the
+    canvas's already (so that it writes no ``gs``), else None. As setFillColor, a colour with
+    an opacity makes the document a PDF 1.4 (transparency)."""
+    if type(colour) is not Color or canvas._enforceColorSpace:
+        return None
+    alpha = getattr(colour, "alpha", None)
+    if alpha is not None:
+        if alpha != canvas._extgstate.getValue("ca"):
+            return None
+        canvas._doc.ensureMinPdfVersion("transparency")
+    return f"{fp_str((colour.red, colour.green, colour.blue))} rg"
 
 
 def text_paragraph(value, style: ParagraphStyle) -> Paragraph:

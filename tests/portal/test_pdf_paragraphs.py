@@ -7,6 +7,7 @@ import itertools
 import random
 import sys
 from decimal import Decimal
+from xml.sax.saxutils import escape
 
 import pytest
 from reportlab.lib import colors
@@ -215,3 +216,11 @@ def test_a_line_drawn_by_the_paragraph_itself_is_the_one_reportlab_draws():
 
     assert drawn == expected
     assert fast > 500  # most of them drawn by _PlainParagraph.drawOn
+
+
+def test_pdf_text_escapes_what_saxutils_escapes_and_drops_control_characters():
+    """Text without &, <, > or " is returned as it is; any other is escaped as before."""
+    for value in [*values(), "&amp;", "<<>>", '""', "a\x1b&b"]:
+        text = "".join(ch for ch in str(value) if ch >= " " or ch in "\n\t")
+
+        assert pdf_text(value) == escape(text, {'"': "&quot;"}), value
