@@ -285,47 +285,23 @@ class _PlainParagraph(Paragraph):
             return super().drawOn(canvas, x, y, _sW)
         font, text, start = line
         fragment = self.blPara
-        x = self._hAlignAdjust(x, _sW)
-        size, leading = fragment.fontSize, self.style.leading
+        size = fragment.fontSize
         if rl_paragraph.paraFontSizeHeightOffset:
             top = self.height - size
         else:
             top = self.height - getattr(fragment, "ascent", size)
-        code = ["BT", f"1 0 0 1 {fp_str(self.style.leftIndent, top)} Tm"]
-        if start > 1e-6 or start < -1e-6:  # paragraph.setXPos
-            code.append(f"{fp_str(start, 0)} Td")
-        document, escape_text, subset_now = canvas._doc, canvas._escape, -1
-        chunks = []
-        for subset, chunk in font.splitString(text, document):  # textobject._formatText
-            if subset != subset_now:
-                name = font.getSubsetInternalName(subset, document)
-                chunks.append(f"{name} {fp_str(size)} Tf {fp_str(leading)} TL")
-                subset_now = subset
-            chunks.append(f"({escape_text(chunk)}) Tj")
-        code.append(" ".join(chunks) + " T*")
-        if start > 1e-6 or start < -1e-6:
-            code.append(f"{fp_str(-start, 0)} Td")
-        code.append("ET")
-        colour = _fill_colour(canvas, fragment.textColor)
-        if colour is None:  # what canvas.setFillColor writes is not known beforehand
-            canvas._code += ["q", f"{fp_str(1, 0, 0, 1, x, y)} cm"]  # saveState, translate
-            canvas.saveState()
-            canvas.setFillColor(fragment.textColor)
-            canvas._code.append(" ".join(code))
-            canvas.restoreState()
-            canvas._code.append("Q")
-            return
-        # Between the outer q and Q nothing changes the canvas's own state: the operators are
-        # those of saveState, translate, saveState, setFillColor, drawText and two restoreState.
-        canvas._code += [
-            "q",
-            f"{fp_str(1, 0, 0, 1, x, y)} cm",
-            "q",
-            colour,
-            " ".join(code),
-            "Q",
-            "Q",
-        ]
+        _write_line(
+            canvas,
+            self._hAlignAdjust(x, _sW),
+            y,
+            font=font,
+            text=text,
+            origin=(self.style.leftIndent, top),
+            start=start,
+            size=size,
+            leading=self.style.leading,
+            colour=fragment.textColor,
+        )
 
     def _one_plain_line(self, canvas):
         """(font, text, x offset) of a paragraph that ``drawOn`` draws itself, else None."""
@@ -360,6 +336,40 @@ class _PlainParagraph(Paragraph):
         elif style.alignment == TA_RIGHT:
             start += space
         return font, text, start
+
+
+def _write_line(canvas, x, y, *, font, text, origin, start, size, leading, colour) -> None:
+    """The operators reportlab's Flowable.drawOn and Paragraph.drawPara write for a paragraph
+    of one line at (x, y): the text origin within it, the line's x offset (alignment), the
+    font's size and the style's leading, the text colour (see _PlainParagraph.drawOn)."""
+    code = ["BT", f"1 0 0 1 {fp_str(*origin)} Tm"]
+    if start > 1e-6 or start < -1e-6:  # paragraph.setXPos
+        code.append(f"{fp_str(start, 0)} Td")
+    document, escape_text, subset_now = canvas._doc, canvas._escape, -1
+    chunks = []
+    for subset, chunk in font.splitString(text, document):  # textobject._formatText
+        if subset != subset_now:
+            name = font.getSubsetInternalName(subset, document)
+            chunks.append(f"{name} {fp_str(size)} Tf {fp_str(leading)} TL")
+            subset_now = subset
+        chunks.append(f"({escape_text(chunk)}) Tj")
+    code.append(" ".join(chunks) + " T*")
+    if start > 1e-6 or start < -1e-6:
+        code.append(f"{fp_str(-start, 0)} Td")
+    code.append("ET")
+    colour_operator = _fill_colour(canvas, colour)
+    if colour_operator is None:  # what canvas.setFillColor writes is not known beforehand
+        canvas._code += ["q", f"{fp_str(1, 0, 0, 1, x, y)} cm"]  # saveState, translate
+        canvas.saveState()
+        canvas.setFillColor(colour)
+        canvas._code.append(" ".join(code))
+        canvas.restoreState()
+        canvas._code.append("Q")
+        return
+    # Between the outer q and Q nothing changes the canvas's own state: the operators are
+    # those of saveState, translate, saveState, setFillColor, drawText and two restoreState.
+    translate = f"{fp_str(1, 0, 0, 1, x, y)} cm"
+    canvas._code += ["q", translate, "q", colour_operator, " ".join(code), "Q", "Q"]
 
 
 def _fill_colour(canvas, colour) -> str | None:

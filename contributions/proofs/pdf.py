@@ -32,6 +32,7 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 from contributions.models import ContributionProof
 from contributions.proofs.codes import proof_code_display
 from portal.pdf import cjk_font, in_form_language, issuer_name, official_pdf, text_paragraph
+from portal.pdf_table import PlainTable
 
 TITLE = "参保缴费证明"
 QR_SIZE = 32 * mm
@@ -317,7 +318,7 @@ def _code_style(body: ParagraphStyle) -> ParagraphStyle:
 
 def form_grid(rows, widths, extra=()) -> Table:
     """A ruled table of a printed form, its header row shaded."""
-    table = Table(rows, colWidths=widths, repeatRows=1)
+    table = PlainTable(rows, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
             [
@@ -375,7 +376,7 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
     if is_person:
         info.append([p("姓名"), p(full_name), p("证件号码"), p(person["document_number"])])
     info.append([p("证明期间"), p(_period(content)), p("开具时间"), p(issued)])
-    info_table = Table(info, colWidths=[26 * mm, 62 * mm, 28 * mm, 54 * mm])
+    info_table = PlainTable(info, colWidths=[26 * mm, 62 * mm, 28 * mm, 54 * mm])
     info_table.setStyle(
         TableStyle(
             [
