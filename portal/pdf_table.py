@@ -24,6 +24,8 @@ What keeps it so:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from reportlab.lib import textsplit
 from reportlab.lib.enums import TA_LEFT
 from reportlab.pdfbase import pdfmetrics
@@ -38,7 +40,7 @@ class LineCell(str):
     style = None  # the paragraph's style
     fragment = None  # its one fragment (font, size, colour)
     font = None  # its embedded font
-    cell_style = None  # the cell's CellStyle as it was, before its leading was the paragraph's
+    cell_style = None  # the cell's drawing style as it was, before its leading was the paragraph's
 
 
 def _line_of(paragraph, cell_style, available: float) -> LineCell | None:
@@ -97,6 +99,17 @@ def _line_of(paragraph, cell_style, available: float) -> LineCell | None:
     return line
 
 
+class _DrawingStyle(NamedTuple):
+    """What Table._drawCell reads of the previous cell's style (``_curcellstyle``) to decide
+    whether the canvas's fill colour and font change: a LineCell's, as it was before its
+    leading was the paragraph's."""
+
+    color: object
+    leading: float
+    fontname: str
+    fontsize: float
+
+
 class PlainTable(Table):
     """A Table that lays out and draws its cells of one line of text as text (see the module)."""
 
@@ -134,7 +147,9 @@ class PlainTable(Table):
                 line = _line_of(value, cell_style, available)
                 if line is None:
                     continue
-                line.cell_style = cell_style.copy()
+                line.cell_style = _DrawingStyle(
+                    cell_style.color, cell_style.leading, cell_style.fontname, cell_style.fontsize
+                )
                 # The row's height: a string cell's is its leading (one line), the
                 # paragraph's its style's leading (one line).
                 cell_style.leading = line.style.leading
