@@ -38,7 +38,10 @@ from django.conf import settings
 from django.utils import translation
 from reportlab import rl_config
 from reportlab.lib import textsplit
+from reportlab.lib.colors import Color
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
@@ -46,6 +49,7 @@ from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate
+from reportlab.platypus import paragraph as rl_paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText, textTransformFrags
 from reportlab.platypus.paraparser import ParaFrag, ParaParser
 
@@ -150,10 +154,13 @@ def pdf_text(value) -> str:
     text = str(value)
     if _CONTROL.search(text):
         text = "".join(ch for ch in text if ch >= " " or ch in "\n\t")
+    if _MARKUP.search(text) is None:  # most cells: nothing to escape
+        return text
     return escape(text, {'"': "&quot;"})
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")  # what pdf_text drops
+_MARKUP = re.compile('[&<>"]')  # what pdf_text escapes
 # Text that reportlab's cleanBlockQuotedText leaves as it is: words of characters that are
 # neither whitespace (str.isspace, which \s matches) nor the zero width space reportlab also
 # splits at, one ASCII space between two words, none at either end.
@@ -180,7 +187,15 @@ def _plain_fragment(style: ParagraphStyle, text: str) -> ParaFrag:
         _style, (template,), _bullet = parser.parse("x", style)
         _plain_fragments[style] = template
     # A shallow copy; the parser gives each paragraph lists of its own (links, underlines).
-    return template.clone(link=[], us_lines=[], text=text)
+    return _clone(template, link=[], us_lines=[], text=text)
+
+
+def _clone(fragment: ParaFrag, **changes) -> ParaFrag:
+    """``fragment.clone(**changes)``: the same class and attributes, made with one dict copy
+    instead of a call with every attribute as a keyword argument."""
+    copied = object.__new__(type(fragment))
+    copied.__dict__ = {**fragment.__dict__, **changes}
+    return copied
 
 
 # The width of each character reportlab has measured, by font and size: what
@@ -244,12 +259,131 @@ class _PlainParagraph(Paragraph):
             lines = [[maxWidths[0] - used, text]] if used > 0 else []
         else:
             lines = textsplit.dumbSplit(text, widths, maxWidths)
-        return fragment.clone(
+        return _clone(
+            fragment,
             kind=0,
             lines=[(space, [line]) for space, line in lines],
             ascent=fragment.fontSize,
             descent=-0.2 * fragment.fontSize,
         )
+
+    def drawOn(self, canvas, x, y, _sW=0):
+        """Flowable.drawOn and Paragraph.drawPara for a paragraph of one plain line.
+
+        A proof draws about 110 table cells of one line each; reportlab spends most of a cell's
+        time on the machinery around its one text operator (two saved graphics states, a
+        translation, a text object). This writes the operators reportlab writes for such a
+        line, in the same order and formatted by the same functions: ``q``, the translation,
+        ``q``, the text colour, ``BT`` … ``ET``, ``Q``, ``Q``, the text split into the embedded
+        font's subsets by the font itself (which numbers the characters as reportlab does).
+        What it does not cover (several lines, links, underlines, a background, a bullet,
+        justified or right-to-left text, a font that is not embedded TrueType) goes to
+        reportlab.
+        """
+        line = self._one_plain_line(canvas)
+        if line is None:
+            return super().drawOn(canvas, x, y, _sW)
+        font, text, start = line
+        fragment = self.blPara
+        size = fragment.fontSize
+        if rl_paragraph.paraFontSizeHeightOffset:
+            top = self.height - size
+        else:
+            top = self.height - getattr(fragment, "ascent", size)
+        _write_line(
+            canvas,
+            self._hAlignAdjust(x, _sW),
+            y,
+            font=font,
+            text=text,
+            origin=(self.style.leftIndent, top),
+            start=start,
+            size=size,
+            leading=self.style.leading,
+            colour=fragment.textColor,
+        )
+
+    def _one_plain_line(self, canvas):
+        """(font, text, x offset) of a paragraph that ``drawOn`` draws itself, else None."""
+        paragraph = self.blPara
+        style = self.style
+        lines = paragraph.lines
+        if (
+            paragraph.kind != 0
+            or len(lines) != 1
+            or self.bulletText
+            or self.debug
+            or getattr(self, "_showBoundary", None)
+            or hasattr(self, "_offsets")
+            or style.backColor
+            or (style.borderColor and style.borderWidth)
+            or getattr(self, "autoLeading", getattr(style, "autoLeading", ""))
+            or style.wordWrap in ("LTR", "RTL")
+            or style.alignment not in (TA_LEFT, TA_CENTER, TA_RIGHT)
+            or paragraph.us_lines
+            or paragraph.link
+            or not canvas.bottomup
+        ):
+            return None
+        font = pdfmetrics.getFont(paragraph.fontName)
+        space, words = lines[0]
+        text = " ".join(words)
+        if not font._dynamicFont or type(text) is not str or space <= -1e-8:
+            return None
+        start = style.firstLineIndent
+        if style.alignment == TA_CENTER:
+            start += 0.5 * space
+        elif style.alignment == TA_RIGHT:
+            start += space
+        return font, text, start
+
+
+def _write_line(canvas, x, y, *, font, text, origin, start, size, leading, colour) -> None:
+    """The operators reportlab's Flowable.drawOn and Paragraph.drawPara write for a paragraph
+    of one line at (x, y): the text origin within it, the line's x offset (alignment), the
+    font's size and the style's leading, the text colour (see _PlainParagraph.drawOn)."""
+    code = ["BT", f"1 0 0 1 {fp_str(*origin)} Tm"]
+    if start > 1e-6 or start < -1e-6:  # paragraph.setXPos
+        code.append(f"{fp_str(start, 0)} Td")
+    document, escape_text, subset_now = canvas._doc, canvas._escape, -1
+    chunks = []
+    for subset, chunk in font.splitString(text, document):  # textobject._formatText
+        if subset != subset_now:
+            name = font.getSubsetInternalName(subset, document)
+            chunks.append(f"{name} {fp_str(size)} Tf {fp_str(leading)} TL")
+            subset_now = subset
+        chunks.append(f"({escape_text(chunk)}) Tj")
+    code.append(" ".join(chunks) + " T*")
+    if start > 1e-6 or start < -1e-6:
+        code.append(f"{fp_str(-start, 0)} Td")
+    code.append("ET")
+    colour_operator = _fill_colour(canvas, colour)
+    if colour_operator is None:  # what canvas.setFillColor writes is not known beforehand
+        canvas._code += ["q", f"{fp_str(1, 0, 0, 1, x, y)} cm"]  # saveState, translate
+        canvas.saveState()
+        canvas.setFillColor(colour)
+        canvas._code.append(" ".join(code))
+        canvas.restoreState()
+        canvas._code.append("Q")
+        return
+    # Between the outer q and Q nothing changes the canvas's own state: the operators are
+    # those of saveState, translate, saveState, setFillColor, drawText and two restoreState.
+    translate = f"{fp_str(1, 0, 0, 1, x, y)} cm"
+    canvas._code += ["q", translate, "q", colour_operator, " ".join(code), "Q", "Q"]
+
+
+def _fill_colour(canvas, colour) -> str | None:
+    """What ``canvas.setFillColor(colour)`` writes for an RGB colour whose opacity is the
+    canvas's already (so that it writes no ``gs``), else None. As setFillColor, a colour with
+    an opacity makes the document a PDF 1.4 (transparency)."""
+    if type(colour) is not Color or canvas._enforceColorSpace:
+        return None
+    alpha = getattr(colour, "alpha", None)
+    if alpha is not None:
+        if alpha != canvas._extgstate.getValue("ca"):
+            return None
+        canvas._doc.ensureMinPdfVersion("transparency")
+    return f"{fp_str((colour.red, colour.green, colour.blue))} rg"
 
 
 def text_paragraph(value, style: ParagraphStyle) -> Paragraph:

@@ -32,6 +32,7 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 from contributions.models import ContributionProof
 from contributions.proofs.codes import proof_code_display
 from portal.pdf import cjk_font, in_form_language, issuer_name, official_pdf, text_paragraph
+from portal.pdf_table import PlainTable
 
 TITLE = "参保缴费证明"
 QR_SIZE = 32 * mm
@@ -297,7 +298,10 @@ class FormStyles(NamedTuple):
     small: ParagraphStyle
 
 
+@functools.cache
 def form_styles(font: str) -> FormStyles:
+    """The styles for ``font``, made once a process: each style's plain-text fragment is then
+    parsed once too (portal.pdf.text_paragraph), not for every document. No caller changes them."""
     return FormStyles(
         ParagraphStyle("title", fontName=font, fontSize=20, leading=28, alignment=TA_CENTER),
         ParagraphStyle("subtitle", fontName=font, fontSize=11, leading=16, alignment=TA_CENTER),
@@ -307,9 +311,14 @@ def form_styles(font: str) -> FormStyles:
     )
 
 
+@functools.cache
+def _code_style(body: ParagraphStyle) -> ParagraphStyle:
+    return ParagraphStyle("code", parent=body, fontSize=13, leading=20)
+
+
 def form_grid(rows, widths, extra=()) -> Table:
     """A ruled table of a printed form, its header row shaded."""
-    table = Table(rows, colWidths=widths, repeatRows=1)
+    table = PlainTable(rows, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
             [
@@ -367,7 +376,7 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
     if is_person:
         info.append([p("姓名"), p(full_name), p("证件号码"), p(person["document_number"])])
     info.append([p("证明期间"), p(_period(content)), p("开具时间"), p(issued)])
-    info_table = Table(info, colWidths=[26 * mm, 62 * mm, 28 * mm, 54 * mm])
+    info_table = PlainTable(info, colWidths=[26 * mm, 62 * mm, 28 * mm, 54 * mm])
     info_table.setStyle(
         TableStyle(
             [
@@ -445,9 +454,7 @@ def proof_pdf(proof: ContributionProof, *, full_name: str, check_url: str, form_
     ]
 
     verify = [
-        text_paragraph(
-            f"验证码:{code}", ParagraphStyle("code", parent=body, fontSize=13, leading=20)
-        ),
+        text_paragraph(f"验证码:{code}", _code_style(body)),
         text_paragraph(f"开具时间:{issued}", small),
         text_paragraph(f"本证明可通过扫描二维码或访问 {form_url} 输入验证码核验真伪。", small),
         text_paragraph(

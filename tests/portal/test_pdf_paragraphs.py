@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import io
+import itertools
 import random
 import sys
 from decimal import Decimal
+from xml.sax.saxutils import escape
 
 import pytest
-from reportlab.lib.enums import TA_CENTER
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.textsplit import getCharWidths
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 
-from portal.pdf import char_widths, cjk_font, clean_text, lines_paragraph, pdf_text, text_paragraph
+from portal.pdf import (
+    _PlainParagraph,
+    char_widths,
+    cjk_font,
+    clean_text,
+    lines_paragraph,
+    pdf_text,
+    text_paragraph,
+)
 
 
 def styles() -> list[ParagraphStyle]:
@@ -163,3 +174,53 @@ def test_clean_text_is_reportlab_s_clean_block_quoted_text():
     ]
     for text in samples:
         assert clean_text(text) == cleanBlockQuotedText(text), repr(text)
+
+
+def test_a_line_drawn_by_the_paragraph_itself_is_the_one_reportlab_draws():
+    """text_paragraph's paragraphs of one plain line write their operators themselves
+    (_PlainParagraph.drawOn): on one canvas, as a document's cells and titles are drawn one
+    after the other, the page is byte for byte the one reportlab's Paragraph draws, for every
+    alignment, with indents, at every width around the text's own, and for a line of more
+    characters than one subset of the embedded font holds."""
+    body = styles()[0]
+    variants = [
+        *styles()[:3],
+        ParagraphStyle("right", parent=body, alignment=TA_RIGHT),
+        ParagraphStyle("indented", parent=body, leftIndent=7, firstLineIndent=3.5),
+        ParagraphStyle("centre-indented", parent=body, alignment=TA_CENTER, leftIndent=4),
+        ParagraphStyle("red", parent=body, textColor=colors.HexColor("#9a3412")),
+    ]
+    many = "".join(chr(code) for code in range(0x4E00, 0x4E00 + 600))  # 600 distinct characters
+    texts = [*values(), many, "参保" * 5]
+
+    def page(make) -> tuple[bytes, int]:
+        buffer = io.BytesIO()
+        canvas = Canvas(buffer, invariant=1)
+        fast = 0
+        for index, (style, text) in enumerate(itertools.product(variants, texts)):
+            width = sum(getCharWidths(str(text), style.fontName, style.fontSize))
+            for available in (width + 1e-9, width + 17, 10000, width / 2):
+                if available < 1:
+                    continue
+                paragraph = make(text, style)
+                paragraph.wrapOn(canvas, available, 800)
+                fast += isinstance(paragraph, _PlainParagraph) and bool(
+                    paragraph._one_plain_line(canvas)
+                )
+                paragraph.drawOn(canvas, 20 + index % 7, 30 + index % 700)
+        canvas.save()
+        return buffer.getvalue(), fast
+
+    drawn, fast = page(text_paragraph)
+    expected, _ = page(lambda text, style: Paragraph(pdf_text(text), style))
+
+    assert drawn == expected
+    assert fast > 500  # most of them drawn by _PlainParagraph.drawOn
+
+
+def test_pdf_text_escapes_what_saxutils_escapes_and_drops_control_characters():
+    """Text without &, <, > or " is returned as it is; any other is escaped as before."""
+    for value in [*values(), "&amp;", "<<>>", '""', "a\x1b&b"]:
+        text = "".join(ch for ch in str(value) if ch >= " " or ch in "\n\t")
+
+        assert pdf_text(value) == escape(text, {'"': "&quot;"}), value
