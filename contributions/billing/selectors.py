@@ -275,18 +275,29 @@ class BillLineRow(NamedTuple):
 
 def bill_line_rows(rows) -> list[BillLineRow]:
     """Display rows of a page's bill lines (tuples of BillLineRow.COLUMNS, a person's lines
-    together): the insurance-type labels translated once a page, not once a line, each rate
-    formatted once (a page has a few) and each person's document number decrypted and masked
-    once."""
+    together): the insurance-type labels translated once a page, not once a line, each rate and
+    base formatted once a page (a page has a few rates, and a person's lines share a base) and
+    each person's document number decrypted and masked once."""
     labels = {kind: str(label) for kind, label in InsuranceType.choices}
     masked = MaskedDocuments()
     rates: dict = {}
+    # Equal bases print alike (money() formats the value to two places): Decimal("3000") and
+    # Decimal("3000.00") may share an entry.
+    bases: dict = {}
 
     def rate(value) -> str:
-        if value not in rates:
-            rates[value] = percent(value)
-        return rates[value]
+        text = rates.get(value)
+        if text is None:
+            text = rates[value] = percent(value)
+        return text
 
+    def base_text(value) -> str:
+        text = bases.get(value)
+        if text is None:
+            text = bases[value] = money(value)
+        return text
+
+    make = BillLineRow._make
     lines, last = [], None
     for (
         enrolment_id,
@@ -299,18 +310,21 @@ def bill_line_rows(rows) -> list[BillLineRow]:
         personal_amount,
         document_envelope,
     ) in rows:
+        # In BillLineRow's field order (positional: a page makes a hundred).
         lines.append(
-            BillLineRow(
-                enrolment_id=enrolment_id,
-                first_of_person=enrolment_id != last,
-                name=name,
-                masked_document_number=masked(document_envelope),
-                type_label=labels.get(kind, kind),
-                base=money(base),
-                employer_rate=rate(employer_rate),
-                employer_amount=money(employer_amount),
-                personal_rate=rate(personal_rate),
-                personal_amount=money(personal_amount),
+            make(
+                (
+                    enrolment_id,
+                    enrolment_id != last,
+                    name,
+                    masked(document_envelope),
+                    labels.get(kind, kind),
+                    base_text(base),
+                    rate(employer_rate),
+                    money(employer_amount),
+                    rate(personal_rate),
+                    money(personal_amount),
+                )
             )
         )
         last = enrolment_id
