@@ -18,10 +18,19 @@ from django.db.models import (
     When,
 )
 from django.http import Http404
+from django.urls import reverse
+from django.utils.formats import localize
 from django.utils.functional import cached_property
 
 from contributions.common import TYPE_ORDER, MaskedDocuments
-from contributions.models import BillLine, BillStatus, InsuranceType, MonthlyBill, Payment
+from contributions.models import (
+    BillKind,
+    BillLine,
+    BillStatus,
+    InsuranceType,
+    MonthlyBill,
+    Payment,
+)
 from portal.compiled_sql import CompiledQuery
 from portal.crypto import as_stored
 from portal.templatetags.portal_tags import money, percent
@@ -100,6 +109,61 @@ def bill_page(*, agent, awaiting: bool = False, number) -> Page:
     """A page of 24 of the unit's bills (all, or those awaiting payment); a bad or too large
     page number gives the nearest page."""
     return BillPaginator(agent=agent, awaiting=awaiting, per_page=BILL_PAGE_SIZE).get_page(number)
+
+
+# The badge of a bill's status on the bills' list (any other status: text-bg-warning).
+BILL_LIST_BADGES = {
+    BillStatus.SETTLED: "text-bg-success",
+    BillStatus.DEBIT_FAILED: "text-bg-danger",
+    BillStatus.DEBITED: "text-bg-info",
+    BillStatus.CONFIRMED: "text-bg-primary",
+}
+
+
+class BillListRow(NamedTuple):
+    """One bill as the bills' list shows it: what {{ bill.… }} printed there, as text."""
+
+    url: str
+    month: str
+    kind_label: str
+    sequence: str  # "" without a sequence number
+    person_count: str
+    employer_total: str
+    personal_total: str
+    total: str
+    badge: str
+    status: str
+    status_label: str
+    due_on: str
+
+
+def _day(day) -> str:
+    """{{ day|date:"Y-m-d" }} of a date (the filter's Y, m and d: %04d, %02d, %02d)."""
+    return "" if day is None else f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
+
+
+def bill_list_rows(bills) -> list[BillListRow]:
+    """Display rows of a page of bills: the kinds' and statuses' labels translated once a page,
+    not read through get_…_display() once a bill, each field as the template printed it."""
+    kinds = {kind: str(label) for kind, label in BillKind.choices}
+    statuses = {status: str(label) for status, label in BillStatus.choices}
+    return [
+        BillListRow(
+            url=reverse("contributions:bill_detail", args=[bill.reference]),
+            month="" if bill.month is None else f"{bill.month.year:04d}-{bill.month.month:02d}",
+            kind_label=kinds.get(bill.kind, bill.kind),
+            sequence=str(localize(bill.sequence)) if bill.sequence else "",
+            person_count=str(localize(bill.person_count)),
+            employer_total=money(bill.employer_total),
+            personal_total=money(bill.personal_total),
+            total=money(bill.total),
+            badge=BILL_LIST_BADGES.get(bill.status, "text-bg-warning"),
+            status=str(localize(bill.status)),
+            status_label=statuses.get(bill.status, bill.status),
+            due_on=_day(bill.due_on),
+        )
+        for bill in bills
+    ]
 
 
 def _bill_of_unit(unit: int, reference: str) -> QuerySet[MonthlyBill]:
