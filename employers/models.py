@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.choices_display import StoredChoicesDisplay
 from portal.crypto import BlindIndexField, EncryptedTextField
 from portal.identifiers import mask_bank_account, mask_id_number, mask_phone
 from portal.models import OPEN_REVIEW_STATES, ReviewableModel
@@ -45,7 +46,7 @@ class OpenedAccount(models.Model):
         return f"{self.name}({self.ss_number})"
 
 
-class Employer(models.Model):
+class Employer(StoredChoicesDisplay, models.Model):
     """A unit registered on the portal (单位)."""
 
     class Status(models.TextChoices):

@@ -24,6 +24,7 @@ from django.forms.boundfield import BoundField
 from django.template.loader import get_template
 from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from portal.form_renderer import _attrs, _text
 
@@ -237,3 +238,57 @@ def crispy_field_html(field) -> SafeString:
     closing = "</fieldset>" if use_fieldset and field.label else ""
     parts.append(f"\n        {closing}\n    </div>\n    \n\n")
     return mark_safe("".join(parts))
+
+
+# A search form's fields as rendered for a value: (form class, prefix, auto_id, bound, field
+# name, language, value, initial) -> the HTML. Only for the form classes in STORED_FORMS.
+_STORED: dict[tuple, SafeString] = {}
+STORED_MAX = 1000  # a bound, not a size to reach: a few months and insurance types a language
+_STORED_VALUE_TYPES = frozenset({str, int, type(None)})
+
+
+def stored_crispy_field_html(field) -> SafeString:
+    """``crispy_field_html(field)``, stored per value for a form whose fields are the same on
+    every instance (declared on the class, not changed in __init__) and that opts in with
+    ``stored_field_html = True``: the records page's filters, rendered on every search.
+
+    The HTML of such a field depends on the form's class, prefix, auto_id and whether it is
+    bound, the field's name, the language (labels, help texts, choices), the value it shows,
+    its initial value (the required attribute of some widgets) and its errors: a field with
+    errors, or with a value of another type than str, int or None, is rendered each time."""
+    if not isinstance(field, BoundField) or not getattr(field.form, "stored_field_html", False):
+        return crispy_field_html(field)
+    form = field.form
+    value, initial = field.value(), field.initial
+    if (
+        type(value) not in _STORED_VALUE_TYPES
+        or type(initial) not in _STORED_VALUE_TYPES
+        or field.errors
+    ):
+        return crispy_field_html(field)
+    key = (
+        type(form),
+        form.prefix,
+        form.auto_id,
+        form.is_bound,
+        field.name,
+        get_language(),
+        value,
+        initial,
+    )
+    try:
+        return _STORED[key]
+    except KeyError:
+        pass
+    html = crispy_field_html(field)
+    if len(_STORED) >= STORED_MAX:
+        _STORED.clear()
+    _STORED[key] = html
+    return html
+
+
+def _stored_clear(**kwargs):
+    _STORED.clear()
+
+
+setting_changed.connect(_stored_clear)

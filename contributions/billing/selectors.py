@@ -18,10 +18,19 @@ from django.db.models import (
     When,
 )
 from django.http import Http404
+from django.urls import reverse
+from django.utils.formats import localize
 from django.utils.functional import cached_property
 
 from contributions.common import TYPE_ORDER, MaskedDocuments
-from contributions.models import BillLine, BillStatus, InsuranceType, MonthlyBill, Payment
+from contributions.models import (
+    BillKind,
+    BillLine,
+    BillStatus,
+    InsuranceType,
+    MonthlyBill,
+    Payment,
+)
 from portal.compiled_sql import CompiledQuery
 from portal.crypto import as_stored
 from portal.templatetags.portal_tags import money, percent
@@ -100,6 +109,61 @@ def bill_page(*, agent, awaiting: bool = False, number) -> Page:
     """A page of 24 of the unit's bills (all, or those awaiting payment); a bad or too large
     page number gives the nearest page."""
     return BillPaginator(agent=agent, awaiting=awaiting, per_page=BILL_PAGE_SIZE).get_page(number)
+
+
+# The badge of a bill's status on the bills' list (any other status: text-bg-warning).
+BILL_LIST_BADGES = {
+    BillStatus.SETTLED: "text-bg-success",
+    BillStatus.DEBIT_FAILED: "text-bg-danger",
+    BillStatus.DEBITED: "text-bg-info",
+    BillStatus.CONFIRMED: "text-bg-primary",
+}
+
+
+class BillListRow(NamedTuple):
+    """One bill as the bills' list shows it: what {{ bill.… }} printed there, as text."""
+
+    url: str
+    month: str
+    kind_label: str
+    sequence: str  # "" without a sequence number
+    person_count: str
+    employer_total: str
+    personal_total: str
+    total: str
+    badge: str
+    status: str
+    status_label: str
+    due_on: str
+
+
+def _day(day) -> str:
+    """{{ day|date:"Y-m-d" }} of a date (the filter's Y, m and d: %04d, %02d, %02d)."""
+    return "" if day is None else f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
+
+
+def bill_list_rows(bills) -> list[BillListRow]:
+    """Display rows of a page of bills: the kinds' and statuses' labels translated once a page,
+    not read through get_…_display() once a bill, each field as the template printed it."""
+    kinds = {kind: str(label) for kind, label in BillKind.choices}
+    statuses = {status: str(label) for status, label in BillStatus.choices}
+    return [
+        BillListRow(
+            url=reverse("contributions:bill_detail", args=[bill.reference]),
+            month="" if bill.month is None else f"{bill.month.year:04d}-{bill.month.month:02d}",
+            kind_label=kinds.get(bill.kind, bill.kind),
+            sequence=str(localize(bill.sequence)) if bill.sequence else "",
+            person_count=str(localize(bill.person_count)),
+            employer_total=money(bill.employer_total),
+            personal_total=money(bill.personal_total),
+            total=money(bill.total),
+            badge=BILL_LIST_BADGES.get(bill.status, "text-bg-warning"),
+            status=str(localize(bill.status)),
+            status_label=statuses.get(bill.status, bill.status),
+            due_on=_day(bill.due_on),
+        )
+        for bill in bills
+    ]
 
 
 def _bill_of_unit(unit: int, reference: str) -> QuerySet[MonthlyBill]:
@@ -275,18 +339,29 @@ class BillLineRow(NamedTuple):
 
 def bill_line_rows(rows) -> list[BillLineRow]:
     """Display rows of a page's bill lines (tuples of BillLineRow.COLUMNS, a person's lines
-    together): the insurance-type labels translated once a page, not once a line, each rate
-    formatted once (a page has a few) and each person's document number decrypted and masked
-    once."""
+    together): the insurance-type labels translated once a page, not once a line, each rate and
+    base formatted once a page (a page has a few rates, and a person's lines share a base) and
+    each person's document number decrypted and masked once."""
     labels = {kind: str(label) for kind, label in InsuranceType.choices}
     masked = MaskedDocuments()
     rates: dict = {}
+    # Equal bases print alike (money() formats the value to two places): Decimal("3000") and
+    # Decimal("3000.00") may share an entry.
+    bases: dict = {}
 
     def rate(value) -> str:
-        if value not in rates:
-            rates[value] = percent(value)
-        return rates[value]
+        text = rates.get(value)
+        if text is None:
+            text = rates[value] = percent(value)
+        return text
 
+    def base_text(value) -> str:
+        text = bases.get(value)
+        if text is None:
+            text = bases[value] = money(value)
+        return text
+
+    make = BillLineRow._make
     lines, last = [], None
     for (
         enrolment_id,
@@ -299,18 +374,21 @@ def bill_line_rows(rows) -> list[BillLineRow]:
         personal_amount,
         document_envelope,
     ) in rows:
+        # In BillLineRow's field order (positional: a page makes a hundred).
         lines.append(
-            BillLineRow(
-                enrolment_id=enrolment_id,
-                first_of_person=enrolment_id != last,
-                name=name,
-                masked_document_number=masked(document_envelope),
-                type_label=labels.get(kind, kind),
-                base=money(base),
-                employer_rate=rate(employer_rate),
-                employer_amount=money(employer_amount),
-                personal_rate=rate(personal_rate),
-                personal_amount=money(personal_amount),
+            make(
+                (
+                    enrolment_id,
+                    enrolment_id != last,
+                    name,
+                    masked(document_envelope),
+                    labels.get(kind, kind),
+                    base_text(base),
+                    rate(employer_rate),
+                    money(employer_amount),
+                    rate(personal_rate),
+                    money(personal_amount),
+                )
             )
         )
         last = enrolment_id

@@ -20,6 +20,7 @@ from contributions.billing.selectors import (
     bill_by_id_for_agent,
     bill_get_for_agent,
     bill_lines_page,
+    bill_list_rows,
     bill_page,
     bill_payments,
     bill_type_totals,
@@ -79,6 +80,7 @@ class BillListView(BillMixin, FormView):
         )
         return super().get_context_data(
             page=page,
+            rows=bill_list_rows(page.object_list),
             awaiting=self.awaiting,
             may_pay=agent_has_permission(self.agent, PAY_PERMISSION),
             **kwargs,

@@ -14,6 +14,7 @@ from contributions.models.policy import (
     InsuranceType,
     PolicyPeriod,
 )
+from portal.choices_display import StoredChoicesDisplay
 
 
 class BillStatus(models.TextChoices):
@@ -32,7 +33,7 @@ class BillKind(models.TextChoices):
     BACKPAY = "backpay", _("补缴申请")
 
 
-class MonthlyBill(models.Model):
+class MonthlyBill(StoredChoicesDisplay, models.Model):
     """月度核定: what a unit owes for one month (regular) or a later correction (补缴/退费)."""
 
     reference = models.CharField(_("核定单号"), max_length=24, unique=True)

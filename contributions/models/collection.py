@@ -10,9 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from contributions.models.billing import MonthlyBill
 from contributions.models.payments import Payment
+from portal.choices_display import StoredChoicesDisplay
 
 
-class CollectionOrder(models.Model):
+class CollectionOrder(StoredChoicesDisplay, models.Model):
     """One bill's 应征数据 at the collection system (税务部门), and what has been paid on it."""
 
     class Status(models.TextChoices):

@@ -6,9 +6,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contributions.models.billing import MonthlyBill
+from portal.choices_display import StoredChoicesDisplay
 
 
-class Payment(models.Model):
+class Payment(StoredChoicesDisplay, models.Model):
     """A debit of a confirmed bill from the unit's account through the bank adapter."""
 
     class Status(models.TextChoices):

@@ -38,6 +38,10 @@ class RecordFilterForm(forms.Form):
         label=_("险种"), required=False, choices=[("", _("全部")), *InsuranceType.choices]
     )
 
+    # Its fields are declared here and never changed per instance: the records page prints them
+    # from a store per value (portal.crispy_fields.stored_crispy_field_html).
+    stored_field_html = True
+
     error_messages = {
         "order": _("截止年月不能早于起始年月"),
         "too_long": _("一次最多查询 %(max)s 个月,请缩小年月范围"),

@@ -9,6 +9,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView, View
@@ -61,6 +62,33 @@ class RosterFilterForm(forms.Form):
         return {name: data.get(name) or "" for name in ("q", "status", "insurance_code")}
 
 
+# The filters of the searches that name no one (a status, an insurance type, or none: every
+# first page of the roster), validated once a process: (data's items) -> form.filters().
+_PLAIN_SEARCHES: dict[tuple, dict[str, str]] = {}
+PLAIN_SEARCHES_MAX = 256  # a bound, not a size to reach: statuses x insurance types
+_PLAIN_VALUE_MAX = 32  # a longer value (typed into the address) is validated each time
+
+
+def roster_filters(data: dict[str, str]) -> dict[str, str]:
+    """``RosterFilterForm(data).filters()``; remembered per process when ``data`` has no search
+    term, only the plain filters with short values (the form's validation reads nothing but
+    ``data``: its choices are the model's)."""
+    if (
+        data.get("q")
+        or not set(data) <= {"q", *PLAIN_FILTERS}
+        or any(type(value) is not str or len(value) > _PLAIN_VALUE_MAX for value in data.values())
+    ):
+        return RosterFilterForm(data).filters()
+    key = tuple(sorted(data.items()))
+    found = _PLAIN_SEARCHES.get(key)
+    if found is None:
+        found = RosterFilterForm(data).filters()
+        if len(_PLAIN_SEARCHES) >= PLAIN_SEARCHES_MAX:
+            _PLAIN_SEARCHES.clear()
+        _PLAIN_SEARCHES[key] = found
+    return dict(found)
+
+
 class FullExportPasswordForm(forms.Form):
     """The agent's own password, typed again before a full (unmasked) export; checked by
     employers.accounts.reauth.full_export_authorise."""
@@ -95,8 +123,10 @@ class RosterView(RosterMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         search = search_read(self.request, self.request.GET.get("s"), filters=PLAIN_FILTERS)
-        form = RosterFilterForm(search.data)
-        filters = form.filters()
+        filters = roster_filters(search.data)
+        # The template reads the form only to make its stored search form (the "roster forms"
+        # fragment, keyed by the plain filters): built when it does.
+        form = SimpleLazyObject(lambda: RosterFilterForm(search.data))
         page = roster_page(self.agent, self.request.GET.get("page"), **filters)
         return super().get_context_data(
             form=form,

@@ -13,7 +13,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
-from portal.crispy_fields import crispy_field_html
+from portal.crispy_fields import crispy_field_html, stored_crispy_field_html
 from portal.form_renderer import _formatted
 from portal.navigation import MenuItem, Module, module_by_key
 from portal.templatetags.row_tags import split_at_markers
@@ -106,6 +106,13 @@ def percent(value) -> str:
 def as_crispy_field_fast(field):
     """``field|as_crispy_field`` (crispy-bootstrap5), the same HTML written in Python."""
     return crispy_field_html(field)
+
+
+@register.filter
+def as_crispy_field_stored(field):
+    """``field|as_crispy_field_fast``, stored per value for a form with ``stored_field_html``
+    (portal.crispy_fields.stored_crispy_field_html)."""
+    return stored_crispy_field_html(field)
 
 
 # A fragment of the layout that is the same on every page for the same few values -----------

@@ -213,3 +213,44 @@ def test_a_crispy_template_the_project_overrides_is_rendered_from_its_file(setti
     engine = settings.TEMPLATES[0]
     settings.TEMPLATES = [{**engine, "DIRS": [tmp_path, *engine["DIRS"]]}]
     assert crispy_field_html(EveryKindForm()["text"]) == "overridden text"
+
+
+RECORD_SEARCHES = [
+    {},
+    {"month_from": "2026-07", "month_to": "2026-09"},
+    {"month_from": "2026-08", "insurance_type": "pension"},
+    {"q": "员工 01", "month_from": "2026-07", "insurance_type": "medical"},
+    {"month_from": "2026-09", "month_to": "2026-07"},  # month_to has an error
+    {"q": "x" * 60, "month_from": "abc", "insurance_type": "zz"},
+]
+
+
+def test_a_stored_field_is_the_field_crispy_prints(monkeypatch):
+    """Each records search in each language, zh and en in turns, printed three times (the second
+    and third from the store): what crispy_field_html prints for a new form each time."""
+    from portal import crispy_fields
+
+    monkeypatch.setattr(crispy_fields, "_STORED", {})
+    for _time in range(3):
+        for data in [None, *RECORD_SEARCHES]:
+            for language in ("zh-hans", "en"):
+                with translation.override(language):
+                    form, expected_form = RecordFilterForm(data), RecordFilterForm(data)
+                    form.is_valid(), expected_form.is_valid()
+                    for name in form.fields:
+                        expected = crispy_field_html(expected_form[name])
+                        stored = crispy_fields.stored_crispy_field_html(form[name])
+                        assert stored == expected, (data, language, name)
+    # Stored: a value a language and field, never a field with errors.
+    assert 0 < len(crispy_fields._STORED) < 2 * 7 * 4
+    assert not any(value.count("is-invalid") for value in crispy_fields._STORED.values())
+
+
+def test_only_a_form_that_opts_in_is_stored(monkeypatch):
+    from portal import crispy_fields
+
+    monkeypatch.setattr(crispy_fields, "_STORED", {})
+    for _time in range(2):
+        crispy_fields.stored_crispy_field_html(EveryKindForm()["text"])
+        crispy_fields.stored_crispy_field_html(RecordFilterForm({})["q"])
+    assert [key[0] for key in crispy_fields._STORED] == [RecordFilterForm]
