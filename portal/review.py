@@ -365,7 +365,9 @@ def _record_many(
 
 
 def _enqueue_prechecks(label: str, pks: list[int], task=None) -> None:
-    if task is None or len(pks) == 1:
+    # precheck_task's message for one item too: it may carry more than the pre-checks
+    # (enrollment.tasks.filings_precheck_and_forms).
+    if task is None:
         for pk in pks:
             _enqueue_precheck(label, pk)
         return

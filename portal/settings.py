@@ -328,6 +328,9 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Celery's Django fixup closes the worker's database connections only every this many tasks;
+# between, portal/celery.py closes them as Django does after a request (CONN_MAX_AGE, errors).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than the longest task and any countdown: a worker killed outright has its
     # unacknowledged tasks redelivered only after this many seconds.

@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
@@ -29,7 +28,11 @@ from django.utils import timezone
 from enrollment.add.attachments import CheckedFile
 from enrollment.models import AddEmployeeFiling, Attachment, Enrolment, Person
 from enrollment.renames import person_renamed
-from enrollment.tasks import filings_precheck, registration_form_generate_task
+from enrollment.tasks import (
+    filings_precheck,
+    filings_precheck_and_forms,
+    registration_form_generate_task,
+)
 from portal.audit import audit_event, audit_log_many
 from portal.bulk_insert import insert_many, insert_many_with_history
 from portal.review import review_submit_many
@@ -120,7 +123,9 @@ def add_employee_filings_submit(
         for row, enrolment in zip(rows, enrolments, strict=True)
     ]
     # The filings are inserted already submitted. A batch chunk's pre-checks go as one message:
-    # 10,000 messages cost an import more time than all its writes.
+    # 10,000 messages cost an import more time than all its writes. The registration forms go
+    # in the pre-checks' message (one task where there were two per filing); should it not be
+    # sent, the pre-checks are re-queued by the beat and the download view renders the forms.
     # The submission's audit events (review.submit) are written with this module's own
     # (enrollment.add_submitted), in that order, in one INSERT.
     events: list = []
@@ -128,7 +133,7 @@ def add_employee_filings_submit(
         items=filings,
         actor=user,
         request=request,
-        precheck_task=filings_precheck,
+        precheck_task=filings_precheck_and_forms if generate_form else filings_precheck,
         audit_events=events,
     )
     for row, filing in zip(rows, filings, strict=True):
@@ -149,9 +154,6 @@ def add_employee_filings_submit(
             ),
         ]
     )
-    if generate_form:
-        for filing in filings:
-            transaction.on_commit(partial(registration_form_enqueue, filing.pk))
     return filings
 
 

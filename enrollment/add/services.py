@@ -453,23 +453,31 @@ def add_employee_filing_resubmit(
     return filing
 
 
+# Read by every filing's form (a task per filing): the filing and what the form prints, as
+# .first() reads them, its SQL compiled once per process (inside a transaction, as a lock must
+# be). Only the filing's row is locked, not its unit, region and person with it.
+_FILING_FOR_FORM = CompiledQuery(
+    lambda filing: (
+        AddEmployeeFiling.objects.select_for_update(of=("self",))
+        .select_related(
+            "employer__region",
+            "enrolment__person",
+            "enrolment__employment_form",
+            "submitted_by",
+        )
+        .filter(pk=filing)[:1]  # the model's ordering kept, as .first() keeps it
+    ),
+    "filing",
+)
+
+
 def registration_form_generate(*, filing_id: int) -> AddEmployeeFiling | None:
     """Render and store the filing's registration form once (idempotent; a task and views)."""
     from enrollment.add.pdf import registration_form_pdf
 
     with transaction.atomic():
-        filing = (
-            # Only the filing's row is locked, not its unit, region and person with it.
-            AddEmployeeFiling.objects.select_for_update(of=("self",))
-            .select_related(
-                "employer__region",
-                "enrolment__person",
-                "enrolment__employment_form",
-                "submitted_by",
-            )
-            .filter(pk=filing_id)
-            .first()
-        )
+        found = _FILING_FOR_FORM.related_instances(filing=filing_id)
+        filing = found[0] if found else None
         if filing is None or filing.registration_form:
             return filing
         data = registration_form_pdf(filing)

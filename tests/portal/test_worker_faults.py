@@ -1,6 +1,7 @@
-"""Faults with a real worker: a worker killed mid-task, a broker down while a unit submits.
+"""Faults with a real worker: a worker killed mid-task, a broker down while a unit submits, a
+database connection ended under a worker.
 
-Both start real `celery worker` processes on Redis (see test_worker.py); without Redis they
+They start real `celery worker` processes on Redis (see test_worker.py); without Redis they
 are skipped, except under CI where they fail.
 """
 
@@ -13,6 +14,7 @@ import time
 import uuid
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from employers.models import RegistrationApplication
@@ -23,7 +25,7 @@ from tests.factories import create_submitted_application
 from tests.portal import test_worker
 from tests.portal.test_notifications import SECRET, StubGateway
 from tests.portal.test_worker import Worker, _drop_connections, worker_env
-from tests.portal.worker_tasks import slow_heartbeat
+from tests.portal.worker_tasks import database_backend_pid, slow_heartbeat
 
 pytestmark = [pytest.mark.redis, pytest.mark.worker]
 
@@ -158,3 +160,27 @@ def test_submission_while_the_broker_is_down_is_saved_and_notified_once_it_is_ba
     finally:
         worker.stop()
         gateway.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tasks_share_a_database_connection_and_survive_its_loss(redis_url, celery_app, tmp_path):
+    """portal/celery.py: the worker keeps its connection from task to task (CONN_MAX_AGE, as a
+    web process does) instead of Celery's new connection per task; one the server ended is
+    replaced before the next task's first query, and that task runs."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's CONN_MAX_AGE is 0: a connection per task, nothing to reuse")
+    worker = Worker(
+        worker_env(redis_url), tmp_path / "worker.log", ("-I", "tests.portal.worker_tasks")
+    )
+    try:
+        with worker.report_on_failure():
+            first = worker.result(database_backend_pid.apply_async(queue="default"))
+            second = worker.result(database_backend_pid.apply_async(queue="reviews"))
+            assert first == second, "the second task opened a new connection"
+
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [first])
+            third = worker.result(database_backend_pid.apply_async(queue="default"))
+            assert third not in (None, first)
+    finally:
+        worker.stop()

@@ -14,3 +14,15 @@ def slow_heartbeat(token: str, seconds: float) -> str:
     time.sleep(seconds)
     audit_log(action="worker.heartbeat", details={"token": token})
     return token
+
+
+@shared_task(name="tests.database_backend_pid")
+def database_backend_pid() -> int | None:
+    """The PostgreSQL backend serving this task's queries (None on other databases)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]

@@ -9,17 +9,20 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from reportlab import rl_config
 
 from contributions.models import PolicyPeriod
 from contributions.policy.reference import base_bounds, policy_for, validate_base
 from enrollment import rules
 from enrollment.add import services
 from enrollment.add.forms import AddEmployeeForm
+from enrollment.add.pdf import registration_form_pdf
 from enrollment.add.review import add_filing_prechecks
 from enrollment.add.selectors import employment_form_get, employment_forms_for_region
 from enrollment.models import (
@@ -315,6 +318,45 @@ def test_the_locked_item_is_the_one_first_read(unit):
         (found,) = _locked_item_query(AddEmployeeFiling).instances(pk=filing.pk)
         assert _locked_item_query(AddEmployeeFiling).instances(pk=0) == []
     assert row_of(found) == row_of(expected)
+
+
+def test_the_filing_of_a_registration_form_is_the_one_first_read_and_prints_the_same(
+    unit, monkeypatch
+):
+    filing = submit(unit[1], generate_form=False)
+    related = ("employer", "employer.region", "enrolment", "enrolment.person")
+    related += ("enrolment.employment_form", "submitted_by")
+
+    def rows(obj) -> dict:
+        loaded = {"filing": row_of(obj)}
+        for path in related:
+            target = obj
+            for name in path.split("."):
+                target = getattr(target, name)
+            loaded[path] = row_of(target)
+        return loaded
+
+    monkeypatch.setattr(rl_config, "invariant", 1)  # no creation time: the bytes compare
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        expected = (
+            AddEmployeeFiling.objects.select_for_update(of=("self",))
+            .select_related(
+                "employer__region",
+                "enrolment__person",
+                "enrolment__employment_form",
+                "submitted_by",
+            )
+            .filter(pk=filing.pk)
+            .first()
+        )
+        (found,) = services._FILING_FOR_FORM.related_instances(filing=filing.pk)
+        assert services._FILING_FOR_FORM.related_instances(filing=0) == []
+        expected_rows, expected_pdf = rows(expected), registration_form_pdf(expected)
+        assert rows(found) == expected_rows  # and no query to load a related object
+        assert registration_form_pdf(found) == expected_pdf
+    # The same statement (lock included), and no query for a related object or the form.
+    assert len(queries) == 3 and queries[1]["sql"] == queries[0]["sql"]
+    assert found._state.adding is False and found._state.db == "default"
 
 
 # The submitted 用工形式 ----------------------------------------------------------------------

@@ -4,8 +4,9 @@ import uuid
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from kombu.exceptions import OperationalError as BrokerDown
 
 from enrollment.add import services
 from enrollment.add.bulk import AddEmployeeRow, add_employee_filings_submit
@@ -13,7 +14,8 @@ from enrollment.add.services import add_employee_check, add_employee_filing_subm
 from enrollment.models import AddEmployeeFiling, Enrolment, Person
 from enrollment.rules import OTHER_UNIT_MESSAGE
 from portal.models import AuditEvent, ReviewState, ReviewTransition
-from portal.review import review_history
+from portal.review import review_history, review_requeue_prechecks
+from tests.enrollment.add.test_pdf import pdf_text
 from tests.enrollment.add_helpers import (
     jpg_bytes,
     pdf_bytes,
@@ -211,3 +213,85 @@ def test_a_filing_costs_a_fixed_number_of_statements(agent, django_assert_num_qu
     with django_assert_num_queries(SUBMIT_QUERIES, exact=False) as queries:
         add_employee_filing_submit(agent=agent, **fields)
     assert not any("enrollment_employmentform" in query["sql"] for query in queries)
+
+
+# After commit: one message with the pre-checks and the registration form ----------------------
+
+
+def _outcome(filing_id: int) -> tuple:
+    """What the worker's work leaves: the filing's review fields, its steps, its form's text."""
+    filing = AddEmployeeFiling.objects.get(pk=filing_id)
+    with filing.registration_form.open("rb") as handle:
+        text = pdf_text(handle.read())
+    return (
+        filing.review_state,
+        filing.prechecks_passed,
+        filing.precheck_results,
+        [(t.action, t.from_state, t.to_state) for t in review_history(filing)],
+        text,
+    )
+
+
+def test_a_filing_sends_one_message_that_does_what_its_two_tasks_did(
+    agent, monkeypatch, django_capture_on_commit_callbacks
+):
+    from enrollment.tasks import (
+        filings_precheck_and_forms,
+        registration_form_generate_task,
+    )
+    from portal.celery import app
+    from portal.tasks import review_precheck_task
+
+    sent = []
+    for task in (filings_precheck_and_forms, registration_form_generate_task, review_precheck_task):
+        monkeypatch.setattr(task, "delay", lambda *args, name=task.name: sent.append((name, args)))
+    with django_capture_on_commit_callbacks(execute=True):
+        filing = add_employee_filing_submit(agent=agent, **service_fields())
+    label = "enrollment.AddEmployeeFiling"
+    assert sent == [("enrollment.tasks.filings_precheck_and_forms", (label, [filing.pk]))]
+    assert app.amqp.router.route({}, sent[0][0])["queue"].name == "reviews"  # as both were
+
+    # The two tasks a filing sent before, and the one it sends now, on the same filing.
+    with transaction.atomic():
+        review_precheck_task(label, filing.pk)
+        registration_form_generate_task(filing.pk)
+        before = _outcome(filing.pk)
+        transaction.set_rollback(True)
+    filings_precheck_and_forms(label, [filing.pk])
+    assert _outcome(filing.pk) == before
+    assert before[0] == ReviewState.PENDING and filing.reference in before[-1]
+
+
+def test_the_form_is_made_when_the_pre_check_fails(agent, monkeypatch):
+    from enrollment.tasks import filings_precheck_and_forms
+    from portal import review
+
+    filing = add_employee_filing_submit(agent=agent, generate_form=False, **service_fields())
+
+    def broken(**kwargs):
+        raise RuntimeError("pre-check failed")
+
+    monkeypatch.setattr(review, "review_precheck", broken)
+    with pytest.raises(RuntimeError, match="pre-check failed"):
+        filings_precheck_and_forms("enrollment.AddEmployeeFiling", [filing.pk])
+    filing.refresh_from_db()
+    assert filing.registration_form and filing.review_state == ReviewState.SUBMITTED
+
+
+def test_a_message_not_sent_leaves_the_pre_checks_to_the_beat(
+    agent, monkeypatch, django_capture_on_commit_callbacks
+):
+    from enrollment.tasks import filings_precheck_and_forms
+
+    def refuse(*args, **kwargs):
+        raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(filings_precheck_and_forms, "delay", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        filing = add_employee_filing_submit(agent=agent, **service_fields())
+    filing.refresh_from_db()
+    assert filing.precheck_unqueued and not filing.registration_form  # the view renders it
+    monkeypatch.undo()
+    assert review_requeue_prechecks() == 1
+    filing.refresh_from_db()
+    assert filing.review_state == ReviewState.PENDING and not filing.precheck_unqueued
