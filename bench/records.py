@@ -129,17 +129,39 @@ def seed_bills(employer, months: int, rng) -> int:
                                 )
                             )
                             count += 1
-                            sums = per_type.setdefault(kind, [0, Decimal("0"), Decimal("0")])
+                            sums = per_type.setdefault(
+                                kind, [0, Decimal("0"), Decimal("0"), Decimal("0")]
+                            )
                             sums[0] += 1
                             sums[1] += employer_amount
                             sums[2] += personal_amount
+                            sums[3] += base
             bill.employer_total = sum(v[1] for v in per_type.values())
             bill.personal_total = sum(v[2] for v in per_type.values())
             bill.total = bill.employer_total + bill.personal_total
             bill.type_totals = {
                 k: [v[0], f"{v[1]:.2f}", f"{v[2]:.2f}"] for k, v in per_type.items()
             }
-            bill.save(update_fields=["employer_total", "personal_total", "total", "type_totals"])
+            # The lines are all of the bill's month (contributions.common.line_sums).
+            bill.line_sums = (
+                {
+                    month.isoformat(): {
+                        k: [v[0], f"{v[3]:.2f}", f"{v[1]:.2f}", f"{v[2]:.2f}"]
+                        for k, v in per_type.items()
+                    }
+                }
+                if per_type
+                else {}
+            )
+            bill.save(
+                update_fields=[
+                    "employer_total",
+                    "personal_total",
+                    "total",
+                    "type_totals",
+                    "line_sums",
+                ]
+            )
             bill_lines_number([bill.pk])  # in page order, as the billing engine numbers them
     rate = count / (time.perf_counter() - started)
     print(f"  {employer.name}: {count:,} bill lines in {months} bills ({rate:,.0f} rows/s)")

@@ -48,6 +48,30 @@ def type_totals(items: Iterable[tuple[str, Decimal, Decimal]]) -> dict[str, list
     }
 
 
+def line_sums(
+    items: Iterable[tuple[datetime.date, str, Decimal, Decimal, Decimal]],
+) -> dict[str, dict[str, list]]:
+    """Per line month (ISO date) and insurance type [lines, "base sum", "employer sum",
+    "personal sum"] of (month, type, base, employer, personal): what MonthlyBill.line_sums holds
+    (sums as text, JSON has no decimals)."""
+    sums: dict[str, dict[str, list]] = {}
+    for month, insurance_type, base, employer, personal in items:
+        entry = sums.setdefault(month.isoformat(), {}).setdefault(
+            str(insurance_type), [0, Decimal("0"), Decimal("0"), Decimal("0")]
+        )
+        entry[0] += 1
+        entry[1] += base
+        entry[2] += employer
+        entry[3] += personal
+    return {
+        month: {
+            kind: [rows, f"{base:.2f}", f"{employer:.2f}", f"{personal:.2f}"]
+            for kind, (rows, base, employer, personal) in types.items()
+        }
+        for month, types in sums.items()
+    }
+
+
 def new_reference(prefix: str) -> str:
     """A business number: the prefix, today's date, 8 random hex digits (unique index backs it)."""
     return f"{prefix}{timezone.localdate():%Y%m%d}{secrets.token_hex(4).upper()}"

@@ -281,18 +281,32 @@ def copy_bills(units: list, months: list[datetime.date]) -> int:
                                     )
                                 )
                                 count += 1
-                                sums = per_type.setdefault(kind, [0, Decimal(0), Decimal(0)])
+                                sums = per_type.setdefault(
+                                    kind, [0, Decimal(0), Decimal(0), Decimal(0)]
+                                )
                                 sums[0] += 1
                                 sums[1] += employer_amount
                                 sums[2] += personal_amount
+                                sums[3] += base
                         bill.employer_total = sum((v[1] for v in per_type.values()), Decimal(0))
                         bill.personal_total = sum((v[2] for v in per_type.values()), Decimal(0))
                         bill.total = bill.employer_total + bill.personal_total
                         bill.type_totals = {
                             k: [v[0], f"{v[1]:.2f}", f"{v[2]:.2f}"] for k, v in per_type.items()
                         }
+                        # The lines are all of the bill's month (contributions.common.line_sums).
+                        bill.line_sums = (
+                            {
+                                bill.month.isoformat(): {
+                                    k: [v[0], f"{v[3]:.2f}", f"{v[1]:.2f}", f"{v[2]:.2f}"]
+                                    for k, v in per_type.items()
+                                }
+                            }
+                            if per_type
+                            else {}
+                        )
             MonthlyBill.objects.bulk_update(
-                bills, ["employer_total", "personal_total", "total", "type_totals"]
+                bills, ["employer_total", "personal_total", "total", "type_totals", "line_sums"]
             )
             # The lines in page order, as the billing engine numbers them (BillLine.position).
             bill_lines_number([bill.pk for bill in bills])

@@ -87,7 +87,7 @@ def backpay_bill_create(
     list(Employer.objects.select_for_update().filter(pk=employer.pk).values_list("pk", flat=True))
     policy = PolicyCache().policy(employer.region, month)
     lines = {(enrolment_id, insurance_type): line for insurance_type, line in figures.items()}
-    header = _totals(lines)
+    header = _totals(month, lines)
     last = (
         MonthlyBill.objects.filter(employer=employer, month=month, kind=BillKind.BACKPAY)
         .order_by("-sequence")

@@ -50,6 +50,7 @@ from contributions.common import (
     TYPE_ORDER,
     add_months,
     contribution_types,
+    line_sums,
     month_start,
     new_reference,
     type_totals,
@@ -394,7 +395,8 @@ def _replace_lines(bill: MonthlyBill, wanted: dict[tuple[int, str], Figures]) ->
     return True
 
 
-def _totals(lines: dict[tuple[int, str], Figures]) -> dict[str, Any]:
+def _totals(month: datetime.date, lines: dict[tuple[int, str], Figures]) -> dict[str, Any]:
+    """The bill's header sums of its lines (all of ``month``, as _line_rows writes them)."""
     employer = sum((figures.employer_amount for figures in lines.values()), ZERO)
     personal = sum((figures.personal_amount for figures in lines.values()), ZERO)
     return {
@@ -404,6 +406,10 @@ def _totals(lines: dict[tuple[int, str], Figures]) -> dict[str, Any]:
         "total": employer + personal,
         "type_totals": type_totals(
             (insurance_type, figures.employer_amount, figures.personal_amount)
+            for (_enrolment_id, insurance_type), figures in lines.items()
+        ),
+        "line_sums": line_sums(
+            (month, insurance_type, figures.base, figures.employer_amount, figures.personal_amount)
             for (_enrolment_id, insurance_type), figures in lines.items()
         ),
     }
@@ -532,7 +538,7 @@ def _generate(
         "period_id": period.pk,
         "base_lower": period.base_lower,
         "base_upper": period.base_upper,
-        **_totals(wanted),
+        **_totals(month, wanted),
     }
 
     if open_bill is not None:

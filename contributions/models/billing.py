@@ -75,6 +75,10 @@ class MonthlyBill(StoredChoicesDisplay, models.Model):
     # {insurance type: [lines, "employer sum", "personal sum"]}, written with the lines
     # (contributions.common.type_totals): record totals read it instead of summing the lines.
     type_totals = models.JSONField(_("各险种合计"), default=dict, blank=True)
+    # {line month (ISO date): {insurance type: [lines, "base sum", "employer sum", "personal
+    # sum"]}}, written with the lines (contributions.common.line_sums): a unit's proof adds up
+    # its bills' sums instead of its lines. No label: no page or admin screen shows it.
+    line_sums = models.JSONField(default=dict, blank=True, editable=False)
     due_on = models.DateField(_("缴费截止日"))
     generated_at = models.DateTimeField(_("核定时间"), default=timezone.now)
     confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)

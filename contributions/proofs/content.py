@@ -6,7 +6,7 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext_noop
 
 from contributions.common import TYPE_ORDER, months_between
@@ -16,6 +16,7 @@ from contributions.models import (
     BillStatus,
     ContributionProof,
     InsuranceType,
+    MonthlyBill,
 )
 from enrollment.models import Enrolment, InsuranceCode, Person
 from portal.identifiers import mask_id_number, mask_name
@@ -200,65 +201,128 @@ def proof_content_person(*, employer, person: Person, month_from, month_to) -> d
     }
 
 
+def _bill_groups(employer_id: int, month_from, month_to) -> dict[tuple, dict]:
+    """Per (line month, insurance type, bill kind) of the unit's settled bills of the range:
+    the sums of base and amounts, the lines and the bills they come from.
+
+    Read from the bills' stored sums (MonthlyBill.line_sums, written with the lines by
+    contributions.billing.engine), so the cost follows the bills, not their lines; a bill
+    without them (none is made so; a bill without lines has none) is summed from its lines.
+    A bill's lines are of its unit (BillLine.employer is the bill's, denormalised)."""
+    groups: dict[tuple, dict] = {}
+
+    def add(key, bill_id, lines, base, employer_amount, personal_amount):
+        group = groups.setdefault(
+            key, {"base": ZERO, "employer": ZERO, "personal": ZERO, "lines": 0, "bills": set()}
+        )
+        group["base"] += base
+        group["employer"] += employer_amount
+        group["personal"] += personal_amount
+        group["lines"] += lines
+        group["bills"].add(bill_id)
+
+    bills = MonthlyBill.objects.filter(
+        employer_id=employer_id,
+        month__gte=month_from,
+        month__lte=month_to,
+        status=BillStatus.SETTLED,
+    ).values_list("pk", "kind", "line_sums")
+    missing = {}
+    for bill_id, bill_kind, sums in bills:
+        if not sums:
+            missing[bill_id] = bill_kind
+            continue
+        for month_text, types in sums.items():
+            month = datetime.date.fromisoformat(month_text)
+            if not month_from <= month <= month_to:
+                continue
+            for kind, (lines, base, employer_amount, personal_amount) in types.items():
+                add(
+                    (month, kind, bill_kind),
+                    bill_id,
+                    lines,
+                    Decimal(base),
+                    Decimal(employer_amount),
+                    Decimal(personal_amount),
+                )
+    if missing:
+        rows = (
+            _settled_lines(employer_id, month_from, month_to)
+            .filter(bill_id__in=list(missing))
+            .order_by()
+            .values("bill_id", "month", "insurance_type")
+            .annotate(
+                lines=Count("*"),
+                base_sum=Sum("base"),
+                employer_sum=Sum("employer_amount"),
+                personal_sum=Sum("personal_amount"),
+            )
+        )
+        for row in rows:
+            add(
+                (row["month"], row["insurance_type"], missing[row["bill_id"]]),
+                row["bill_id"],
+                row["lines"],
+                row["base_sum"],
+                row["employer_sum"],
+                row["personal_sum"],
+            )
+    return groups
+
+
 @in_form_language
 def proof_content_unit(*, employer, month_from, month_to) -> dict:
-    """What a unit's proof states, aggregated in the database (two queries at any size, three
-    in the rare case below).
+    """What a unit's proof states, from the sums its settled bills keep (two queries at any
+    size, three in the rare case below; one more for bills without stored sums).
 
-    The persons per month, type and bill kind are distinct persons. Counting them with
-    COUNT(DISTINCT person) sorts all of the unit's lines of the range (80,000 for 10,000 persons
-    and three months, spilled to disk). A bill holds one line per enrolment and insurance type,
-    so where each group's lines come from one bill and no person has two enrolments in the unit,
-    lines are persons: the groups are summed without DISTINCT (a hash of a dozen groups), and the
-    exact count runs only when either condition fails (a third query).
+    The persons per month, type and bill kind are distinct persons. A bill holds one line per
+    enrolment and insurance type, so where each group's lines come from one bill and no person
+    has two enrolments in the unit, lines are persons. Else the exact COUNT(DISTINCT person)
+    runs on the lines (a third query): of the groups' bills when a group's lines come from
+    several bills (the 补缴申请 bills of a month, one person each), of the whole range when a
+    person has two enrolments.
     """
     cells: dict = {}
-    settled = _settled_lines(employer.pk, month_from, month_to)
-    rows = list(
-        settled.order_by()
-        .values("month", "insurance_type", "bill__kind")
-        .annotate(
-            base_sum=Sum("base"),
-            employer_sum=Sum("employer_amount"),
-            personal_sum=Sum("personal_amount"),
-            persons=Count("*"),
-            first_bill=Min("bill_id"),
-            last_bill=Max("bill_id"),
-        )
-    )
+    groups = _bill_groups(employer.pk, month_from, month_to)
     staff = Enrolment.objects.filter(employer_id=employer.pk).aggregate(
         insured=Count("pk", filter=Q(status=Enrolment.Status.ACTIVE)),
         enrolments=Count("pk"),
         persons=Count("person_id", distinct=True),
     )
-    if staff["persons"] != staff["enrolments"] or any(
-        row["first_bill"] != row["last_bill"] for row in rows
-    ):
-        exact = {
-            (row["month"], row["insurance_type"], row["bill__kind"]): row["persons"]
-            for row in settled.order_by()
+    persons = {key: group["lines"] for key, group in groups.items()}
+    shared = [key for key, group in groups.items() if len(group["bills"]) > 1]
+    if staff["persons"] != staff["enrolments"] or shared:
+        lines = _settled_lines(employer.pk, month_from, month_to)
+        if staff["persons"] == staff["enrolments"]:  # only the groups of several bills
+            bill_ids = set().union(*(groups[key]["bills"] for key in shared))
+            lines = lines.filter(bill_id__in=sorted(bill_ids))
+            counted = set(shared)
+        else:
+            counted = set(groups)
+        for row in (
+            lines.order_by()
             .values("month", "insurance_type", "bill__kind")
             .annotate(persons=Count("person_id", distinct=True))
-        }
-        for row in rows:
-            row["persons"] = exact[(row["month"], row["insurance_type"], row["bill__kind"])]
-    rows.sort(key=lambda row: (row["month"], row["insurance_type"], row["bill__kind"]))
-    for row in rows:
-        key = (row["month"], row["insurance_type"])
+        ):
+            key = (row["month"], row["insurance_type"], row["bill__kind"])
+            if key in counted:
+                persons[key] = row["persons"]
+    for (month, kind, bill_kind), group in sorted(groups.items()):
         cell = cells.setdefault(
-            key, {"base": None, "employer": ZERO, "personal": ZERO, "persons": 0, "regular": False}
+            (month, kind),
+            {"base": None, "employer": ZERO, "personal": ZERO, "persons": 0, "regular": False},
         )
-        cell["employer"] += row["employer_sum"]
-        cell["personal"] += row["personal_sum"]
-        if row["bill__kind"] in WHOLE_BASE_KINDS:
+        cell["employer"] += group["employer"]
+        cell["personal"] += group["personal"]
+        if bill_kind in WHOLE_BASE_KINDS:
             if not cell["regular"]:  # drop what a supplement's differences said
                 cell["base"], cell["persons"], cell["regular"] = ZERO, 0, True
             # The regular bill's and the 补缴申请 bills' persons of a month are different people.
-            cell["base"] += row["base_sum"]
-            cell["persons"] += row["persons"]
+            cell["base"] += group["base"]
+            cell["persons"] += persons[(month, kind, bill_kind)]
         elif not cell["regular"]:
-            cell["base"] = row["base_sum"]
-            cell["persons"] = row["persons"]
+            cell["base"] = group["base"]
+            cell["persons"] = persons[(month, kind, bill_kind)]
     insured = staff["insured"]
     return {
         "version": 1,

@@ -8,7 +8,7 @@ import datetime
 from decimal import Decimal
 
 from contributions.billing.line_order import bill_lines_number
-from contributions.common import contribution_types, new_reference, type_totals
+from contributions.common import contribution_types, line_sums, new_reference, type_totals
 from contributions.models import (
     BillKind,
     BillLine,
@@ -120,6 +120,10 @@ def create_bill(
     bill.total = bill.employer_total + bill.personal_total
     bill.type_totals = type_totals(
         (line.insurance_type, line.employer_amount, line.personal_amount) for line in lines
+    )
+    bill.line_sums = line_sums(
+        (line.month, line.insurance_type, line.base, line.employer_amount, line.personal_amount)
+        for line in lines
     )
     bill.save()
     return bill

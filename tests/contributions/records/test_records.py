@@ -262,6 +262,7 @@ def test_totals_follow_a_regenerated_bill(agent_client, unit):
     BillLine.objects.filter(bill=replaced).update(bill=bill)
     bill.employer_total, bill.personal_total = replaced.employer_total, replaced.personal_total
     bill.type_totals = replaced.type_totals
+    bill.line_sums = replaced.line_sums
     bill.generated_at = timezone.now()
     bill.save()
     replaced.delete()
