@@ -30,8 +30,9 @@ TOP = {
 }
 # The yearly contribution policy is reference data low in the order: enrollment may read it.
 LOW_REFERENCE = {"contributions.policy.reference"}
-# What a model module may reach: other models and the field helpers they are built from.
-MODEL_HELPERS = {"portal.crypto", "portal.identifiers"}
+# What a model module may reach: other models and the field helpers they are built from (and
+# portal.choices_display, the mixin that prints a field's choice label from a stored dict).
+MODEL_HELPERS = {"portal.crypto", "portal.identifiers", "portal.choices_display"}
 
 
 def module_name(path: Path) -> str:
