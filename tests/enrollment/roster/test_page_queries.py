@@ -1,0 +1,105 @@
+"""The roster's compiled page queries: the page's size written in the SQL (a stable generic plan
+on PostgreSQL), the constants of the rows' query written as literals (within psycopg's cached
+sizes); the same rows as the ORM's own queries gave, on this database."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection
+
+from enrollment.models import Enrolment, InsuranceCode
+from enrollment.roster.selectors import (
+    PAGE_SIZE,
+    UnitRosterPaginator,
+    _row_values,
+    _rows_of_ids,
+    _unit_roster,
+    _unit_roster_queries,
+)
+from portal.compiled_sql import CompiledQuery, Ints, Slice
+from tests.enrollment.enrolment_helpers import create_enrolment
+from tests.factories import create_employer
+
+pytestmark = pytest.mark.django_db
+
+STATUSES = [Enrolment.Status.ACTIVE, Enrolment.Status.TERMINATED, Enrolment.Status.PENDING]
+
+
+@pytest.fixture
+def units():
+    """Two units, the first with two pages and a bit of every status (ended ones: 续保)."""
+    mine, other = create_employer(name="花名册甲"), create_employer(name="花名册乙")
+    for index in range(PAGE_SIZE + 9):
+        create_enrolment(
+            mine,
+            name=f"王{index}",
+            status=STATUSES[index % len(STATUSES)],
+            insurance_codes=[["110", "210", "310", "410"], ["410"]][index % 2],
+            start_month=datetime.date(2024, 1 + index % 12, 1),
+        )
+    for index in range(3):
+        create_enrolment(other, name=f"李{index}")
+    return mine, other
+
+
+def orm_page(unit: int, number: int, size: int, **filters) -> list[tuple]:
+    """A page's rows as the ORM's queryset gives them (its slice written into its SQL)."""
+    ids = _unit_roster(unit, **filters).order_by("-pk").values("pk")
+    bottom = (number - 1) * size
+    return list(_row_values().filter(pk__in=ids[bottom : bottom + size]))
+
+
+def test_pages_are_the_orms_pages_with_the_size_in_the_sql(units):
+    mine, other = units
+    for status, code in [("", ""), (Enrolment.Status.ACTIVE, ""), ("", InsuranceCode.WORK_INJURY)]:
+        for size in (PAGE_SIZE, 7):
+            count, page = _unit_roster_queries(status, code, size)
+            sql, params, slots, _converters = page.sql()
+            # The size is a literal, the offset the one parameter besides the unit.
+            assert f"LIMIT {size} OFFSET %s" in sql
+            assert sorted(slots.values()) == ["skip", "unit"]
+            # The old query: the size a parameter too.
+            old = CompiledQuery(
+                lambda unit, skip, size, status=status, code=code: _row_values().filter(
+                    pk__in=_unit_roster(unit, status=status, insurance_code=code)
+                    .order_by("-pk")
+                    .values("pk")[skip : skip + size]
+                ),
+                "unit",
+                skip=Slice,
+                size=Slice,
+            )
+            for unit in (mine.pk, other.pk, 0):
+                total = count.rows(unit=unit)[0][0]
+                for number in (1, 2, 3, 9):
+                    skip = (number - 1) * size
+                    rows = page.rows(unit=unit, skip=skip)
+                    assert rows == old.rows(unit=unit, skip=skip, size=size)
+                    assert rows == orm_page(unit, number, size, status=status, insurance_code=code)
+                    assert len(rows) == max(0, min(size, total - skip))
+    # Both pages of the first unit hold rows, 续保 offered on some of them.
+    paginator = UnitRosterPaginator(mine.pk, PAGE_SIZE)
+    rows = [row for number in (1, 2) for row in paginator.page(number).object_list]
+    assert len(rows) == PAGE_SIZE + 9 and any(row.resume_url for row in rows)
+
+
+def test_rows_of_ids_inline_their_constants_and_are_the_orms_rows(units):
+    mine, _other = units
+    query = _rows_of_ids(PAGE_SIZE)
+    sql, params, slots, _converters = query.sql()
+    # Only the ids are parameters on PostgreSQL: within the 50 psycopg converts once (SQLite's
+    # untyped 1 of EXISTS stays one).
+    assert len(slots) == PAGE_SIZE and "'terminated'" in sql and "'cancelled'" in sql
+    others = [param for position, param in enumerate(params) if position not in slots]
+    if connection.vendor == "postgresql":
+        assert others == [] and "SELECT 1 AS" in sql
+    else:
+        assert others == [1]
+    plain = CompiledQuery(lambda ids: _row_values().filter(pk__in=ids), ids=Ints(PAGE_SIZE))
+    ids = list(Enrolment.objects.filter(employer=mine).order_by("-pk").values_list("pk", flat=True))
+    for chosen in (ids[:PAGE_SIZE], ids[PAGE_SIZE:], ids[::3][:PAGE_SIZE], [ids[-1]], [0]):
+        rows = query.rows(ids=chosen)
+        assert rows == plain.rows(ids=chosen) == list(_row_values().filter(pk__in=chosen))
+    assert {row[5] for row in query.rows(ids=ids[:PAGE_SIZE])} == set(STATUSES)
