@@ -9,6 +9,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView, View
@@ -38,6 +39,7 @@ from portal.search_tokens import search_read, search_redirect
 
 # The filters that name no one: they stay in the address; the search term goes by a token.
 PLAIN_FILTERS = ("status", "insurance_code")
+FILTER_NAMES = ("q", *PLAIN_FILTERS)
 
 
 class RosterFilterForm(forms.Form):
@@ -58,7 +60,7 @@ class RosterFilterForm(forms.Form):
         """The valid filters; an invalid value counts as no filter."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
-        return {name: data.get(name) or "" for name in ("q", "status", "insurance_code")}
+        return {name: data.get(name) or "" for name in FILTER_NAMES}
 
 
 class FullExportPasswordForm(forms.Form):
@@ -95,8 +97,15 @@ class RosterView(RosterMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         search = search_read(self.request, self.request.GET.get("s"), filters=PLAIN_FILTERS)
-        form = RosterFilterForm(search.data)
-        filters = form.filters()
+        if search.data:
+            form = RosterFilterForm(search.data)
+            filters = form.filters()
+        else:
+            # Nothing to filter by (the roster's own pages): every filter is empty, as the form
+            # bound to nothing cleans them; the form itself (its labels and choices) is printed
+            # only when the page's stored fragment is rendered, so it is built only then.
+            form = SimpleLazyObject(lambda: RosterFilterForm({}))
+            filters = dict.fromkeys(FILTER_NAMES, "")
         page = roster_page(self.agent, self.request.GET.get("page"), **filters)
         return super().get_context_data(
             form=form,
