@@ -14,10 +14,12 @@ import datetime
 import functools
 from dataclasses import dataclass
 
+from django.core.signals import setting_changed
 from django.db.models import F, Func, IntegerField, QuerySet, Subquery
 from django.db.models.fields.json import KT
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from contributions.billing.selectors import bill_list_for_agent
@@ -41,7 +43,22 @@ class AttentionItem:
 
 
 def _url(name: str, query: str = "") -> str:
-    return reverse(name) + (f"?{query}" if query else "")
+    url = _reversed(name, get_script_prefix(), get_urlconf(), get_language())
+    return url + (f"?{query}" if query else "")
+
+
+@functools.lru_cache(maxsize=64)
+def _reversed(name: str, prefix: str, urlconf, language: str) -> str:
+    """reverse(name) once per process for a script prefix, urlconf and language (the list's
+    few links each cost reverse() ~15 us on every dashboard)."""
+    return reverse(name, urlconf=urlconf)
+
+
+def _reversed_clear(**kwargs) -> None:
+    _reversed.cache_clear()  # ROOT_URLCONF may have changed (tests)
+
+
+setting_changed.connect(_reversed_clear)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ from functools import cache, lru_cache
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
+from django.core.signals import setting_changed
 from django.db.models import Func, IntegerField, QuerySet
 from django.db.models.expressions import Star
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.functional import cached_property
+from django.utils.translation import get_language
 
 from enrollment.models import Enrolment, InsuranceCode, Person, insurance_masks_with
 from enrollment.resume.rules import with_resumable
@@ -256,9 +258,24 @@ STORED_AS_TEXT = {
 
 
 def _id_url(viewname: str):
-    """reverse() once per page: the URL with a placeholder id, split around it."""
-    head, _, tail = reverse(viewname, args=[987654321]).rpartition("987654321")
+    """The URL of ``viewname`` for an id, as reverse() writes it: reversed once per process
+    (for the request's script prefix, urlconf and language) with a placeholder id, split
+    around it."""
+    head, tail = _id_url_parts(viewname, get_script_prefix(), get_urlconf(), get_language())
     return lambda pk: f"{head}{pk}{tail}"
+
+
+@lru_cache(maxsize=64)
+def _id_url_parts(viewname: str, prefix: str, urlconf, language: str) -> tuple[str, str]:
+    head, _, tail = reverse(viewname, args=[987654321], urlconf=urlconf).rpartition("987654321")
+    return head, tail
+
+
+def _id_urls_clear(**kwargs) -> None:
+    _id_url_parts.cache_clear()  # ROOT_URLCONF may have changed (tests)
+
+
+setting_changed.connect(_id_urls_clear)
 
 
 @cache

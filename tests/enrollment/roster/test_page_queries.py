@@ -103,3 +103,24 @@ def test_rows_of_ids_inline_their_constants_and_are_the_orms_rows(units):
         rows = query.rows(ids=chosen)
         assert rows == plain.rows(ids=chosen) == list(_row_values().filter(pk__in=chosen))
     assert {row[5] for row in query.rows(ids=ids[:PAGE_SIZE])} == set(STATUSES)
+
+
+def test_row_urls_are_reverses_for_the_prefix_and_language(settings):
+    from django.urls import clear_script_prefix, reverse, set_script_prefix
+    from django.utils import translation
+
+    from enrollment.roster.selectors import _id_url
+
+    try:
+        for prefix in ("/", "/portal/"):
+            set_script_prefix(prefix)
+            for language in ("zh-hans", "en"):
+                with translation.override(language):
+                    for name in ("enrollment:roster_detail", "enrollment:resume"):
+                        url = _id_url(name)
+                        for pk in (1, 42, 987654321, 10**12):
+                            assert url(pk) == reverse(name, args=[pk])
+                            assert url(pk).startswith(prefix)
+    finally:
+        clear_script_prefix()
+    assert _id_url("enrollment:roster_detail")(7) == reverse("enrollment:roster_detail", args=[7])
