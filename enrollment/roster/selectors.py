@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
 from django.core.signals import setting_changed
-from django.db.models import Func, IntegerField, QuerySet
+from django.db.models import Func, IntegerField, QuerySet, Subquery
 from django.db.models.expressions import Star
 from django.shortcuts import get_object_or_404
 from django.urls import get_script_prefix, get_urlconf, reverse
@@ -103,9 +103,10 @@ class RosterPaginator(Paginator):
 
 class UnitRosterPaginator(Paginator):
     """RosterPaginator's pages of the unit's roster filtered by status and insurance type only,
-    with the COUNT and the page's query compiled once per process (per filter) and run with the
-    unit's id, the page's offset and its size (portal.compiled_sql): building and compiling them
-    cost the ORM more than PostgreSQL takes to run them."""
+    with the COUNT and the page's query (its rows carry the COUNT too) compiled once per process
+    (per filter and size) and run with the unit's id and the page's offset
+    (portal.compiled_sql): building and compiling them cost the ORM more than PostgreSQL takes
+    to run them."""
 
     def __init__(self, unit: int, per_page: int, *, status: str = "", insurance_code: str = ""):
         super().__init__([], per_page)
@@ -120,10 +121,40 @@ class UnitRosterPaginator(Paginator):
     def count(self) -> int:
         return self.queries[0].rows(unit=self.unit)[0][0]
 
+    def get_page(self, number):
+        """Paginator.get_page() in one query when the page asked for has rows (or is the
+        first): the page's rows carry the unit's count. Otherwise (past the last page, below
+        the first) the COUNT first, as Paginator does, then the nearest page."""
+        wanted = _page_number(number)
+        if wanted is not None and "count" not in self.__dict__:
+            rows = self._rows(wanted)
+            if rows or wanted == 1:
+                # Rows at this offset: the number is within the pages; none on the first: no
+                # rows at all.
+                self.count = rows[0][-1] if rows else 0
+                return self._get_page(_roster_rows([row[:-1] for row in rows]), wanted, self)
+        return super().get_page(number)
+
     def page(self, number):
         number = self.validate_number(number)
-        rows = self.queries[1].rows(unit=self.unit, skip=(number - 1) * self.per_page)
-        return self._get_page(_roster_rows(rows), number, self)
+        rows = self._rows(number)
+        return self._get_page(_roster_rows([row[:-1] for row in rows]), number, self)
+
+    def _rows(self, number: int) -> list[tuple]:
+        """The page's RosterRow.COLUMNS, each row followed by the unit's count."""
+        return self.queries[1].rows(unit=self.unit, skip=(number - 1) * self.per_page)
+
+
+def _page_number(number) -> int | None:
+    """The page Paginator.get_page() shows for ``number`` when the count allows it, read as
+    validate_number() reads it: 1 for what is not an integer; None below 1 (the last page)."""
+    try:
+        if isinstance(number, float) and not number.is_integer():
+            raise ValueError
+        number = int(number)
+    except (TypeError, ValueError):
+        return 1
+    return number if number >= 1 else None
 
 
 # COUNT(*) as QuerySet.count() writes it, as a column of a compiled query (not an aggregate:
@@ -135,8 +166,9 @@ _COUNT_ALL = Func(Star(), function="COUNT", output_field=IntegerField())
 def _unit_roster_queries(
     status: str, insurance_code: str, size: int
 ) -> tuple[CompiledQuery, CompiledQuery]:
-    """The COUNT and the pages of ``size`` rows of a unit's roster with these filters (known
-    values or "": a few statuses and insurance types, each pair compiled once).
+    """The COUNT and the pages of ``size`` rows (each row followed by the COUNT) of a unit's
+    roster with these filters (known values or "": a few statuses and insurance types, each
+    pair compiled once).
 
     The page's size is written in its SQL (LIMIT 50), only the offset is a parameter: with both
     a parameter, PostgreSQL's generic plan of the prepared statement guesses that a tenth of
@@ -149,7 +181,9 @@ def _unit_roster_queries(
 
     def page(unit, skip):
         ids = enrolments(unit).order_by("-pk").values("pk")[skip : skip + size]
-        return _row_values().filter(pk__in=ids)
+        # The COUNT as a last column (one scalar subquery, run once): a page is one query.
+        total = Subquery(enrolments(unit).values(n=_COUNT_ALL), output_field=IntegerField())
+        return _row_values().filter(pk__in=ids).annotate(total=total)
 
     return (
         CompiledQuery(lambda unit: enrolments(unit).values_list(_COUNT_ALL), "unit"),

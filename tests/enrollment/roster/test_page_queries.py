@@ -57,9 +57,9 @@ def test_pages_are_the_orms_pages_with_the_size_in_the_sql(units):
         for size in (PAGE_SIZE, 7):
             count, page = _unit_roster_queries(status, code, size)
             sql, params, slots, _converters = page.sql()
-            # The size is a literal, the offset the one parameter besides the unit.
+            # The size is a literal, the offset the one parameter besides the unit's id.
             assert f"LIMIT {size} OFFSET %s" in sql
-            assert sorted(slots.values()) == ["skip", "unit"]
+            assert sorted(slots.values()) == ["skip", "unit", "unit"]  # ids and COUNT
             # The old query: the size a parameter too.
             old = CompiledQuery(
                 lambda unit, skip, size, status=status, code=code: _row_values().filter(
@@ -75,7 +75,10 @@ def test_pages_are_the_orms_pages_with_the_size_in_the_sql(units):
                 total = count.rows(unit=unit)[0][0]
                 for number in (1, 2, 3, 9):
                     skip = (number - 1) * size
-                    rows = page.rows(unit=unit, skip=skip)
+                    with_count = page.rows(unit=unit, skip=skip)
+                    # Each row followed by the unit's count.
+                    assert {row[-1] for row in with_count} <= {total}
+                    rows = [row[:-1] for row in with_count]
                     assert rows == old.rows(unit=unit, skip=skip, size=size)
                     assert rows == orm_page(unit, number, size, status=status, insurance_code=code)
                     assert len(rows) == max(0, min(size, total - skip))
@@ -124,3 +127,37 @@ def test_row_urls_are_reverses_for_the_prefix_and_language(settings):
     finally:
         clear_script_prefix()
     assert _id_url("enrollment:roster_detail")(7) == reverse("enrollment:roster_detail", args=[7])
+
+
+NUMBERS = [None, "", "x", 1, "1", 2, "2", 2.0, 2.5, 3, 0, -1, "-2", 99, "99"]
+
+
+def test_get_page_is_paginators_get_page_in_one_query_when_the_page_has_rows(units):
+    from django.core.paginator import Paginator
+    from django.test.utils import CaptureQueriesContext
+
+    mine, other = units
+    empty = create_employer(name="花名册丙")
+    for unit in (mine.pk, other.pk, empty.pk):
+        for status in ("", Enrolment.Status.TERMINATED):
+            ids = list(
+                _unit_roster(unit, status=status).order_by("-pk").values_list("pk", flat=True)
+            )
+            for size in (PAGE_SIZE, 7):
+                for number in NUMBERS:
+                    expected = Paginator(ids, size).get_page(number)
+                    with CaptureQueriesContext(connection) as captured:
+                        page = UnitRosterPaginator(unit, size, status=status).get_page(number)
+                    assert [row.pk for row in page.object_list] == list(expected.object_list)
+                    assert page.number == expected.number
+                    assert page.paginator.count == len(ids)
+                    assert page.paginator.num_pages == expected.paginator.num_pages
+                    # One query when the page asked for is shown (it has rows, or it is the
+                    # first); else the COUNT and the nearest page, after the try past the end.
+                    parsed = 1 if number in (None, "", "x", 2.5) else int(number)
+                    if parsed == expected.number:
+                        assert len(captured.captured_queries) == 1
+                    elif parsed < 1:
+                        assert len(captured.captured_queries) == 2
+                    else:
+                        assert len(captured.captured_queries) == 3
