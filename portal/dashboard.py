@@ -61,6 +61,16 @@ def _reversed_clear(**kwargs) -> None:
 setting_changed.connect(_reversed_clear)
 
 
+# The unit's status labels (lazy: translated when printed), read once per process.
+_STATUS_LABELS = dict(Employer.Status.choices)
+
+
+def employer_status_label(employer: Employer) -> str:
+    """The unit's status as employer.get_status_display() gives it (the value itself when it is
+    not a known status)."""
+    return str(_STATUS_LABELS.get(employer.status, employer.status))
+
+
 @dataclass(frozen=True)
 class Dashboard:
     agent_counts: dict[str, int] | None  # total and active; for those who manage the agents
