@@ -12,8 +12,9 @@ from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
 from django.core.signals import setting_changed
-from django.db.models import Func, IntegerField, QuerySet, Subquery
+from django.db.models import CharField, Func, IntegerField, QuerySet, Subquery, Value
 from django.db.models.expressions import Star
+from django.db.models.functions import StrIndex
 from django.shortcuts import get_object_or_404
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.functional import cached_property
@@ -53,6 +54,11 @@ def _unit_roster(unit: int, *, status: str = "", insurance_code: str = "") -> Qu
     return queryset
 
 
+def _is_latin(q: str) -> bool:
+    """Whether a name search holds a Latin letter (matched without regard to case)."""
+    return q.isascii() or any(ch.isascii() and ch.isalpha() for ch in q)
+
+
 def roster_for_agent(agent, *, q: str = "", status: str = "", insurance_code: str = "") -> QuerySet:
     """Return the unit's enrolments, newest first, filtered by name or document number,
     status and insurance type (unknown filter values are ignored)."""
@@ -66,7 +72,7 @@ def roster_for_agent(agent, *, q: str = "", status: str = "", insurance_code: st
                 document_index=blind_index("document_number", number)
             ).values("pk")
             queryset = queryset.filter(person_id__in=person_ids)
-        elif q.isascii() or any(ch.isascii() and ch.isalpha() for ch in q):
+        elif _is_latin(q):
             queryset = queryset.filter(person__name__icontains=q)  # a foreigner's Latin name
         else:
             # Chinese has no letter case: a plain LIKE spares UPPER() on every row scanned.
@@ -206,8 +212,8 @@ class MatchedIdsPaginator(Paginator):
     for the ids (integers only, newest first) and one query for the page's 50 rows instead.
     """
 
-    def __init__(self, queryset: QuerySet, per_page: int):
-        super().__init__(list(queryset.order_by("-pk").values_list("pk", flat=True)), per_page)
+    def __init__(self, ids: list[int], per_page: int):
+        super().__init__(ids, per_page)
 
     def page(self, number):
         number = self.validate_number(number)
@@ -215,6 +221,27 @@ class MatchedIdsPaginator(Paginator):
         ids = self.object_list[bottom : bottom + self.per_page]
         rows = _rows_of_ids(self.per_page).rows(ids=ids) if ids else []
         return self._get_page(_roster_rows(rows), number, self)
+
+
+@cache
+def _name_match_ids(status: str, insurance_code: str) -> CompiledQuery:
+    """The ids, newest first, of the unit's enrolments (with these filters) whose person's name
+    holds a name without Latin letters, compiled once per process per filter: roster_for_agent's
+    ``person__name__contains`` as STRPOS (INSTR on SQLite) > 0, the same literal substring test
+    (LIKE's % and _ are escaped by the ORM; such a name has no letter case), with the name a
+    plain parameter. Building and compiling the ORM's query cost more than running it."""
+
+    def ids(unit, name):
+        found = StrIndex("person__name", Value(name, output_field=CharField()))
+        return (
+            _unit_roster(unit, status=status, insurance_code=insurance_code)
+            .alias(found_at=found)
+            .filter(found_at__gt=0)
+            .order_by("-pk")
+            .values_list("pk")
+        )
+
+    return CompiledQuery(ids, "unit", name=str)
 
 
 @cache
@@ -238,9 +265,20 @@ def roster_page(
             agent.employer_id, PAGE_SIZE, status=status, insurance_code=insurance_code
         )
         return paginator.get_page(page_number)
-    queryset = roster_for_agent(agent, q=q, status=status, insurance_code=insurance_code)
+    filters = {"status": status, "insurance_code": insurance_code}
     if is_name_search(q):
-        return MatchedIdsPaginator(queryset, PAGE_SIZE).get_page(page_number)
+        name = " ".join(q.split())
+        if _is_latin(name):
+            queryset = roster_for_agent(agent, q=q, **filters)
+            ids = list(queryset.order_by("-pk").values_list("pk", flat=True))
+        else:
+            query = _name_match_ids(
+                status if status in Enrolment.Status.values else "",
+                insurance_code if insurance_code in InsuranceCode.values else "",
+            )
+            ids = [pk for (pk,) in query.rows(unit=agent.employer_id, name=name)]
+        return MatchedIdsPaginator(ids, PAGE_SIZE).get_page(page_number)
+    queryset = roster_for_agent(agent, q=q, **filters)
     return RosterPaginator(queryset.order_by("-pk"), PAGE_SIZE).get_page(page_number)
 
 

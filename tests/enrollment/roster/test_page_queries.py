@@ -161,3 +161,30 @@ def test_get_page_is_paginators_get_page_in_one_query_when_the_page_has_rows(uni
                         assert len(captured.captured_queries) == 2
                     else:
                         assert len(captured.captured_queries) == 3
+
+
+def test_name_search_ids_are_roster_for_agents_ids(units):
+    from enrollment.roster.selectors import roster_for_agent, roster_page
+    from tests.factories import create_agent
+
+    mine, other = units
+    for index, name in enumerate(["王%五", "王_六", "张王", "Wang 王", "王\\七", "欧阳王小"]):
+        create_enrolment(mine, name=name, status=STATUSES[index % len(STATUSES)])
+    create_enrolment(other, name="王八")
+    agent = create_agent(mine)
+    searches = ["王", "王%", "王_", "%", "_", "王\\", "阳王", "王 ", " 王小", "李", "五六"]
+    searches += ["Wang", "王1"]  # a Latin name, a document number: the ORM's queries
+    for q in searches:
+        for status in ("", Enrolment.Status.ACTIVE, "nonsense"):
+            for code in ("", InsuranceCode.PENSION, InsuranceCode.MATERNITY):
+                filters = {"status": status, "insurance_code": code}
+                expected = list(
+                    roster_for_agent(agent, q=q, **filters)
+                    .order_by("-pk")
+                    .values_list("pk", flat=True)
+                )
+                page = roster_page(agent, 1, q=q, **filters)
+                assert page.paginator.count == len(expected), (q, status, code)
+                assert [row.pk for row in page.object_list] == expected[:PAGE_SIZE]
+    assert roster_page(agent, 1, q="王%").paginator.count == 1
+    assert roster_page(agent, 1, q="王").paginator.count > PAGE_SIZE
