@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import functools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.core.signals import setting_changed
 from django.db.models import F, Func, IntegerField, QuerySet, Subquery
@@ -40,6 +41,27 @@ class AttentionItem:
     text: str
     url: str
     level: str = "warning"  # "danger", "warning" or "info": the badge colour
+
+
+class AttentionRow(NamedTuple):
+    """An attention item as the dashboard's list prints it (for_rows): its badge's level tested
+    as fields (the template compared the level's text for each item)."""
+
+    key: str
+    level: str
+    danger: bool
+    info: bool
+    url: str
+    text: str
+
+
+def attention_rows(items: list[AttentionItem]) -> list[AttentionRow]:
+    return [
+        AttentionRow(
+            item.key, item.level, item.level == "danger", item.level == "info", item.url, item.text
+        )
+        for item in items
+    ]
 
 
 def _url(name: str, query: str = "") -> str:

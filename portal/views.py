@@ -6,7 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from employers.permissions import AgentRequiredMixin, PermissionRequiredMixin, agent_has_permission
-from portal.dashboard import dashboard_for_agent, employer_status_label
+from portal.dashboard import attention_rows, dashboard_for_agent, employer_status_label
 from portal.filings import filings_page
 from portal.forms import FilingFilterForm
 from portal.health import health_report
@@ -37,6 +37,7 @@ class DashboardView(AgentRequiredMixin, TemplateView):
             role_labels=[str(label) for label in agent.role_labels()],
             agent_counts=dashboard.agent_counts,
             attention=dashboard.attention,
+            attention_rows=attention_rows(dashboard.attention),
             **kwargs,
         )
 

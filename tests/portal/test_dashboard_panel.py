@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from django.utils import translation
 
 from employers.models import Employer, Role
 from portal.dashboard import employer_status_label
-from portal.templatetags import portal_tags
+from portal.models import ReviewState
+from portal.templatetags import portal_tags, row_tags
 from tests.factories import create_agent, create_employer
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +28,10 @@ STORE_TAGS = re.compile(r"{% (?:end)?constant_fragment(?: [^%]*)? %}|{% (?:end)?
 OLD = {
     "{{ employer_status }}": "{{ employer.get_status_display }}",
     "{% for label in role_labels %}": "{% for label in agent.role_labels %}",
+    "{% for_rows item in attention_rows %}": "{% for item in attention %}",
+    "{% if item.danger %}": '{% if item.level == "danger" %}',
+    "{% elif item.info %}": '{% elif item.level == "info" %}',
+    "{% endfor_rows %}": "{% endfor %}",
 }
 
 
@@ -80,3 +86,43 @@ def test_the_panels_print_what_the_templates_calls_printed(client, language):
             page = response.content.decode()
             assert CSRF.sub("", page) == CSRF.sub("", expected)
             assert status in page and all(label in page for label in labels)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_attention_list_prints_what_the_for_loop_printed(client, language):
+    from tests.contributions.bill_helpers import create_bill, create_unit_with_staff
+    from tests.portal.test_dashboard_attention import rejected_removal
+    from tests.portal.test_filings import add_filing
+
+    unit, admin, _period, staff = create_unit_with_staff(2)
+    old = engines["django"].from_string(old_template_text())
+    levels = set()
+    portal_tags.fragments_clear()
+    row_tags.stored_bodies_clear()
+    steps = [
+        lambda: None,  # nothing to do
+        lambda: rejected_removal(unit, admin, staff[0]),  # danger
+        lambda: add_filing(unit, admin, "ZY5001", ReviewState.PENDING),  # info
+        lambda: create_bill(unit, datetime.date(2026, 7, 1), staff),  # warning
+    ]
+    client.force_login(admin.user)
+    for step in steps:
+        step()
+        for _round in range(2):  # stored, then from the store
+            captured = {}
+            resolve = SimpleTemplateResponse.resolve_context
+
+            def capture(response, context, captured=captured, resolve=resolve):
+                captured.update(context=context, request=response._request)
+                return resolve(response, context)
+
+            SimpleTemplateResponse.resolve_context = capture
+            try:
+                response = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE=language)
+            finally:
+                SimpleTemplateResponse.resolve_context = resolve
+            with translation.override(language):
+                expected = old.render(captured["context"], captured["request"])
+            assert CSRF.sub("", response.content.decode()) == CSRF.sub("", expected)
+            levels |= {item.level for item in captured["context"]["attention"]}
+    assert levels == {"danger", "info", "warning"}
