@@ -49,11 +49,17 @@ class RosterFilterForm(forms.Form):
         max_length=50,
         help_text=_("姓名可输入部分;证件号码须输入完整号码(证件号码加密保存,不能按部分号码查询)。"),
     )
+    # The choices as callables: a form's fields are deep-copied for each form, and copying the
+    # lists of lazy labels was a third of the search POST's form (~35 us).
     status = forms.ChoiceField(
-        label=_("参保状态"), required=False, choices=[("", _("全部")), *Enrolment.Status.choices]
+        label=_("参保状态"),
+        required=False,
+        choices=lambda: [("", _("全部")), *Enrolment.Status.choices],
     )
     insurance_code = forms.ChoiceField(
-        label=_("参保险种"), required=False, choices=[("", _("全部")), *InsuranceCode.choices]
+        label=_("参保险种"),
+        required=False,
+        choices=lambda: [("", _("全部")), *InsuranceCode.choices],
     )
 
     def filters(self) -> dict[str, str]:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from django import forms
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from employers.models import Role
-from enrollment.models import Enrolment
+from enrollment.models import Enrolment, InsuranceCode
 from enrollment.roster import views
 from enrollment.roster.selectors import PAGE_SIZE, roster_page
 from enrollment.roster.views import RosterFilterForm, RosterView
@@ -24,10 +26,21 @@ ROSTER = "/enrollment/roster/"
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
 
 
+class OldRosterFilterForm(RosterFilterForm):
+    """The form as it was: its choices lists, not callables."""
+
+    status = forms.ChoiceField(
+        label=_("参保状态"), required=False, choices=[("", _("全部")), *Enrolment.Status.choices]
+    )
+    insurance_code = forms.ChoiceField(
+        label=_("参保险种"), required=False, choices=[("", _("全部")), *InsuranceCode.choices]
+    )
+
+
 def old_context(self, **kwargs):
-    """RosterView.get_context_data as it was: the form bound to the search's data always."""
+    """RosterView.get_context_data as it was: the old form bound to the search's data always."""
     search = search_read(self.request, self.request.GET.get("s"), filters=views.PLAIN_FILTERS)
-    form = RosterFilterForm(search.data)
+    form = OldRosterFilterForm(search.data)
     filters = form.filters()
     page = roster_page(self.agent, self.request.GET.get("page"), **filters)
     return super(RosterView, self).get_context_data(
@@ -59,6 +72,26 @@ def agent_client(client):
 def test_an_empty_form_cleans_to_empty_filters():
     assert RosterFilterForm({}).filters() == dict.fromkeys(views.FILTER_NAMES, "")
     assert views.FILTER_NAMES == ("q", "status", "insurance_code")
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_form_with_choices_callables_is_the_form_with_lists(language):
+    values = ["", "active", "terminated", "Active", "x", "410", "510", "999", " 410", None]
+    names = ["", "王", " 王 五 ", "x" * 50, "x" * 51, "11010519491231002X"]
+    with translation.override(language):
+        for name in ("status", "insurance_code"):
+            new, old = RosterFilterForm().fields[name], OldRosterFilterForm().fields[name]
+            assert [(v, str(label)) for v, label in new.choices] == [
+                (v, str(label)) for v, label in old.choices
+            ]
+            assert len(list(new.choices)) > 2
+        for q in names:
+            for status in values:
+                for code in values:
+                    data = {"q": q, "status": status, "insurance_code": code}
+                    data = {key: value for key, value in data.items() if value is not None}
+                    filters = RosterFilterForm(data).filters()
+                    assert filters == OldRosterFilterForm(data).filters()
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
