@@ -131,17 +131,31 @@ def _bounds_as_parameters(sql: str, params: list, bounds: dict[str, int]):
 _PLAIN_TEXT = re.compile(r"[A-Za-z0-9_]+\Z")
 
 
+def _literal(param) -> str | None:
+    """The SQL literal of a constant parameter, or None to keep it a parameter: a plain text,
+    or an int the ORM passes typed int4 on PostgreSQL (Exists' ``SELECT 1``, an IntegerField's
+    value), which an integer literal is there too. Other ints stay parameters: an int2 or int8
+    written as a literal would be an int4 (and SQLite has no conversion cache to spare)."""
+    if isinstance(param, str) and _PLAIN_TEXT.match(param):
+        # str.__str__: the text itself, not a TextChoices member's str().
+        return f"'{str.__str__(param)}'"
+    # Not negative: a minus sign after another ("x -%s") would start a comment.
+    if type(param).__name__ == "Int4" and 0 <= param < 2**31:
+        return str(int(param))
+    return None
+
+
 def _constants_inlined(sql: str, params: list, slots: dict[int, str]):
-    """``sql`` and ``params`` with each constant text parameter (not a sentinel's) written in the
-    SQL as a literal; and the sentinels' new parameter positions."""
+    """``sql`` and ``params`` with each constant text or int4 parameter (not a sentinel's)
+    written in the SQL as a literal; and the sentinels' new parameter positions."""
     pieces, kept, moved, done, index = [], [], {}, 0, 0
     for match in re.finditer(r"%.", sql):
         if match.group() != "%s":
             continue
         param = params[index]
-        if index not in slots and isinstance(param, str) and _PLAIN_TEXT.match(param):
-            # str.__str__: the text itself, not a TextChoices member's str().
-            pieces += [sql[done : match.start()], f"'{str.__str__(param)}'"]
+        literal = None if index in slots else _literal(param)
+        if literal is not None:
+            pieces += [sql[done : match.start()], literal]
             done = match.end()
         else:
             if index in slots:
@@ -161,9 +175,9 @@ class CompiledQuery:
     >>> locks = CompiledQuery(lambda unit, now: ..., "unit", now=datetime.datetime)
 
     A subclass with ``inline_constants = True`` writes the query's constant texts (kind keys,
-    states: letters, digits and underscores) into its SQL as literals: a query with many such
-    constants then passes only its sentinels as parameters, which keeps it within the sizes
-    psycopg converts once and caches (50 parameters) rather than on every run.
+    states: letters, digits and underscores) and int4s into its SQL as literals: a query with
+    many such constants then passes only its sentinels as parameters, which keeps it within the
+    sizes psycopg converts once and caches (50 parameters) rather than on every run.
     """
 
     inline_constants = False

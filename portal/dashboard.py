@@ -13,11 +13,14 @@ from __future__ import annotations
 import datetime
 import functools
 from dataclasses import dataclass
+from typing import NamedTuple
 
+from django.core.signals import setting_changed
 from django.db.models import F, Func, IntegerField, QuerySet, Subquery
 from django.db.models.fields.json import KT
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from contributions.billing.selectors import bill_list_for_agent
@@ -40,8 +43,54 @@ class AttentionItem:
     level: str = "warning"  # "danger", "warning" or "info": the badge colour
 
 
+class AttentionRow(NamedTuple):
+    """An attention item as the dashboard's list prints it (for_rows): its badge's level tested
+    as fields (the template compared the level's text for each item)."""
+
+    key: str
+    level: str
+    danger: bool
+    info: bool
+    url: str
+    text: str
+
+
+def attention_rows(items: list[AttentionItem]) -> list[AttentionRow]:
+    return [
+        AttentionRow(
+            item.key, item.level, item.level == "danger", item.level == "info", item.url, item.text
+        )
+        for item in items
+    ]
+
+
 def _url(name: str, query: str = "") -> str:
-    return reverse(name) + (f"?{query}" if query else "")
+    url = _reversed(name, get_script_prefix(), get_urlconf(), get_language())
+    return url + (f"?{query}" if query else "")
+
+
+@functools.lru_cache(maxsize=64)
+def _reversed(name: str, prefix: str, urlconf, language: str) -> str:
+    """reverse(name) once per process for a script prefix, urlconf and language (the list's
+    few links each cost reverse() ~15 us on every dashboard)."""
+    return reverse(name, urlconf=urlconf)
+
+
+def _reversed_clear(**kwargs) -> None:
+    _reversed.cache_clear()  # ROOT_URLCONF may have changed (tests)
+
+
+setting_changed.connect(_reversed_clear)
+
+
+# The unit's status labels (lazy: translated when printed), read once per process.
+_STATUS_LABELS = dict(Employer.Status.choices)
+
+
+def employer_status_label(employer: Employer) -> str:
+    """The unit's status as employer.get_status_display() gives it (the value itself when it is
+    not a known status)."""
+    return str(_STATUS_LABELS.get(employer.status, employer.status))
 
 
 @dataclass(frozen=True)

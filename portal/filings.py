@@ -70,6 +70,10 @@ class FilingKind:
     permission: str = ""
     # Rows of the unit that are not filings yet (e.g. never submitted), left out of the list.
     exclude: Callable[[models.QuerySet], models.QuerySet] | None = None
+    # Kinds that split one model's rows between them by ``exclude`` and nothing else (增员 and
+    # 续保: whether the enrolment resumed an earlier one) name the same group: the counts by
+    # outcome, which add the kinds up, read the model once without the split (no join per row).
+    counts_group: str = ""
 
     def outcome_of(self, state: str) -> str:
         for outcome, states in self.outcomes.items():
@@ -85,6 +89,13 @@ def register(kind: FilingKind) -> None:
     """Add a kind of filing to the unit's list (call from the app's ``AppConfig.ready()``)."""
     if kind.key in _kinds:
         raise ImproperlyConfigured(f"filing kind {kind.key!r} is already registered")
+    for other in _kinds.values():
+        if kind.counts_group and other.counts_group == kind.counts_group:
+            same = ("model", "unit_field", "state_field", "outcomes")
+            if any(getattr(kind, name) != getattr(other, name) for name in same):
+                raise ImproperlyConfigured(
+                    f"filing kinds {other.key!r} and {kind.key!r} cannot be counted together"
+                )
     _kinds[kind.key] = kind
 
 
@@ -194,15 +205,18 @@ _counts_queries: dict[tuple, CompiledQuery | None] = {}
 
 
 def _filings_counts_union(*, employer_id: int, outcomes: list[str], short_aliases: bool = False):
-    parts = []
+    parts, groups = [], set()
     for kind in filing_kinds():
         states = [state for outcome in outcomes for state in kind.outcomes.get(outcome, [])]
-        if not states:
+        if not states or kind.counts_group in groups:
             continue
         queryset = kind.model._default_manager.filter(
             **{kind.unit_field: employer_id, f"{kind.state_field}__in": states}
         )
-        if kind.exclude is not None:
+        if kind.counts_group:
+            # The group's rows all counted under its first kind (the same outcomes).
+            groups.add(kind.counts_group)
+        elif kind.exclude is not None:
             queryset = kind.exclude(queryset)
         part = (
             queryset.order_by()

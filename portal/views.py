@@ -6,7 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from employers.permissions import AgentRequiredMixin, PermissionRequiredMixin, agent_has_permission
-from portal.dashboard import dashboard_for_agent
+from portal.dashboard import attention_rows, dashboard_for_agent, employer_status_label
 from portal.filings import filings_page
 from portal.forms import FilingFilterForm
 from portal.health import health_report
@@ -31,8 +31,13 @@ class DashboardView(AgentRequiredMixin, TemplateView):
             agent=agent,
             employer=agent.employer,
             masked_contact_phone=mask_phone(agent.employer.contact_phone),
+            # Printed as get_status_display() and role_labels() give them, looked up once here
+            # (the template's calls and lazy labels cost more than the rest of the panel).
+            employer_status=employer_status_label(agent.employer),
+            role_labels=[str(label) for label in agent.role_labels()],
             agent_counts=dashboard.agent_counts,
             attention=dashboard.attention,
+            attention_rows=attention_rows(dashboard.attention),
             **kwargs,
         )
 

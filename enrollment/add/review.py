@@ -226,6 +226,7 @@ def register() -> None:
             url_name="enrollment:add_detail",
             permission="enrollment.add",
             exclude=lambda queryset: queryset.filter(enrolment__resumed_from__isnull=True),
+            counts_group="add",
         )
     )
     filings.register(
@@ -236,5 +237,6 @@ def register() -> None:
             url_name="enrollment:add_detail",
             permission="enrollment.add",
             exclude=lambda queryset: queryset.filter(enrolment__resumed_from__isnull=False),
+            counts_group="add",
         )
     )

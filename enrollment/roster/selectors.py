@@ -11,11 +11,14 @@ from functools import cache, lru_cache
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Func, IntegerField, QuerySet
+from django.core.signals import setting_changed
+from django.db.models import CharField, Func, IntegerField, QuerySet, Subquery, Value
 from django.db.models.expressions import Star
+from django.db.models.functions import StrIndex
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.functional import cached_property
+from django.utils.translation import get_language
 
 from enrollment.models import Enrolment, InsuranceCode, Person, insurance_masks_with
 from enrollment.resume.rules import with_resumable
@@ -51,6 +54,11 @@ def _unit_roster(unit: int, *, status: str = "", insurance_code: str = "") -> Qu
     return queryset
 
 
+def _is_latin(q: str) -> bool:
+    """Whether a name search holds a Latin letter (matched without regard to case)."""
+    return q.isascii() or any(ch.isascii() and ch.isalpha() for ch in q)
+
+
 def roster_for_agent(agent, *, q: str = "", status: str = "", insurance_code: str = "") -> QuerySet:
     """Return the unit's enrolments, newest first, filtered by name or document number,
     status and insurance type (unknown filter values are ignored)."""
@@ -64,7 +72,7 @@ def roster_for_agent(agent, *, q: str = "", status: str = "", insurance_code: st
                 document_index=blind_index("document_number", number)
             ).values("pk")
             queryset = queryset.filter(person_id__in=person_ids)
-        elif q.isascii() or any(ch.isascii() and ch.isalpha() for ch in q):
+        elif _is_latin(q):
             queryset = queryset.filter(person__name__icontains=q)  # a foreigner's Latin name
         else:
             # Chinese has no letter case: a plain LIKE spares UPPER() on every row scanned.
@@ -101,9 +109,10 @@ class RosterPaginator(Paginator):
 
 class UnitRosterPaginator(Paginator):
     """RosterPaginator's pages of the unit's roster filtered by status and insurance type only,
-    with the COUNT and the page's query compiled once per process (per filter) and run with the
-    unit's id, the page's offset and its size (portal.compiled_sql): building and compiling them
-    cost the ORM more than PostgreSQL takes to run them."""
+    with the COUNT and the page's query (its rows carry the COUNT too) compiled once per process
+    (per filter and size) and run with the unit's id and the page's offset
+    (portal.compiled_sql): building and compiling them cost the ORM more than PostgreSQL takes
+    to run them."""
 
     def __init__(self, unit: int, per_page: int, *, status: str = "", insurance_code: str = ""):
         super().__init__([], per_page)
@@ -111,18 +120,47 @@ class UnitRosterPaginator(Paginator):
         self.queries = _unit_roster_queries(
             status if status in Enrolment.Status.values else "",
             insurance_code if insurance_code in InsuranceCode.values else "",
+            per_page,
         )
 
     @cached_property
     def count(self) -> int:
         return self.queries[0].rows(unit=self.unit)[0][0]
 
+    def get_page(self, number):
+        """Paginator.get_page() in one query when the page asked for has rows (or is the
+        first): the page's rows carry the unit's count. Otherwise (past the last page, below
+        the first) the COUNT first, as Paginator does, then the nearest page."""
+        wanted = _page_number(number)
+        if wanted is not None and "count" not in self.__dict__:
+            rows = self._rows(wanted)
+            if rows or wanted == 1:
+                # Rows at this offset: the number is within the pages; none on the first: no
+                # rows at all.
+                self.count = rows[0][-1] if rows else 0
+                return self._get_page(_roster_rows([row[:-1] for row in rows]), wanted, self)
+        return super().get_page(number)
+
     def page(self, number):
         number = self.validate_number(number)
-        rows = self.queries[1].rows(
-            unit=self.unit, skip=(number - 1) * self.per_page, size=self.per_page
-        )
-        return self._get_page(_roster_rows(rows), number, self)
+        rows = self._rows(number)
+        return self._get_page(_roster_rows([row[:-1] for row in rows]), number, self)
+
+    def _rows(self, number: int) -> list[tuple]:
+        """The page's RosterRow.COLUMNS, each row followed by the unit's count."""
+        return self.queries[1].rows(unit=self.unit, skip=(number - 1) * self.per_page)
+
+
+def _page_number(number) -> int | None:
+    """The page Paginator.get_page() shows for ``number`` when the count allows it, read as
+    validate_number() reads it: 1 for what is not an integer; None below 1 (the last page)."""
+    try:
+        if isinstance(number, float) and not number.is_integer():
+            raise ValueError
+        number = int(number)
+    except (TypeError, ValueError):
+        return 1
+    return number if number >= 1 else None
 
 
 # COUNT(*) as QuerySet.count() writes it, as a column of a compiled query (not an aggregate:
@@ -131,21 +169,39 @@ _COUNT_ALL = Func(Star(), function="COUNT", output_field=IntegerField())
 
 
 @cache
-def _unit_roster_queries(status: str, insurance_code: str) -> tuple[CompiledQuery, CompiledQuery]:
-    """The COUNT and the page rows of a unit's roster with these filters (known values or "":
-    a few statuses and insurance types, each pair compiled once)."""
+def _unit_roster_queries(
+    status: str, insurance_code: str, size: int
+) -> tuple[CompiledQuery, CompiledQuery]:
+    """The COUNT and the pages of ``size`` rows (each row followed by the COUNT) of a unit's
+    roster with these filters (known values or "": a few statuses and insurance types, each
+    pair compiled once).
+
+    The page's size is written in its SQL (LIMIT 50), only the offset is a parameter: with both
+    a parameter, PostgreSQL's generic plan of the prepared statement guesses that a tenth of
+    the unit's rows pass the LIMIT, costs more than a plan for the actual values, and so every
+    run was planned again (~0.4 ms of the backend per page); with the LIMIT known the generic
+    plan is the same plan and is kept."""
 
     def enrolments(unit):
         return _unit_roster(unit, status=status, insurance_code=insurance_code).order_by()
 
-    def page(unit, skip, size):
+    def page(unit, skip):
         ids = enrolments(unit).order_by("-pk").values("pk")[skip : skip + size]
-        return _row_values().filter(pk__in=ids)
+        # The COUNT as a last column (one scalar subquery, run once): a page is one query.
+        total = Subquery(enrolments(unit).values(n=_COUNT_ALL), output_field=IntegerField())
+        return _row_values().filter(pk__in=ids).annotate(total=total)
 
     return (
         CompiledQuery(lambda unit: enrolments(unit).values_list(_COUNT_ALL), "unit"),
-        CompiledQuery(page, "unit", skip=Slice, size=Slice),
+        _RowsQuery(page, "unit", skip=Slice),
     )
+
+
+class _RowsQuery(CompiledQuery):
+    # The statuses of ``resumable`` and its EXISTS' SELECT 1 written in the SQL: a page of
+    # picked ids (Ints(50)) then passes 50 parameters, within what psycopg converts once per
+    # process (over 50, it parsed the 1,400-character SQL on every run, ~0.17 ms).
+    inline_constants = True
 
 
 class MatchedIdsPaginator(Paginator):
@@ -156,8 +212,8 @@ class MatchedIdsPaginator(Paginator):
     for the ids (integers only, newest first) and one query for the page's 50 rows instead.
     """
 
-    def __init__(self, queryset: QuerySet, per_page: int):
-        super().__init__(list(queryset.order_by("-pk").values_list("pk", flat=True)), per_page)
+    def __init__(self, ids: list[int], per_page: int):
+        super().__init__(ids, per_page)
 
     def page(self, number):
         number = self.validate_number(number)
@@ -168,9 +224,30 @@ class MatchedIdsPaginator(Paginator):
 
 
 @cache
+def _name_match_ids(status: str, insurance_code: str) -> CompiledQuery:
+    """The ids, newest first, of the unit's enrolments (with these filters) whose person's name
+    holds a name without Latin letters, compiled once per process per filter: roster_for_agent's
+    ``person__name__contains`` as STRPOS (INSTR on SQLite) > 0, the same literal substring test
+    (LIKE's % and _ are escaped by the ORM; such a name has no letter case), with the name a
+    plain parameter. Building and compiling the ORM's query cost more than running it."""
+
+    def ids(unit, name):
+        found = StrIndex("person__name", Value(name, output_field=CharField()))
+        return (
+            _unit_roster(unit, status=status, insurance_code=insurance_code)
+            .alias(found_at=found)
+            .filter(found_at__gt=0)
+            .order_by("-pk")
+            .values_list("pk")
+        )
+
+    return CompiledQuery(ids, "unit", name=str)
+
+
+@cache
 def _rows_of_ids(size: int) -> CompiledQuery:
     """The roster rows of up to ``size`` enrolments by id, compiled once per process."""
-    return CompiledQuery(lambda ids: _row_values().filter(pk__in=ids), ids=Ints(size))
+    return _RowsQuery(lambda ids: _row_values().filter(pk__in=ids), ids=Ints(size))
 
 
 def is_name_search(q: str) -> bool:
@@ -188,9 +265,20 @@ def roster_page(
             agent.employer_id, PAGE_SIZE, status=status, insurance_code=insurance_code
         )
         return paginator.get_page(page_number)
-    queryset = roster_for_agent(agent, q=q, status=status, insurance_code=insurance_code)
+    filters = {"status": status, "insurance_code": insurance_code}
     if is_name_search(q):
-        return MatchedIdsPaginator(queryset, PAGE_SIZE).get_page(page_number)
+        name = " ".join(q.split())
+        if _is_latin(name):
+            queryset = roster_for_agent(agent, q=q, **filters)
+            ids = list(queryset.order_by("-pk").values_list("pk", flat=True))
+        else:
+            query = _name_match_ids(
+                status if status in Enrolment.Status.values else "",
+                insurance_code if insurance_code in InsuranceCode.values else "",
+            )
+            ids = [pk for (pk,) in query.rows(unit=agent.employer_id, name=name)]
+        return MatchedIdsPaginator(ids, PAGE_SIZE).get_page(page_number)
+    queryset = roster_for_agent(agent, q=q, **filters)
     return RosterPaginator(queryset.order_by("-pk"), PAGE_SIZE).get_page(page_number)
 
 
@@ -242,9 +330,24 @@ STORED_AS_TEXT = {
 
 
 def _id_url(viewname: str):
-    """reverse() once per page: the URL with a placeholder id, split around it."""
-    head, _, tail = reverse(viewname, args=[987654321]).rpartition("987654321")
+    """The URL of ``viewname`` for an id, as reverse() writes it: reversed once per process
+    (for the request's script prefix, urlconf and language) with a placeholder id, split
+    around it."""
+    head, tail = _id_url_parts(viewname, get_script_prefix(), get_urlconf(), get_language())
     return lambda pk: f"{head}{pk}{tail}"
+
+
+@lru_cache(maxsize=64)
+def _id_url_parts(viewname: str, prefix: str, urlconf, language: str) -> tuple[str, str]:
+    head, _, tail = reverse(viewname, args=[987654321], urlconf=urlconf).rpartition("987654321")
+    return head, tail
+
+
+def _id_urls_clear(**kwargs) -> None:
+    _id_url_parts.cache_clear()  # ROOT_URLCONF may have changed (tests)
+
+
+setting_changed.connect(_id_urls_clear)
 
 
 @cache

@@ -39,6 +39,7 @@ from portal.search_tokens import search_read, search_redirect
 
 # The filters that name no one: they stay in the address; the search term goes by a token.
 PLAIN_FILTERS = ("status", "insurance_code")
+FILTER_NAMES = ("q", *PLAIN_FILTERS)
 
 
 class RosterFilterForm(forms.Form):
@@ -48,18 +49,24 @@ class RosterFilterForm(forms.Form):
         max_length=50,
         help_text=_("姓名可输入部分;证件号码须输入完整号码(证件号码加密保存,不能按部分号码查询)。"),
     )
+    # The choices as callables: a form's fields are deep-copied for each form, and copying the
+    # lists of lazy labels was a third of the search POST's form (~35 us).
     status = forms.ChoiceField(
-        label=_("参保状态"), required=False, choices=[("", _("全部")), *Enrolment.Status.choices]
+        label=_("参保状态"),
+        required=False,
+        choices=lambda: [("", _("全部")), *Enrolment.Status.choices],
     )
     insurance_code = forms.ChoiceField(
-        label=_("参保险种"), required=False, choices=[("", _("全部")), *InsuranceCode.choices]
+        label=_("参保险种"),
+        required=False,
+        choices=lambda: [("", _("全部")), *InsuranceCode.choices],
     )
 
     def filters(self) -> dict[str, str]:
         """The valid filters; an invalid value counts as no filter."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
-        return {name: data.get(name) or "" for name in ("q", "status", "insurance_code")}
+        return {name: data.get(name) or "" for name in FILTER_NAMES}
 
 
 # The filters of the searches that name no one (a status, an insurance type, or none: every
@@ -123,10 +130,17 @@ class RosterView(RosterMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         search = search_read(self.request, self.request.GET.get("s"), filters=PLAIN_FILTERS)
-        filters = roster_filters(search.data)
-        # The template reads the form only to make its stored search form (the "roster forms"
-        # fragment, keyed by the plain filters): built when it does.
-        form = SimpleLazyObject(lambda: RosterFilterForm(search.data))
+        if search.data:
+            filters = roster_filters(search.data)
+            # The template reads the form only to make its stored search form (the "roster
+            # forms" fragment, keyed by the plain filters): built when it does.
+            form = SimpleLazyObject(lambda: RosterFilterForm(search.data))
+        else:
+            # Nothing to filter by (the roster's own pages): every filter is empty, as the form
+            # bound to nothing cleans them; the form itself (its labels and choices) is printed
+            # only when the page's stored fragment is rendered, so it is built only then.
+            form = SimpleLazyObject(lambda: RosterFilterForm({}))
+            filters = dict.fromkeys(FILTER_NAMES, "")
         page = roster_page(self.agent, self.request.GET.get("page"), **filters)
         return super().get_context_data(
             form=form,

@@ -399,3 +399,33 @@ def test_an_inlined_choice_is_written_as_its_value():
     sql, params, _slots, _converters = query.sql()
     assert f"'{stage.value}'" in sql and len(params) == 1
     assert query.rows(unit=create_employer().pk) == []
+
+
+def test_inlined_int4s_are_literals_and_the_rows_the_same():
+    from django.db.models import Exists, IntegerField, OuterRef
+
+    one, two = create_employer(), create_employer()
+    create_agent(employer=one)
+
+    def build(unit):
+        agents = Agent.objects.filter(employer_id=OuterRef("pk"))
+        return Employer.objects.filter(pk=unit).values_list(
+            "pk",
+            Exists(agents),  # its SELECT 1: an int4 parameter on PostgreSQL
+            Value(7, IntegerField()),
+            Value(-3, IntegerField()),  # negative: kept a parameter
+        )
+
+    plain, inlined = CompiledQuery(build, "unit"), _Inlined(build, "unit")
+    sql, params, slots, _converters = inlined.sql()
+    kept = [param for position, param in enumerate(params) if position not in slots]
+    if connection.vendor == "postgresql":
+        assert "SELECT 1 AS" in sql and "7 AS" in sql
+        assert kept == [-3]
+    else:  # SQLite's ints are untyped: all kept
+        assert kept == [1, 7, -3]
+    assert len(params) == sql.count("%s")
+    for unit in (one.pk, two.pk, 0):
+        assert inlined.rows(unit=unit) == plain.rows(unit=unit)
+    assert inlined.rows(unit=one.pk) == [(one.pk, True, 7, -3)]
+    assert inlined.rows(unit=two.pk) == [(two.pk, False, 7, -3)]

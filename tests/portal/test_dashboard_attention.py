@@ -101,3 +101,26 @@ def test_an_expired_certificate_and_a_declared_period_are_told_apart():
     )
     items = keys(admin, now=datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC))
     assert "已于 2026-01-01 过期" in items["certificate"].text
+
+
+def test_the_links_are_reversed_for_the_script_prefix_and_language():
+    from django.urls import clear_script_prefix, reverse, set_script_prefix
+    from django.utils import translation
+
+    from portal.dashboard import _url
+
+    unit, admin, _period, staff = create_unit_with_staff(1)
+    rejected_removal(unit, admin, staff[0])
+    try:
+        for prefix in ("/", "/portal/"):
+            set_script_prefix(prefix)
+            for language in ("zh-hans", "en"):
+                with translation.override(language):
+                    for name in ("filings", "agents:list", "contributions:bill_awaiting"):
+                        assert _url(name) == reverse(name)
+                        assert _url(name, "outcome=open") == f"{reverse(name)}?outcome=open"
+                    refused = keys(admin)["refused"].url
+                    assert refused == f"{prefix}filings/?outcome=refused"
+    finally:
+        clear_script_prefix()
+    assert keys(admin)["refused"].url == "/filings/?outcome=refused"

@@ -4,6 +4,7 @@ import datetime
 import uuid
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils import timezone
 
@@ -210,3 +211,66 @@ def test_counts_sql_is_within_psycopgs_cached_sizes_and_counts_as_the_orms_union
             mine = filings._filings_counts_query(outcomes).rows(unit=employer_id)
             assert sorted(mine) == sorted(orm.rows(u=employer_id))
         assert filings._filings_counts_query(outcomes).rows(unit=unit.pk)
+
+
+def per_kind_counts(employer_id: int, outcomes: list[str]) -> dict[str, int]:
+    """The counts by outcome as every kind counted its own rows before (its split applied):
+    one ORM count per kind and state."""
+    counts = dict.fromkeys(outcomes, 0)
+    for kind in filings.filing_kinds():
+        queryset = kind.model._default_manager.filter(**{kind.unit_field: employer_id})
+        if kind.exclude is not None:
+            queryset = kind.exclude(queryset)
+        for outcome in outcomes:
+            states = kind.outcomes.get(outcome, [])
+            counts[outcome] += queryset.filter(**{f"{kind.state_field}__in": states}).count()
+    return counts
+
+
+def test_add_and_resume_counted_together_as_each_counted_itself(unit, admin):
+    from enrollment.models import Enrolment
+
+    other = create_employer(name="别的单位")
+    states = [
+        ReviewState.PENDING,
+        ReviewState.REJECTED,
+        ReviewState.SUBMITTED,
+        ReviewState.APPROVED,
+    ]
+    for number, state in enumerate(states * 2):
+        filing = add_filing(unit, admin, f"ZY40{number:02d}", state)
+        if number % 3 == 0:  # a 续保: its enrolment resumed an earlier one
+            earlier = create_enrolment(unit, name="续保职工", status="terminated")
+            Enrolment.objects.filter(pk=filing.enrolment_id).update(resumed_from=earlier)
+    removal(unit, admin, "JY4000", ReviewState.REJECTED)
+    add_filing(other, create_agent(employer=other), "ZY4099", ReviewState.REJECTED)
+    resumed = AddEmployeeFiling.objects.filter(enrolment__resumed_from__isnull=False)
+    assert resumed.filter(employer=unit).exists()
+    assert [kind.counts_group for kind in filings.filing_kinds() if kind.counts_group] == [
+        "add",
+        "add",
+    ]
+    sql = filings._filings_counts_query([filings.Outcome.OPEN]).sql()[0]
+    assert "'resume'" not in sql and "resumed_from_id" not in sql
+    for outcomes in (
+        [filings.Outcome.REFUSED, filings.Outcome.OPEN],
+        [filings.Outcome.OPEN],
+        list(filings.Outcome),
+    ):
+        for employer_id in (unit.pk, other.pk, 0):
+            counts = filings.filings_counts(employer_id=employer_id, outcomes=outcomes)
+            assert counts == per_kind_counts(employer_id, outcomes)
+    assert filings.filings_counts(
+        employer_id=unit.pk, outcomes=[filings.Outcome.REFUSED, filings.Outcome.OPEN]
+    ) == {filings.Outcome.REFUSED: 3, filings.Outcome.OPEN: 4}
+
+
+def test_kinds_counted_together_must_count_alike(monkeypatch):
+    monkeypatch.setattr(filings, "_kinds", dict(filings._kinds))
+    with pytest.raises(ImproperlyConfigured, match="cannot be counted together"):
+        filings.register(
+            filings.FilingKind(
+                key="removal_copy", label="x", model=RemoveEmployeeFiling, counts_group="add"
+            )
+        )
+    assert "removal_copy" not in filings._kinds
