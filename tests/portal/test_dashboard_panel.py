@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from django.template import engines
-from django.template.response import SimpleTemplateResponse
 from django.urls import reverse
 from django.utils import translation
 
@@ -18,6 +17,7 @@ from portal.dashboard import employer_status_label
 from portal.models import ReviewState
 from portal.templatetags import portal_tags, row_tags
 from tests.factories import create_agent, create_employer
+from tests.support.rendering import captured_context
 
 pytestmark = pytest.mark.django_db
 
@@ -66,18 +66,8 @@ def test_the_panels_print_what_the_templates_calls_printed(client, language):
     for _round in range(2):  # stored, then from the store
         for agent in agents:
             client.force_login(agent.user)
-            captured = {}
-            resolve = SimpleTemplateResponse.resolve_context
-
-            def capture(response, context, captured=captured, resolve=resolve):
-                captured.update(context=context, request=response._request)
-                return resolve(response, context)
-
-            SimpleTemplateResponse.resolve_context = capture
-            try:
+            with captured_context() as captured:
                 response = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE=language)
-            finally:
-                SimpleTemplateResponse.resolve_context = resolve
             assert response.status_code == 200
             with translation.override(language):
                 expected = old.render(captured["context"], captured["request"])
@@ -109,18 +99,8 @@ def test_the_attention_list_prints_what_the_for_loop_printed(client, language):
     for step in steps:
         step()
         for _round in range(2):  # stored, then from the store
-            captured = {}
-            resolve = SimpleTemplateResponse.resolve_context
-
-            def capture(response, context, captured=captured, resolve=resolve):
-                captured.update(context=context, request=response._request)
-                return resolve(response, context)
-
-            SimpleTemplateResponse.resolve_context = capture
-            try:
+            with captured_context() as captured:
                 response = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE=language)
-            finally:
-                SimpleTemplateResponse.resolve_context = resolve
             with translation.override(language):
                 expected = old.render(captured["context"], captured["request"])
             assert CSRF.sub("", response.content.decode()) == CSRF.sub("", expected)

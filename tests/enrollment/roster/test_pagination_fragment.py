@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from django.template import engines
 from django.template.loader import render_to_string
-from django.template.response import SimpleTemplateResponse
 from django.utils import translation
 
 from employers.models import Role
@@ -19,6 +18,7 @@ from enrollment.roster.selectors import PAGE_SIZE
 from portal.templatetags import portal_tags, row_tags
 from tests.enrollment.enrolment_helpers import create_enrolment
 from tests.factories import create_agent, create_employer
+from tests.support.rendering import captured_context
 
 pytestmark = pytest.mark.django_db
 
@@ -72,18 +72,8 @@ def test_every_roster_page_prints_the_included_page_links(agent_client, language
     links = 0
     for _round in range(2):  # stored, then from the store
         for address in addresses:
-            captured = {}
-            resolve = SimpleTemplateResponse.resolve_context
-
-            def capture(response, context, captured=captured, resolve=resolve):
-                captured.update(context=context, request=response._request)
-                return resolve(response, context)
-
-            SimpleTemplateResponse.resolve_context = capture
-            try:
+            with captured_context() as captured:
                 response = agent_client.get(address, HTTP_ACCEPT_LANGUAGE=language)
-            finally:
-                SimpleTemplateResponse.resolve_context = resolve
             assert response.status_code == 200
             page = response.content.decode()
             context = captured["context"]
